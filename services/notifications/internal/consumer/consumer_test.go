@@ -1,0 +1,135 @@
+package consumer_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/server"
+)
+
+func newApp(t *testing.T, pool *pgxpool.Pool) *fiber.App {
+	t.Helper()
+	srv := server.New(server.Options{Config: config.Base{Service: "notifications"}, Logger: slog.New(slog.DiscardHandler)})
+	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(pool).Subscriptions()...)
+	return srv.App()
+}
+
+// cloudEvent is a user.registered event as the sidecar delivers it, with
+// data given as raw JSON.
+func cloudEvent(id, data string) string {
+	return `{"specversion": "1.0", "id": "` + id + `", "source": "auth", "type": "com.dapr.event.sent",
+		"topic": "user.registered", "pubsubname": "pubsub", "datacontenttype": "application/json",
+		"data": ` + data + `}`
+}
+
+// deliver posts body to the route and returns the sidecar answer.
+func deliver(t *testing.T, app *fiber.App, body string) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, consumer.RouteUserRegistered, strings.NewReader(body))
+	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var answer struct{ Status string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	return answer.Status
+}
+
+func preferenceRows(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM preferences`).Scan(&n))
+	return n
+}
+
+func TestUserRegisteredCreatesDefaultPreferencesOnce(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	app := newApp(t, pool)
+	user := uuid.New()
+	event := cloudEvent("evt-1", `{"user_id": "`+user.String()+`", "email": "a@example.com", "name": "A"}`)
+
+	assert.Equal(t, "SUCCESS", deliver(t, app, event))
+	assert.Equal(t, "SUCCESS", deliver(t, app, event), "a redelivery is acknowledged")
+
+	var email, sms, push bool
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT email, sms, push FROM preferences WHERE user_id = $1`, user).Scan(&email, &sms, &push))
+	assert.Equal(t, []bool{true, false, false}, []bool{email, sms, push})
+	assert.Equal(t, 1, preferenceRows(t, pool))
+	var processed int
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM processed_events WHERE consumer = 'notifications' AND event_id = 'evt-1'`).Scan(&processed))
+	assert.Equal(t, 1, processed)
+}
+
+func TestUserRegisteredKeepsPreferencesChosenEarlier(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	app := newApp(t, pool)
+	user := uuid.New()
+	_, err := pool.Exec(context.Background(),
+		`INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, false, true, false)`, user)
+	require.NoError(t, err)
+
+	assert.Equal(t, "SUCCESS", deliver(t, app, cloudEvent("evt-2", `{"user_id": "`+user.String()+`"}`)))
+	var email, sms bool
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT email, sms FROM preferences WHERE user_id = $1`, user).Scan(&email, &sms))
+	assert.False(t, email)
+	assert.True(t, sms)
+}
+
+func TestMalformedUserRegisteredIsDropped(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	app := newApp(t, pool)
+	tests := map[string]string{
+		"not a cloud event":     `not json`,
+		"no event id":           `{"data": {"user_id": "` + uuid.NewString() + `"}}`,
+		"data not an object":    cloudEvent("e1", `"hello"`),
+		"no data":               cloudEvent("e2", `null`),
+		"missing user_id":       cloudEvent("e3", `{"email": "a@example.com"}`),
+		"user_id not a uuid":    cloudEvent("e4", `{"user_id": "42"}`),
+		"user_id of wrong type": cloudEvent("e5", `{"user_id": 42}`),
+		"nil user_id":           cloudEvent("e6", `{"user_id": "`+uuid.Nil.String()+`"}`),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, "DROP", deliver(t, app, body))
+		})
+	}
+	assert.Zero(t, preferenceRows(t, pool))
+}
+
+func TestUserRegisteredIsRetriedWhenTheDatabaseIsDown(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	app := newApp(t, pool)
+	pool.Close()
+	assert.Equal(t, "RETRY", deliver(t, app, cloudEvent("e7", `{"user_id": "`+uuid.NewString()+`"}`)))
+}
+
+func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
+	app := newApp(t, pgtest.NewDatabase(t, migrations.FS))
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/dapr/subscribe", nil), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var subs []map[string]string
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&subs))
+	assert.Equal(t, []map[string]string{{
+		"pubsubname": "pubsub", "topic": "user.registered", "route": "/events/user-registered", "deadLetterTopic": "deadletter",
+	}}, subs)
+}

@@ -1,0 +1,9 @@
+// Package migrations embeds the notifications database schema.
+package migrations
+
+import "embed"
+
+// FS holds the goose migrations, applied at start.
+//
+//go:embed *.sql
+var FS embed.FS

@@ -1,0 +1,151 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+)
+
+var day0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// insertDelivery adds a pending email n hours after day0.
+func insertDelivery(t *testing.T, pool *pgxpool.Pool, user uuid.UUID, n int) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	_, err := pool.Exec(context.Background(), `INSERT INTO deliveries
+		(id, user_id, channel, template, recipient, event_id, created_at)
+		VALUES ($1, $2, 'email', 'welcome', 'a@example.com', $3, $4)`,
+		id, user, uuid.NewString(), day0.Add(time.Duration(n)*time.Hour))
+	require.NoError(t, err)
+	return id
+}
+
+func TestDeliveriesListsOneUsersNewestFirst(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	alice, bob := uuid.New(), uuid.New()
+	a1 := insertDelivery(t, pool, alice, 1)
+	insertDelivery(t, pool, bob, 2)
+	a2 := insertDelivery(t, pool, alice, 3)
+	a3 := insertDelivery(t, pool, alice, 4)
+
+	tests := []struct {
+		name  string
+		q     notifications.ListQuery
+		want  []uuid.UUID
+		total int
+	}{
+		{"first page", notifications.ListQuery{UserID: alice, Limit: 2}, []uuid.UUID{a3, a2}, 3},
+		{"second page", notifications.ListQuery{UserID: alice, Limit: 2, Offset: 2}, []uuid.UUID{a1}, 3},
+		{"past the last page", notifications.ListQuery{UserID: alice, Limit: 2, Offset: 4}, []uuid.UUID{}, 3},
+		{"no deliveries", notifications.ListQuery{UserID: uuid.New(), Limit: 2}, []uuid.UUID{}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, total, err := store.Deliveries(context.Background(), tt.q)
+			require.NoError(t, err)
+			ids := make([]uuid.UUID, len(got))
+			for i, d := range got {
+				ids[i] = d.ID
+			}
+			assert.Equal(t, tt.want, ids)
+			assert.Equal(t, tt.total, total)
+		})
+	}
+
+	got, _, err := store.Deliveries(context.Background(), notifications.ListQuery{UserID: alice, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	got[0].CreatedAt = got[0].CreatedAt.UTC()
+	assert.Equal(t, notifications.Delivery{
+		ID: a3, UserID: alice, Channel: notifications.ChannelEmail, Template: "welcome",
+		Status: notifications.StatusPending, CreatedAt: day0.Add(4 * time.Hour),
+	}, got[0])
+}
+
+func TestPreferences(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	ctx := context.Background()
+	user := uuid.New()
+
+	got, err := store.Preferences(ctx, user)
+	require.NoError(t, err)
+	assert.Equal(t, notifications.Preferences{UserID: user, Email: true}, got, "defaults without a row")
+
+	chosen := notifications.Preferences{UserID: user, Email: false, SMS: true, Push: true}
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return postgres.CreatePreferences(ctx, tx, chosen)
+	}))
+	got, err = store.Preferences(ctx, user)
+	require.NoError(t, err)
+	assert.Equal(t, chosen, got)
+
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return postgres.CreatePreferences(ctx, tx, notifications.DefaultPreferences(user))
+	}))
+	got, err = store.Preferences(ctx, user)
+	require.NoError(t, err)
+	assert.Equal(t, chosen, got, "creating again keeps the user's choice")
+}
+
+// The schema itself refuses states the code must never write.
+func TestSchemaGuardsInvariants(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	ctx := context.Background()
+	user := uuid.New()
+	_, err := pool.Exec(ctx, `INSERT INTO deliveries (id, user_id, channel, template, recipient, event_id)
+		VALUES ($1, $2, 'sms', 'welcome', '+33600000000', 'evt-1')`, uuid.New(), user)
+	require.NoError(t, err)
+	insert := `INSERT INTO deliveries (id, user_id, channel, template, recipient, status, error, event_id, sent_at)
+		VALUES ($1, $2, $3, 'welcome', 'r', $4, $5, $6, $7)`
+	sentAt := time.Now().Add(time.Minute)
+
+	tests := []struct {
+		name string
+		args []any
+		code string
+	}{
+		{"unknown channel", []any{"fax", "pending", nil, "e1", nil}, "23514"},
+		{"unknown status", []any{"email", "lost", nil, "e2", nil}, "23514"},
+		{"sent without sent_at", []any{"email", "sent", nil, "e3", nil}, "23514"},
+		{"pending with sent_at", []any{"email", "pending", nil, "e4", sentAt}, "23514"},
+		{"failed without error", []any{"email", "failed", nil, "e5", nil}, "23514"},
+		{"same event on the same channel", []any{"sms", "pending", nil, "evt-1", nil}, "23505"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := pool.Exec(ctx, insert, append([]any{uuid.New(), user}, tt.args...)...)
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr)
+			assert.Equal(t, tt.code, pgErr.Code, pgErr.Message)
+		})
+	}
+	t.Run("same event on another channel", func(t *testing.T) {
+		_, err := pool.Exec(ctx, insert, uuid.New(), user, "email", "sent", nil, "evt-1", sentAt)
+		assert.NoError(t, err)
+	})
+	t.Run("template name with spaces", func(t *testing.T) {
+		_, err := pool.Exec(ctx, `INSERT INTO templates (name, subject, body) VALUES ('order paid', 's', 'b')`)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		assert.Equal(t, "23514", pgErr.Code)
+	})
+}
+
+// Down must undo Up completely, or a rollback in production fails half way.
+func TestMigrationsRollBackAndReapply(t *testing.T) {
+	pgtest.RequireReversible(t, migrations.FS)
+}

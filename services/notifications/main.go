@@ -1,0 +1,43 @@
+// Command notifications sends users the messages business events call
+// for, on the channels they chose.
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
+	"github.com/daprshop/daprshop/services/notifications/internal/httpapi"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/service"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		slog.Error("exit", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	svc, err := service.Start(ctx, service.Spec{Name: "notifications", Port: 3005, Migrations: migrations.FS}, getenv, logOut)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	app := svc.Server.App()
+	// Subscriptions first: the sidecar calls them with its app token but no
+	// user's bearer token, so no route group's auth may come before them.
+	events.Mount(app, svc.Log, consumer.New(svc.DB).Subscriptions()...)
+	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(app)
+	return svc.Run(ctx)
+}

@@ -1,0 +1,119 @@
+// Package events receives CloudEvents from the Dapr sidecar on a Fiber app:
+// it serves the programmatic subscription list and turns each handler's
+// result into Dapr's SUCCESS / RETRY / DROP answer.
+package events
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/daprshop/daprshop/services/platform/logging"
+)
+
+// PubsubName is the pub/sub component every service uses; the backend
+// behind it is chosen by component file, not by code.
+const PubsubName = "pubsub"
+
+// Event is a delivered CloudEvent.
+type Event struct {
+	ID          string          `json:"id"`
+	Source      string          `json:"source"`
+	Type        string          `json:"type"`
+	Topic       string          `json:"topic"`
+	PubsubName  string          `json:"pubsubname"`
+	Traceparent string          `json:"traceparent"`
+	Data        json.RawMessage `json:"data"`
+	DataBase64  string          `json:"data_base64"`
+}
+
+// Decode unmarshals the event's data into v.
+func (e Event) Decode(v any) error {
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return Drop(err)
+	}
+	return nil
+}
+
+// Handler applies one event. Returning nil acknowledges it; an error wrapped
+// by Drop discards it (to the dead-letter topic); any other error asks Dapr
+// to deliver it again.
+type Handler func(ctx context.Context, e Event) error
+
+type dropError struct{ err error }
+
+func (d dropError) Error() string { return "poison event: " + d.err.Error() }
+func (d dropError) Unwrap() error { return d.err }
+
+// Drop marks err as permanent: retrying the event cannot succeed.
+func Drop(err error) error { return dropError{err} }
+
+// Subscription binds a topic to a handler at route.
+type Subscription struct {
+	Topic           string
+	Route           string
+	DeadLetterTopic string
+	Handler         Handler
+}
+
+type subscriptionJSON struct {
+	PubsubName      string `json:"pubsubname"`
+	Topic           string `json:"topic"`
+	Route           string `json:"route"`
+	DeadLetterTopic string `json:"deadLetterTopic,omitempty"`
+}
+
+// Mount serves GET /dapr/subscribe for subs and one POST route per
+// subscription.
+func Mount(app fiber.Router, log *slog.Logger, subs ...Subscription) {
+	list := make([]subscriptionJSON, 0, len(subs))
+	for _, s := range subs {
+		list = append(list, subscriptionJSON{PubsubName: PubsubName, Topic: s.Topic, Route: s.Route, DeadLetterTopic: s.DeadLetterTopic})
+		app.Post(s.Route, deliver(log, s))
+	}
+	app.Get("/dapr/subscribe", func(c *fiber.Ctx) error { return c.JSON(list) })
+}
+
+// Dapr's delivery answers.
+const (
+	statusSuccess = "SUCCESS"
+	statusRetry   = "RETRY"
+	statusDrop    = "DROP"
+)
+
+func deliver(log *slog.Logger, s Subscription) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var e Event
+		if err := json.Unmarshal(c.Body(), &e); err != nil || e.ID == "" {
+			log.WarnContext(c.UserContext(), "dropping unreadable event", "topic", s.Topic)
+			return c.JSON(fiber.Map{"status": statusDrop})
+		}
+		if e.DataBase64 != "" {
+			data, err := base64.StdEncoding.DecodeString(e.DataBase64)
+			if err != nil {
+				return c.JSON(fiber.Map{"status": statusDrop})
+			}
+			e.Data = data
+		}
+		ctx := c.UserContext()
+		if e.Traceparent != "" {
+			ctx = logging.WithTraceparent(ctx, e.Traceparent)
+		}
+		err := s.Handler(ctx, e)
+		var drop dropError
+		switch {
+		case err == nil:
+			return c.JSON(fiber.Map{"status": statusSuccess})
+		case errors.As(err, &drop):
+			log.ErrorContext(ctx, "event dropped", "topic", s.Topic, "event_id", e.ID, "err", err)
+			return c.JSON(fiber.Map{"status": statusDrop})
+		default:
+			log.WarnContext(ctx, "event will be retried", "topic", s.Topic, "event_id", e.ID, "err", err)
+			return c.JSON(fiber.Map{"status": statusRetry})
+		}
+	}
+}

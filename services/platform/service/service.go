@@ -1,0 +1,121 @@
+// Package service wires what every service starts with, in order: config,
+// logger, its own database (created and migrated), its sidecar, the HTTP
+// server and, for services with protected routes, the token verifier.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/logging"
+	"github.com/daprshop/daprshop/services/platform/postgres"
+	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/sidecar"
+)
+
+// Spec describes a service.
+type Spec struct {
+	Name string
+	Port int
+	// Database names the service's database when it differs from Name.
+	Database string
+	// Migrations are the service's goose files; nil for a service without
+	// a database.
+	Migrations fs.FS
+	// Public marks the edge (see server.Options.Public).
+	Public bool
+	// StreamRequestBody: see server.Options.StreamRequestBody.
+	StreamRequestBody bool
+}
+
+// Service holds a started service's dependencies. Close releases them.
+type Service struct {
+	Config   config.Base
+	Env      *config.Reader // the service's own settings
+	Log      *slog.Logger
+	DB       *pgxpool.Pool // nil without migrations
+	Sidecar  *sidecar.Sidecar
+	Server   *server.Server
+	Verifier *authn.Verifier
+}
+
+// Start reads the configuration and opens the service's dependencies.
+func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Writer) (*Service, error) {
+	cfg, err := config.Load(getenv, spec.Name, spec.Database, spec.Port)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Config: cfg, Env: config.NewReader(getenv), Log: logging.New(logOut, spec.Name, cfg.LogLevel)}
+	if s.Sidecar, err = sidecar.New(cfg); err != nil {
+		return nil, err
+	}
+	checks := map[string]server.Check{"dapr": s.Sidecar.Healthy}
+	if spec.Migrations != nil {
+		if s.DB, err = postgres.Open(ctx, cfg.DatabaseURL, spec.Migrations); err != nil {
+			s.Close()
+			return nil, err
+		}
+		checks["postgres"] = s.DB.Ping
+	}
+	s.Server = server.New(server.Options{
+		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody,
+	})
+	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
+	return s, nil
+}
+
+// fetchSigningKeys asks the auth service, through the sidecar, for its
+// public keys.
+func (s *Service) fetchSigningKeys(ctx context.Context) ([]byte, error) {
+	return s.Sidecar.InvokeMethod(ctx, "auth", ".well-known/jwks.json", "get")
+}
+
+// Run serves until ctx ends, then drains.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.Env.Err(); err != nil {
+		return err
+	}
+	return s.Server.Run(ctx)
+}
+
+// Close releases the sidecar client and the database pool, in reverse order
+// of start.
+func (s *Service) Close() {
+	if s.DB != nil {
+		s.DB.Close()
+	}
+	if s.Sidecar != nil {
+		s.Sidecar.Close()
+	}
+}
+
+// WaitFor retries op until it succeeds or ctx ends: settings read from the
+// sidecar at start (secrets) wait for it to come up, since app and sidecar
+// start together.
+func WaitFor(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	const maxWait = 60 * time.Second
+	ctx, cancel := context.WithTimeout(ctx, maxWait)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		err := op(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, errors.Join(err, ctx.Err()))
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}

@@ -1,0 +1,143 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/authn/authntest"
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
+	"github.com/daprshop/daprshop/services/workers/internal/postgres"
+	"github.com/daprshop/daprshop/services/workers/internal/postgres/migrations"
+)
+
+const salesPath = "/api/v1/admin/analytics/sales"
+
+type fixture struct {
+	app    *fiber.App
+	pool   *pgxpool.Pool
+	issuer *authntest.Issuer
+}
+
+// newFixture serves the handlers on the platform server, so errors are
+// rendered by the real problem+json error handler, over a fresh database.
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	issuer := authntest.NewIssuer(t)
+	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
+	httpapi.New(postgres.NewStore(pool), issuer.Verifier()).Register(srv.App())
+	return fixture{app: srv.App(), pool: pool, issuer: issuer}
+}
+
+func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if token != "" {
+		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
+	}
+	resp, err := f.app.Test(req, -1)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, body
+}
+
+func TestSalesIsForAdminsOnly(t *testing.T) {
+	f := newFixture(t)
+	query := salesPath + "?from=2025-03-01&to=2025-03-02"
+	tests := []struct {
+		name   string
+		path   string
+		token  string
+		status int
+	}{
+		{"no token", query, "", http.StatusUnauthorized},
+		{"not a jwt", query, "garbage", http.StatusUnauthorized},
+		{"another issuer's admin", query, authntest.NewIssuer(t).Token(t, uuid.NewString(), authn.RoleAdmin), http.StatusUnauthorized},
+		{"customer", query, f.issuer.Token(t, uuid.NewString()), http.StatusForbidden},
+		// Roles are checked before the query, so a customer learns nothing about it.
+		{"customer with a bad query", salesPath, f.issuer.Token(t, uuid.NewString()), http.StatusForbidden},
+		{"admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin), http.StatusOK},
+		{"super admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin), http.StatusOK},
+		{"customer who is also admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleCustomer, authn.RoleAdmin), http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := f.get(t, tt.path, tt.token)
+			assert.Equal(t, tt.status, resp.StatusCode, string(body))
+			if tt.status != http.StatusOK {
+				assert.Equal(t, server.ProblemContentType, resp.Header.Get(fiber.HeaderContentType))
+			}
+		})
+	}
+}
+
+func TestSalesReturnsDaysWithRowsInOrder(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.pool.Exec(context.Background(), `INSERT INTO daily_sales (day, orders, revenue_cents, refunds_cents, items_sold) VALUES
+		('2025-03-03', 4, 12000, 500, 9), ('2025-03-01', 2, 5000, 0, 3), ('2025-03-10', 1, 100, 0, 1)`)
+	require.NoError(t, err)
+
+	resp, body := f.get(t, salesPath+"?from=2025-03-01&to=2025-03-09", f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.JSONEq(t, `[
+		{"date": "2025-03-01", "orders": 2, "revenue_cents": 5000, "refunds_cents": 0, "items_sold": 3},
+		{"date": "2025-03-03", "orders": 4, "revenue_cents": 12000, "refunds_cents": 500, "items_sold": 9}
+	]`, string(body))
+
+	resp, body = f.get(t, salesPath+"?from=2025-04-01&to=2025-04-30", f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `[]`, string(body))
+}
+
+func TestSalesValidatesRange(t *testing.T) {
+	f := newFixture(t)
+	admin := f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	tests := []struct {
+		query  string
+		fields []string
+	}{
+		{"", []string{"from", "to"}},
+		{"?from=2025-03-01", []string{"to"}},
+		{"?to=2025-03-01", []string{"from"}},
+		{"?from=03/01/2025&to=2025-03-02", []string{"from"}},
+		{"?from=2025-03-01&to=2025-02-30", []string{"to"}},
+		{"?from=2025-03-01T00:00:00Z&to=tomorrow", []string{"from", "to"}},
+		{"?from=2025-03-02&to=2025-03-01", []string{"to"}},
+		{"?from=2023-01-01&to=2024-01-02", []string{"to"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			resp, body := f.get(t, salesPath+tt.query, admin)
+			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, string(body))
+			var p struct {
+				Errors []map[string]string `json:"errors"`
+			}
+			require.NoError(t, json.Unmarshal(body, &p))
+			var fields []string
+			for _, e := range p.Errors {
+				fields = append(fields, e["field"])
+			}
+			assert.Equal(t, tt.fields, fields)
+		})
+	}
+	t.Run("a full leap year is allowed", func(t *testing.T) {
+		resp, _ := f.get(t, salesPath+"?from=2024-01-01&to=2024-12-31", admin)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+}

@@ -1,0 +1,50 @@
+// Package postgres stores the sales aggregates in the workers database.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/daprshop/daprshop/services/workers/internal/analytics"
+)
+
+// Store reads and writes the aggregates.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+type daySalesRow struct {
+	Day          time.Time `db:"day"`
+	Orders       int       `db:"orders"`
+	RevenueCents int64     `db:"revenue_cents"`
+	RefundsCents int64     `db:"refunds_cents"`
+	ItemsSold    int       `db:"items_sold"`
+}
+
+// Sales returns the days of r that had sales, in date order; days without
+// a row are left out.
+func (s *Store) Sales(ctx context.Context, r analytics.Range) ([]analytics.DaySales, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, orders, revenue_cents, refunds_cents, items_sold
+		FROM daily_sales
+		WHERE day BETWEEN $1 AND $2
+		ORDER BY day`, r.From, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("read sales %s..%s: %w", r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[daySalesRow])
+	if err != nil {
+		return nil, fmt.Errorf("read sales %s..%s: %w", r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), err)
+	}
+	days := make([]analytics.DaySales, len(found))
+	for i, d := range found {
+		days[i] = analytics.DaySales{
+			Day: d.Day, Orders: d.Orders, RevenueCents: d.RevenueCents, RefundsCents: d.RefundsCents, ItemsSold: d.ItemsSold,
+		}
+	}
+	return days, nil
+}

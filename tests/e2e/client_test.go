@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+)
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r response) JSON(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// call sends a request to url with optional headers (name, value pairs).
+func call(t *testing.T, method, url string, body io.Reader, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx(t), method, url, body)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// readSecrets loads the dev secret store file.
+func readSecrets(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run `make prepare` first)", err)
+	}
+	var secrets map[string]string
+	return secrets, json.Unmarshal(b, &secrets)
+}
+
+// token mints an access token with the dev signing key, as the auth service
+// would, so that services verify it against auth's published keys.
+func token(t *testing.T, userID uuid.UUID, roles ...string) string {
+	t.Helper()
+	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
+	require.NoError(t, err)
+	now := time.Now()
+	claims := authn.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: userID.String(),
+			ID: uuid.NewString(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
+		},
+		Roles: roles,
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
+	signed, err := tok.SignedString(ed25519.NewKeyFromSeed(seed))
+	require.NoError(t, err)
+	return signed
+}
+
+// requestCount reads how many requests a service has answered on route with
+// status, from its own /metrics.
+func requestCount(t *testing.T, port int, route string, status int) int {
+	t.Helper()
+	resp := call(t, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	want := fmt.Sprintf(`http_request_duration_seconds_count{method="GET",route=%q,`, route)
+	sc := bufio.NewScanner(strings.NewReader(string(resp.Body)))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, want) && strings.Contains(line, fmt.Sprintf(`status="%d"`, status)) {
+			var n float64
+			_, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &n)
+			require.NoError(t, err)
+			return int(n)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,191 @@
+// Package e2e drives the whole system as a client would: every service and
+// its real Dapr sidecar are started by the local runner from dapr.yaml, and
+// the tests talk to the gateway on 127.0.0.1:3000.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const gatewayURL = "http://127.0.0.1:3000"
+
+// sys is the running system, shared by every test of the package.
+var sys *system
+
+type system struct {
+	root    string            // repository root
+	env     map[string]string // dev tokens and settings from .run/dev.env
+	secrets map[string]string // the dev secret store
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	s, stop, err := start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot start the system:", err)
+		return 1
+	}
+	sys = s
+	code := m.Run()
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: stopping the system:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// start launches the runner and returns once it reports every app and
+// sidecar ready. Its output goes to .run/e2e.log, whose tail is printed when
+// start-up fails.
+func start() (*system, func() error, error) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &system{root: root}
+	if s.env, err = readEnvFile(filepath.Join(root, ".run", "dev.env")); err != nil {
+		return nil, nil, fmt.Errorf("%w (run `make prepare` first)", err)
+	}
+	if s.secrets, err = readSecrets(filepath.Join(root, ".run", "secrets.json")); err != nil {
+		return nil, nil, err
+	}
+	if err := portsFree(); err != nil {
+		return nil, nil, err
+	}
+
+	logPath := filepath.Join(root, ".run", "e2e.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := []string{"-f", filepath.Join(root, "dapr.yaml")}
+	if daprd := os.Getenv("DAPRD"); daprd != "" {
+		args = append(args, "-daprd", daprd)
+	}
+	cmd := exec.Command(filepath.Join(root, ".bin", "runner"), args...)
+	cmd.Dir = root
+	cmd.Env = os.Environ()
+	for k, v := range s.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start runner (run `make build`): %w", err)
+	}
+
+	ready := make(chan struct{})
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logFile, line)
+			if !signalled && strings.HasPrefix(line, "[runner] ready:") {
+				signalled = true
+				close(ready)
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() {
+		<-copied
+		exited <- cmd.Wait()
+		logFile.Close()
+	}()
+
+	select {
+	case <-ready:
+	case err := <-exited:
+		return nil, nil, fmt.Errorf("runner exited before ready: %v\n%s", err, tail(logPath, 40))
+	case <-time.After(3 * time.Minute):
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-exited
+		return nil, nil, fmt.Errorf("not ready after 3 minutes\n%s", tail(logPath, 40))
+	}
+
+	stop := func() error {
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return err
+		}
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			return errors.New("runner did not stop within 30s")
+		}
+	}
+	return s, stop, nil
+}
+
+// portsFree fails fast when another copy of the system (make run) holds the
+// fixed ports, instead of testing that copy by mistake.
+func portsFree() error {
+	for _, port := range []int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506} {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return fmt.Errorf("port %d is in use: stop the running system (make run) first", port)
+		}
+	}
+	return nil
+}
+
+func tail(path string, lines int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// ctx is a per-test context bounded by the test's deadline.
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}

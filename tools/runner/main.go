@@ -1,0 +1,28 @@
+// Command runner starts the apps of a Dapr Multi-App Run file (dapr.yaml),
+// each with its daprd sidecar, the way `dapr run -f dapr.yaml` does. It exists
+// for machines without the Dapr CLI: it only needs a daprd binary.
+//
+// Usage:
+//
+//	runner [-f dapr.yaml] [-daprd path] [-ready-timeout 120s] [-stop-timeout 10s]
+//
+// Children run in their own process groups, so the runner is Unix-only.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "[runner] %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// run starts every app of the run file with its sidecar and supervises them
+// until ctx ends. getenv serves the runner's own settings; children inherit
+// the process environment, as they would under the Dapr CLI.
+func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	runFilePath := fs.String("f", "dapr.yaml", "Multi-App Run `file` to start")
+	daprdFlag := fs.String("daprd", "", "daprd `binary` (default $DAPRD, else $HOME/.dapr/bin/daprd)")
+	readyTimeout := fs.Duration("ready-timeout", 120*time.Second, "how long every app may take to become ready")
+	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "how long children may take to stop before they are killed")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+
+	apps, err := loadRunFile(*runFilePath)
+	if err != nil {
+		return err
+	}
+	daprd, err := findDaprd(*daprdFlag, getenv)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	specs := processSpecs(apps, daprd, os.Environ(), start)
+	console := &lineSink{w: stdout}
+	// Buffered so that a child's exit never blocks once nobody listens.
+	exited := make(chan *child, len(specs))
+	var children []*child
+	// Every way out of run, a panic included, stops the children: none may
+	// outlive the runner.
+	defer func() { stopAll(children, *stopTimeout) }()
+	for _, spec := range specs {
+		c, err := startChild(spec, console, exited)
+		if err != nil {
+			return err
+		}
+		children = append(children, c)
+	}
+	return supervise(ctx, console, apps, len(children), exited, start, *readyTimeout)
+}
+
+// supervise waits for every app to become ready, then keeps the runner alive
+// while children come and go. It returns nil when ctx ends, and an error
+// when start-up fails or no child is left.
+func supervise(ctx context.Context, console *lineSink, apps []app, running int,
+	exited <-chan *child, start time.Time, readyTimeout time.Duration) error {
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	client := newProbeClient()
+	readyApps := make(chan string, len(apps))
+	for _, a := range apps {
+		go func() {
+			if waitReady(pollCtx, client, a) == nil {
+				readyApps <- a.ID
+			}
+		}()
+	}
+
+	pending := make(map[string]bool, len(apps))
+	for _, a := range apps {
+		pending[a.ID] = true
+	}
+	readyDeadline := time.NewTimer(readyTimeout)
+	defer readyDeadline.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			console.logf("stopping")
+			return nil
+		case id := <-readyApps:
+			delete(pending, id)
+			if len(pending) == 0 {
+				readyDeadline.Stop()
+				console.logf("ready: %d apps (%s)", len(apps), time.Since(start).Round(time.Millisecond))
+			}
+		case <-readyDeadline.C:
+			var ids []string
+			for _, a := range apps {
+				if pending[a.ID] {
+					ids = append(ids, a.ID)
+				}
+			}
+			return fmt.Errorf("not ready after %s: %s", readyTimeout, strings.Join(ids, ", "))
+		case c := <-exited:
+			running--
+			if len(pending) > 0 {
+				return fmt.Errorf("app %q (%s) exited during start: %w", c.appID, c.role, c.exitErr())
+			}
+			// After start-up an exit is tolerated: operators stop single
+			// apps on purpose to exercise fault handling.
+			console.logf("app %q (%s) exited: %v", c.appID, c.role, c.exitErr())
+			if running == 0 {
+				return errors.New("all processes have exited")
+			}
+		}
+	}
+}
