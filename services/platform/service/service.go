@@ -35,6 +35,9 @@ type Spec struct {
 	Public bool
 	// StreamRequestBody: see server.Options.StreamRequestBody.
 	StreamRequestBody bool
+	// Outbox runs the outbox relay beside the server: set it for services
+	// that produce events with outbox.Add.
+	Outbox bool
 }
 
 // Service holds a started service's dependencies. Close releases them.

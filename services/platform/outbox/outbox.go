@@ -1,0 +1,55 @@
+// Package outbox makes events commit together with the state change they
+// describe: producers insert the event into their database's outbox table
+// in the same transaction, and a relay publishes it through Dapr after
+// commit. No event is lost while the broker or the sidecar is down.
+//
+// Every producing service's migrations create the table:
+//
+//	CREATE TABLE outbox (
+//	    id           uuid        PRIMARY KEY,
+//	    topic        text        NOT NULL CHECK (topic <> ''),
+//	    event_id     uuid        NOT NULL UNIQUE,  -- the CloudEvent id consumers deduplicate on
+//	    payload      jsonb       NOT NULL,
+//	    traceparent  text        NOT NULL DEFAULT '',
+//	    created_at   timestamptz NOT NULL DEFAULT now(),
+//	    published_at timestamptz CHECK (published_at >= created_at),
+//	    attempts     integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+//	    last_error   text
+//	);
+//	CREATE INDEX outbox_unpublished_idx ON outbox (created_at, id) WHERE published_at IS NULL;
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/daprshop/daprshop/services/platform/logging"
+)
+
+// Channel is the Postgres NOTIFY channel that wakes the relay.
+const Channel = "outbox"
+
+// Add records an event on topic in tx and returns its event id. It is
+// published only if tx commits.
+func Add(ctx context.Context, tx pgx.Tx, topic string, payload any) (uuid.UUID, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("encode %s event: %w", topic, err)
+	}
+	id := uuid.New()
+	if _, err := tx.Exec(ctx,
+		`INSERT INTO outbox (id, topic, event_id, payload, traceparent) VALUES ($1, $2, $1, $3, $4)`,
+		id, topic, body, logging.Traceparent(ctx)); err != nil {
+		return uuid.Nil, fmt.Errorf("add %s event to outbox: %w", topic, err)
+	}
+	// Delivered on commit only, and folded into one by Postgres when a
+	// transaction notifies more than once.
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
+		return uuid.Nil, fmt.Errorf("notify outbox relay: %w", err)
+	}
+	return id, nil
+}
