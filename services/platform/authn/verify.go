@@ -57,12 +57,23 @@ type FetchKeys func(ctx context.Context) ([]byte, error)
 // so tokens with made-up key ids cannot turn into a flood of fetches.
 const refetchInterval = 10 * time.Second
 
+// Denylist tells whether an access token was revoked (logout, session
+// revoke) before it expired.
+type Denylist interface {
+	Revoked(ctx context.Context, tokenID string) (bool, error)
+}
+
+// DenylistKey is the state store key under which a revoked token id is kept
+// until the token expires; the issuer writes it, every verifier reads it.
+func DenylistKey(tokenID string) string { return "denylist:" + tokenID }
+
 // Verifier checks access tokens against the issuer's public keys, caching
 // them and fetching again when a token names a key it has not seen (after a
-// rotation).
+// rotation), and against the denylist when it has one.
 type Verifier struct {
-	fetch FetchKeys
-	now   func() time.Time
+	fetch    FetchKeys
+	now      func() time.Time
+	denylist Denylist
 
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
@@ -74,9 +85,16 @@ func NewVerifier(fetch FetchKeys, now func() time.Time) *Verifier {
 	return &Verifier{fetch: fetch, now: now}
 }
 
+// WithDenylist makes Verify refuse revoked tokens. Call it before use.
+func (v *Verifier) WithDenylist(d Denylist) *Verifier {
+	v.denylist = d
+	return v
+}
+
 // Verify parses and verifies an access token: EdDSA signature by a known
-// key, issuer, audience, expiry. It returns ErrInvalidToken (wrapped) for a
-// token that fails any check, or the fetch error when keys are unavailable.
+// key, issuer, audience, expiry, not revoked. It returns ErrInvalidToken
+// (wrapped) for a token that fails any check, or the fetch error when keys
+// or the denylist are unavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var fetchErr error
 	claims := &Claims{}
@@ -103,6 +121,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if claims.UserID, err = uuid.Parse(claims.Subject); err != nil {
 		return nil, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
+	}
+	if v.denylist != nil {
+		revoked, err := v.denylist.Revoked(ctx, claims.ID)
+		if err != nil {
+			return nil, fmt.Errorf("check token denylist: %w", err)
+		}
+		if revoked {
+			return nil, fmt.Errorf("%w: revoked", ErrInvalidToken)
+		}
 	}
 	return claims, nil
 }

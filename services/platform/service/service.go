@@ -40,6 +40,9 @@ type Spec struct {
 	Outbox bool
 }
 
+// DenylistStore is the state store component holding revoked token ids.
+const DenylistStore = "denylist"
+
 // Service holds a started service's dependencies. Close releases them.
 type Service struct {
 	Config   config.Base
@@ -72,7 +75,8 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	s.Server = server.New(server.Options{
 		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody,
 	})
-	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
+	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now).
+		WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))
 	return s, nil
 }
 

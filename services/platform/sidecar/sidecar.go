@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/logging"
 )
@@ -73,4 +74,23 @@ func (s *Sidecar) Healthy(ctx context.Context) error {
 		return fmt.Errorf("dapr sidecar: healthz answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// Denylist reads revoked token ids from a state store shared by every
+// service (its keys carry no app-id prefix).
+type Denylist struct {
+	sidecar *Sidecar
+	store   string
+}
+
+// Denylist returns the token denylist kept in store.
+func (s *Sidecar) Denylist(store string) *Denylist { return &Denylist{sidecar: s, store: store} }
+
+// Revoked reports whether tokenID was revoked.
+func (d *Denylist) Revoked(ctx context.Context, tokenID string) (bool, error) {
+	item, err := d.sidecar.GetState(ctx, d.store, authn.DenylistKey(tokenID), nil)
+	if err != nil {
+		return false, fmt.Errorf("read denylist: %w", err)
+	}
+	return item != nil && len(item.Value) > 0, nil
 }
