@@ -1,5 +1,6 @@
-// Command gateway is the public entry point: it matches each request to a
-// service by its route table and proxies it through its Dapr sidecar.
+// Command gateway is the public entry point: it checks each request at the
+// edge (route, token, role, rate limit, body) and proxies it through its
+// Dapr sidecar to the service that owns it.
 package main
 
 import (
@@ -8,10 +9,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/daprshop/daprshop/services/gateway/internal/edge"
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
+	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -32,16 +39,42 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		return err
 	}
 	defer svc.Close()
-	table, err := routes.Load(svc.Env.String("ROUTES_FILE", "routes.yaml"))
+	cfg, table, err := routes.Load(svc.Env.String("ROUTES_FILE", "routes.yaml"))
 	if err != nil {
 		return err
 	}
-	proxy.New(table, proxy.Options{
-		SidecarHTTPPort: svc.Config.DaprHTTPPort,
-		DaprAPIToken:    svc.Config.DaprAPIToken,
-		Timeout:         svc.Env.Duration("UPSTREAM_TIMEOUT", 15*time.Second),
-		BodyLimit:       svc.Env.Int("BODY_LIMIT_BYTES", 1<<20),
-		Logger:          svc.Log,
-	}).Register(svc.Server.App())
+	bodyLimit := svc.Env.Int("BODY_LIMIT_BYTES", 1<<20)
+
+	var limiter edge.Limiter
+	// Off only for load runs from a single host, where every request shares
+	// one client IP.
+	if svc.Env.String("RATE_LIMITS", "on") != "off" {
+		rdb := redis.NewClient(&redis.Options{Addr: svc.Env.String("REDIS_ADDR", "127.0.0.1:6379")})
+		defer rdb.Close()
+		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
+	}
+
+	app := svc.Server.App()
+	app.Use(edge.SecurityHeaders, cors.New(cors.Config{
+		AllowOrigins:  strings.Join(cfg.CORS.AllowOrigins, ","),
+		AllowHeaders:  "Authorization, Content-Type, Idempotency-Key, X-Request-ID, traceparent",
+		ExposeHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After",
+		MaxAge:        600,
+	}))
+	app.All("/*", edge.New(edge.Options{
+		Table:    table,
+		Limits:   cfg.RateLimits,
+		Verifier: svc.Verifier,
+		Limiter:  limiter,
+		Forwarder: proxy.New(proxy.Options{
+			SidecarHTTPPort: svc.Config.DaprHTTPPort,
+			DaprAPIToken:    svc.Config.DaprAPIToken,
+			Timeout:         svc.Env.Duration("UPSTREAM_TIMEOUT", 15*time.Second),
+			BodyLimit:       bodyLimit,
+			Logger:          svc.Log,
+		}),
+		BodyLimit: bodyLimit,
+		Logger:    svc.Log,
+	}).Handle)
 	return svc.Run(ctx)
 }

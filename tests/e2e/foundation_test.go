@@ -46,11 +46,9 @@ func testServicesAnswer(t *testing.T) {
 		{"products", 3002, "/api/v1/categories", "/api/v1/categories", "", http.StatusOK},
 		{"auth", 3001, "/.well-known/jwks.json", "/.well-known/jwks.json", "", http.StatusOK},
 		{"orders", 3003, "/api/v1/orders", "/api/v1/orders", customer, http.StatusOK},
-		{"orders", 3003, "/api/v1/orders", "/api/v1/orders", "", http.StatusUnauthorized},
 		{"payments", 3004, "/api/v1/payment-methods", "/api/v1/payment-methods", customer, http.StatusOK},
 		{"notifications", 3005, "/api/v1/notifications/preferences", "/api/v1/notifications/preferences", customer, http.StatusOK},
 		{"workers", 3006, "/api/v1/admin/analytics/sales?from=2026-01-01&to=2026-01-31", "/api/v1/admin/analytics/sales", admin, http.StatusOK},
-		{"workers", 3006, "/api/v1/admin/analytics/sales?from=2026-01-01&to=2026-01-31", "/api/v1/admin/analytics/sales", customer, http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %d", tt.app, tt.route, tt.want), func(t *testing.T) {
@@ -71,6 +69,13 @@ func testServicesAnswer(t *testing.T) {
 		})
 	}
 
+	t.Run("anonymous calls to protected routes stop at the edge", func(t *testing.T) {
+		before := requestCount(t, 3003, "/api/v1/orders", http.StatusUnauthorized)
+		resp := call(t, http.MethodGet, gatewayURL+"/api/v1/orders", nil, "X-User-ID", uuid.NewString(), "X-User-Roles", "ADMIN")
+		assert.Equal(t, http.StatusUnauthorized, resp.Status)
+		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		assert.Equal(t, before, requestCount(t, 3003, "/api/v1/orders", http.StatusUnauthorized), "orders was never invoked")
+	})
 	t.Run("jwks publishes the dev signing key", func(t *testing.T) {
 		resp := call(t, http.MethodGet, gatewayURL+"/.well-known/jwks.json", nil)
 		keys, err := authn.ParseJWKS(resp.Body)

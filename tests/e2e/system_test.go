@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 const gatewayURL = "http://127.0.0.1:3000"
@@ -67,6 +69,9 @@ func start() (*system, func() error, error) {
 		return nil, nil, err
 	}
 	if err := portsFree(); err != nil {
+		return nil, nil, err
+	}
+	if err := resetRateLimits(); err != nil {
 		return nil, nil, err
 	}
 
@@ -153,6 +158,22 @@ func portsFree() error {
 		}
 	}
 	return nil
+}
+
+// resetRateLimits clears the gateway's counters, so that a run started
+// within a minute of the previous one starts with full budgets.
+func resetRateLimits() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	iter := rdb.Scan(ctx, 0, "gateway:ratelimit:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			return fmt.Errorf("reset rate limits: %w", err)
+		}
+	}
+	return iter.Err()
 }
 
 func tail(path string, lines int) string {

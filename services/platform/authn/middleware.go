@@ -49,7 +49,7 @@ func Require(v *Verifier) fiber.Handler {
 		}
 		claims, err := v.Verify(c.UserContext(), token)
 		switch {
-		case errors.Is(err, ErrInvalidToken), errors.Is(err, errUnknownKey):
+		case errors.Is(err, ErrInvalidToken):
 			return errBadToken
 		case err != nil:
 			return errors.Join(errNoKeys, err)

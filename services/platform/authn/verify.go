@@ -101,8 +101,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		key, err := v.key(ctx, kid)
-		if err != nil {
-			fetchErr = err
+		if err != nil && !errors.Is(err, errUnknownKey) {
+			fetchErr = err // keys unavailable: not the token's fault
 		}
 		return key, err
 	},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type Base struct {
 	DaprAPIToken    string        // sent to the sidecar on every call
 	AppAPIToken     string        // required from the sidecar on every call
 	ShutdownTimeout time.Duration // how long in-flight requests may drain
+	// TrustedProxies (IPs or CIDRs) may set X-Forwarded-For: the client IP
+	// is read from it only for requests from them.
+	TrustedProxies []string
 }
 
 // Load reads the base settings of service; defaultPort is its fixed port in
@@ -45,6 +49,7 @@ func Load(getenv Getenv, service, database string, defaultPort int) (Base, error
 		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
 		AppAPIToken:     r.String("APP_API_TOKEN", ""),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		TrustedProxies:  r.List("TRUSTED_PROXIES"),
 	}
 	b.DatabaseURL = r.String("DATABASE_URL", DatabaseURL(r.String("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), database))
 	return b, r.Err()
@@ -93,6 +98,17 @@ func (r *Reader) Int(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+// List returns the comma-separated variable as a list without blanks.
+func (r *Reader) List(key string) []string {
+	var out []string
+	for _, v := range strings.Split(r.getenv(key), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Duration returns the variable as a time.Duration ("15s") or def when unset.

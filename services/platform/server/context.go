@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,12 +28,16 @@ var (
 // requestContext gives every request an id (the client's when it is sane)
 // and a W3C trace context, echoes both, and puts them in the user context
 // so logs and outgoing calls carry them.
+//
+// Both are copied: Fiber's header strings alias a buffer reused by the next
+// request, and these outlive the handler (gRPC encodes metadata on its own
+// goroutine, after the call that carried them may have returned).
 func requestContext(c *fiber.Ctx) error {
-	id := c.Get(HeaderRequestID)
+	id := strings.Clone(c.Get(HeaderRequestID))
 	if !requestIDPattern.MatchString(id) {
 		id = uuid.NewString()
 	}
-	tp := c.Get(HeaderTraceparent)
+	tp := strings.Clone(c.Get(HeaderTraceparent))
 	if !traceparentPattern.MatchString(tp) {
 		tp = newTraceparent()
 	}

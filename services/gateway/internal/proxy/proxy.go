@@ -15,7 +15,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
-	"github.com/daprshop/daprshop/services/gateway/internal/routes"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -41,18 +40,16 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// Proxy is the gateway's catch-all handler.
+// Proxy forwards requests to apps through the sidecar.
 type Proxy struct {
-	routes *routes.Table
 	client *fasthttp.HostClient
 	opts   Options
 }
 
-// New returns a Proxy over table.
-func New(table *routes.Table, opts Options) *Proxy {
+// New returns a Proxy.
+func New(opts Options) *Proxy {
 	return &Proxy{
-		routes: table,
-		opts:   opts,
+		opts: opts,
 		client: &fasthttp.HostClient{
 			Addr:                          net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.SidecarHTTPPort)),
 			StreamResponseBody:            true,
@@ -67,29 +64,16 @@ func New(table *routes.Table, opts Options) *Proxy {
 	}
 }
 
-// Register mounts the proxy for every path not served by the gateway itself.
-func (p *Proxy) Register(app fiber.Router) {
-	app.All("/*", p.forward)
-}
-
-var errNoRoute = apperr.New(apperr.NotFound, "no such resource")
-
-func (p *Proxy) forward(c *fiber.Ctx) error {
-	route, ok := p.routes.Match(c.Path())
-	if !ok {
-		return errNoRoute
-	}
-	if c.Request().Header.ContentLength() > p.opts.BodyLimit {
-		return fiber.ErrRequestEntityTooLarge
-	}
-
+// Forward invokes app with the request through the sidecar and streams
+// the answer back. The caller has already checked the request.
+func (p *Proxy) Forward(c *fiber.Ctx, app string) error {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	c.Request().Header.CopyTo(&req.Header)
 	for _, h := range append(sidecarHeaders, hopHeaders...) {
 		req.Header.Del(h)
 	}
-	req.Header.Set("dapr-app-id", route.App)
+	req.Header.Set("dapr-app-id", app)
 	if p.opts.DaprAPIToken != "" {
 		req.Header.Set("dapr-api-token", p.opts.DaprAPIToken)
 	}
@@ -98,26 +82,28 @@ func (p *Proxy) forward(c *fiber.Ctx) error {
 	req.Header.Set(server.HeaderTraceparent, logging.Traceparent(ctx))
 	req.Header.Set(fiber.HeaderXForwardedFor, c.IP())
 	req.Header.Set(fiber.HeaderXForwardedProto, c.Protocol())
-	if stream := c.Context().RequestBodyStream(); stream != nil {
-		req.SetBodyStream(io.LimitReader(stream, int64(p.opts.BodyLimit)+1), c.Request().Header.ContentLength())
-	} else {
-		req.SetBodyRaw(c.Body())
+	if err := p.setBody(c, req); err != nil {
+		return err
 	}
 
 	resp := fasthttp.AcquireResponse()
 	if err := p.client.Do(req, resp); err != nil {
 		fasthttp.ReleaseResponse(resp)
-		return p.transportError(c, route, err)
+		return p.transportError(c, app, err)
 	}
 	if isSidecarError(resp) {
 		defer fasthttp.ReleaseResponse(resp)
-		return p.sidecarError(c, route, resp)
+		return p.sidecarError(c, app, resp)
 	}
 
-	resp.Header.CopyTo(&c.Response().Header)
-	for _, h := range hopHeaders {
-		c.Response().Header.Del(h)
-	}
+	// Header by header, so that what the gateway set (request id, rate
+	// limits, CORS) stays; fasthttp manages Content-Length itself.
+	c.Status(resp.StatusCode())
+	resp.Header.VisitAll(func(k, v []byte) {
+		if !skipResponseHeader(string(k)) {
+			c.Response().Header.SetBytesKV(k, v)
+		}
+	})
 	if body := resp.BodyStream(); body != nil {
 		c.Response().SetBodyStream(&releasingBody{Reader: body, resp: resp}, resp.Header.ContentLength())
 		return nil
@@ -125,6 +111,42 @@ func (p *Proxy) forward(c *fiber.Ctx) error {
 	c.Response().SetBody(resp.Body())
 	fasthttp.ReleaseResponse(resp)
 	return nil
+}
+
+// setBody streams a request body of known length; a chunked one is read up
+// to the limit first, since its size is known only at its end.
+func (p *Proxy) setBody(c *fiber.Ctx, req *fasthttp.Request) error {
+	stream := c.Context().RequestBodyStream()
+	length := c.Request().Header.ContentLength()
+	switch {
+	case stream == nil:
+		req.SetBodyRaw(c.Body())
+	case length >= 0:
+		req.SetBodyStream(stream, length)
+	default:
+		body, err := io.ReadAll(io.LimitReader(stream, int64(p.opts.BodyLimit)+1))
+		if err != nil {
+			return fiber.NewError(fiber.StatusBadRequest, "the body could not be read")
+		}
+		if len(body) > p.opts.BodyLimit {
+			return fiber.ErrRequestEntityTooLarge
+		}
+		req.SetBodyRaw(body)
+	}
+	return nil
+}
+
+func skipResponseHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "content-length", "date", "server", "transfer-encoding":
+		return true
+	}
+	for _, h := range hopHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // releasingBody hands the upstream response back to fasthttp's pool once
@@ -155,25 +177,25 @@ type daprError struct {
 // sidecarError turns a failed invocation into 503 (the service or its
 // sidecar is down, or its circuit is open) or 504 (it did not answer in
 // time). The sidecar's message stays in the log: it names internal hosts.
-func (p *Proxy) sidecarError(c *fiber.Ctx, route routes.Route, resp *fasthttp.Response) error {
+func (p *Proxy) sidecarError(c *fiber.Ctx, app string, resp *fasthttp.Response) error {
 	var de daprError
 	if err := json.Unmarshal(resp.Body(), &de); err != nil || de.ErrorCode == "" {
 		// A JSON 5xx without Dapr's shape came from the service itself.
-		p.opts.Logger.ErrorContext(c.UserContext(), "service answered a non-problem 5xx", "app", route.App, "status", resp.StatusCode())
+		p.opts.Logger.ErrorContext(c.UserContext(), "service answered a non-problem 5xx", "app", app, "status", resp.StatusCode())
 		return apperr.New(apperr.BadGateway, "the service answered with an error")
 	}
-	p.opts.Logger.WarnContext(c.UserContext(), "invocation failed", "app", route.App, "error_code", de.ErrorCode, "message", de.Message)
+	p.opts.Logger.WarnContext(c.UserContext(), "invocation failed", "app", app, "error_code", de.ErrorCode, "message", de.Message)
 	msg := strings.ToLower(de.Message)
 	if strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") || strings.Contains(msg, "timed out") {
-		return apperr.Newf(apperr.Timeout, "the %s service did not answer in time", route.App)
+		return apperr.Newf(apperr.Timeout, "the %s service did not answer in time", app)
 	}
-	return apperr.Newf(apperr.Unavailable, "the %s service is unavailable", route.App)
+	return apperr.Newf(apperr.Unavailable, "the %s service is unavailable", app)
 }
 
-func (p *Proxy) transportError(c *fiber.Ctx, route routes.Route, err error) error {
-	p.opts.Logger.WarnContext(c.UserContext(), "sidecar unreachable", "app", route.App, "err", err)
+func (p *Proxy) transportError(c *fiber.Ctx, app string, err error) error {
+	p.opts.Logger.WarnContext(c.UserContext(), "sidecar unreachable", "app", app, "err", err)
 	if errors.Is(err, fasthttp.ErrTimeout) {
-		return apperr.Newf(apperr.Timeout, "the %s service did not answer in time", route.App)
+		return apperr.Newf(apperr.Timeout, "the %s service did not answer in time", app)
 	}
 	return apperr.New(apperr.Unavailable, "the gateway's sidecar is unavailable")
 }

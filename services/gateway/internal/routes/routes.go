@@ -1,74 +1,144 @@
-// Package routes is the gateway's route table: path prefix → app-id.
+// Package routes is the gateway's configuration file: the route table (path
+// prefix and methods → app-id, who may call it, which rate limit applies),
+// CORS and rate limits.
 package routes
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Route sends requests under Prefix to the app App.
+// Access levels of a route.
+const (
+	Public = "public" // anyone; a bearer token, if sent, only picks the rate-limit bucket
+	User   = "user"   // a valid access token
+)
+
+// Route sends requests under Prefix (and, when listed, only those Methods)
+// to the app App.
 type Route struct {
-	Prefix string `yaml:"prefix"`
-	App    string `yaml:"app"`
+	Prefix  string   `yaml:"prefix"`
+	Methods []string `yaml:"methods"`
+	App     string   `yaml:"app"`
+	// Access is Public or User; Roles, when set, also require one of them.
+	Access    string   `yaml:"access"`
+	Roles     []string `yaml:"roles"`
+	RateLimit string   `yaml:"rateLimit"`
 }
 
-// Table matches request paths to routes.
-type Table struct {
-	routes []Route // longest prefix first
+// Authenticated reports whether the route needs a valid token.
+func (r Route) Authenticated() bool { return r.Access == User || len(r.Roles) > 0 }
+
+// Limit allows Requests per Window for one client.
+type Limit struct {
+	Requests int           `yaml:"requests"`
+	Window   time.Duration `yaml:"window"`
 }
 
-// Load reads a route table file.
-func Load(path string) (*Table, error) {
+// CORS lists the browser origins allowed to call the API.
+type CORS struct {
+	AllowOrigins []string `yaml:"allowOrigins"`
+}
+
+// Config is the gateway's configuration file.
+type Config struct {
+	CORS CORS `yaml:"cors"`
+	// RateLimits by name; "default" applies to routes that name none.
+	RateLimits map[string]Limit `yaml:"rateLimits"`
+	Routes     []Route          `yaml:"routes"`
+}
+
+// Load reads and validates a configuration file; unknown keys are errors.
+func Load(path string) (*Config, *Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open route table: %w", err)
+		return nil, nil, fmt.Errorf("open gateway config: %w", err)
 	}
 	defer f.Close()
-	var doc struct {
-		Routes []Route `yaml:"routes"`
-	}
+	var cfg Config
 	dec := yaml.NewDecoder(f)
 	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("decode route table %s: %w", path, err)
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, nil, fmt.Errorf("decode gateway config %s: %w", path, err)
 	}
-	return New(doc.Routes)
+	table, err := New(cfg.Routes, cfg.RateLimits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway config %s: %w", path, err)
+	}
+	return &cfg, table, nil
 }
 
-// New validates routes and builds a Table.
-func New(routes []Route) (*Table, error) {
-	seen := map[string]bool{}
+// Table matches requests to routes.
+type Table struct {
+	routes []Route // longest prefix first; among equal prefixes, method-specific first
+}
+
+// New validates routes against the named limits and builds a Table.
+func New(routes []Route, limits map[string]Limit) (*Table, error) {
+	if _, ok := limits["default"]; !ok {
+		return nil, errors.New(`rateLimits needs a "default" limit`)
+	}
 	var errs []error
+	for name, l := range limits {
+		if l.Requests < 1 || l.Window <= 0 {
+			errs = append(errs, fmt.Errorf("rate limit %q: requests and window must be positive", name))
+		}
+	}
+	seen := map[string]bool{}
 	for i, r := range routes {
+		key := r.Prefix + " " + strings.Join(r.Methods, ",")
 		switch {
 		case !strings.HasPrefix(r.Prefix, "/") || (len(r.Prefix) > 1 && strings.HasSuffix(r.Prefix, "/")):
 			errs = append(errs, fmt.Errorf("route %d: prefix %q must start with / and not end with one", i, r.Prefix))
 		case r.App == "":
 			errs = append(errs, fmt.Errorf("route %d (%s): app is required", i, r.Prefix))
-		case seen[r.Prefix]:
-			errs = append(errs, fmt.Errorf("route %d: prefix %q is listed twice", i, r.Prefix))
+		case r.Access != Public && r.Access != User:
+			errs = append(errs, fmt.Errorf("route %d (%s): access must be %q or %q", i, r.Prefix, Public, User))
+		case r.Access == Public && len(r.Roles) > 0:
+			errs = append(errs, fmt.Errorf("route %d (%s): a public route cannot require roles", i, r.Prefix))
+		case seen[key]:
+			errs = append(errs, fmt.Errorf("route %d: prefix %q with methods %v is listed twice", i, r.Prefix, r.Methods))
 		}
-		seen[r.Prefix] = true
+		if _, ok := limits[r.RateLimit]; r.RateLimit != "" && !ok {
+			errs = append(errs, fmt.Errorf("route %d (%s): unknown rate limit %q", i, r.Prefix, r.RateLimit))
+		}
+		for _, m := range r.Methods {
+			if m != strings.ToUpper(m) {
+				errs = append(errs, fmt.Errorf("route %d (%s): method %q must be upper case", i, r.Prefix, m))
+			}
+		}
+		seen[key] = true
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	sorted := append([]Route(nil), routes...)
-	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i].Prefix) > len(sorted[j].Prefix) })
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if len(sorted[i].Prefix) != len(sorted[j].Prefix) {
+			return len(sorted[i].Prefix) > len(sorted[j].Prefix)
+		}
+		return len(sorted[i].Methods) > 0 && len(sorted[j].Methods) == 0
+	})
 	return &Table{routes: sorted}, nil
 }
 
-// Match returns the route whose prefix is the longest one that path starts
-// with on a segment boundary: /api/v1/orders matches /api/v1/orders/42 but
-// not /api/v1/ordersx.
-func (t *Table) Match(path string) (Route, bool) {
+// Match returns the route for a request: the longest prefix that path
+// starts with on a segment boundary (/api/v1/orders matches
+// /api/v1/orders/42 but not /api/v1/ordersx) and that allows method.
+func (t *Table) Match(method, path string) (Route, bool) {
 	for _, r := range t.routes {
-		if rest, ok := strings.CutPrefix(path, r.Prefix); ok && (rest == "" || rest[0] == '/' || r.Prefix == "/") {
+		rest, ok := strings.CutPrefix(path, r.Prefix)
+		if !ok || (rest != "" && rest[0] != '/' && r.Prefix != "/") {
+			continue
+		}
+		if len(r.Methods) == 0 || slices.Contains(r.Methods, method) {
 			return r, true
 		}
 	}

@@ -4,32 +4,39 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+var limits = map[string]Limit{"default": {Requests: 10, Window: time.Minute}, "strict": {Requests: 1, Window: time.Minute}}
+
 func TestMatch(t *testing.T) {
 	table, err := New([]Route{
-		{Prefix: "/api/v1/orders", App: "orders"},
-		{Prefix: "/api/v1/admin/users", App: "auth"},
-		{Prefix: "/api/v1/admin", App: "admin"},
-	})
+		{Prefix: "/api/v1/orders", App: "orders", Access: User},
+		{Prefix: "/api/v1/admin/users", App: "auth", Access: User, Roles: []string{"ADMIN"}},
+		{Prefix: "/api/v1/admin", App: "admin", Access: User},
+		{Prefix: "/api/v1/products", App: "products", Access: User, Roles: []string{"ADMIN"}},
+		{Prefix: "/api/v1/products", Methods: []string{"GET"}, App: "catalog", Access: Public},
+	}, limits)
 	require.NoError(t, err)
 	tests := []struct {
-		path    string
-		wantApp string
+		method, path string
+		wantApp      string
 	}{
-		{"/api/v1/orders", "orders"},
-		{"/api/v1/orders/42/cancel", "orders"},
-		{"/api/v1/ordersx", ""},
-		{"/api/v1/admin/users/7", "auth"},
-		{"/api/v1/admin/other", "admin"},
-		{"/", ""},
+		{"GET", "/api/v1/orders", "orders"},
+		{"POST", "/api/v1/orders/42/cancel", "orders"},
+		{"GET", "/api/v1/ordersx", ""},
+		{"GET", "/api/v1/admin/users/7", "auth"},
+		{"GET", "/api/v1/admin/other", "admin"},
+		{"GET", "/api/v1/products/9", "catalog"},
+		{"POST", "/api/v1/products", "products"},
+		{"GET", "/", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			r, ok := table.Match(tt.path)
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r, ok := table.Match(tt.method, tt.path)
 			assert.Equal(t, tt.wantApp != "", ok)
 			assert.Equal(t, tt.wantApp, r.App)
 		})
@@ -38,30 +45,56 @@ func TestMatch(t *testing.T) {
 
 func TestNewRejectsBadTables(t *testing.T) {
 	tests := map[string][]Route{
-		"relative prefix":  {{Prefix: "api", App: "a"}},
-		"trailing slash":   {{Prefix: "/api/", App: "a"}},
-		"missing app":      {{Prefix: "/api"}},
-		"duplicate prefix": {{Prefix: "/api", App: "a"}, {Prefix: "/api", App: "b"}},
+		"relative prefix":       {{Prefix: "api", App: "a", Access: Public}},
+		"trailing slash":        {{Prefix: "/api/", App: "a", Access: Public}},
+		"missing app":           {{Prefix: "/api", Access: Public}},
+		"missing access":        {{Prefix: "/api", App: "a"}},
+		"public with roles":     {{Prefix: "/api", App: "a", Access: Public, Roles: []string{"ADMIN"}}},
+		"unknown rate limit":    {{Prefix: "/api", App: "a", Access: Public, RateLimit: "nope"}},
+		"lower-case method":     {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"get"}}},
+		"duplicate prefix":      {{Prefix: "/api", App: "a", Access: Public}, {Prefix: "/api", App: "b", Access: Public}},
+		"duplicate with method": {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"GET"}}, {Prefix: "/api", App: "b", Access: Public, Methods: []string{"GET"}}},
 	}
 	for name, routes := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := New(routes)
+			_, err := New(routes, limits)
 			assert.Error(t, err)
+		})
+	}
+	t.Run("no default limit", func(t *testing.T) {
+		_, err := New(nil, map[string]Limit{"strict": {Requests: 1, Window: time.Second}})
+		assert.Error(t, err)
+	})
+}
+
+func TestLoadShippedConfig(t *testing.T) {
+	cfg, table, err := Load(filepath.Join("..", "..", "routes.yaml"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, cfg.CORS.AllowOrigins)
+	tests := []struct {
+		method, path, app string
+		authenticated     bool
+	}{
+		{"GET", "/api/v1/products/123", "products", false},
+		{"PATCH", "/api/v1/products/123", "products", true},
+		{"POST", "/api/v1/auth/login", "auth", false},
+		{"GET", "/api/v1/auth/me", "auth", true},
+		{"POST", "/api/v1/payments/webhooks/stripe", "payments", false},
+		{"GET", "/api/v1/payments", "payments", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r, ok := table.Match(tt.method, tt.path)
+			require.True(t, ok)
+			assert.Equal(t, tt.app, r.App)
+			assert.Equal(t, tt.authenticated, r.Authenticated())
 		})
 	}
 }
 
-func TestLoadShippedTable(t *testing.T) {
-	table, err := Load(filepath.Join("..", "..", "routes.yaml"))
-	require.NoError(t, err)
-	r, ok := table.Match("/api/v1/products/123")
-	require.True(t, ok)
-	assert.Equal(t, "products", r.App)
-}
-
 func TestLoadRejectsUnknownKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "routes.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("routes:\n  - {prefix: /a, app: a, auth: yes}\n"), 0o600))
-	_, err := Load(path)
+	require.NoError(t, os.WriteFile(path, []byte("rateLimits: {default: {requests: 1, window: 1s}}\nroutes:\n  - {prefix: /a, app: a, access: public, auth: yes}\n"), 0o600))
+	_, _, err := Load(path)
 	assert.ErrorContains(t, err, "auth")
 }

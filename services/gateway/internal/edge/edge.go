@@ -1,0 +1,194 @@
+// Package edge is the gateway's front door: it matches each request to a
+// route, turns away what can never succeed (no route, missing or bad token,
+// wrong role, over its rate limit, body too large or not JSON) and hands
+// the rest to the proxy.
+package edge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
+	"github.com/daprshop/daprshop/services/gateway/internal/routes"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/server"
+)
+
+// Verifier checks access tokens.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*authn.Claims, error)
+}
+
+// Limiter counts requests per client.
+type Limiter interface {
+	Allow(ctx context.Context, name, bucket string, requests int, window time.Duration) (ratelimit.Decision, error)
+}
+
+// Forwarder sends an admitted request to app.
+type Forwarder interface {
+	Forward(c *fiber.Ctx, app string) error
+}
+
+// Options configure a Gate.
+type Options struct {
+	Table    *routes.Table
+	Limits   map[string]routes.Limit
+	Verifier Verifier
+	// Limiter is nil when rate limiting is switched off.
+	Limiter   Limiter
+	Forwarder Forwarder
+	BodyLimit int
+	Logger    *slog.Logger
+}
+
+// Gate admits requests.
+type Gate struct{ opts Options }
+
+// New returns a Gate.
+func New(opts Options) *Gate { return &Gate{opts: opts} }
+
+var (
+	errNoRoute   = apperr.New(apperr.NotFound, "no such resource")
+	errNoToken   = apperr.New(apperr.Unauthorized, "a bearer token is required")
+	errBadToken  = apperr.New(apperr.Unauthorized, "the bearer token is invalid or expired")
+	errNoRole    = apperr.New(apperr.Forbidden, "your role does not allow this")
+	errNoAuth    = apperr.New(apperr.Unavailable, "token verification is unavailable")
+	errLimited   = apperr.New(apperr.RateLimited, "too many requests; retry later")
+	errNotJSON   = fiber.NewError(fiber.StatusUnsupportedMediaType, "the body must be application/json")
+	errTooLarge  = fiber.ErrRequestEntityTooLarge
+	bodyMethods  = map[string]bool{fiber.MethodPost: true, fiber.MethodPut: true, fiber.MethodPatch: true}
+	internalHdrs = []string{"X-User", "X-Auth", "X-Internal", "X-Real-Ip", "X-Forwarded-", "X-Original-", "Forwarded", "Dapr-"}
+)
+
+// Handle admits and forwards one request.
+func (g *Gate) Handle(c *fiber.Ctx) error {
+	route, ok := g.opts.Table.Match(c.Method(), c.Path())
+	if !ok {
+		return errNoRoute
+	}
+	stripInternalHeaders(c)
+	claims, err := g.authenticate(c, route)
+	if err != nil {
+		return err
+	}
+	if err := g.limit(c, route, claims); err != nil {
+		return err
+	}
+	if err := g.checkBody(c); err != nil {
+		return err
+	}
+	return g.opts.Forwarder.Forward(c, route.App)
+}
+
+// authenticate returns the caller's claims: required and checked on
+// authenticated routes, optional on public ones (where they only choose the
+// rate-limit bucket; an invalid token there is the service's to refuse).
+func (g *Gate) authenticate(c *fiber.Ctx, route routes.Route) (*authn.Claims, error) {
+	token, hasToken := authn.BearerToken(c.Get(fiber.HeaderAuthorization))
+	if !hasToken {
+		if route.Authenticated() {
+			return nil, errNoToken
+		}
+		return nil, nil
+	}
+	claims, err := g.opts.Verifier.Verify(c.UserContext(), token)
+	switch {
+	case err != nil && !route.Authenticated():
+		return nil, nil
+	case errors.Is(err, authn.ErrInvalidToken):
+		return nil, errBadToken
+	case err != nil:
+		g.opts.Logger.WarnContext(c.UserContext(), "token verification unavailable", "err", err)
+		return nil, errNoAuth
+	case len(route.Roles) > 0 && !claims.HasRole(route.Roles...):
+		return nil, errNoRole
+	}
+	return claims, nil
+}
+
+// limit counts the request against its route's limit, per user when
+// authenticated and per client IP otherwise. A Redis outage lets requests
+// through: losing rate limiting for a while beats refusing every client.
+func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims) error {
+	if g.opts.Limiter == nil {
+		return nil
+	}
+	name := route.RateLimit
+	if name == "" {
+		name = "default"
+	}
+	limit := g.opts.Limits[name]
+	bucket := "ip:" + c.IP()
+	if claims != nil {
+		bucket = "user:" + claims.Subject
+	}
+	d, err := g.opts.Limiter.Allow(c.UserContext(), name, bucket, limit.Requests, limit.Window)
+	if err != nil {
+		g.opts.Logger.WarnContext(c.UserContext(), "rate limiter unavailable; request let through", "err", err)
+		return nil
+	}
+	reset := strconv.Itoa(int(math.Ceil(d.Reset.Seconds())))
+	c.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+	c.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	c.Set("X-RateLimit-Reset", reset)
+	if !d.Allowed {
+		c.Set(fiber.HeaderRetryAfter, reset)
+		return errLimited
+	}
+	return nil
+}
+
+// checkBody refuses bodies over the limit (413) and bodies that are not
+// JSON (415) before anything reaches a service.
+func (g *Gate) checkBody(c *fiber.Ctx) error {
+	length := c.Request().Header.ContentLength()
+	if length > g.opts.BodyLimit {
+		return errTooLarge
+	}
+	hasBody := length > 0 || length == -1 // -1: chunked
+	if hasBody && bodyMethods[c.Method()] && !server.IsJSON(c.Get(fiber.HeaderContentType)) {
+		return errNotJSON
+	}
+	return nil
+}
+
+// stripInternalHeaders drops headers a client must never be able to set:
+// identity or routing headers that something behind the gateway might
+// trust. The proxy sets its own forwarding headers.
+func stripInternalHeaders(c *fiber.Ctx) {
+	var drop []string
+	c.Request().Header.VisitAll(func(k, _ []byte) {
+		for _, prefix := range internalHdrs {
+			if len(k) >= len(prefix) && strings.EqualFold(string(k[:len(prefix)]), prefix) {
+				drop = append(drop, string(k))
+				return
+			}
+		}
+	})
+	for _, k := range drop {
+		c.Request().Header.Del(k)
+	}
+}
+
+// SecurityHeaders sets the browser hardening headers on every response,
+// after the handler so that proxied responses carry them too.
+func SecurityHeaders(c *fiber.Ctx) error {
+	err := c.Next()
+	h := &c.Response().Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	return err
+}
