@@ -40,7 +40,12 @@ func Add(ctx context.Context, tx pgx.Tx, topic string, payload any) (uuid.UUID, 
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("encode %s event: %w", topic, err)
 	}
-	id := uuid.New()
+	// Time-ordered ids keep the events of one transaction (which share
+	// created_at) in the order they were added: the relay sorts by both.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("new %s event id: %w", topic, err)
+	}
 	if _, err := tx.Exec(ctx,
 		`INSERT INTO outbox (id, topic, event_id, payload, traceparent) VALUES ($1, $2, $1, $3, $4)`,
 		id, topic, body, logging.Traceparent(ctx)); err != nil {

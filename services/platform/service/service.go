@@ -1,6 +1,7 @@
 // Package service wires what every service starts with, in order: config,
 // logger, its own database (created and migrated), its sidecar, the HTTP
-// server and, for services with protected routes, the token verifier.
+// server, the token verifier for services with protected routes and the
+// outbox relay for services that produce events.
 package service
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/logging"
+	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/platform/sidecar"
@@ -52,6 +54,7 @@ type Service struct {
 	Sidecar  *sidecar.Sidecar
 	Server   *server.Server
 	Verifier *authn.Verifier
+	Relay    *outbox.Relay // nil unless Spec.Outbox
 }
 
 // Start reads the configuration and opens the service's dependencies.
@@ -77,6 +80,17 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	})
 	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now).
 		WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))
+	if spec.Outbox {
+		if s.DB == nil {
+			s.Close()
+			return nil, errors.New("the outbox relay needs the service's database: set Spec.Migrations")
+		}
+		s.Relay = outbox.NewRelay(s.DB, s.Sidecar, s.Log, outbox.Options{Source: cfg.Service})
+		if err := s.Server.Metrics().Registry.Register(s.Relay); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("register outbox metrics: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -86,12 +100,33 @@ func (s *Service) fetchSigningKeys(ctx context.Context) ([]byte, error) {
 	return s.Sidecar.InvokeMethod(ctx, "auth", ".well-known/jwks.json", "get")
 }
 
-// Run serves until ctx ends, then drains.
+// Run serves, and relays the outbox when the service has one, until ctx
+// ends; then it drains the server and stops the relay. It returns once
+// both have stopped. A relay that cannot run (no outbox table) stops the
+// server too, and its error is returned.
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.Env.Err(); err != nil {
 		return err
 	}
-	return s.Server.Run(ctx)
+	if s.Relay == nil {
+		return s.Server.Run(ctx)
+	}
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	// The relay outlives the drain: requests finishing during it may still
+	// commit events.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan error, 1)
+	go func() {
+		err := s.Relay.Run(relayCtx)
+		if err != nil {
+			stopServing()
+		}
+		relayDone <- err
+	}()
+	serveErr := s.Server.Run(serveCtx)
+	stopRelay()
+	return errors.Join(serveErr, <-relayDone)
 }
 
 // Close releases the sidecar client and the database pool, in reverse order

@@ -1,0 +1,116 @@
+package service_test
+
+import (
+	"context"
+	"embed"
+	"io"
+	"io/fs"
+	"net"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/service"
+)
+
+//go:embed testdata
+var testdata embed.FS
+
+func migrations(t *testing.T, dir string) fs.FS {
+	t.Helper()
+	sub, err := fs.Sub(testdata, "testdata/"+dir)
+	require.NoError(t, err)
+	return sub
+}
+
+// freePort is a port nothing listens on: a sidecar that is down.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	return port
+}
+
+// startService starts a service on a fresh database (made with the same
+// migrations) with no sidecar running.
+func startService(t *testing.T, spec service.Spec) (*service.Service, error) {
+	t.Helper()
+	pool := pgtest.NewDatabase(t, spec.Migrations)
+	env := map[string]string{
+		"DATABASE_URL":   config.DatabaseURL(pgtest.ServerURL(), pool.Config().ConnConfig.Database),
+		"APP_PORT":       "0",
+		"DAPR_GRPC_PORT": strconv.Itoa(freePort(t)),
+		"DAPR_HTTP_PORT": strconv.Itoa(freePort(t)),
+	}
+	svc, err := service.Start(context.Background(), spec, func(k string) string { return env[k] }, io.Discard)
+	if svc != nil {
+		t.Cleanup(svc.Close)
+	}
+	return svc, err
+}
+
+func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "outbox"), Outbox: true})
+	require.NoError(t, err)
+	require.NotNil(t, svc.Relay)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+
+	require.NoError(t, pgx.BeginFunc(ctx, svc.DB, func(tx pgx.Tx) error {
+		_, err := outbox.Add(ctx, tx, "order.created", map[string]string{"order_id": "o-1"})
+		return err
+	}))
+	// The sidecar is down, so the relay's attempts through it fail and are
+	// recorded on the row.
+	require.Eventually(t, func() bool {
+		var attempts int
+		err := svc.DB.QueryRow(ctx, `SELECT attempts FROM outbox`).Scan(&attempts)
+		return err == nil && attempts > 0
+	}, 10*time.Second, 10*time.Millisecond)
+
+	resp, err := svc.Server.App().Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `outbox_publish_failures_total{service="orders"}`)
+	assert.Contains(t, string(body), `outbox_events_published_total{service="orders"} 0`)
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+func TestRunStopsWhenRelayCannotRun(t *testing.T) {
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "nooutbox"), Outbox: true})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		assert.ErrorContains(t, err, "outbox")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run kept serving without an outbox table")
+	}
+}
+
+func TestStartRefusesOutboxWithoutDatabase(t *testing.T) {
+	_, err := service.Start(context.Background(), service.Spec{Name: "gateway", Outbox: true},
+		func(string) string { return "" }, io.Discard)
+	assert.ErrorContains(t, err, "outbox relay needs the service's database")
+}

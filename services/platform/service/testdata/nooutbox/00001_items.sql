@@ -1,0 +1,5 @@
+-- +goose Up
+CREATE TABLE items (id uuid PRIMARY KEY);
+
+-- +goose Down
+DROP TABLE items;
