@@ -62,3 +62,12 @@ e2e: build daprd prepare infra
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)
+
+## seed: load categories and a few thousand products into the running system, through the gateway
+seed:
+	cd tools/seed && go run . -gateway http://127.0.0.1:3000 -secrets ../../$(RUN_DIR)/secrets.json
+
+.PHONY: admin-token
+## admin-token: print (last line) a fresh SUPER_ADMIN access token from the running system
+admin-token:
+	@tools/dev/admin-token.sh $(RUN_DIR)/secrets.json http://127.0.0.1:3000

@@ -4,18 +4,32 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/daprshop/daprshop/services/auth/internal/accounts"
+	"github.com/daprshop/daprshop/services/auth/internal/denylist"
 	"github.com/daprshop/daprshop/services/auth/internal/httpapi"
 	"github.com/daprshop/daprshop/services/auth/internal/keys"
+	"github.com/daprshop/daprshop/services/auth/internal/password"
+	"github.com/daprshop/daprshop/services/auth/internal/postgres"
 	"github.com/daprshop/daprshop/services/auth/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/auth/internal/tokens"
+	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/service"
+)
+
+// Secret names of the bootstrap SUPER_ADMIN.
+const (
+	secretAdminEmail    = "admin-email"
+	secretAdminPassword = "admin-password"
 )
 
 func main() {
@@ -28,25 +42,42 @@ func main() {
 }
 
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	svc, err := service.Start(ctx, service.Spec{Name: "auth", Port: 3001, Migrations: migrations.FS}, getenv, logOut)
+	svc, err := service.Start(ctx, service.Spec{Name: "auth", Port: 3001, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	secretStore := svc.Env.String("SECRET_STORE", "secretstore")
-	var signing keys.Set
-	err = service.WaitFor(ctx, "load signing keys", func(ctx context.Context) error {
-		secrets, err := svc.Sidecar.GetBulkSecret(ctx, secretStore, nil)
+	denylistStore := svc.Env.String("DENYLIST_STORE", service.DenylistStore)
+	var secrets map[string]string
+	err = service.WaitFor(ctx, "read secrets", func(ctx context.Context) error {
+		bulk, err := svc.Sidecar.GetBulkSecret(ctx, secretStore, nil)
 		if err != nil {
 			return fmt.Errorf("read secret store %s: %w", secretStore, err)
 		}
-		signing, err = keys.FromSecrets(flatten(secrets))
-		return err
+		secrets = flatten(bulk)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	httpapi.New(signing).Register(svc.Server.App())
+	signing, err := keys.FromSecrets(secrets)
+	if err != nil {
+		return err
+	}
+	accts, err := accounts.NewService(postgres.NewStore(svc.DB), password.NewHasher(password.DefaultParams),
+		tokens.NewIssuer(signing), denylist.NewWriter(svc.Sidecar, denylistStore), svc.Log, time.Now)
+	if err != nil {
+		return err
+	}
+	if err := accts.BootstrapSuperAdmin(ctx, secrets[secretAdminEmail], secrets[secretAdminPassword]); err != nil {
+		return err
+	}
+	// Auth verifies with its own keys rather than fetching them from itself
+	// through the sidecar.
+	verifier := authn.NewVerifier(func(context.Context) ([]byte, error) { return json.Marshal(signing.JWKS()) }, time.Now).
+		WithDenylist(svc.Sidecar.Denylist(denylistStore))
+	httpapi.New(signing, accts, verifier).Register(svc.Server.App())
 	return svc.Run(ctx)
 }
 

@@ -34,7 +34,12 @@ func main() {
 }
 
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	svc, err := service.Start(ctx, service.Spec{Name: "gateway", Port: 3000, Public: true, StreamRequestBody: true}, getenv, logOut)
+	svc, err := service.Start(ctx, service.Spec{
+		Name: "gateway", Port: 3000, Public: true,
+		// Buffer what arrives with the headers, stream the rest: the edge
+		// checks the announced length, the proxy never holds whole bodies.
+		StreamRequestBody: true, BodyLimit: 16 << 10,
+	}, getenv, logOut)
 	if err != nil {
 		return err
 	}

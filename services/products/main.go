@@ -10,7 +10,10 @@ import (
 	"syscall"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/service"
+	"github.com/daprshop/daprshop/services/products/internal/cache"
+	"github.com/daprshop/daprshop/services/products/internal/consumer"
 	"github.com/daprshop/daprshop/services/products/internal/httpapi"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
@@ -25,12 +28,24 @@ func main() {
 	}
 }
 
+// cacheOff, as CACHE_STORE, serves every read from the database.
+const cacheOff = "off"
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	svc, err := service.Start(ctx, service.Spec{Name: "products", Port: 3002, Migrations: migrations.FS}, getenv, logOut)
+	svc, err := service.Start(ctx, service.Spec{Name: "products", Port: 3002, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	httpapi.New(postgres.NewStore(svc.DB)).Register(svc.Server.App())
+	cacheStore := svc.Env.String("CACHE_STORE", "cache")
+	if cacheStore == cacheOff {
+		cacheStore = ""
+	}
+	store := cache.New(postgres.NewStore(svc.DB), svc.Sidecar, cacheStore, svc.Log)
+	app := svc.Server.App()
+	// Subscriptions first: the sidecar calls them with its app token but no
+	// user's bearer token.
+	events.Mount(app, svc.Log, consumer.New(svc.DB, store, svc.Log).Subscriptions()...)
+	httpapi.New(store, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

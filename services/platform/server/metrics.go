@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,7 +51,10 @@ func (m *Metrics) middleware(c *fiber.Ctx) error {
 	if c.Response().StatusCode() == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	m.duration.WithLabelValues(c.Method(), route, strconv.Itoa(c.Response().StatusCode())).
+	// The registry keeps label values: copy the method out of Fiber's
+	// request buffer, which the next request overwrites.
+	method := strings.Clone(c.Method())
+	m.duration.WithLabelValues(method, route, strconv.Itoa(c.Response().StatusCode())).
 		Observe(time.Since(start).Seconds())
 	return err
 }

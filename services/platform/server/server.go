@@ -32,7 +32,9 @@ type Options struct {
 	// Public marks the edge: it is called by clients, not by its sidecar,
 	// so it does not require the app API token.
 	Public bool
-	// BodyLimit caps request bodies (413 past it); 1 MiB when zero.
+	// BodyLimit caps request bodies (413 past it); 1 MiB when zero. With
+	// StreamRequestBody it is only how much is buffered before the handler
+	// runs: the rest arrives as a stream, whose size the handler checks.
 	BodyLimit int
 	// StreamRequestBody hands bodies to handlers as they arrive instead of
 	// buffering them; the gateway proxies them this way.

@@ -35,8 +35,9 @@ type Spec struct {
 	Migrations fs.FS
 	// Public marks the edge (see server.Options.Public).
 	Public bool
-	// StreamRequestBody: see server.Options.StreamRequestBody.
+	// StreamRequestBody and BodyLimit: see server.Options.
 	StreamRequestBody bool
+	BodyLimit         int
 	// Outbox runs the outbox relay beside the server: set it for services
 	// that produce events with outbox.Add.
 	Outbox bool
@@ -76,7 +77,7 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 		checks["postgres"] = s.DB.Ping
 	}
 	s.Server = server.New(server.Options{
-		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody,
+		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody, BodyLimit: spec.BodyLimit,
 	})
 	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now).
 		WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))

@@ -60,6 +60,9 @@ func New(opts Options) *Proxy {
 			DisablePathNormalizing:        true,
 			NoDefaultUserAgentHeader:      true,
 			MaxConns:                      1024,
+			// Retries belong to Dapr's resiliency policies, not to a hidden
+			// loop here that would replay requests services already served.
+			MaxIdemponentCallAttempts: 1,
 		},
 	}
 }

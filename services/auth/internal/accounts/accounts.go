@@ -1,0 +1,159 @@
+// Package accounts holds the auth service's rules: sign-up and its password
+// policy, login with brute-force protection, sessions whose refresh tokens
+// rotate with reuse detection, token revocation and role management.
+package accounts
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/authn"
+)
+
+// Lifetimes and limits.
+const (
+	AccessTokenTTL  = 15 * time.Minute
+	RefreshTokenTTL = 30 * 24 * time.Hour
+	// MaxLoginFailures failed logins for one email within LockoutWindow
+	// lock further attempts until the oldest of them ages out.
+	MaxLoginFailures = 5
+	LockoutWindow    = 15 * time.Minute
+)
+
+// TopicUserRegistered is the topic of UserRegistered events.
+const TopicUserRegistered = "user.registered"
+
+// UserRegistered is published once per new account.
+type UserRegistered struct {
+	UserID uuid.UUID `json:"user_id"`
+	Email  string    `json:"email"`
+	Name   string    `json:"name"`
+}
+
+// Errors returned by the Service and its Store.
+var (
+	ErrEmailTaken      = apperr.New(apperr.Conflict, "an account with this email already exists")
+	ErrBadCredentials  = apperr.New(apperr.Unauthorized, "the email or password is wrong")
+	ErrInvalidRefresh  = apperr.New(apperr.Unauthorized, "the refresh token is invalid, expired or revoked")
+	ErrUserNotFound    = apperr.New(apperr.NotFound, "user not found")
+	ErrSessionNotFound = apperr.New(apperr.NotFound, "session not found")
+	ErrRolesChanged    = apperr.New(apperr.Conflict, "the user's roles changed meanwhile; read them again")
+	errPrivilegedRoles = apperr.New(apperr.Forbidden, "only a SUPER_ADMIN grants or removes ADMIN and SUPER_ADMIN")
+	errLockedOut       = apperr.New(apperr.RateLimited, "too many failed logins for this email; try again later")
+)
+
+// LockedOutError refuses a login while its email is locked out; it is a
+// 429 whose RetryAfter says when the next attempt may succeed.
+type LockedOutError struct{ RetryAfter time.Duration }
+
+func (e *LockedOutError) Error() string { return errLockedOut.Error() }
+
+// Unwrap makes the error a 429 for the server's error mapping.
+func (e *LockedOutError) Unwrap() error { return errLockedOut }
+
+// User is an account. PasswordHash is never sent to clients.
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	PasswordHash string
+	Roles        []string
+	CreatedAt    time.Time
+}
+
+// Session is one login: the refresh tokens rotated from it and the access
+// token issued last, which is revoked with it.
+type Session struct {
+	ID              uuid.UUID
+	UserID          uuid.UUID
+	UserAgent       string
+	IP              string
+	CreatedAt       time.Time
+	LastUsedAt      time.Time
+	AccessTokenID   string
+	AccessExpiresAt time.Time
+}
+
+// AccessToken is a signed access token and what revoking it needs.
+type AccessToken struct {
+	Token     string
+	ID        string
+	ExpiresAt time.Time
+}
+
+// RefreshToken is a new opaque refresh token: Plain goes to the client
+// once, only Hash is stored.
+type RefreshToken struct {
+	Plain     string
+	Hash      []byte
+	ExpiresAt time.Time
+}
+
+// HashRefreshToken is how a refresh token is stored and looked up: a
+// fast hash is enough for 32 random bytes.
+func HashRefreshToken(plain string) []byte {
+	h := sha256.Sum256([]byte(plain))
+	return h[:]
+}
+
+// Tokens is what a login or a refresh hands out.
+type Tokens struct {
+	Access  AccessToken
+	Refresh RefreshToken
+}
+
+// Client describes where a login comes from.
+type Client struct {
+	UserAgent string
+	IP        string
+}
+
+var knownRoles = []string{authn.RoleCustomer, authn.RoleAdmin, authn.RoleSuperAdmin}
+
+// privileged roles are granted and removed by a SUPER_ADMIN only.
+var privilegedRoles = []string{authn.RoleAdmin, authn.RoleSuperAdmin}
+
+// NormalizeRoles validates a role list and returns it sorted and without
+// duplicates. It returns an apperr.Invalid error for unknown roles or an
+// empty list: a user always keeps at least one role.
+func NormalizeRoles(roles []string) ([]string, error) {
+	var fields []apperr.FieldError
+	if len(roles) == 0 {
+		fields = append(fields, apperr.FieldError{Field: "roles", Message: "must hold at least one role"})
+	}
+	out := make([]string, 0, len(roles))
+	for i, r := range roles {
+		if !slices.Contains(knownRoles, r) {
+			fields = append(fields, apperr.FieldError{
+				Field:   fmt.Sprintf("roles[%d]", i),
+				Message: "must be one of: " + strings.Join(knownRoles, ", "),
+			})
+			continue
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if len(fields) > 0 {
+		return nil, apperr.Validation(fields...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// changesPrivilege reports whether going from old to new roles grants or
+// removes a privileged role.
+func changesPrivilege(old, new []string) bool {
+	for _, r := range privilegedRoles {
+		if slices.Contains(old, r) != slices.Contains(new, r) {
+			return true
+		}
+	}
+	return false
+}

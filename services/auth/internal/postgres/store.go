@@ -1,0 +1,312 @@
+// Package postgres stores accounts, sessions and login failures in the auth
+// database.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/daprshop/daprshop/services/auth/internal/accounts"
+	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/postgres"
+)
+
+// Store implements accounts.Store.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+type userRow struct {
+	ID           uuid.UUID `db:"id"`
+	Email        string    `db:"email"`
+	Name         string    `db:"name"`
+	PasswordHash string    `db:"password_hash"`
+	Roles        []string  `db:"roles"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+func (r userRow) user() accounts.User {
+	return accounts.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash, Roles: r.Roles, CreatedAt: r.CreatedAt}
+}
+
+const userColumns = `id, email, name, password_hash, roles, created_at`
+
+// CreateUser inserts u and its user.registered event in one transaction.
+func (s *Store) CreateUser(ctx context.Context, u accounts.User) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+			u.ID, u.Email, u.Name, u.PasswordHash, u.Roles, u.CreatedAt); err != nil {
+			return err
+		}
+		return addRegistered(ctx, tx, u)
+	})
+	if postgres.IsCode(err, postgres.CodeUniqueViolation) {
+		return accounts.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+func addRegistered(ctx context.Context, tx pgx.Tx, u accounts.User) error {
+	_, err := outbox.Add(ctx, tx, accounts.TopicUserRegistered, accounts.UserRegistered{UserID: u.ID, Email: u.Email, Name: u.Name})
+	return err
+}
+
+// CreateSuperAdmin inserts u when no SUPER_ADMIN exists and its email is
+// free. Replicas starting together serialise on a transaction-scoped
+// advisory lock, so exactly one of them creates the account.
+func (s *Store) CreateSuperAdmin(ctx context.Context, u accounts.User) (bool, error) {
+	created := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('auth.bootstrap_super_admin'))`); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, updated_at)
+			SELECT $1, $2, $3, $4, $5, $6, $6
+			WHERE NOT EXISTS (SELECT 1 FROM users WHERE 'SUPER_ADMIN' = ANY (roles))
+			ON CONFLICT (email) DO NOTHING`,
+			u.ID, u.Email, u.Name, u.PasswordHash, u.Roles, u.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if created = tag.RowsAffected() == 1; !created {
+			return nil
+		}
+		return addRegistered(ctx, tx, u)
+	})
+	if err != nil {
+		return false, fmt.Errorf("create super admin: %w", err)
+	}
+	return created, nil
+}
+
+// UserByEmail returns the account with a normalised email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (accounts.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email)
+}
+
+// UserByID returns the account with id.
+func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (accounts.User, error) {
+	return s.user(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+}
+
+func (s *Store) user(ctx context.Context, query string, arg any) (accounts.User, error) {
+	rows, _ := s.pool.Query(ctx, query, arg)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return accounts.User{}, accounts.ErrUserNotFound
+	}
+	if err != nil {
+		return accounts.User{}, fmt.Errorf("read user: %w", err)
+	}
+	return r.user(), nil
+}
+
+// ListUsers returns a page of accounts, oldest first, and how many there
+// are.
+func (s *Store) ListUsers(ctx context.Context, offset, limit int) ([]accounts.User, int, error) {
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`, limit, offset)
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	list := make([]accounts.User, len(found))
+	for i, r := range found {
+		list[i] = r.user()
+	}
+	return list, total, nil
+}
+
+// SetRoles replaces the roles of user id when they still are old, so two
+// admins editing one user at once cannot both act on a stale view.
+func (s *Store) SetRoles(ctx context.Context, id uuid.UUID, old, roles []string) (accounts.User, error) {
+	rows, _ := s.pool.Query(ctx, `UPDATE users SET roles = $3, updated_at = now()
+		WHERE id = $1 AND roles = $2 RETURNING `+userColumns, id, old, roles)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := s.UserByID(ctx, id); err != nil {
+			return accounts.User{}, err
+		}
+		return accounts.User{}, accounts.ErrRolesChanged
+	}
+	if err != nil {
+		return accounts.User{}, fmt.Errorf("set roles: %w", err)
+	}
+	return r.user(), nil
+}
+
+// RecordLoginFailure records a failed login for email and forgets that
+// email's failures too old to count.
+func (s *Store) RecordLoginFailure(ctx context.Context, email string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `WITH pruned AS (
+			DELETE FROM login_failures WHERE email = $1 AND at < $3
+		)
+		INSERT INTO login_failures (email, at) VALUES ($1, $2)`, email, at, at.Add(-accounts.LockoutWindow))
+	if err != nil {
+		return fmt.Errorf("record login failure: %w", err)
+	}
+	return nil
+}
+
+// LoginFailures counts email's failures after since and returns the
+// oldest of them (zero time when none).
+func (s *Store) LoginFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error) {
+	var n int
+	var oldest *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT count(*), min(at) FROM login_failures WHERE email = $1 AND at > $2`,
+		email, since).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count login failures: %w", err)
+	}
+	if oldest == nil {
+		return 0, time.Time{}, nil
+	}
+	return n, *oldest, nil
+}
+
+// CreateSession stores s and its first refresh token in one transaction.
+func (s *Store) CreateSession(ctx context.Context, sess accounts.Session, refresh accounts.RefreshToken) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions
+			(id, user_id, user_agent, ip, created_at, last_used_at, access_token_id, access_expires_at)
+			VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`,
+			sess.ID, sess.UserID, sess.UserAgent, sess.IP, sess.CreatedAt, sess.AccessTokenID, sess.AccessExpiresAt); err != nil {
+			return err
+		}
+		return insertRefreshToken(ctx, tx, sess.ID, refresh, sess.CreatedAt)
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, sessionID uuid.UUID, t accounts.RefreshToken, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		t.Hash, sessionID, now, t.ExpiresAt)
+	return err
+}
+
+type sessionRow struct {
+	ID              uuid.UUID `db:"id"`
+	UserID          uuid.UUID `db:"user_id"`
+	UserAgent       string    `db:"user_agent"`
+	IP              string    `db:"ip"`
+	CreatedAt       time.Time `db:"created_at"`
+	LastUsedAt      time.Time `db:"last_used_at"`
+	AccessTokenID   string    `db:"access_token_id"`
+	AccessExpiresAt time.Time `db:"access_expires_at"`
+}
+
+func (r sessionRow) session() accounts.Session {
+	return accounts.Session{
+		ID: r.ID, UserID: r.UserID, UserAgent: r.UserAgent, IP: r.IP, CreatedAt: r.CreatedAt,
+		LastUsedAt: r.LastUsedAt, AccessTokenID: r.AccessTokenID, AccessExpiresAt: r.AccessExpiresAt,
+	}
+}
+
+const sessionColumns = `id, user_id, user_agent, ip, created_at, last_used_at, access_token_id, access_expires_at`
+
+// SpendRefreshToken spends a live refresh token of a live session in one
+// statement, so of two requests presenting the same token exactly one
+// wins and the other is seen as a reuse.
+func (s *Store) SpendRefreshToken(ctx context.Context, hash []byte, now time.Time) (accounts.Session, error) {
+	rows, _ := s.pool.Query(ctx, `UPDATE refresh_tokens t SET spent_at = $2
+		FROM sessions s
+		WHERE t.token_hash = $1 AND t.session_id = s.id
+		  AND t.spent_at IS NULL AND t.expires_at > $2 AND s.revoked_at IS NULL
+		RETURNING s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_used_at, s.access_token_id, s.access_expires_at`,
+		hash, now)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
+	if err == nil {
+		return r.session(), nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return accounts.Session{}, fmt.Errorf("spend refresh token: %w", err)
+	}
+	var sessionID uuid.UUID
+	var spent bool
+	err = s.pool.QueryRow(ctx, `SELECT session_id, spent_at IS NOT NULL FROM refresh_tokens WHERE token_hash = $1`,
+		hash).Scan(&sessionID, &spent)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return accounts.Session{}, accounts.ErrInvalidRefresh
+	case err != nil:
+		return accounts.Session{}, fmt.Errorf("look up refresh token: %w", err)
+	case spent:
+		return accounts.Session{}, &accounts.ReusedError{SessionID: sessionID}
+	default:
+		return accounts.Session{}, accounts.ErrInvalidRefresh
+	}
+}
+
+// ContinueSession stores the next refresh token of a live session and the
+// access token issued with it.
+func (s *Store) ContinueSession(ctx context.Context, sessionID uuid.UUID, refresh accounts.RefreshToken, access accounts.AccessToken, now time.Time) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sessions SET last_used_at = $2, access_token_id = $3, access_expires_at = $4
+			WHERE id = $1 AND revoked_at IS NULL`, sessionID, now, access.ID, access.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return accounts.ErrInvalidRefresh
+		}
+		return insertRefreshToken(ctx, tx, sessionID, refresh, now)
+	})
+	if errors.Is(err, accounts.ErrInvalidRefresh) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("continue session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSession revokes a live session (of owner unless uuid.Nil); its
+// refresh tokens stop working with it.
+func (s *Store) RevokeSession(ctx context.Context, id, owner uuid.UUID, now time.Time) (accounts.Session, error) {
+	var ownerArg *uuid.UUID
+	if owner != uuid.Nil {
+		ownerArg = &owner
+	}
+	rows, _ := s.pool.Query(ctx, `UPDATE sessions SET revoked_at = $3
+		WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND revoked_at IS NULL
+		RETURNING `+sessionColumns, id, ownerArg, now)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return accounts.Session{}, accounts.ErrSessionNotFound
+	}
+	if err != nil {
+		return accounts.Session{}, fmt.Errorf("revoke session: %w", err)
+	}
+	return r.session(), nil
+}
+
+// Sessions lists userID's live sessions, most recently used first.
+func (s *Store) Sessions(ctx context.Context, userID uuid.UUID) ([]accounts.Session, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL ORDER BY last_used_at DESC, id`, userID)
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[sessionRow])
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	list := make([]accounts.Session, len(found))
+	for i, r := range found {
+		list[i] = r.session()
+	}
+	return list, nil
+}

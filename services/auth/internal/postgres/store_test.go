@@ -1,0 +1,374 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/auth/internal/accounts"
+	"github.com/daprshop/daprshop/services/auth/internal/keys"
+	"github.com/daprshop/daprshop/services/auth/internal/password"
+	"github.com/daprshop/daprshop/services/auth/internal/postgres"
+	"github.com/daprshop/daprshop/services/auth/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/auth/internal/tokens"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// denylist records revocations in memory.
+type denylist struct {
+	mu      sync.Mutex
+	revoked map[string]time.Duration
+}
+
+func (d *denylist) Revoke(_ context.Context, tokenID string, ttl time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.revoked[tokenID] = ttl
+	return nil
+}
+
+func (d *denylist) ttl(tokenID string) (time.Duration, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ttl, ok := d.revoked[tokenID]
+	return ttl, ok
+}
+
+type fixture struct {
+	pool     *pgxpool.Pool
+	clock    *clock
+	denylist *denylist
+	svc      *accounts.Service
+}
+
+// cheapHash keeps tests fast; the real parameters are measured by the
+// password package's benchmark.
+var cheapHash = password.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	set, err := keys.FromSecrets(map[string]string{keys.SecretCurrent: "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=", keys.SecretCurrentID: "k1"})
+	require.NoError(t, err)
+	f := fixture{pool: pool, clock: &clock{t: time.Now().UTC().Truncate(time.Microsecond)}, denylist: &denylist{revoked: map[string]time.Duration{}}}
+	f.svc, err = accounts.NewService(postgres.NewStore(pool), password.NewHasher(cheapHash), tokens.NewIssuer(set),
+		f.denylist, slog.New(slog.DiscardHandler), f.clock.now)
+	require.NoError(t, err)
+	return f
+}
+
+func (f fixture) register(t *testing.T, email string) accounts.User {
+	t.Helper()
+	r, err := accounts.NewRegistration(email, "Blue-Kettle-Rain7", "Jane")
+	require.NoError(t, err)
+	u, err := f.svc.Register(context.Background(), r)
+	require.NoError(t, err)
+	return u
+}
+
+func (f fixture) login(t *testing.T, email string) accounts.Tokens {
+	t.Helper()
+	tok, err := f.svc.Login(context.Background(), email, "Blue-Kettle-Rain7", accounts.Client{UserAgent: "test", IP: "192.0.2.1"})
+	require.NoError(t, err)
+	return tok
+}
+
+func (f fixture) sessionRevoked(t *testing.T, tok accounts.Tokens) bool {
+	t.Helper()
+	var revoked bool
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT s.revoked_at IS NOT NULL
+		FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id WHERE r.token_hash = $1`, tok.Refresh.Hash).Scan(&revoked))
+	return revoked
+}
+
+func TestRegisterStoresUserAndEventTogether(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	u := f.register(t, " Jane@Example.com")
+	assert.Equal(t, "jane@example.com", u.Email)
+	assert.Equal(t, []string{authn.RoleCustomer}, u.Roles)
+
+	var topic string
+	var payload []byte
+	var eventID uuid.UUID
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT topic, payload, event_id FROM outbox`).Scan(&topic, &payload, &eventID))
+	assert.Equal(t, "user.registered", topic)
+	assert.NotEqual(t, uuid.Nil, eventID)
+	var evt map[string]string
+	require.NoError(t, json.Unmarshal(payload, &evt))
+	assert.Equal(t, map[string]string{"user_id": u.ID.String(), "email": "jane@example.com", "name": "Jane"}, evt)
+
+	t.Run("a taken email in another case is a conflict and adds no event", func(t *testing.T) {
+		r, err := accounts.NewRegistration("JANE@example.com", "Blue-Kettle-Rain7", "Other")
+		require.NoError(t, err)
+		_, err = f.svc.Register(ctx, r)
+		assert.ErrorIs(t, err, accounts.ErrEmailTaken)
+		var users, events int
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM outbox)`).Scan(&users, &events))
+		assert.Equal(t, 1, users)
+		assert.Equal(t, 1, events)
+	})
+}
+
+func TestBootstrapSuperAdminOnceAcrossReplicas(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- f.svc.BootstrapSuperAdmin(ctx, "Admin@Example.com", "Adm1n-secret-pass") })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.svc.BootstrapSuperAdmin(ctx, "other-admin@example.com", "Adm1n-secret-pass"), "a restart with other secrets")
+
+	var n int
+	var email string
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*), min(email) FROM users WHERE 'SUPER_ADMIN' = ANY (roles)`).Scan(&n, &email))
+	assert.Equal(t, 1, n)
+	assert.Equal(t, "admin@example.com", email)
+	tok, err := f.svc.Login(ctx, "admin@example.com", "Adm1n-secret-pass", accounts.Client{})
+	require.NoError(t, err, "the bootstrap admin logs in")
+	assert.NotEmpty(t, tok.Access.Token)
+}
+
+func TestLoginLocksOutAfterFiveFailuresInTheWindow(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(t, "jane@example.com")
+	for i := range accounts.MaxLoginFailures {
+		_, err := f.svc.Login(ctx, "jane@example.com", "Wrong-Password-1", accounts.Client{})
+		require.ErrorIs(t, err, accounts.ErrBadCredentials, "attempt %d", i+1)
+		f.clock.advance(time.Minute)
+	}
+
+	t.Run("the right password is refused while locked", func(t *testing.T) {
+		_, err := f.svc.Login(ctx, "JANE@example.com", "Blue-Kettle-Rain7", accounts.Client{})
+		var locked *accounts.LockedOutError
+		require.ErrorAs(t, err, &locked)
+		// Five failures one minute apart: the oldest leaves the window in 10 minutes.
+		assert.Equal(t, 10*time.Minute, locked.RetryAfter)
+	})
+	t.Run("an attempt while locked is not counted", func(t *testing.T) {
+		var n int
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM login_failures WHERE email = 'jane@example.com'`).Scan(&n))
+		assert.Equal(t, accounts.MaxLoginFailures, n)
+	})
+	t.Run("once the oldest failure ages out a login succeeds", func(t *testing.T) {
+		f.clock.advance(10 * time.Minute)
+		f.login(t, "jane@example.com")
+	})
+	t.Run("one more failure locks again: a success does not clear the window", func(t *testing.T) {
+		_, err := f.svc.Login(ctx, "jane@example.com", "Wrong-Password-1", accounts.Client{})
+		require.ErrorIs(t, err, accounts.ErrBadCredentials)
+		_, err = f.svc.Login(ctx, "jane@example.com", "Blue-Kettle-Rain7", accounts.Client{})
+		var locked *accounts.LockedOutError
+		require.ErrorAs(t, err, &locked)
+		assert.Equal(t, time.Minute, locked.RetryAfter)
+	})
+}
+
+func TestUnknownEmailsFailAndCountLikeWrongPasswords(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for range accounts.MaxLoginFailures {
+		_, err := f.svc.Login(ctx, "nobody@example.com", "Blue-Kettle-Rain7", accounts.Client{})
+		require.ErrorIs(t, err, accounts.ErrBadCredentials)
+	}
+	_, err := f.svc.Login(ctx, "nobody@example.com", "Blue-Kettle-Rain7", accounts.Client{})
+	var locked *accounts.LockedOutError
+	assert.ErrorAs(t, err, &locked)
+}
+
+func TestRefreshRotatesWithinTheSession(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(t, "jane@example.com")
+	first := f.login(t, "jane@example.com")
+	f.clock.advance(time.Minute)
+
+	second, err := f.svc.Refresh(ctx, first.Refresh.Plain)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.Refresh.Plain, second.Refresh.Plain)
+	assert.NotEqual(t, first.Access.ID, second.Access.ID)
+	third, err := f.svc.Refresh(ctx, second.Refresh.Plain)
+	require.NoError(t, err)
+
+	sessions, err := f.svc.Sessions(ctx, &authn.Claims{UserID: mustUserID(t, f, "jane@example.com")})
+	require.NoError(t, err)
+	require.Len(t, sessions, 1, "refreshing continues the session")
+	assert.Equal(t, third.Access.ID, sessions[0].AccessTokenID)
+	assert.Equal(t, f.clock.now(), sessions[0].LastUsedAt.UTC())
+
+	t.Run("a spent token revokes the whole session", func(t *testing.T) {
+		_, err := f.svc.Refresh(ctx, first.Refresh.Plain)
+		require.ErrorIs(t, err, accounts.ErrInvalidRefresh)
+		assert.True(t, f.sessionRevoked(t, third))
+		ttl, ok := f.denylist.ttl(third.Access.ID)
+		require.True(t, ok, "the session's live access token is denylisted")
+		assert.InDelta(t, accounts.AccessTokenTTL.Seconds(), ttl.Seconds(), 1)
+		_, err = f.svc.Refresh(ctx, third.Refresh.Plain)
+		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh, "the newest token died with the session")
+	})
+	t.Run("unknown tokens are refused", func(t *testing.T) {
+		_, err := f.svc.Refresh(ctx, "not-a-token")
+		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
+	})
+}
+
+func TestExpiredRefreshTokensAreRefused(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "jane@example.com")
+	tok := f.login(t, "jane@example.com")
+	f.clock.advance(accounts.RefreshTokenTTL + time.Second)
+	_, err := f.svc.Refresh(context.Background(), tok.Refresh.Plain)
+	assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
+	assert.False(t, f.sessionRevoked(t, tok), "an expired token is not a reuse")
+}
+
+func TestConcurrentRefreshesOfOneTokenLetOneThrough(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "jane@example.com")
+	tok := f.login(t, "jane@example.com")
+	const n = 6
+	var wg sync.WaitGroup
+	results := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := f.svc.Refresh(context.Background(), tok.Refresh.Plain)
+			results <- err
+		})
+	}
+	wg.Wait()
+	close(results)
+	ok := 0
+	for err := range results {
+		if err == nil {
+			ok++
+			continue
+		}
+		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
+	}
+	assert.LessOrEqual(t, ok, 1, "a refresh token is spent once")
+	assert.True(t, f.sessionRevoked(t, tok), "the losers are reuses")
+}
+
+func TestLogoutAndSessionRevoke(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	jane := f.register(t, "jane@example.com")
+	f.register(t, "bob@example.com")
+	laptop := f.login(t, "jane@example.com")
+	phone := f.login(t, "jane@example.com")
+	bobs := f.login(t, "bob@example.com")
+	sessionOf := func(tok accounts.Tokens) uuid.UUID {
+		var id uuid.UUID
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE token_hash = $1`, tok.Refresh.Hash).Scan(&id))
+		return id
+	}
+	janeCaller := func(tok accounts.Tokens) *authn.Claims {
+		c := &authn.Claims{UserID: jane.ID, SessionID: sessionOf(tok).String()}
+		c.ID, c.ExpiresAt = tok.Access.ID, jwt.NewNumericDate(tok.Access.ExpiresAt)
+		return c
+	}
+
+	t.Run("another user's session is not found", func(t *testing.T) {
+		err := f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(bobs))
+		assert.ErrorIs(t, err, accounts.ErrSessionNotFound)
+		assert.False(t, f.sessionRevoked(t, bobs))
+	})
+	t.Run("revoking an own session denylists its access token", func(t *testing.T) {
+		f.clock.advance(5 * time.Minute)
+		require.NoError(t, f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(phone)))
+		ttl, ok := f.denylist.ttl(phone.Access.ID)
+		require.True(t, ok)
+		assert.InDelta(t, (10 * time.Minute).Seconds(), ttl.Seconds(), 1)
+		_, err := f.svc.Refresh(ctx, phone.Refresh.Plain)
+		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
+		err = f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(phone))
+		assert.ErrorIs(t, err, accounts.ErrSessionNotFound, "a revoked session is gone")
+	})
+	t.Run("logout denylists the caller's token and ends its session", func(t *testing.T) {
+		require.NoError(t, f.svc.Logout(ctx, janeCaller(laptop)))
+		_, ok := f.denylist.ttl(laptop.Access.ID)
+		assert.True(t, ok)
+		assert.True(t, f.sessionRevoked(t, laptop))
+		sessions, err := f.svc.Sessions(ctx, janeCaller(laptop))
+		require.NoError(t, err)
+		assert.Empty(t, sessions)
+	})
+}
+
+func TestSetRolesGuardsPrivilegedRoles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	jane := f.register(t, "jane@example.com")
+	admin := &authn.Claims{Roles: []string{authn.RoleAdmin}}
+	super := &authn.Claims{Roles: []string{authn.RoleSuperAdmin}}
+	tests := []struct {
+		name   string
+		caller *authn.Claims
+		roles  []string
+		want   []string
+		kind   apperr.Kind
+	}{
+		{"an admin cannot grant ADMIN", admin, []string{"CUSTOMER", "ADMIN"}, nil, apperr.Forbidden},
+		{"a super admin grants ADMIN", super, []string{"ADMIN", "CUSTOMER", "ADMIN"}, []string{"ADMIN", "CUSTOMER"}, ""},
+		{"an admin cannot remove ADMIN", admin, []string{"CUSTOMER"}, nil, apperr.Forbidden},
+		{"an admin may keep ADMIN as it is", admin, []string{"CUSTOMER", "ADMIN"}, []string{"ADMIN", "CUSTOMER"}, ""},
+		{"a super admin removes ADMIN", super, []string{"CUSTOMER"}, []string{"CUSTOMER"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := f.svc.SetRoles(ctx, tt.caller, jane.ID, tt.roles)
+			if tt.kind != "" {
+				assert.Equal(t, tt.kind, apperr.KindOf(err), "err: %v", err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, u.Roles)
+		})
+	}
+	t.Run("unknown user", func(t *testing.T) {
+		_, err := f.svc.SetRoles(ctx, super, uuid.New(), []string{"CUSTOMER"})
+		assert.ErrorIs(t, err, accounts.ErrUserNotFound)
+	})
+	t.Run("a stale view is a conflict", func(t *testing.T) {
+		_, err := postgres.NewStore(f.pool).SetRoles(ctx, jane.ID, []string{"ADMIN"}, []string{"CUSTOMER"})
+		assert.ErrorIs(t, err, accounts.ErrRolesChanged)
+	})
+}
+
+func mustUserID(t *testing.T, f fixture, email string) uuid.UUID {
+	t.Helper()
+	u, err := postgres.NewStore(f.pool).UserByEmail(context.Background(), email)
+	require.NoError(t, err)
+	return u.ID
+}

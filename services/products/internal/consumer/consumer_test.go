@@ -1,0 +1,99 @@
+package consumer_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/products/internal/catalog"
+	"github.com/daprshop/daprshop/services/products/internal/consumer"
+	"github.com/daprshop/daprshop/services/products/internal/postgres"
+	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
+)
+
+// invalidations records what the consumer asked the cache to forget.
+type invalidations struct{ ids []uuid.UUID }
+
+func (i *invalidations) Invalidate(_ context.Context, ids ...uuid.UUID) error {
+	i.ids = append(i.ids, ids...)
+	return nil
+}
+
+func deliver(t *testing.T, app *fiber.App, route, id, data string) string {
+	t.Helper()
+	body := `{"specversion": "1.0", "id": "` + id + `", "source": "orders", "type": "com.dapr.event.sent",
+		"pubsubname": "pubsub", "datacontenttype": "application/json", "data": ` + data + `}`
+	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
+	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var answer struct{ Status string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	return answer.Status
+}
+
+func TestOrderEventsApplyOnce(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	log := slog.New(slog.DiscardHandler)
+	inv := &invalidations{}
+	srv := server.New(server.Options{Config: config.Base{Service: "products"}, Logger: log})
+	events.Mount(srv.App(), log, consumer.New(pool, inv, log).Subscriptions()...)
+	app := srv.App()
+
+	p, err := store.Create(ctx, catalog.NewProduct{SKU: "A", Name: "A", Currency: "USD", InitialStock: 10})
+	require.NoError(t, err)
+	paid, cancelled := uuid.New(), uuid.New()
+	for order, q := range map[uuid.UUID]int{paid: 3, cancelled: 2} {
+		_, err := store.Reserve(ctx, order, []catalog.Line{{ProductID: p.ID, Quantity: q}})
+		require.NoError(t, err)
+	}
+	stock := func() catalog.Stock {
+		st, err := store.Stock(ctx, p.ID)
+		require.NoError(t, err)
+		return st
+	}
+
+	t.Run("order.paid delivered twice commits once", func(t *testing.T) {
+		for range 2 {
+			assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderPaid, "evt-paid", `{"order_id": "`+paid.String()+`"}`))
+		}
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 2}, stock())
+	})
+	t.Run("order.cancelled delivered twice releases once", func(t *testing.T) {
+		for range 2 {
+			assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderCancelled, "evt-cancel", `{"order_id": "`+cancelled.String()+`"}`))
+		}
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
+		assert.Equal(t, []uuid.UUID{p.ID}, inv.ids, "the released product's cache entries were invalidated")
+		var released int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1`, catalog.TopicReleased).Scan(&released))
+		assert.Equal(t, 1, released)
+	})
+	t.Run("cancelling a paid order leaves its stock committed", func(t *testing.T) {
+		assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
+	})
+	t.Run("an order without a reservation is acknowledged", func(t *testing.T) {
+		assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderPaid, "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
+	})
+	t.Run("an event without an order id is dropped", func(t *testing.T) {
+		assert.Equal(t, "DROP", deliver(t, app, consumer.RouteOrderPaid, "evt-bad", `{"order_id": "nope"}`))
+		assert.Equal(t, "DROP", deliver(t, app, consumer.RouteOrderCancelled, "evt-bad-2", `"text"`))
+	})
+}

@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/products/internal/catalog"
+)
+
+// Event payloads, as consumers receive them.
+type (
+	lineEvent struct {
+		ProductID uuid.UUID `json:"product_id"`
+		Quantity  int       `json:"quantity"`
+	}
+	reservationEvent struct {
+		OrderID uuid.UUID   `json:"order_id"`
+		Lines   []lineEvent `json:"lines"`
+	}
+	lowStockEvent struct {
+		ProductID uuid.UUID `json:"product_id"`
+		SKU       string    `json:"sku"`
+		Name      string    `json:"name"`
+		Available int       `json:"available"`
+		Threshold int       `json:"threshold"`
+	}
+)
+
+func newReservationEvent(r catalog.Reservation) reservationEvent {
+	e := reservationEvent{OrderID: r.OrderID, Lines: make([]lineEvent, len(r.Lines))}
+	for i, l := range r.Lines {
+		e.Lines[i] = lineEvent{ProductID: l.ProductID, Quantity: l.Quantity}
+	}
+	return e
+}
+
+// Stock returns a product's inventory, deleted products included, or
+// catalog.ErrNotFound.
+func (s *Store) Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error) {
+	st := catalog.Stock{ProductID: id}
+	err := s.pool.QueryRow(ctx, `SELECT on_hand, reserved, low_stock_threshold FROM inventory WHERE product_id = $1`, id).
+		Scan(&st.OnHand, &st.Reserved, &st.LowStockThreshold)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return catalog.Stock{}, catalog.ErrNotFound
+	}
+	if err != nil {
+		return catalog.Stock{}, fmt.Errorf("get stock of %s: %w", id, err)
+	}
+	return st, nil
+}
+
+// Adjust changes on-hand stock by a.Delta and records the adjustment. It
+// returns catalog.ErrBelowReserved when on hand would fall below what is
+// reserved, and catalog.ErrNotFound for an unknown product.
+func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock, error) {
+	st := catalog.Stock{ProductID: a.ProductID}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var sku, name string
+		// on_hand + delta >= reserved also keeps on_hand from going negative.
+		err := tx.QueryRow(ctx, `UPDATE inventory i SET on_hand = i.on_hand + $2
+			FROM products p WHERE i.product_id = $1 AND p.id = i.product_id AND i.on_hand + $2 >= i.reserved
+			RETURNING i.on_hand, i.reserved, i.low_stock_threshold, p.sku, p.name`, a.ProductID, a.Delta).
+			Scan(&st.OnHand, &st.Reserved, &st.LowStockThreshold, &sku, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if _, err := s.Stock(ctx, a.ProductID); err != nil {
+				return err
+			}
+			return catalog.ErrBelowReserved
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO inventory_adjustments (id, product_id, delta, reason, actor_id, on_hand_after)
+			VALUES ($1, $2, $3, $4, $5, $6)`, uuid.New(), a.ProductID, a.Delta, a.Reason, a.ActorID, st.OnHand); err != nil {
+			return err
+		}
+		if catalog.CrossedBelow(st.Available()-a.Delta, st.Available(), st.LowStockThreshold) {
+			return addLowStock(ctx, tx, lowStockEvent{a.ProductID, sku, name, st.Available(), st.LowStockThreshold})
+		}
+		return nil
+	})
+	if err != nil {
+		return catalog.Stock{}, fmt.Errorf("adjust stock of %s by %d: %w", a.ProductID, a.Delta, err)
+	}
+	return st, nil
+}
+
+func addLowStock(ctx context.Context, tx pgx.Tx, e lowStockEvent) error {
+	_, err := outbox.Add(ctx, tx, catalog.TopicLowStock, e)
+	return err
+}
+
+// reserveLine holds quantity of an active product if that much is
+// available. The WHERE clause is the guard: under any concurrency a row is
+// only updated while it still has the stock.
+const reserveLine = `UPDATE inventory i SET reserved = i.reserved + $2
+	FROM products p
+	WHERE i.product_id = $1 AND p.id = i.product_id AND p.active AND i.on_hand - i.reserved >= $2
+	RETURNING p.name, p.sku, p.price_cents, p.currency, i.on_hand - i.reserved, i.low_stock_threshold`
+
+// Reserve holds stock for every line of an order, or for none: when any
+// line is short (or its product is not for sale) it returns a
+// catalog.InsufficientStock error listing those products and holds
+// nothing. Reserving again for the same order returns the first
+// reservation unchanged, whatever the lines.
+func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.Line) (catalog.Reservation, error) {
+	var res catalog.Reservation
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// A concurrent retry of the same order waits here for the first
+		// attempt to commit or roll back.
+		tag, err := tx.Exec(ctx, `INSERT INTO reservations (order_id, status) VALUES ($1, 'reserved') ON CONFLICT DO NOTHING`, orderID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			res, err = reservation(ctx, tx, orderID, false)
+			return err
+		}
+		res = catalog.Reservation{OrderID: orderID, Status: catalog.Reserved}
+		var short []uuid.UUID
+		var lowStock []lowStockEvent
+		for _, l := range catalog.MergeLines(lines) {
+			rl := catalog.ReservedLine{ProductID: l.ProductID, Quantity: l.Quantity}
+			var sku string
+			var available, threshold int
+			err := tx.QueryRow(ctx, reserveLine, l.ProductID, l.Quantity).
+				Scan(&rl.Name, &sku, &rl.UnitPriceCents, &rl.Currency, &available, &threshold)
+			if errors.Is(err, pgx.ErrNoRows) {
+				short = append(short, l.ProductID)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if catalog.CrossedBelow(available+l.Quantity, available, threshold) {
+				lowStock = append(lowStock, lowStockEvent{l.ProductID, sku, rl.Name, available, threshold})
+			}
+			res.Lines = append(res.Lines, rl)
+		}
+		if len(short) > 0 {
+			return catalog.InsufficientStock(short)
+		}
+		for _, l := range res.Lines {
+			if _, err := tx.Exec(ctx, `INSERT INTO reservation_lines (order_id, product_id, quantity, unit_price_cents, currency)
+				VALUES ($1, $2, $3, $4, $5)`, orderID, l.ProductID, l.Quantity, l.UnitPriceCents, l.Currency); err != nil {
+				return err
+			}
+		}
+		if _, err := outbox.Add(ctx, tx, catalog.TopicReserved, newReservationEvent(res)); err != nil {
+			return err
+		}
+		for _, e := range lowStock {
+			if err := addLowStock(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return catalog.Reservation{}, fmt.Errorf("reserve stock for order %s: %w", orderID, err)
+	}
+	return res, nil
+}
+
+// Reservation returns the reservation of an order or catalog.ErrNoReservation.
+func (s *Store) Reservation(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
+	var res catalog.Reservation
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		res, err = reservation(ctx, tx, orderID, false)
+		return err
+	})
+	if err != nil {
+		return catalog.Reservation{}, fmt.Errorf("get reservation of order %s: %w", orderID, err)
+	}
+	return res, nil
+}
+
+func reservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (catalog.Reservation, error) {
+	res := catalog.Reservation{OrderID: orderID}
+	query := `SELECT status FROM reservations WHERE order_id = $1`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	err := tx.QueryRow(ctx, query, orderID).Scan(&res.Status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return catalog.Reservation{}, catalog.ErrNoReservation
+	}
+	if err != nil {
+		return catalog.Reservation{}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT l.product_id, p.name, l.quantity, l.unit_price_cents, l.currency
+		FROM reservation_lines l JOIN products p ON p.id = l.product_id
+		WHERE l.order_id = $1 ORDER BY l.product_id`, orderID)
+	if err != nil {
+		return catalog.Reservation{}, err
+	}
+	res.Lines, err = pgx.CollectRows(rows, pgx.RowToStructByPos[catalog.ReservedLine])
+	return res, err
+}
+
+// CommitReservation settles an order's held stock once it is paid: the
+// units leave on hand and reserved together, so available does not move.
+// Committing again is a no-op; it returns catalog.ErrReleased for a
+// released reservation and catalog.ErrNoReservation for an unknown order.
+func CommitReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (catalog.Reservation, error) {
+	return settle(ctx, tx, orderID, catalog.Committed)
+}
+
+// ReleaseReservation returns an order's held stock to available. Releasing
+// again is a no-op; it returns catalog.ErrCommitted for a committed
+// reservation and catalog.ErrNoReservation for an unknown order.
+func ReleaseReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (catalog.Reservation, error) {
+	return settle(ctx, tx, orderID, catalog.Released)
+}
+
+var settleLine = map[catalog.ReservationStatus]string{
+	catalog.Committed: `UPDATE inventory SET on_hand = on_hand - $2, reserved = reserved - $2 WHERE product_id = $1`,
+	catalog.Released:  `UPDATE inventory SET reserved = reserved - $2 WHERE product_id = $1`,
+}
+
+func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.ReservationStatus) (catalog.Reservation, error) {
+	// The row lock makes a concurrent commit and release of one order take
+	// turns, so exactly one of them applies.
+	res, err := reservation(ctx, tx, orderID, true)
+	if err != nil {
+		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+	}
+	switch res.Status {
+	case to:
+		return res, nil
+	case catalog.Committed:
+		return catalog.Reservation{}, fmt.Errorf("release reservation of order %s: %w", orderID, catalog.ErrCommitted)
+	case catalog.Released:
+		return catalog.Reservation{}, fmt.Errorf("commit reservation of order %s: %w", orderID, catalog.ErrReleased)
+	}
+	for _, l := range res.Lines { // in product id order, like Reserve
+		if _, err := tx.Exec(ctx, settleLine[to], l.ProductID, l.Quantity); err != nil {
+			return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1`, orderID, to); err != nil {
+		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+	}
+	if to == catalog.Released {
+		if _, err := outbox.Add(ctx, tx, catalog.TopicReleased, newReservationEvent(res)); err != nil {
+			return catalog.Reservation{}, err
+		}
+	}
+	res.Status = to
+	return res, nil
+}
+
+// Commit is CommitReservation in a transaction of its own.
+func (s *Store) Commit(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
+	return s.inTx(ctx, orderID, CommitReservation)
+}
+
+// Release is ReleaseReservation in a transaction of its own.
+func (s *Store) Release(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
+	return s.inTx(ctx, orderID, ReleaseReservation)
+}
+
+func (s *Store) inTx(ctx context.Context, orderID uuid.UUID,
+	op func(context.Context, pgx.Tx, uuid.UUID) (catalog.Reservation, error)) (catalog.Reservation, error) {
+	var res catalog.Reservation
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		res, err = op(ctx, tx, orderID)
+		return err
+	})
+	return res, err
+}

@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+)
+
+const authPassword = "Blue-Kettle-Rain7"
+
+// TestAuthFlow drives accounts, sessions and token checks through the
+// gateway against the real auth service and its sidecar.
+func TestAuthFlow(t *testing.T) {
+	t.Run("register, login, refresh, reuse detection, logout", testAuthLifecycle)
+	t.Run("five bad passwords lock the email out", testLoginLockout)
+	t.Run("forged and expired tokens are refused", testForgedTokens)
+	t.Run("admin routes need an admin", testAdminUsers)
+	t.Run("user.registered reaches notifications", testUserRegisteredEvent)
+}
+
+// uniqueEmail is a fresh address per run, so reruns need no cleanup.
+func uniqueEmail(prefix string) string {
+	return prefix + "-" + uuid.NewString()[:8] + "@example.com"
+}
+
+func jsonBody(t *testing.T, v any) *strings.Reader {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return strings.NewReader(string(b))
+}
+
+func register(t *testing.T, email string) uuid.UUID {
+	t.Helper()
+	resp := call(t, http.MethodPost, gatewayURL+"/api/v1/auth/register",
+		jsonBody(t, map[string]string{"email": email, "password": authPassword, "name": "E2E"}), "Content-Type", "application/json")
+	require.Equal(t, http.StatusCreated, resp.Status, "register: %s", resp.Body)
+	var u struct {
+		ID    uuid.UUID `json:"id"`
+		Roles []string  `json:"roles"`
+	}
+	resp.JSON(t, &u)
+	assert.Equal(t, []string{authn.RoleCustomer}, u.Roles)
+	return u.ID
+}
+
+type tokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+func loginAs(t *testing.T, email, password string) response {
+	t.Helper()
+	return call(t, http.MethodPost, gatewayURL+"/api/v1/auth/login",
+		jsonBody(t, map[string]string{"email": email, "password": password}), "Content-Type", "application/json")
+}
+
+func login(t *testing.T, email, password string) tokenPair {
+	t.Helper()
+	resp := loginAs(t, email, password)
+	require.Equal(t, http.StatusOK, resp.Status, "login: %s", resp.Body)
+	var p tokenPair
+	resp.JSON(t, &p)
+	return p
+}
+
+func refresh(t *testing.T, refreshToken string) response {
+	t.Helper()
+	return call(t, http.MethodPost, gatewayURL+"/api/v1/auth/refresh",
+		jsonBody(t, map[string]string{"refresh_token": refreshToken}), "Content-Type", "application/json")
+}
+
+func me(t *testing.T, access string) response {
+	t.Helper()
+	return call(t, http.MethodGet, gatewayURL+"/api/v1/auth/me", nil, "Authorization", "Bearer "+access)
+}
+
+func testAuthLifecycle(t *testing.T) {
+	email := uniqueEmail("flow")
+	id := register(t, email)
+
+	first := login(t, strings.ToUpper(email), authPassword)
+	assert.Equal(t, "Bearer", first.TokenType)
+	assert.Equal(t, 900, first.ExpiresIn)
+
+	resp := me(t, first.AccessToken)
+	require.Equal(t, http.StatusOK, resp.Status, "me: %s", resp.Body)
+	var u map[string]any
+	resp.JSON(t, &u)
+	assert.Equal(t, map[string]any{"id": id.String(), "email": email, "name": "E2E", "roles": []any{"CUSTOMER"}}, u)
+
+	resp = refresh(t, first.RefreshToken)
+	require.Equal(t, http.StatusOK, resp.Status, "refresh: %s", resp.Body)
+	var second tokenPair
+	resp.JSON(t, &second)
+	require.Equal(t, http.StatusOK, me(t, second.AccessToken).Status)
+
+	assert.Equal(t, http.StatusUnauthorized, refresh(t, first.RefreshToken).Status, "a spent refresh token")
+	assert.Equal(t, http.StatusUnauthorized, refresh(t, second.RefreshToken).Status, "its session was revoked")
+	assert.Equal(t, http.StatusUnauthorized, me(t, second.AccessToken).Status, "and its live access token with it")
+
+	again := login(t, email, authPassword)
+	resp = call(t, http.MethodGet, gatewayURL+"/api/v1/auth/sessions", nil, "Authorization", "Bearer "+again.AccessToken)
+	require.Equal(t, http.StatusOK, resp.Status)
+	var sessions []map[string]any
+	resp.JSON(t, &sessions)
+	require.Len(t, sessions, 1, "only the live session is listed")
+	assert.Equal(t, true, sessions[0]["current"])
+	assert.NotEmpty(t, sessions[0]["ip"])
+
+	resp = call(t, http.MethodPost, gatewayURL+"/api/v1/auth/logout", nil, "Authorization", "Bearer "+again.AccessToken)
+	require.Equal(t, http.StatusNoContent, resp.Status, "logout: %s", resp.Body)
+	assert.Equal(t, http.StatusUnauthorized, me(t, again.AccessToken).Status, "refused at once after logout")
+	assert.Equal(t, http.StatusUnauthorized, refresh(t, again.RefreshToken).Status)
+}
+
+func testLoginLockout(t *testing.T) {
+	email := uniqueEmail("lockout")
+	register(t, email)
+	for i := range 5 {
+		resp := loginAs(t, email, "Wrong-Password-1")
+		require.Equal(t, http.StatusUnauthorized, resp.Status, "attempt %d: %s", i+1, resp.Body)
+	}
+	resp := loginAs(t, email, authPassword)
+	require.Equal(t, http.StatusTooManyRequests, resp.Status, "body: %s", resp.Body)
+	assert.Contains(t, string(resp.Body), "failed logins", "the account lockout answered")
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After: %q", resp.Header.Get("Retry-After"))
+	assert.InDelta(t, 15*60, secs, 60)
+}
+
+func testForgedTokens(t *testing.T) {
+	email := uniqueEmail("forged")
+	userID := register(t, email)
+	real := login(t, email, authPassword).AccessToken
+	require.Equal(t, http.StatusOK, me(t, real).Status)
+
+	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
+	require.NoError(t, err)
+	devKey := ed25519.NewKeyFromSeed(seed)
+	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	now := time.Now()
+	claims := func(exp time.Time) *authn.Claims {
+		return &authn.Claims{
+			RegisteredClaims: jwt.RegisteredClaims{
+				Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: userID.String(),
+				ID: uuid.NewString(), IssuedAt: jwt.NewNumericDate(exp.Add(-15 * time.Minute)), ExpiresAt: jwt.NewNumericDate(exp),
+			},
+			Roles: []string{authn.RoleSuperAdmin},
+		}
+	}
+	sign := func(c *authn.Claims, key ed25519.PrivateKey) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
+		s, err := tok.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(now.Add(time.Hour))).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+
+	// The real token with its roles raised, payload re-encoded, signature kept.
+	parts := strings.Split(real, ".")
+	require.Len(t, parts, 3)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(payload, &body))
+	body["roles"] = []string{authn.RoleSuperAdmin}
+	raised, err := json.Marshal(body)
+	require.NoError(t, err)
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(raised) + "." + parts[2]
+
+	tests := map[string]string{
+		"signed with another key": sign(claims(now.Add(time.Hour)), otherKey),
+		"expired":                 sign(claims(now.Add(-time.Minute)), devKey),
+		"alg none":                none,
+		"role claim changed":      tampered,
+		"not a token":             "not.a.token",
+	}
+	for name, tok := range tests {
+		t.Run(name, func(t *testing.T) {
+			resp := me(t, tok)
+			assert.Equal(t, http.StatusUnauthorized, resp.Status, "body: %s", resp.Body)
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		})
+	}
+}
+
+func testAdminUsers(t *testing.T) {
+	email := uniqueEmail("customer")
+	register(t, email)
+	customer := login(t, email, authPassword).AccessToken
+	resp := call(t, http.MethodGet, gatewayURL+"/api/v1/admin/users", nil, "Authorization", "Bearer "+customer)
+	assert.Equal(t, http.StatusForbidden, resp.Status, "body: %s", resp.Body)
+
+	admin := login(t, sys.secrets["admin-email"], sys.secrets["admin-password"]).AccessToken
+	resp = call(t, http.MethodGet, gatewayURL+"/api/v1/admin/users?page_size=100", nil, "Authorization", "Bearer "+admin)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	var page struct {
+		Items []struct {
+			Email string   `json:"email"`
+			Roles []string `json:"roles"`
+		} `json:"items"`
+		Total int `json:"total"`
+	}
+	resp.JSON(t, &page)
+	assert.GreaterOrEqual(t, page.Total, 2)
+	assert.Equal(t, sys.secrets["admin-email"], page.Items[0].Email, "the bootstrap admin is the oldest account")
+	assert.Contains(t, page.Items[0].Roles, authn.RoleSuperAdmin)
+}
+
+func testUserRegisteredEvent(t *testing.T) {
+	userID := register(t, uniqueEmail("event"))
+	db := connect(t, "notifications")
+	require.Eventually(t, func() bool {
+		var n int
+		err := db.QueryRow(ctx(t), `SELECT count(*) FROM preferences WHERE user_id = $1`, userID).Scan(&n)
+		return err == nil && n == 1
+	}, 30*time.Second, 100*time.Millisecond, "preferences row for the registered user")
+}

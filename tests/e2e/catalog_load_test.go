@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+)
+
+// BenchmarkGetProduct is a bounded load run on GET /api/v1/products/{id}
+// through the gateway: 16 clients for 10s, reporting rps, p50 and p99.
+// Run it with the cache on, then off (CACHE_STORE=off reaches the products
+// app through the runner's environment):
+//
+//	go test -run '^$' -bench GetProduct -benchtime 1x ./e2e
+//	CACHE_STORE=off go test -run '^$' -bench GetProduct -benchtime 1x ./e2e
+func BenchmarkGetProduct(b *testing.B) {
+	const (
+		clients  = 16
+		duration = 10 * time.Second
+	)
+	admin := "Bearer " + benchToken(b, authn.RoleAdmin)
+	sku := "LOAD-" + uuid.NewString()[:8]
+	req, err := http.NewRequest(http.MethodPost, gatewayURL+"/api/v1/products",
+		strings.NewReader(`{"sku": "`+sku+`", "name": "Load Test Mug", "price_cents": 1000, "initial_stock": 5}`))
+	require.NoError(b, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", admin)
+	resp, err := client.Do(req)
+	require.NoError(b, err)
+	var p struct{ ID string }
+	require.NoError(b, json.NewDecoder(resp.Body).Decode(&p))
+	resp.Body.Close()
+	require.Equal(b, http.StatusCreated, resp.StatusCode)
+	url := gatewayURL + "/api/v1/products/" + p.ID
+	transport := &http.Transport{MaxIdleConnsPerHost: clients}
+	hc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+
+	for b.Loop() {
+		var (
+			mu     sync.Mutex
+			took   []time.Duration
+			failed int
+			wg     sync.WaitGroup
+		)
+		end := time.Now().Add(duration)
+		for range clients {
+			wg.Go(func() {
+				var mine []time.Duration
+				bad := 0
+				for time.Now().Before(end) {
+					start := time.Now()
+					r, err := hc.Get(url)
+					if err == nil {
+						_, _ = io.Copy(io.Discard, r.Body)
+						r.Body.Close()
+						if r.StatusCode != http.StatusOK {
+							bad++
+						}
+					} else {
+						bad++
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				took, failed = append(took, mine...), failed+bad
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		slices.Sort(took)
+		b.ReportMetric(float64(len(took))/duration.Seconds(), "rps")
+		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(failed), "errors")
+		b.Logf("cache=%q requests=%d", os.Getenv("CACHE_STORE"), len(took))
+	}
+}
+
+// benchToken is token for benchmarks (token takes a *testing.T).
+func benchToken(tb testing.TB, roles ...string) string {
+	tb.Helper()
+	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
+	require.NoError(tb, err)
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: uuid.NewString(),
+			ID: uuid.NewString(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
+		},
+		Roles: roles,
+	})
+	tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
+	signed, err := tok.SignedString(ed25519.NewKeyFromSeed(seed))
+	require.NoError(tb, err)
+	return signed
+}
