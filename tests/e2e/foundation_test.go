@@ -123,7 +123,7 @@ func testEventDelivery(t *testing.T) {
 
 func connect(t *testing.T, database string) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(ctx(t), "postgres://postgres@127.0.0.1:5432/"+database+"?sslmode=disable")
+	conn, err := pgx.Connect(ctx(t), databaseURL(database))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn

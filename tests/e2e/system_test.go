@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -74,6 +75,9 @@ func start() (*system, func() error, error) {
 	if err := resetRateLimits(); err != nil {
 		return nil, nil, err
 	}
+	if err := dropDatabases(); err != nil {
+		return nil, nil, err
+	}
 
 	logPath := filepath.Join(root, ".run", "e2e.log")
 	logFile, err := os.Create(logPath)
@@ -86,7 +90,7 @@ func start() (*system, func() error, error) {
 	}
 	cmd := exec.Command(filepath.Join(root, ".bin", "runner"), args...)
 	cmd.Dir = root
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), "DATABASE_NAME_PREFIX="+dbPrefix)
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -155,6 +159,41 @@ func portsFree() error {
 		if err == nil {
 			conn.Close()
 			return fmt.Errorf("port %d is in use: stop the running system (make run) first", port)
+		}
+	}
+	return nil
+}
+
+// dbPrefix names the databases of a test run: every run starts from empty
+// databases of its own, whatever a developer's `make run` left in theirs.
+const dbPrefix = "e2e_"
+
+// databaseURL is the URL of a service's database in this run.
+func databaseURL(service string) string {
+	return "postgres://postgres@127.0.0.1:5432/" + dbPrefix + service + "?sslmode=disable"
+}
+
+// dropDatabases removes the previous run's databases; services create and
+// migrate theirs at start.
+func dropDatabases() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	if err != nil {
+		return fmt.Errorf("connect to postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, dbPrefix)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop %s: %w", name, err)
 		}
 	}
 	return nil

@@ -33,7 +33,8 @@ type Base struct {
 
 // Load reads the base settings of service; defaultPort is its fixed port in
 // the blueprint. The database is named database (the service's name when
-// empty) on the POSTGRES_URL server, unless DATABASE_URL says otherwise.
+// empty, after DATABASE_NAME_PREFIX) on the POSTGRES_URL server, unless
+// DATABASE_URL says otherwise.
 func Load(getenv Getenv, service, database string, defaultPort int) (Base, error) {
 	if database == "" {
 		database = service
@@ -51,6 +52,8 @@ func Load(getenv Getenv, service, database string, defaultPort int) (Base, error
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		TrustedProxies:  r.List("TRUSTED_PROXIES"),
 	}
+	// A prefix gives a whole test run databases of its own.
+	database = r.String("DATABASE_NAME_PREFIX", "") + database
 	b.DatabaseURL = r.String("DATABASE_URL", DatabaseURL(r.String("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), database))
 	return b, r.Err()
 }

@@ -42,6 +42,9 @@ func TestLoadOverrides(t *testing.T) {
 		{"postgres server", "", map[string]string{"POSTGRES_URL": "postgres://app:pw@db:6543/postgres?sslmode=require"}, func(b *config.Base) {
 			b.DatabaseURL = "postgres://app:pw@db:6543/orders?sslmode=require"
 		}},
+		{"database name prefix", "analytics", map[string]string{"DATABASE_NAME_PREFIX": "e2e_"}, func(b *config.Base) {
+			b.DatabaseURL = "postgres://postgres@127.0.0.1:5432/e2e_analytics?sslmode=disable"
+		}},
 		{"database url wins", "analytics", map[string]string{
 			"POSTGRES_URL": "postgres://db/postgres", "DATABASE_URL": "postgres://elsewhere/mine",
 		}, func(b *config.Base) { b.DatabaseURL = "postgres://elsewhere/mine" }},
