@@ -14,14 +14,19 @@ PUBSUB   ?= redis
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build lint daprd prepare infra unit e2e clean
+.PHONY: run test build lint daprd prepare infra unit e2e clean seed mailpit devsink
 
-## run: build what is missing, then start every service with its sidecar
-run: build daprd prepare infra
+## run: build what is missing, then start every service with its sidecar,
+## plus mailpit (the SMTP server) and the SMS/push sink, stopped with it
+run: build daprd prepare infra mailpit devsink
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
+	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
-	if command -v dapr >/dev/null; then exec dapr run -f dapr.yaml; \
-	else exec $(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)"; fi
+	$(BIN)/mailpit --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 >$(RUN_DIR)/mailpit.log 2>&1 & mailpit=$$!; \
+	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
+	trap 'kill $$mailpit $$devsink 2>/dev/null || true' EXIT; \
+	if command -v dapr >/dev/null; then dapr run -f dapr.yaml; \
+	else $(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)"; fi
 
 ## test: lint, unit and integration tests, then the end-to-end suite
 test: lint unit e2e
@@ -30,6 +35,16 @@ test: lint unit e2e
 build:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ $(addprefix ./services/,$(SERVICES)) ./tools/runner
+
+## mailpit: install the dev SMTP server (web UI and API on :8025) once
+mailpit: $(BIN)/mailpit
+$(BIN)/mailpit:
+	GOBIN=$(CURDIR)/$(BIN) go install github.com/axllent/mailpit@v1.27.11
+
+## devsink: build the stand-in SMS and push provider
+devsink:
+	@mkdir -p $(BIN)
+	go build -trimpath -o $(BIN)/ ./tools/devsink
 
 ## lint: gofmt and go vet over every module
 lint:
@@ -57,7 +72,7 @@ infra:
 unit: infra
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 
-e2e: build daprd prepare infra
+e2e: build daprd prepare infra mailpit devsink
 	cd tests && DAPRD="$(DAPRD)" go test -race -count=1 -timeout 15m ./...
 
 clean:

@@ -14,6 +14,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/httpapi"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/notifications/internal/sender"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -37,7 +38,12 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token, so no route group's auth may come before them.
-	events.Mount(app, svc.Log, consumer.New(svc.DB).Subscriptions()...)
+	c := consumer.New(svc.DB, sender.New(svc.Sidecar), consumer.Options{
+		MaxAttempts: svc.Env.Int("NOTIFY_MAX_ATTEMPTS", 8),
+		AdminEmail:  svc.Env.String("NOTIFY_ADMIN_EMAIL", "admin@daprshop.local"),
+		Log:         svc.Log,
+	})
+	events.Mount(app, svc.Log, c.Subscriptions()...)
 	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -9,10 +9,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/service"
+	"github.com/daprshop/daprshop/services/workers/internal/consumer"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
+	"github.com/daprshop/daprshop/services/workers/internal/jobs"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres/migrations"
 )
@@ -32,6 +36,22 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		return err
 	}
 	defer svc.Close()
-	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(svc.Server.App())
+	app := svc.Server.App()
+	store := postgres.NewStore(svc.DB)
+	// Processed-event ids are kept well past the pub/sub redelivery window.
+	retention := svc.Env.Duration("WORKERS_PROCESSED_RETENTION", 30*24*time.Hour)
+	runner, err := jobs.NewRunner(svc.Log, svc.Server.Metrics().Registry, time.Now)
+	if err != nil {
+		return err
+	}
+	// Events and cron deliveries come from the sidecar with its app token
+	// only, so they are mounted before the routes that need a user's token.
+	events.Mount(app, svc.Log, consumer.New(svc.DB, time.Now).Subscriptions()...)
+	runner.Mount(app, map[string]jobs.Job{
+		"cron-purge": func(ctx context.Context) (int, error) {
+			return store.PurgeProcessedEvents(ctx, time.Now().Add(-retention))
+		},
+	})
+	httpapi.New(store, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -99,8 +99,12 @@ func start() (*system, func() error, error) {
 		return nil, nil, err
 	}
 	cmd.Stderr = cmd.Stdout
+	stopDevServers, err := startDevServers(root)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start runner (run `make build`): %w", err)
+		return nil, nil, errors.Join(fmt.Errorf("start runner (run `make build`): %w", err), stopDevServers())
 	}
 
 	ready := make(chan struct{})
@@ -129,14 +133,15 @@ func start() (*system, func() error, error) {
 	select {
 	case <-ready:
 	case err := <-exited:
-		return nil, nil, fmt.Errorf("runner exited before ready: %v\n%s", err, tail(logPath, 40))
+		return nil, nil, errors.Join(fmt.Errorf("runner exited before ready: %v\n%s", err, tail(logPath, 40)), stopDevServers())
 	case <-time.After(3 * time.Minute):
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		<-exited
-		return nil, nil, fmt.Errorf("not ready after 3 minutes\n%s", tail(logPath, 40))
+		return nil, nil, errors.Join(fmt.Errorf("not ready after 3 minutes\n%s", tail(logPath, 40)), stopDevServers())
 	}
 
 	stop := func() error {
+		defer stopDevServers()
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			return err
 		}

@@ -25,8 +25,14 @@ import (
 
 func newApp(t *testing.T, pool *pgxpool.Pool) *fiber.App {
 	t.Helper()
+	return newAppSending(t, pool, &fakeSender{})
+}
+
+func newAppSending(t *testing.T, pool *pgxpool.Pool, s *fakeSender) *fiber.App {
+	t.Helper()
 	srv := server.New(server.Options{Config: config.Base{Service: "notifications"}, Logger: slog.New(slog.DiscardHandler)})
-	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(pool).Subscriptions()...)
+	c := consumer.New(pool, s, consumer.Options{MaxAttempts: 3, AdminEmail: "ops@example.com"})
+	events.Mount(srv.App(), slog.New(slog.DiscardHandler), c.Subscriptions()...)
 	return srv.App()
 }
 
@@ -38,10 +44,16 @@ func cloudEvent(id, data string) string {
 		"data": ` + data + `}`
 }
 
-// deliver posts body to the route and returns the sidecar answer.
+// deliver posts body to the user.registered route and returns the answer
+// the sidecar gets.
 func deliver(t *testing.T, app *fiber.App, body string) string {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, consumer.RouteUserRegistered, strings.NewReader(body))
+	return deliverTo(t, app, consumer.RouteUserRegistered, body)
+}
+
+func deliverTo(t *testing.T, app *fiber.App, route, body string) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
 	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
 	resp, err := app.Test(req, -1)
 	require.NoError(t, err)
@@ -129,7 +141,22 @@ func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var subs []map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&subs))
-	assert.Equal(t, []map[string]string{{
-		"pubsubname": "pubsub", "topic": "user.registered", "route": "/events/user-registered", "deadLetterTopic": "deadletter",
-	}}, subs)
+	topics := map[string]string{}
+	for _, s := range subs {
+		assert.Equal(t, "pubsub", s["pubsubname"])
+		assert.Equal(t, "deadletter", s["deadLetterTopic"], s["topic"])
+		topics[s["topic"]] = s["route"]
+	}
+	assert.Equal(t, map[string]string{
+		"user.registered":        "/events/user-registered",
+		"order.created":          "/events/order-created",
+		"order.paid":             "/events/order-paid",
+		"order.shipped":          "/events/order-shipped",
+		"order.delivered":        "/events/order-delivered",
+		"order.cancelled":        "/events/order-cancelled",
+		"payment.failed":         "/events/payment-failed",
+		"payment.refunded":       "/events/payment-refunded",
+		"inventory.low_stock":    "/events/inventory-low-stock",
+		"notification.requested": "/events/notification-requested",
+	}, topics)
 }

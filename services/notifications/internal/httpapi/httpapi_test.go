@@ -114,7 +114,7 @@ func TestListDeliveriesShowsOwnNewestFirstInPages(t *testing.T) {
 	a1 := f.insertDelivery(t, alice, "email", "sent", 1)
 	f.insertDelivery(t, bob, "email", "sent", 2)
 	a2 := f.insertDelivery(t, alice, "sms", "skipped", 3)
-	a3 := f.insertDelivery(t, alice, "push", "pending", 4)
+	a3 := f.insertDelivery(t, alice, "push", "queued", 4)
 	token := f.issuer.Token(t, alice.String())
 
 	tests := []struct {

@@ -1,5 +1,5 @@
-// Package postgres stores deliveries and preferences in the notifications
-// database.
+// Package postgres stores deliveries, preferences, templates and recipients
+// in the notifications database.
 package postgres
 
 import (
@@ -22,27 +22,62 @@ type Store struct{ pool *pgxpool.Pool }
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 type deliveryRow struct {
-	ID        uuid.UUID `db:"id"`
-	UserID    uuid.UUID `db:"user_id"`
-	Channel   string    `db:"channel"`
-	Template  string    `db:"template"`
-	Status    string    `db:"status"`
-	CreatedAt time.Time `db:"created_at"`
-	Total     int       `db:"total"`
+	ID        uuid.UUID  `db:"id"`
+	UserID    uuid.UUID  `db:"user_id"`
+	EventID   string     `db:"event_id"`
+	Channel   string     `db:"channel"`
+	Template  string     `db:"template"`
+	Recipient string     `db:"recipient"`
+	Subject   string     `db:"subject"`
+	Body      string     `db:"body"`
+	Status    string     `db:"status"`
+	Attempts  int        `db:"attempts"`
+	Error     *string    `db:"error"`
+	CreatedAt time.Time  `db:"created_at"`
+	SentAt    *time.Time `db:"sent_at"`
+	Total     int        `db:"total"`
 }
 
 func (r deliveryRow) delivery() notifications.Delivery {
-	return notifications.Delivery{
-		ID: r.ID, UserID: r.UserID, Channel: notifications.Channel(r.Channel), Template: r.Template,
-		Status: notifications.Status(r.Status), CreatedAt: r.CreatedAt,
+	d := notifications.Delivery{
+		ID: r.ID, UserID: r.UserID, EventID: r.EventID, Channel: notifications.Channel(r.Channel), Template: r.Template,
+		Recipient: r.Recipient, Status: notifications.Status(r.Status), Attempts: r.Attempts, CreatedAt: r.CreatedAt,
 	}
+	// One body column: the HTML of an email, the text of SMS and push.
+	d.Message.Subject = r.Subject
+	if d.Channel == notifications.ChannelEmail {
+		d.Message.HTML = r.Body
+	} else {
+		d.Message.Text = r.Body
+	}
+	if r.Error != nil {
+		d.LastError = *r.Error
+	}
+	if r.SentAt != nil {
+		d.SentAt = *r.SentAt
+	}
+	return d
 }
+
+func collectDeliveries(rows pgx.Rows) ([]notifications.Delivery, int, error) {
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[deliveryRow])
+	if err != nil {
+		return nil, 0, err
+	}
+	list := make([]notifications.Delivery, len(found))
+	total := 0
+	for i, r := range found {
+		list[i], total = r.delivery(), r.Total
+	}
+	return list, total, nil
+}
+
+const deliveryColumns = `id, user_id, event_id, channel, template, recipient, subject, body, status, attempts, error, created_at, sent_at`
 
 // Deliveries returns a page of one user's deliveries, newest first, and how
 // many the user has in all.
 func (s *Store) Deliveries(ctx context.Context, q notifications.ListQuery) ([]notifications.Delivery, int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, user_id, channel, template, status, created_at,
-			count(*) OVER () AS total
+	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+`, count(*) OVER () AS total
 		FROM deliveries
 		WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC
@@ -50,19 +85,37 @@ func (s *Store) Deliveries(ctx context.Context, q notifications.ListQuery) ([]no
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deliveries of %s: %w", q.UserID, err)
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[deliveryRow])
+	list, total, err := collectDeliveries(rows)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list deliveries of %s: %w", q.UserID, err)
 	}
-	list := make([]notifications.Delivery, len(found))
-	total := 0
-	for i, r := range found {
-		list[i], total = r.delivery(), r.Total
-	}
-	if len(found) == 0 && q.Offset > 0 {
+	if len(list) == 0 && q.Offset > 0 {
 		// Past the last page the window function has no row to report on.
 		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE user_id = $1`, q.UserID).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count deliveries of %s: %w", q.UserID, err)
+		}
+	}
+	return list, total, nil
+}
+
+// DeadLetters returns a page of the failed deliveries of every user, the
+// most recently failed first, and how many there are. q.UserID is ignored.
+func (s *Store) DeadLetters(ctx context.Context, q notifications.ListQuery) ([]notifications.Delivery, int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deliveryColumns+`, count(*) OVER () AS total
+		FROM deliveries
+		WHERE status = 'failed'
+		ORDER BY updated_at DESC, id DESC
+		LIMIT $1 OFFSET $2`, q.Limit, q.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dead letters: %w", err)
+	}
+	list, total, err := collectDeliveries(rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list dead letters: %w", err)
+	}
+	if len(list) == 0 && q.Offset > 0 {
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'failed'`).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("count dead letters: %w", err)
 		}
 	}
 	return list, total, nil
@@ -75,10 +128,13 @@ type preferencesRow struct {
 	Push   bool      `db:"push"`
 }
 
-// Preferences returns the channels userID accepts; a user who never chose
-// gets notifications.DefaultPreferences.
-func (s *Store) Preferences(ctx context.Context, userID uuid.UUID) (notifications.Preferences, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, email, sms, push FROM preferences WHERE user_id = $1`, userID)
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func preferences(ctx context.Context, q querier, userID uuid.UUID) (notifications.Preferences, error) {
+	rows, err := q.Query(ctx, `SELECT user_id, email, sms, push FROM preferences WHERE user_id = $1`, userID)
 	if err != nil {
 		return notifications.Preferences{}, fmt.Errorf("get preferences of %s: %w", userID, err)
 	}
@@ -92,6 +148,28 @@ func (s *Store) Preferences(ctx context.Context, userID uuid.UUID) (notification
 	return notifications.Preferences{UserID: r.UserID, Email: r.Email, SMS: r.SMS, Push: r.Push}, nil
 }
 
+// Preferences returns the channels userID accepts; a user who never chose
+// gets notifications.DefaultPreferences.
+func (s *Store) Preferences(ctx context.Context, userID uuid.UUID) (notifications.Preferences, error) {
+	return preferences(ctx, s.pool, userID)
+}
+
+// PreferencesTx is Preferences read in tx.
+func PreferencesTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (notifications.Preferences, error) {
+	return preferences(ctx, tx, userID)
+}
+
+// SetPreferences stores p, replacing the user's earlier choice.
+func (s *Store) SetPreferences(ctx context.Context, p notifications.Preferences) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, sms = EXCLUDED.sms, push = EXCLUDED.push, updated_at = now()`,
+		p.UserID, p.Email, p.SMS, p.Push)
+	if err != nil {
+		return fmt.Errorf("set preferences of %s: %w", p.UserID, err)
+	}
+	return nil
+}
+
 // CreatePreferences stores p in tx unless the user already has
 // preferences: a user who chose before the creating event arrived keeps
 // their choice.
@@ -102,4 +180,158 @@ func CreatePreferences(ctx context.Context, tx pgx.Tx, p notifications.Preferenc
 		return fmt.Errorf("create preferences of %s: %w", p.UserID, err)
 	}
 	return nil
+}
+
+// SaveRecipient records where userID is reached by email.
+func SaveRecipient(ctx context.Context, tx pgx.Tx, userID uuid.UUID, email, name string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO recipients (user_id, email, name) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, updated_at = now()`,
+		userID, email, name)
+	if err != nil {
+		return fmt.Errorf("save recipient %s: %w", userID, err)
+	}
+	return nil
+}
+
+// RecipientEmail returns userID's address, or "" when none is known.
+func RecipientEmail(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (string, error) {
+	var email string
+	err := tx.QueryRow(ctx, `SELECT email FROM recipients WHERE user_id = $1`, userID).Scan(&email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get recipient %s: %w", userID, err)
+	}
+	return email, nil
+}
+
+type templateRow struct {
+	Name      string    `db:"name"`
+	Subject   string    `db:"subject"`
+	Body      string    `db:"body"`
+	Text      string    `db:"text"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+func template(ctx context.Context, q querier, name string) (notifications.Template, error) {
+	rows, err := q.Query(ctx, `SELECT name, subject, body, text, updated_at FROM templates WHERE name = $1`, name)
+	if err != nil {
+		return notifications.Template{}, fmt.Errorf("get template %s: %w", name, err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[templateRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notifications.Template{}, notifications.ErrTemplateNotFound
+	}
+	if err != nil {
+		return notifications.Template{}, fmt.Errorf("get template %s: %w", name, err)
+	}
+	return notifications.Template{Name: r.Name, Subject: r.Subject, HTML: r.Body, Text: r.Text, UpdatedAt: r.UpdatedAt}, nil
+}
+
+// Template returns the template called name, or
+// notifications.ErrTemplateNotFound.
+func (s *Store) Template(ctx context.Context, name string) (notifications.Template, error) {
+	return template(ctx, s.pool, name)
+}
+
+// TemplateTx is Template read in tx.
+func TemplateTx(ctx context.Context, tx pgx.Tx, name string) (notifications.Template, error) {
+	return template(ctx, tx, name)
+}
+
+// SaveTemplate replaces the template t names and returns it as stored. It
+// returns notifications.ErrTemplateNotFound when there is none by that name.
+func (s *Store) SaveTemplate(ctx context.Context, t notifications.Template) (notifications.Template, error) {
+	err := s.pool.QueryRow(ctx, `UPDATE templates SET subject = $2, body = $3, text = $4, updated_at = now()
+		WHERE name = $1 RETURNING updated_at`, t.Name, t.Subject, t.HTML, t.Text).Scan(&t.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notifications.Template{}, notifications.ErrTemplateNotFound
+	}
+	if err != nil {
+		return notifications.Template{}, fmt.Errorf("save template %s: %w", t.Name, err)
+	}
+	return t, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func body(m notifications.Message, ch notifications.Channel) string {
+	if ch == notifications.ChannelEmail {
+		return m.HTML
+	}
+	return m.Text
+}
+
+// InsertDeliveries records planned deliveries in tx. A delivery whose
+// event and channel are already recorded is left as it is.
+func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []notifications.Delivery) error {
+	for _, d := range ds {
+		if _, err := tx.Exec(ctx, `INSERT INTO deliveries
+			(id, user_id, event_id, channel, template, recipient, subject, body, status, error)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (event_id, channel) DO NOTHING`,
+			d.ID, d.UserID, d.EventID, d.Channel, d.Template, d.Recipient, d.Message.Subject, body(d.Message, d.Channel),
+			d.Status, nullable(d.LastError)); err != nil {
+			return fmt.Errorf("insert %s delivery for event %s: %w", d.Channel, d.EventID, err)
+		}
+	}
+	return nil
+}
+
+// SendQueued offers each queued delivery of eventID to attempt, which
+// sends it and records the outcome on it (Delivery.RecordAttempt); the
+// result is saved. Each delivery is row-locked while attempt runs, so
+// concurrent redeliveries of one event never send one message twice; a
+// delivery locked by another sender is left to it. It returns how many of
+// the event's deliveries are still queued afterwards.
+func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *notifications.Delivery) error) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = 'queued' ORDER BY channel`, eventID)
+	if err != nil {
+		return 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
+	}
+	pending := 0
+	for _, id := range ids {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT `+deliveryColumns+`, 0 AS total FROM deliveries
+				WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`, id)
+			if err != nil {
+				return err
+			}
+			r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[deliveryRow])
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil // settled meanwhile, or being sent by another delivery of the event
+			}
+			if err != nil {
+				return err
+			}
+			d := r.delivery()
+			if err := attempt(ctx, &d); err != nil {
+				return err
+			}
+			if d.Status == notifications.StatusQueued {
+				pending++
+			}
+			var sentAt *time.Time
+			if !d.SentAt.IsZero() {
+				sentAt = &d.SentAt
+			}
+			_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, attempts = $3, error = $4, sent_at = $5, updated_at = now()
+				WHERE id = $1`, d.ID, d.Status, d.Attempts, nullable(d.LastError), sentAt)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("send delivery %s: %w", id, err)
+		}
+	}
+	return pending, nil
 }

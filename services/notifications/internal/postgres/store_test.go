@@ -20,7 +20,7 @@ import (
 
 var day0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// insertDelivery adds a pending email n hours after day0.
+// insertDelivery adds a queued email n hours after day0.
 func insertDelivery(t *testing.T, pool *pgxpool.Pool, user uuid.UUID, n int) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
@@ -70,8 +70,8 @@ func TestDeliveriesListsOneUsersNewestFirst(t *testing.T) {
 	require.Len(t, got, 1)
 	got[0].CreatedAt = got[0].CreatedAt.UTC()
 	assert.Equal(t, notifications.Delivery{
-		ID: a3, UserID: alice, Channel: notifications.ChannelEmail, Template: "welcome",
-		Status: notifications.StatusPending, CreatedAt: day0.Add(4 * time.Hour),
+		ID: a3, UserID: alice, EventID: got[0].EventID, Channel: notifications.ChannelEmail, Template: "welcome",
+		Recipient: "a@example.com", Status: notifications.StatusQueued, CreatedAt: day0.Add(4 * time.Hour),
 	}, got[0])
 }
 
@@ -118,12 +118,12 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 		args []any
 		code string
 	}{
-		{"unknown channel", []any{"fax", "pending", nil, "e1", nil}, "23514"},
+		{"unknown channel", []any{"fax", "queued", nil, "e1", nil}, "23514"},
 		{"unknown status", []any{"email", "lost", nil, "e2", nil}, "23514"},
 		{"sent without sent_at", []any{"email", "sent", nil, "e3", nil}, "23514"},
-		{"pending with sent_at", []any{"email", "pending", nil, "e4", sentAt}, "23514"},
+		{"pending with sent_at", []any{"email", "queued", nil, "e4", sentAt}, "23514"},
 		{"failed without error", []any{"email", "failed", nil, "e5", nil}, "23514"},
-		{"same event on the same channel", []any{"sms", "pending", nil, "evt-1", nil}, "23505"},
+		{"same event on the same channel", []any{"sms", "queued", nil, "evt-1", nil}, "23505"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

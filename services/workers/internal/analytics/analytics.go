@@ -3,6 +3,7 @@
 package analytics
 
 import (
+	"errors"
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -45,4 +46,32 @@ func (r Range) Days() int { return int(r.To.Sub(r.From)/(24*time.Hour)) + 1 }
 func day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ErrNegative is returned for an amount or count below zero.
+var ErrNegative = errors.New("amounts and counts must not be negative")
+
+// Paid is what one paid order adds to its day: one order, its total, its
+// items. It returns ErrNegative for a negative total or quantity.
+func Paid(at time.Time, totalCents int64, quantities []int) (DaySales, error) {
+	items := 0
+	for _, q := range quantities {
+		if q < 0 {
+			return DaySales{}, ErrNegative
+		}
+		items += q
+	}
+	if totalCents < 0 {
+		return DaySales{}, ErrNegative
+	}
+	return DaySales{Day: day(at), Orders: 1, RevenueCents: totalCents, ItemsSold: items}, nil
+}
+
+// Refunded is what one refund adds to its day. It returns ErrNegative for a
+// negative amount.
+func Refunded(at time.Time, amountCents int64) (DaySales, error) {
+	if amountCents < 0 {
+		return DaySales{}, ErrNegative
+	}
+	return DaySales{Day: day(at), RefundsCents: amountCents}, nil
 }

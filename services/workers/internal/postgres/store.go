@@ -48,3 +48,31 @@ func (s *Store) Sales(ctx context.Context, r analytics.Range) ([]analytics.DaySa
 	}
 	return days, nil
 }
+
+// AddSales adds d to its day's row in tx, creating the row on the day's
+// first sale.
+func AddSales(ctx context.Context, tx pgx.Tx, d analytics.DaySales) error {
+	_, err := tx.Exec(ctx, `INSERT INTO daily_sales (day, orders, revenue_cents, refunds_cents, items_sold)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (day) DO UPDATE SET
+			orders = daily_sales.orders + EXCLUDED.orders,
+			revenue_cents = daily_sales.revenue_cents + EXCLUDED.revenue_cents,
+			refunds_cents = daily_sales.refunds_cents + EXCLUDED.refunds_cents,
+			items_sold = daily_sales.items_sold + EXCLUDED.items_sold,
+			updated_at = now()`, d.Day, d.Orders, d.RevenueCents, d.RefundsCents, d.ItemsSold)
+	if err != nil {
+		return fmt.Errorf("add sales of %s: %w", d.Day.Format(time.DateOnly), err)
+	}
+	return nil
+}
+
+// PurgeProcessedEvents deletes the processed-event ids recorded before
+// cutoff and returns how many went. Events older than the pub/sub
+// retention are never redelivered, so their ids need not be kept.
+func (s *Store) PurgeProcessedEvents(ctx context.Context, cutoff time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM processed_events WHERE processed_at < $1`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("purge processed events: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,219 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+)
+
+// fakeSender records what it sends; while down, every send fails.
+type fakeSender struct {
+	mu   sync.Mutex
+	sent []notifications.Delivery
+	down bool
+}
+
+func (s *fakeSender) Send(_ context.Context, d notifications.Delivery) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return errors.New("connection refused")
+	}
+	s.sent = append(s.sent, d)
+	return nil
+}
+
+func (s *fakeSender) setDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *fakeSender) to(recipient string) []notifications.Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []notifications.Delivery
+	for _, d := range s.sent {
+		if d.Recipient == recipient {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+type deliveryState struct {
+	Channel  string
+	Template string
+	Status   string
+	Attempts int
+	Error    string
+}
+
+func deliveriesOf(t *testing.T, pool *pgxpool.Pool, eventID string) map[string]deliveryState {
+	t.Helper()
+	rows, err := pool.Query(context.Background(),
+		`SELECT channel, template, status, attempts, coalesce(error, '') FROM deliveries WHERE event_id = $1`, eventID)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]deliveryState{}
+	for rows.Next() {
+		var d deliveryState
+		require.NoError(t, rows.Scan(&d.Channel, &d.Template, &d.Status, &d.Attempts, &d.Error))
+		out[d.Channel] = d
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func event(id, topic, data string) string {
+	return `{"specversion": "1.0", "id": "` + id + `", "source": "test", "type": "com.dapr.event.sent",
+		"topic": "` + topic + `", "pubsubname": "pubsub", "datacontenttype": "application/json", "data": ` + data + `}`
+}
+
+func registered(user uuid.UUID, email, name string) string {
+	return `{"user_id": "` + user.String() + `", "email": "` + email + `", "name": "` + name + `"}`
+}
+
+func TestWelcomeIsSentOnceWithTheNameEscaped(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{}
+	app := newAppSending(t, pool, sender)
+	user := uuid.New()
+	body := event("w-1", "user.registered", registered(user, "eve@example.com", `Eve <script>alert(1)</script>`))
+
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", body))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", body), "redelivery")
+
+	mails := sender.to("eve@example.com")
+	require.Len(t, mails, 1, "one welcome however often the event arrives")
+	assert.Equal(t, "welcome", mails[0].Template)
+	assert.Contains(t, mails[0].Message.HTML, "Eve &lt;script&gt;alert(1)&lt;/script&gt;")
+	assert.NotContains(t, mails[0].Message.HTML, "<script>")
+	assert.Equal(t, map[string]deliveryState{
+		"email": {"email", "welcome", "sent", 1, ""},
+		"sms":   {"sms", "welcome", "skipped", 0, ""},
+		"push":  {"push", "welcome", "skipped", 0, ""},
+	}, deliveriesOf(t, pool, "w-1"))
+}
+
+func TestPreferencesGateAllButTransactionalMessages(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{}
+	app := newAppSending(t, pool, sender)
+	user := uuid.New()
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", event("r-1", "user.registered", registered(user, "bob@example.com", "Bob"))))
+	_, err := pool.Exec(context.Background(), `UPDATE preferences SET email = false, push = true WHERE user_id = $1`, user)
+	require.NoError(t, err)
+
+	order := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD"}`
+	paid := `{"order_id": "o-1", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD", "invoice_number": "INV-2025-0042"}`
+	tests := []struct {
+		name, route, topic, data string
+		want                     map[string]string // channel → status
+	}{
+		{"shipping news respects email off", "/events/order-shipped", "order.shipped", order,
+			map[string]string{"email": "skipped", "sms": "skipped", "push": "sent"}},
+		{"the receipt is always mailed", "/events/order-paid", "order.paid", paid,
+			map[string]string{"email": "sent", "sms": "skipped", "push": "sent"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "g-" + string(rune('a'+i))
+			require.Equal(t, "SUCCESS", deliverTo(t, app, tt.route, event(id, tt.topic, tt.data)))
+			got := map[string]string{}
+			for ch, d := range deliveriesOf(t, pool, id) {
+				got[ch] = d.Status
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	mails := sender.to("bob@example.com")
+	require.Len(t, mails, 2, "the welcome and the receipt")
+	receipt := mails[1]
+	assert.Equal(t, "order_paid", receipt.Template)
+	assert.Contains(t, receipt.Message.HTML, "42.50 USD")
+	assert.Contains(t, receipt.Message.HTML, "INV-2025-0042")
+	assert.Len(t, sender.to(user.String()), 2, "push went to the user id")
+}
+
+func TestAddressComesFromTheEventOrTheRecipientTable(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{}
+	app := newAppSending(t, pool, sender)
+	known, unknown := uuid.New(), uuid.New()
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", event("a-1", "user.registered", registered(known, "kim@example.com", "Kim"))))
+
+	paid := func(user uuid.UUID, email string) string {
+		return `{"order_id": "o", "user_id": "` + user.String() + `", "email": "` + email + `", "total_cents": 100, "currency": "USD"}`
+	}
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-2", "order.paid", paid(known, ""))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-3", "order.paid", paid(unknown, "new@example.com"))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-4", "order.paid", paid(uuid.New(), ""))))
+
+	assert.Len(t, sender.to("kim@example.com"), 2)
+	assert.Len(t, sender.to("new@example.com"), 1)
+	assert.Equal(t, deliveryState{"email", "order_paid", "skipped", 0, "no address known for the user"}, deliveriesOf(t, pool, "a-4")["email"])
+}
+
+func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{down: true}
+	app := newAppSending(t, pool, sender) // MaxAttempts 3
+	user := uuid.New()
+	welcome := event("f-1", "user.registered", registered(user, "sam@example.com", "Sam"))
+
+	assert.Equal(t, "RETRY", deliverTo(t, app, "/events/user-registered", welcome))
+	assert.Equal(t, deliveryState{"email", "welcome", "queued", 1, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
+	sender.setDown(false)
+	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", welcome), "the redelivery sends it")
+	assert.Equal(t, deliveryState{"email", "welcome", "sent", 2, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
+	assert.Len(t, sender.to("sam@example.com"), 1)
+
+	sender.setDown(true)
+	paid := event("f-2", "order.paid", `{"order_id": "o", "user_id": "`+user.String()+`", "total_cents": 100, "currency": "USD"}`)
+	for _, want := range []string{"RETRY", "RETRY", "SUCCESS"} {
+		assert.Equal(t, want, deliverTo(t, app, "/events/order-paid", paid))
+	}
+	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "f-2")["email"])
+	sender.setDown(false)
+	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", paid))
+	assert.Len(t, sender.to("sam@example.com"), 1, "a dead letter is not sent again")
+}
+
+func TestLowStockGoesToTheAdmins(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{}
+	app := newAppSending(t, pool, sender)
+	data := `{"product_id": "` + uuid.NewString() + `", "sku": "MUG-1", "name": "Mug", "available": 2, "threshold": 5}`
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/inventory-low-stock", event("l-1", "inventory.low_stock", data)))
+	digest := `{"template": "low_stock_digest", "data": {"items": [{"sku": "MUG-1", "name": "Mug", "available": 2}, {"sku": "CUP-2", "name": "Cup", "available": 0}]}}`
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/notification-requested", event("l-2", "notification.requested", digest)))
+
+	mails := sender.to("ops@example.com")
+	require.Len(t, mails, 2, "%v", deliveriesOf(t, pool, "l-2"))
+	assert.Equal(t, "Low stock: MUG-1", mails[0].Message.Subject)
+	assert.Equal(t, "Low stock digest: 2 products", mails[1].Message.Subject)
+	assert.Contains(t, mails[1].Message.HTML, "Cup (CUP-2): 0 available")
+	assert.Equal(t, []string{"email"}, keys(deliveriesOf(t, pool, "l-1")), "admins are mailed only")
+
+	unknown := `{"template": "nope", "data": {}}`
+	assert.Equal(t, "DROP", deliverTo(t, app, "/events/notification-requested", event("l-3", "notification.requested", unknown)))
+}
+
+func keys(m map[string]deliveryState) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

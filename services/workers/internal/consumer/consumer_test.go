@@ -1,0 +1,90 @@
+package consumer_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/workers/internal/analytics"
+	"github.com/daprshop/daprshop/services/workers/internal/consumer"
+	"github.com/daprshop/daprshop/services/workers/internal/postgres"
+	"github.com/daprshop/daprshop/services/workers/internal/postgres/migrations"
+)
+
+var today = time.Date(2025, 3, 10, 15, 0, 0, 0, time.UTC)
+
+func deliver(t *testing.T, app *fiber.App, route, id, data string) string {
+	t.Helper()
+	body := `{"specversion": "1.0", "id": "` + id + `", "source": "test", "type": "t", "datacontenttype": "application/json", "data": ` + data + `}`
+	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
+	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	var answer struct{ Status string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	return answer.Status
+}
+
+func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
+	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(pool, func() time.Time { return today }).Subscriptions()...)
+	app := srv.App()
+
+	stream := []struct{ route, id, data string }{
+		{"/events/order-paid", "p1", `{"order_id": "o1", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
+		{"/events/order-paid", "p2", `{"order_id": "o2", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
+		{"/events/order-paid", "p3", `{"order_id": "o3", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
+		{"/events/payment-refunded", "r1", `{"order_id": "o1", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
+		{"/events/order-paid", "p4", `{"order_id": "o4", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
+	}
+	for round := range 3 { // the first delivery, then two full replays
+		for _, e := range stream {
+			require.Equal(t, "SUCCESS", deliver(t, app, e.route, e.id, e.data), "round %d %s", round, e.id)
+		}
+	}
+	r, err := analytics.NewRange(time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), today)
+	require.NoError(t, err)
+	got, err := postgres.NewStore(pool).Sales(context.Background(), r)
+	require.NoError(t, err)
+	for i := range got {
+		got[i].Day = got[i].Day.UTC()
+	}
+	d := func(s string) time.Time { v, _ := time.Parse(time.DateOnly, s); return v }
+	assert.Equal(t, []analytics.DaySales{
+		// p2 was paid at 23:00 UTC on 28 February.
+		{Day: d("2025-02-28"), Orders: 1, RevenueCents: 1000, ItemsSold: 4},
+		{Day: d("2025-03-01"), Orders: 1, RevenueCents: 2500, ItemsSold: 3},
+		{Day: d("2025-03-02"), Orders: 1, RevenueCents: 700, RefundsCents: 500},
+		{Day: d("2025-03-10"), Orders: 1, RevenueCents: 300},
+	}, got)
+
+	t.Run("poison events are dropped and change nothing", func(t *testing.T) {
+		for name, e := range map[string]struct{ route, data string }{
+			"negative total":  {"/events/order-paid", `{"total_cents": -1}`},
+			"negative qty":    {"/events/order-paid", `{"total_cents": 1, "items": [{"quantity": -1}]}`},
+			"negative refund": {"/events/payment-refunded", `{"amount_cents": -5}`},
+			"not an object":   {"/events/order-paid", `"x"`},
+		} {
+			t.Run(name, func(t *testing.T) {
+				assert.Equal(t, "DROP", deliver(t, app, e.route, "bad-"+name, e.data))
+			})
+		}
+		again, err := postgres.NewStore(pool).Sales(context.Background(), r)
+		require.NoError(t, err)
+		assert.Len(t, again, 4)
+	})
+}

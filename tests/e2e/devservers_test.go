@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// devServer is a dev stand-in the system talks to: mailpit (SMTP) and the
+// SMS/push sink.
+type devServer struct {
+	name string
+	addr string // probed to tell whether it is up
+	args []string
+}
+
+var devServers = []devServer{
+	{"mailpit", "127.0.0.1:1025", []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
+	{"devsink", "127.0.0.1:8090", []string{"-addr", "127.0.0.1:8090"}},
+}
+
+func listening(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// startDevServers starts each dev server that is not already listening,
+// from .bin/, logging to .run/<name>.log, and waits until it listens. The
+// returned stop ends only the ones it started.
+func startDevServers(root string) (stop func() error, err error) {
+	var started []*exec.Cmd
+	stop = func() error {
+		var errs []error
+		for _, cmd := range started {
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			_ = cmd.Wait() // killed by our signal: its exit status says so
+		}
+		return errors.Join(errs...)
+	}
+	for _, s := range devServers {
+		if listening(s.addr) {
+			continue
+		}
+		cmd, err := launch(root, s)
+		if err != nil {
+			return nil, errors.Join(err, stop())
+		}
+		started = append(started, cmd)
+		if s.name == "mailpit" {
+			startedMailpit = cmd
+		}
+	}
+	return stop, nil
+}
+
+func launch(root string, s devServer) (*exec.Cmd, error) {
+	log, err := os.Create(filepath.Join(root, ".run", s.name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	cmd := exec.Command(filepath.Join(root, ".bin", s.name), s.args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (run `make mailpit devsink`): %w", s.name, err)
+	}
+	deadline := time.After(20 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !listening(s.addr) {
+		select {
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("%s not listening on %s after 20s", s.name, s.addr)
+		case <-tick.C:
+		}
+	}
+	return cmd, nil
+}
+
+// startedMailpit is the mailpit the suite started (nil when one was
+// already running): the SMTP-outage test stops and restarts it.
+var startedMailpit *exec.Cmd
