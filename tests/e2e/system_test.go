@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	closeInheritedFilesOnExec()
 	s, stop, err := start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: cannot start the system:", err)
@@ -52,6 +54,21 @@ func runSuite(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+// closeInheritedFilesOnExec keeps descriptors this process inherited (a
+// lock held by a wrapping `flock`, say) out of the servers it starts, some
+// of which may outlive it.
+func closeInheritedFilesOnExec() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // start launches the runner and returns once it reports every app and
