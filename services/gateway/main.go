@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/daprshop/daprshop/services/gateway/internal/edge"
+	"github.com/daprshop/daprshop/services/gateway/internal/openapi"
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
@@ -59,6 +60,11 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
 	}
 
+	doc, err := openapi.Document()
+	if err != nil {
+		return err
+	}
+
 	app := svc.Server.App()
 	app.Use(edge.SecurityHeaders, cors.New(cors.Config{
 		AllowOrigins:  strings.Join(cfg.CORS.AllowOrigins, ","),
@@ -66,6 +72,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		ExposeHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After",
 		MaxAge:        600,
 	}))
+	app.Get(openapi.Path, openapi.Handler(doc))
 	app.All("/*", edge.New(edge.Options{
 		Table:    table,
 		Limits:   cfg.RateLimits,

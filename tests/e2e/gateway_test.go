@@ -17,6 +17,18 @@ import (
 )
 
 func TestGatewayEdge(t *testing.T) {
+	t.Run("the API is published as OpenAPI 3", func(t *testing.T) {
+		resp := call(t, http.MethodGet, gatewayURL+"/api/v1/openapi.json", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		var doc struct {
+			OpenAPI string         `json:"openapi"`
+			Paths   map[string]any `json:"paths"`
+		}
+		resp.JSON(t, &doc)
+		assert.Regexp(t, `^3\.`, doc.OpenAPI)
+		assert.Contains(t, doc.Paths, "/api/v1/checkout")
+	})
+
 	t.Run("a customer on an admin route is refused at the edge", func(t *testing.T) {
 		customer := token(t, uuid.New(), authn.RoleCustomer)
 		resp := call(t, http.MethodPost, gatewayURL+"/api/v1/products", strings.NewReader(`{}`),

@@ -1,0 +1,62 @@
+package openapi
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/gateway/internal/routes"
+)
+
+type document struct {
+	OpenAPI string                    `json:"openapi"`
+	Paths   map[string]map[string]any `json:"paths"`
+}
+
+func TestDocumentIsValidJSONOpenAPI(t *testing.T) {
+	raw, err := Document()
+	require.NoError(t, err)
+	var doc document
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.True(t, strings.HasPrefix(doc.OpenAPI, "3."))
+	assert.NotEmpty(t, doc.Paths)
+}
+
+// Every documented path is routed by the gateway, and every routed prefix
+// is documented: the document and the route table cannot drift apart.
+func TestDocumentMatchesTheRouteTable(t *testing.T) {
+	raw, err := Document()
+	require.NoError(t, err)
+	var doc document
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	cfg, table, err := routes.Load(filepath.Join("..", "..", "routes.yaml"))
+	require.NoError(t, err)
+
+	for path, ops := range doc.Paths {
+		if path == Path {
+			continue // served by the gateway itself
+		}
+		concrete := strings.NewReplacer("{id}", "00000000-0000-0000-0000-000000000000",
+			"{product_id}", "00000000-0000-0000-0000-000000000000", "{name}", "receipt").Replace(path)
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			_, ok := table.Match(strings.ToUpper(method), concrete)
+			assert.True(t, ok, "%s %s is documented but not routed", strings.ToUpper(method), path)
+		}
+	}
+	for _, r := range cfg.Routes {
+		documented := false
+		for path := range doc.Paths {
+			if strings.HasPrefix(path, r.Prefix) {
+				documented = true
+			}
+		}
+		assert.True(t, documented, "route prefix %s is not documented", r.Prefix)
+	}
+}
