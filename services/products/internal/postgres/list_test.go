@@ -127,6 +127,8 @@ func TestSearchQuality(t *testing.T) {
 		{"a name match ranks above a description match", "wireless", "Wireless Headphones", []string{"Wireless Headphones", "Phone Case"}},
 		{"description words are searched", "notebook", "Gaming Laptop 15", []string{"Gaming Laptop 15"}},
 		{"case does not matter", "DESK LAMP", "Desk Lamp", nil},
+		// "lamp" is close enough to "laptop" to find it too, but below.
+		{"an exact word ranks above a typo's match", "lamp", "Desk Lamp", []string{"Desk Lamp", "Gaming Laptop 15"}},
 		{"nothing like it", "bicycle", "", []string{}},
 	}
 	for _, tt := range tests {
@@ -145,5 +147,13 @@ func TestSearchQuality(t *testing.T) {
 	t.Run("lamp is not a typo of laptop", func(t *testing.T) {
 		got, _ := list(t, s, catalog.ListQuery{Text: "lapotp"})
 		assert.NotContains(t, got, "Desk Lamp")
+	})
+	t.Run("a renamed product is found by a typo of its new name", func(t *testing.T) {
+		p := createProduct(t, s, catalog.NewProduct{Name: "Kettle", PriceCents: 1000})
+		_, err := s.Update(context.Background(), p.ID, catalog.ProductPatch{Name: ptr("Espresso Grinder")})
+		require.NoError(t, err)
+		got, total := list(t, s, catalog.ListQuery{Text: "grindr"})
+		assert.Equal(t, []string{"Espresso Grinder"}, got)
+		assert.Equal(t, 1, total)
 	})
 }

@@ -14,8 +14,15 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
 )
 
+// seedCategories is a small tree: computers sits under electronics.
+const seedCategories = `INSERT INTO categories (id, slug, name, parent_id) VALUES
+	('00000000-0000-0000-0000-000000000001', 'electronics', 'Electronics', NULL),
+	('00000000-0000-0000-0000-000000000002', 'computers', 'Computers', '00000000-0000-0000-0000-000000000001'),
+	('00000000-0000-0000-0000-000000000003', 'outdoor', 'Outdoor', NULL)`
+
 // seed100k fills products and inventory with 100,000 generated rows
-// (brand x adjective x noun names, like tools/seed) in one statement.
+// (brand x adjective x noun names, like tools/seed, in the categories of
+// seedCategories) in one statement.
 const seed100k = `WITH words AS (
 	SELECT g,
 		(ARRAY['Aurora','Northwind','Kestrel','Halcyon','Summit','Lumen','Vanta','Orbit','Cedar','Pioneer'])[1 + g % 10] AS brand,
@@ -24,10 +31,13 @@ const seed100k = `WITH words AS (
 		       'Frying Pan','Camera','Backpack','Watch','Keyboard','Monitor','Jacket','Sleeping Bag','Kettle','Speaker'])[1 + (g / 100) % 20] AS noun
 	FROM generate_series(1, 100000) g
 ), ins AS (
-	INSERT INTO products (id, sku, name, description, price_cents, created_at)
+	INSERT INTO products (id, sku, name, description, price_cents, created_at, category_id)
 	SELECT gen_random_uuid(), 'BENCH-' || g, brand || ' ' || adj || ' ' || noun || ' ' || g,
 		'A durable ' || lower(noun) || ' from ' || brand || ', model ' || g || '.', 500 + (g * 7919) % 200000,
-		now() - g * interval '1 second'
+		now() - g * interval '1 second',
+		CASE WHEN noun IN ('Laptop', 'Keyboard', 'Monitor') THEN '00000000-0000-0000-0000-000000000002'::uuid
+		     WHEN noun IN ('Headphones', 'Smartphone', 'Camera', 'Speaker', 'Watch') THEN '00000000-0000-0000-0000-000000000001'::uuid
+		     ELSE '00000000-0000-0000-0000-000000000003'::uuid END
 	FROM words RETURNING id, price_cents
 )
 INSERT INTO inventory (product_id, on_hand) SELECT id, price_cents % 50 FROM ins`
@@ -37,7 +47,9 @@ INSERT INTO inventory (product_id, on_hand) SELECT id, price_cents % 50 FROM ins
 func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	pool := pgtest.NewDatabase(b, migrations.FS)
-	_, err := pool.Exec(ctx, seed100k)
+	_, err := pool.Exec(ctx, seedCategories)
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, seed100k)
 	require.NoError(b, err)
 	_, err = pool.Exec(ctx, `ANALYZE`)
 	require.NoError(b, err)
@@ -48,6 +60,10 @@ func BenchmarkSearch(b *testing.B) {
 		"two words":      {Text: "running shoes"},
 		"rare":           {Text: "kestrel ultra kettle"},
 		"text+price":     {Text: "headphones", MaxPrice: new(int64(50000)), InStock: true},
+		"text+category":  {Text: "lapotp", CategorySlug: "electronics"},
+		"text by price":  {Text: "running shoes", Sort: catalog.SortPrice},
+		"rare by price":  {Text: "kestrel ultra kettle", Sort: catalog.SortPrice},
+		"broad":          {Text: "durable"},
 		"no text, price": {Sort: catalog.SortPrice, MinPrice: new(int64(1000))},
 		"newest":         {},
 	}
