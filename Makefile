@@ -9,27 +9,37 @@ RUN_DIR  := .run
 # once (about 10 minutes and 2 GB of modules cold), then reused.
 DAPRD    ?= $(HOME)/.dapr/bin/daprd
 DAPR_VERSION := 1.14.0
-# Pub/sub backend: a file name under components/pubsub/.
+# Backends: a directory under components/pubsub/ (redis, rabbitmq,
+# jetstream, kafka) and under components/state/ (redis, postgresql). The
+# choice swaps a resources path of dapr.yaml; nothing is copied or rebuilt.
 PUBSUB   ?= redis
+STATE    ?= redis
+SWAP_RESOURCES := -swap-resources ./components/pubsub/redis=./components/pubsub/$(PUBSUB) \
+                  -swap-resources ./components/state/redis=./components/state/$(STATE)
+# The brokers the event flow is proven on by `make test`.
+BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build lint daprd prepare infra unit e2e clean seed mailpit devsink
+.PHONY: run test build lint daprd prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal
 
 ## run: build what is missing, then start every service with its sidecar,
-## plus mailpit (the SMTP server) and the SMS/push sink, stopped with it
-run: build daprd prepare infra mailpit devsink
+## plus mailpit (the SMTP server), the SMS/push sink and the Stripe
+## emulator, stopped with it
+run: build daprd prepare infra mailpit devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
 	$(BIN)/mailpit --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 >$(RUN_DIR)/mailpit.log 2>&1 & mailpit=$$!; \
 	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
-	trap 'kill $$mailpit $$devsink 2>/dev/null || true' EXIT; \
-	if command -v dapr >/dev/null; then dapr run -f dapr.yaml; \
-	else $(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)"; fi
+	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
+	trap 'kill $$mailpit $$devsink $$stripelocal 2>/dev/null || true' EXIT; \
+	if command -v dapr >/dev/null && [ "$(PUBSUB)$(STATE)" = redisredis ]; then dapr run -f dapr.yaml; \
+	else $(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SWAP_RESOURCES); fi
 
-## test: lint, unit and integration tests, then the end-to-end suite
-test: lint unit e2e
+## test: lint, unit and integration tests, the end-to-end suite, then the
+## event flow on every broker and the PostgreSQL state stores
+test: lint unit e2e e2e-brokers
 
 ## build: compile every service and the local runner into .bin/
 build:
@@ -46,6 +56,11 @@ devsink:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ ./tools/devsink
 
+## stripelocal: build the Stripe emulator the stripe HTTPEndpoint points at
+stripelocal:
+	@mkdir -p $(BIN)
+	go build -trimpath -o $(BIN)/ ./tools/stripelocal
+
 ## lint: gofmt and go vet over every module
 lint:
 	@unformatted=$$(gofmt -l $(GO_MODULES) tools/daprd); \
@@ -59,21 +74,33 @@ $(DAPRD):
 	cd tools/daprd && go build -tags stablecomponents -trimpath \
 	  -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" .
 
-## prepare: dev secrets, API tokens and the chosen pub/sub component
+## prepare: dev secrets and API tokens
 prepare:
 	@tools/dev/secrets.sh $(RUN_DIR)
-	@mkdir -p $(RUN_DIR)/pubsub
-	@cp components/pubsub/$(PUBSUB).yaml $(RUN_DIR)/pubsub/pubsub.yaml
 
-## infra: make sure PostgreSQL and Redis are running
+## infra: make sure PostgreSQL, Redis, RabbitMQ and NATS JetStream are running
 infra:
 	@tools/dev/infra.sh
 
 unit: infra
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 
-e2e: build daprd prepare infra mailpit devsink
-	cd tests && DAPRD="$(DAPRD)" go test -race -count=1 -timeout 15m ./...
+e2e: build daprd prepare infra mailpit devsink stripelocal
+	cd tests && DAPRD="$(DAPRD)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
+
+## e2e-brokers: the event-flow tests once per broker, then the state-store
+## tests (and the auth flow, which uses the denylist) on PostgreSQL; each
+## run prints its time
+e2e-brokers: build daprd prepare infra mailpit devsink stripelocal
+	@cd tests; for broker in $(BROKERS); do \
+	  echo "== event flow on $$broker"; SECONDS=0; \
+	  DAPRD="$(DAPRD)" PUBSUB=$$broker STATE=redis go test -race -count=1 -timeout 10m \
+	    -run 'TestSystem|TestEventFlow|TestStateStore' ./e2e; \
+	  echo "== event flow on $$broker: passed in $${SECONDS}s"; \
+	done; \
+	echo "== state stores on postgresql"; \
+	DAPRD="$(DAPRD)" PUBSUB=redis STATE=postgresql go test -race -count=1 -timeout 10m \
+	  -run 'TestSystem|TestStateStore|TestAuthFlow' ./e2e
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)

@@ -22,19 +22,24 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
 // Paths are relative to this package, so the test runs from any checkout.
 const (
-	manifestsDir    = "kubernetes"
+	manifestsDir    = "kubernetes" // the Kustomize base
+	overlaysDir     = "overlays"
 	observeDir      = "observability"
 	daprRunFile     = "../dapr.yaml"
 	localResiliency = "../resiliency"
@@ -123,6 +128,12 @@ type configuration struct {
 			Name    string `json:"name"`
 			Enabled bool   `json:"enabled"`
 		} `json:"features,omitempty"`
+		// Read by the control plane from dapr-system/daprsystem only.
+		MTLS *struct {
+			Enabled          bool   `json:"enabled"`
+			WorkloadCertTTL  string `json:"workloadCertTTL,omitempty"`
+			AllowedClockSkew string `json:"allowedClockSkew,omitempty"`
+		} `json:"mtls,omitempty"`
 	} `json:"spec"`
 }
 
@@ -163,6 +174,22 @@ type resiliency struct {
 	} `json:"spec"`
 }
 
+// httpEndpoint is a Dapr HTTPEndpoint: an external API called through the
+// sidecar, so resiliency applies to it.
+type httpEndpoint struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       struct {
+		BaseURL string         `json:"baseUrl"`
+		Headers []metadataItem `json:"headers,omitempty"`
+	} `json:"spec"`
+	Auth *struct {
+		SecretStore string `json:"secretStore"`
+	} `json:"auth,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+}
+
 type kustomizationFile struct {
 	APIVersion string   `json:"apiVersion"`
 	Kind       string   `json:"kind"`
@@ -178,11 +205,13 @@ var kinds = map[string]func() any{
 	"apps/v1/Deployment":                            func() any { return &appsv1.Deployment{} },
 	"autoscaling/v2/HorizontalPodAutoscaler":        func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"policy/v1/PodDisruptionBudget":                 func() any { return &policyv1.PodDisruptionBudget{} },
+	"networking.k8s.io/v1/NetworkPolicy":            func() any { return &networkingv1.NetworkPolicy{} },
 	"rbac.authorization.k8s.io/v1/Role":             func() any { return &rbacv1.Role{} },
 	"rbac.authorization.k8s.io/v1/RoleBinding":      func() any { return &rbacv1.RoleBinding{} },
 	"dapr.io/v1alpha1/Component":                    func() any { return &component{} },
 	"dapr.io/v1alpha1/Configuration":                func() any { return &configuration{} },
 	"dapr.io/v1alpha1/Resiliency":                   func() any { return &resiliency{} },
+	"dapr.io/v1alpha1/HTTPEndpoint":                 func() any { return &httpEndpoint{} },
 	"kustomize.config.k8s.io/v1beta1/Kustomization": func() any { return &kustomizationFile{} },
 }
 
@@ -308,21 +337,24 @@ type manifests struct {
 	services       []*corev1.Service
 	hpas           []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs           []*policyv1.PodDisruptionBudget
+	netpols        []*networkingv1.NetworkPolicy
 	serviceAccount map[string]bool
 	components     map[string]*component
 	configurations map[string]*configuration
 	resiliencies   map[string]*resiliency
+	httpEndpoints  map[string]*httpEndpoint
 }
 
-func loadManifests(t *testing.T) manifests {
+func loadManifests(t *testing.T, docs []document) manifests {
 	t.Helper()
 	m := manifests{
 		serviceAccount: map[string]bool{},
 		components:     map[string]*component{},
 		configurations: map[string]*configuration{},
 		resiliencies:   map[string]*resiliency{},
+		httpEndpoints:  map[string]*httpEndpoint{},
 	}
-	for _, d := range loadDir(t, manifestsDir) {
+	for _, d := range docs {
 		if d.File == kustomization || d.File == exampleSecrets {
 			continue
 		}
@@ -336,8 +368,13 @@ func loadManifests(t *testing.T) manifests {
 			m.hpas = append(m.hpas, o)
 		case *policyv1.PodDisruptionBudget:
 			m.pdbs = append(m.pdbs, o)
+		case *networkingv1.NetworkPolicy:
+			m.netpols = append(m.netpols, o)
 		case *corev1.ServiceAccount:
 			m.serviceAccount[o.Name] = true
+		case *httpEndpoint:
+			require.NotContains(t, m.httpEndpoints, o.Metadata.Name, "duplicate HTTPEndpoint in %s", d)
+			m.httpEndpoints[o.Metadata.Name] = o
 		case *component:
 			require.NotContains(t, m.components, o.Metadata.Name, "duplicate Component in %s", d)
 			m.components[o.Metadata.Name] = o
@@ -491,10 +528,54 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
+// overlays lists the directories under overlays/.
+func overlays(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(overlaysDir)
+	require.NoError(t, err)
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(overlaysDir, e.Name()))
+		}
+	}
+	require.NotEmpty(t, dirs)
+	return dirs
+}
+
+// render builds a kustomization the way `kubectl apply -k` does and decodes
+// every resulting document strictly.
+func render(t *testing.T, dir string) []document {
+	t.Helper()
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	require.NoError(t, err, "kustomize build %s", dir)
+	out, err := rm.AsYaml()
+	require.NoError(t, err)
+	raws, err := splitYAML(out)
+	require.NoError(t, err)
+	docs := make([]document, 0, len(raws))
+	for i, raw := range raws {
+		kind, obj, err := decodeStrict(raw)
+		require.NoError(t, err, "%s#%d:\n%s", dir, i, raw)
+		docs = append(docs, document{File: dir, Index: i, Raw: raw, Kind: kind, Obj: obj})
+	}
+	return docs
+}
+
+// forEachManifestSet runs check on the base as written and on every
+// overlay as rendered, so a drift introduced by an overlay fails too.
+func forEachManifestSet(t *testing.T, check func(t *testing.T, m manifests)) {
+	t.Run(manifestsDir, func(t *testing.T) { check(t, loadManifests(t, loadDir(t, manifestsDir))) })
+	for _, dir := range overlays(t) {
+		t.Run(dir, func(t *testing.T) { check(t, loadManifests(t, render(t, dir))) })
+	}
+}
+
 // TestAppsMatchRunFile checks, per app of dapr.yaml, the Deployment and the
 // objects around it.
-func TestAppsMatchRunFile(t *testing.T) {
-	m := loadManifests(t)
+func TestAppsMatchRunFile(t *testing.T) { forEachManifestSet(t, checkAppsMatchRunFile) }
+
+func checkAppsMatchRunFile(t *testing.T, m manifests) {
 	apps := loadRunApps(t)
 
 	for _, app := range apps {
@@ -690,8 +771,9 @@ func TestAppsMatchRunFile(t *testing.T) {
 }
 
 // TestDaprResources compares the cluster's Dapr resources with the local ones.
-func TestDaprResources(t *testing.T) {
-	m := loadManifests(t)
+func TestDaprResources(t *testing.T) { forEachManifestSet(t, checkDaprResources) }
+
+func checkDaprResources(t *testing.T, m manifests) {
 
 	t.Run("configuration", func(t *testing.T) {
 		c, ok := m.configurations["daprconfig"]
@@ -748,6 +830,51 @@ func TestDaprResources(t *testing.T) {
 						assert.Equal(t, "kubernetes", c.Auth.SecretStore)
 					}
 				}
+			})
+		}
+	})
+
+	t.Run("http endpoints", func(t *testing.T) {
+		local := map[string]*httpEndpoint{}
+		for _, file := range yamlFiles(t, localComponents) {
+			data, err := os.ReadFile(filepath.Join(localComponents, file))
+			require.NoError(t, err)
+			raws, err := splitYAML(data)
+			require.NoError(t, err, file)
+			for _, raw := range raws {
+				var tm typeMeta
+				require.NoError(t, yaml.Unmarshal(raw, &tm), file)
+				if tm.Kind != "HTTPEndpoint" {
+					continue
+				}
+				var e httpEndpoint
+				require.NoError(t, unmarshalStrict(raw, &e), file)
+				local[e.Metadata.Name] = &e
+			}
+		}
+		assert.Contains(t, local, "stripe", "payments calls Stripe through the HTTPEndpoint stripe")
+		assert.ElementsMatch(t, keys(local), keys(m.httpEndpoints), "HTTPEndpoint names")
+		for name, want := range local {
+			t.Run(name, func(t *testing.T) {
+				got, ok := m.httpEndpoints[name]
+				require.True(t, ok)
+				assert.Equal(t, namespace, got.Metadata.Namespace)
+				assert.True(t, strings.HasPrefix(got.Spec.BaseURL, "https://"), "the cluster calls out over TLS")
+				assert.Equal(t, want.Spec.Headers, got.Spec.Headers, "same headers from the same secrets")
+				assert.Equal(t, want.Scopes, got.Scopes)
+				for _, h := range got.Spec.Headers {
+					assert.Nil(t, h.Value, "header %s must come from a secret", h.Name)
+				}
+				if assert.NotNil(t, got.Auth, "secretKeyRef needs auth.secretStore") {
+					assert.Equal(t, "kubernetes", got.Auth.SecretStore)
+				}
+				targeted := false
+				for _, r := range m.resiliencies {
+					if refs, ok := r.Spec.Targets.Apps[name]; ok && refs.CircuitBreaker != "" && refs.Timeout != "" {
+						targeted = true
+					}
+				}
+				assert.True(t, targeted, "a resiliency target with a timeout and a circuit breaker for %s", name)
 			})
 		}
 	})
@@ -1030,6 +1157,92 @@ func TestObservability(t *testing.T) {
 			"http_requests_in_flight",
 		} {
 			t.Run(want, func(t *testing.T) { assert.Contains(t, all, want) })
+		}
+	})
+}
+
+// TestNetworkPolicies checks that only sidecars reach apps: ingress is
+// denied by default, other pods of the system reach daprd's internal gRPC
+// port, and no app port is open to other pods (the gateway's is the edge).
+func TestNetworkPolicies(t *testing.T) {
+	forEachManifestSet(t, func(t *testing.T, m manifests) {
+		denyAll := false
+		for _, p := range m.netpols {
+			if len(p.Spec.PodSelector.MatchLabels) == 0 && len(p.Spec.PodSelector.MatchExpressions) == 0 &&
+				slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) && len(p.Spec.Ingress) == 0 {
+				denyAll = true
+			}
+		}
+		assert.True(t, denyAll, "a policy denying all ingress by default")
+
+		for _, d := range m.deployments {
+			pod := d.Spec.Template
+			appID := pod.Annotations["dapr.io/app-id"]
+			t.Run(appID, func(t *testing.T) {
+				appPort, err := strconv.Atoi(pod.Annotations["dapr.io/app-port"])
+				require.NoError(t, err)
+				// Per port of this pod: may pods of the system connect, may anyone?
+				fromSystemPods, fromAnywhere := map[int]bool{}, map[int]bool{}
+				for _, p := range m.netpols {
+					sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+					require.NoError(t, err)
+					if !sel.Matches(labels.Set(pod.Labels)) {
+						continue
+					}
+					for _, rule := range p.Spec.Ingress {
+						require.NotEmpty(t, rule.Ports, "%s opens every port of %s", p.Name, appID)
+						for _, port := range rule.Ports {
+							n := containerPort(pod.Spec.Containers[0], *port.Port)
+							switch {
+							case len(rule.From) == 0:
+								fromAnywhere[n] = true
+							case slices.ContainsFunc(rule.From, func(peer networkingv1.NetworkPolicyPeer) bool {
+								return peer.NamespaceSelector == nil && peer.PodSelector != nil &&
+									peer.PodSelector.MatchLabels["app.kubernetes.io/part-of"] == "daprshop"
+							}):
+								fromSystemPods[n] = true
+							}
+						}
+					}
+				}
+				assert.True(t, fromSystemPods[50002], "other sidecars reach daprd's internal gRPC port")
+				assert.False(t, fromSystemPods[appPort], "other pods reach the app port")
+				assert.Equal(t, appID == "gateway", fromAnywhere[appPort], "app port open to anyone")
+			})
+		}
+	})
+}
+
+// TestOverlays checks what the overlays add: images of the overlay's tag,
+// and in prod the control plane's mTLS.
+func TestOverlays(t *testing.T) {
+	for dir, tag := range map[string]string{"overlays/dev": "dev", "overlays/prod": "1.0.0"} {
+		t.Run(dir, func(t *testing.T) {
+			m := loadManifests(t, render(t, filepath.FromSlash(dir)))
+			for _, d := range m.deployments {
+				for _, c := range d.Spec.Template.Spec.Containers {
+					assert.Equal(t, "daprshop/"+d.Name+":"+tag, c.Image)
+				}
+			}
+			for _, doc := range m.all {
+				var meta struct {
+					Metadata objectMeta `json:"metadata"`
+				}
+				require.NoError(t, yaml.Unmarshal(doc.Raw, &meta))
+				if doc.Kind != "v1/Namespace" && meta.Metadata.Name != "daprsystem" {
+					assert.Equal(t, namespace, meta.Metadata.Namespace, "%s %s", doc.Kind, meta.Metadata.Name)
+				}
+			}
+		})
+	}
+
+	t.Run("prod turns mTLS on", func(t *testing.T) {
+		m := loadManifests(t, render(t, filepath.Join(overlaysDir, "prod")))
+		c, ok := m.configurations["daprsystem"]
+		require.True(t, ok, "Configuration daprsystem")
+		assert.Equal(t, "dapr-system", c.Metadata.Namespace, "the control plane reads it from its own namespace")
+		if assert.NotNil(t, c.Spec.MTLS) {
+			assert.True(t, c.Spec.MTLS.Enabled)
 		}
 	})
 }

@@ -9,11 +9,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/daprshop/daprshop/services/orders/internal/cartstate"
+	"github.com/daprshop/daprshop/services/orders/internal/consumer"
 	"github.com/daprshop/daprshop/services/orders/internal/httpapi"
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/orders/internal/products"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -27,11 +33,19 @@ func main() {
 }
 
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	svc, err := service.Start(ctx, service.Spec{Name: "orders", Port: 3003, Migrations: migrations.FS}, getenv, logOut)
+	svc, err := service.Start(ctx, service.Spec{Name: "orders", Port: 3003, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(svc.Server.App())
+	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken)
+	carts := cartstate.New(svc.Sidecar, svc.Env.String("CART_STORE", "statestore"))
+	paymentTimeout := svc.Env.Duration("ORDER_PAYMENT_TIMEOUT", 30*time.Minute)
+	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, paymentTimeout)
+	app := svc.Server.App()
+	// Subscriptions first: the sidecar calls them with its app token but no
+	// user's bearer token.
+	events.Mount(app, svc.Log, consumer.New(svc.DB, svc.Log).Subscriptions()...)
+	httpapi.New(orderService, orders.NewCarts(carts, catalog), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -4,10 +4,12 @@ go 1.26.0
 
 require (
 	github.com/daprshop/daprshop/services/platform v0.0.0
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1
+	github.com/stripe/stripe-go/v76 v76.25.0
 )
 
 require (

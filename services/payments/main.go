@@ -4,16 +4,22 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/daprshop/daprshop/services/payments/internal/consumer"
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -26,12 +32,52 @@ func main() {
 	}
 }
 
+// Secret store keys.
+const (
+	secretStripeKey     = "stripe-secret-key"
+	secretWebhookSecret = "stripe-webhook-secret"
+)
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	svc, err := service.Start(ctx, service.Spec{Name: "payments", Port: 3004, Migrations: migrations.FS}, getenv, logOut)
+	svc, err := service.Start(ctx, service.Spec{Name: "payments", Port: 3004, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(svc.Server.App())
+	secretStore := svc.Env.String("SECRET_STORE", "secretstore")
+	endpoint := svc.Env.String("STRIPE_ENDPOINT", "stripe")
+	tolerance := svc.Env.Duration("STRIPE_WEBHOOK_TOLERANCE", 5*time.Minute)
+	stripeTimeout := svc.Env.Duration("STRIPE_TIMEOUT", 60*time.Second)
+	// Prices include tax; invoices split it out at this rate.
+	taxBPS := svc.Env.Int("INVOICE_TAX_RATE_BPS", 2100)
+	// Payments unsettled for longer are re-read from Stripe by the cron
+	// binding: longer than a webhook normally takes, retries included.
+	reconcileAge := svc.Env.Duration("RECONCILE_AFTER", 2*time.Minute)
+	secrets := map[string]string{}
+	err = service.WaitFor(ctx, "read stripe secrets", func(ctx context.Context) error {
+		for _, key := range []string{secretStripeKey, secretWebhookSecret} {
+			s, err := svc.Sidecar.GetSecret(ctx, secretStore, key, nil)
+			if err != nil {
+				return fmt.Errorf("read secret %s: %w", key, err)
+			}
+			if s[key] == "" {
+				return fmt.Errorf("secret %s is empty", key)
+			}
+			secrets[key] = s[key]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	provider := stripeapi.New(stripeapi.Options{
+		BaseURL: stripeapi.SidecarURL(svc.Config.DaprHTTPPort, endpoint), SecretKey: secrets[secretStripeKey],
+		DaprAPIToken: svc.Config.DaprAPIToken, Timeout: stripeTimeout,
+	})
+	flows := payments.NewService(postgres.NewStore(svc.DB), provider).WithTaxRate(taxBPS)
+	app := svc.Server.App()
+	events.Mount(app, svc.Log, consumer.New(flows).Subscriptions()...)
+	httpapi.MountReconcile(app, "/cron-reconcile-payments", flows, svc.Log, reconcileAge, time.Now)
+	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], tolerance), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// devServer is a dev stand-in the system talks to: mailpit (SMTP) and the
-// SMS/push sink.
+// devServer is a dev stand-in the system talks to: mailpit (SMTP), the
+// SMS/push sink and the Stripe emulator.
 type devServer struct {
 	name string
 	addr string // probed to tell whether it is up
@@ -22,7 +22,13 @@ type devServer struct {
 var devServers = []devServer{
 	{"mailpit", "127.0.0.1:1025", []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
 	{"devsink", "127.0.0.1:8090", []string{"-addr", "127.0.0.1:8090"}},
+	// The stripe HTTPEndpoint's baseUrl; webhooks go to the gateway. Paths
+	// are relative to the repository root.
+	{"stripelocal", stripeAddr, []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
+		"-webhook-url", gatewayURL + "/api/v1/payments/webhooks/stripe"}},
 }
+
+const stripeAddr = "127.0.0.1:12180"
 
 func listening(addr string) bool {
 	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -37,15 +43,15 @@ func listening(addr string) bool {
 // from .bin/, logging to .run/<name>.log, and waits until it listens. The
 // returned stop ends only the ones it started.
 func startDevServers(root string) (stop func() error, err error) {
-	var started []*exec.Cmd
 	stop = func() error {
 		var errs []error
-		for _, cmd := range started {
+		for name, cmd := range ownedServers {
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			_ = cmd.Wait() // killed by our signal: its exit status says so
+			delete(ownedServers, name)
 		}
 		return errors.Join(errs...)
 	}
@@ -57,10 +63,7 @@ func startDevServers(root string) (stop func() error, err error) {
 		if err != nil {
 			return nil, errors.Join(err, stop())
 		}
-		started = append(started, cmd)
-		if s.name == "mailpit" {
-			startedMailpit = cmd
-		}
+		ownedServers[s.name] = cmd
 	}
 	return stop, nil
 }
@@ -72,9 +75,10 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 	}
 	defer log.Close()
 	cmd := exec.Command(filepath.Join(root, ".bin", s.name), s.args...)
+	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run `make mailpit devsink`): %w", s.name, err)
+		return nil, fmt.Errorf("start %s (run `make mailpit devsink stripelocal`): %w", s.name, err)
 	}
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -91,6 +95,7 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// startedMailpit is the mailpit the suite started (nil when one was
-// already running): the SMTP-outage test stops and restarts it.
-var startedMailpit *exec.Cmd
+// ownedServers are the dev servers the suite started, by name (those
+// already running are not in it); tests that restart one replace its entry,
+// so that the suite stops the process that is running at its end.
+var ownedServers = map[string]*exec.Cmd{}

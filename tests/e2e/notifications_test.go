@@ -235,11 +235,12 @@ func TestNotifications(t *testing.T) {
 
 	// Last: restarting mailpit empties its mailbox.
 	t.Run("SMTP down: the receipt is retried and sent when it returns", func(t *testing.T) {
-		require.NotNil(t, startedMailpit, "the suite must own mailpit to stop it")
+		mailpit := ownedServers["mailpit"]
+		require.NotNil(t, mailpit, "the suite must own mailpit to stop it")
 		dora := newCustomer(t, "Dora")
 		waitMails(t, dora.email, 1)
-		require.NoError(t, startedMailpit.Process.Signal(syscall.SIGTERM))
-		_ = startedMailpit.Wait()
+		require.NoError(t, mailpit.Process.Signal(syscall.SIGTERM))
+		_ = mailpit.Wait()
 		require.False(t, listening("127.0.0.1:1025"))
 
 		paid := orderPaid(dora, 4200, "INV-DORA")
@@ -256,7 +257,7 @@ func TestNotifications(t *testing.T) {
 
 		cmd, err := launch(sys.root, devServers[0])
 		require.NoError(t, err)
-		startedMailpit = cmd
+		ownedServers["mailpit"] = cmd
 		m := readMail(t, waitMails(t, dora.email, 1)[0].ID)
 		assert.Contains(t, m.HTML, "42.00 USD")
 		var status string

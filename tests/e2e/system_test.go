@@ -105,6 +105,13 @@ func start() (*system, func() error, error) {
 	if daprd := os.Getenv("DAPRD"); daprd != "" {
 		args = append(args, "-daprd", daprd)
 	}
+	// PUBSUB and STATE pick the backends (directories under components/), as
+	// `make run PUBSUB=... STATE=...` does.
+	for _, kind := range []struct{ env, dir string }{{"PUBSUB", "pubsub"}, {"STATE", "state"}} {
+		if name := os.Getenv(kind.env); name != "" {
+			args = append(args, "-swap-resources", "./components/"+kind.dir+"/redis=./components/"+kind.dir+"/"+name)
+		}
+	}
 	cmd := exec.Command(filepath.Join(root, ".bin", "runner"), args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "DATABASE_NAME_PREFIX="+dbPrefix)

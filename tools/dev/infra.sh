@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the local PostgreSQL and Redis the system needs are up,
-# starting them, or installing them from Debian packages (as root) when
-# they are missing.
+# Makes sure the local PostgreSQL and Redis the system needs, and the
+# alternative brokers RabbitMQ and NATS JetStream, are up: starting them, or
+# installing them from Debian packages (as root) when they are missing.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -47,4 +47,63 @@ if ! command -v redis-cli >/dev/null || ! redis_up; then
     --dir /var/lib/redis --logfile /var/log/redis/daprshop.log
   wait_until 15 redis_up || { echo "Redis did not start on 127.0.0.1:6379" >&2; exit 1; }
 fi
-echo "postgres and redis are up"
+# The PostgreSQL state stores (components/state/postgresql) keep their tables here.
+psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'dapr_state'" | grep -q 1 ||
+  psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE dapr_state' >/dev/null
+
+# RabbitMQ for components/pubsub/rabbitmq (guest/guest, allowed on loopback).
+rabbitmq_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && rabbitmqctl -q status >/dev/null 2>&1; }
+if ! rabbitmq_up; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  as_root rabbitmq-server -detached
+  wait_until 90 rabbitmq_up || { echo "RabbitMQ did not start on 127.0.0.1:5672" >&2; exit 1; }
+fi
+
+# NATS with JetStream for components/pubsub/jetstream.
+nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; }
+if ! nats_up; then
+  command -v nats-server >/dev/null || apt_install nats-server
+  mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --exec "$(command -v nats-server)" -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  wait_until 15 nats_up || { echo "NATS did not start on 127.0.0.1:4222" >&2; exit 1; }
+fi
+
+# nats_request SUBJECT JSON: one request over the NATS text protocol (no
+# client needed); prints the reply's payload.
+nats_request() {
+  local subject=$1 payload=$2 line
+  exec 3<>/dev/tcp/127.0.0.1/4222
+  printf 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.infra 1\r\nPUB %s _INBOX.infra %d\r\n%s\r\n' \
+    "$subject" "${#payload}" "$payload" >&3
+  while IFS= read -r -t 5 line <&3; do
+    if [[ $line == MSG* ]]; then
+      IFS= read -r -t 5 line <&3
+      printf '%s\n' "${line%$'\r'}"
+      break
+    fi
+  done
+  exec 3<&-
+}
+# ensure_stream NAME CONFIG-JSON: create the JetStream stream, or update it
+# to CONFIG.
+ensure_stream() {
+  local reply
+  reply=$(nats_request "\$JS.API.STREAM.UPDATE.$1" "$2")
+  if [[ $reply == *'"code":404'* ]]; then
+    reply=$(nats_request "\$JS.API.STREAM.CREATE.$1" "$2")
+  fi
+  [[ $reply == *'"config"'* ]] || { echo "JetStream stream $1: ${reply:-no reply}" >&2; exit 1; }
+}
+# The component (Dapr 1.14) creates no stream. One stream holds the topics
+# the services use (by first name segment, plus e2e.> for the test suite's
+# probes), kept 7 days. Publishes carry the CloudEvent id as Nats-Msg-Id and a
+# stream drops a repeated id within its 2-minute window; a dead letter keeps
+# the id of the event it was, so dead-letter topics (deadletter,
+# deadletter.>) live in a stream of their own, or they would be dropped as
+# duplicates. The first stream is updated first: subjects may not overlap.
+limits='"retention":"limits","storage":"file","discard":"old","num_replicas":1,"max_age":604800000000000,"duplicate_window":120000000000'
+ensure_stream DAPRSHOP '{"name":"DAPRSHOP","subjects":["user.>","order.>","payment.>","inventory.>","notification.>","product.>","e2e.>"],'"$limits"'}'
+ensure_stream DAPRSHOP_DEADLETTER '{"name":"DAPRSHOP_DEADLETTER","subjects":["deadletter","deadletter.>"],'"$limits"'}'
+
+echo "postgres, redis, rabbitmq and nats (jetstream) are up"

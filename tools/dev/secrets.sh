@@ -23,6 +23,21 @@ JSON
   echo "wrote $run_dir/secrets.json (dev admin credentials: admin-email / admin-password)"
 fi
 
+# add_secret adds key to the secrets file unless it holds it already, so a
+# file written before the key existed gains it and keeps everything else.
+# It relies on the layout written above: one key per line, "}" last.
+add_secret() {
+  local file=$run_dir/secrets.json key=$1 value=$2
+  grep -q "^  \"$key\":" "$file" && return 0
+  umask 077
+  { sed '$d' "$file" | sed '$s/$/,/'; printf '  "%s": "%s"\n}\n' "$key" "$value"; } > "$file.tmp"
+  mv "$file.tmp" "$file"
+  echo "added $key to $file"
+}
+# Stripe test-mode credentials shared by the local emulator and payments.
+add_secret stripe-secret-key "sk_test_$(random_hex 24)"
+add_secret stripe-webhook-secret "whsec_$(random_hex 32)"
+
 if [ ! -f "$run_dir/dev.env" ]; then
   umask 077
   cat > "$run_dir/dev.env" <<ENV

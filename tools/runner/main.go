@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	runner [-f dapr.yaml] [-daprd path] [-ready-timeout 120s] [-stop-timeout 10s]
+//	runner [-f dapr.yaml] [-daprd path] [-swap-resources FROM=TO]... [-ready-timeout 120s] [-stop-timeout 10s]
 //
 // Children run in their own process groups, so the runner is Unix-only.
 package main

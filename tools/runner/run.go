@@ -21,6 +21,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	daprdFlag := fs.String("daprd", "", "daprd `binary` (default $DAPRD, else $HOME/.dapr/bin/daprd)")
 	readyTimeout := fs.Duration("ready-timeout", 120*time.Second, "how long every app may take to become ready")
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "how long children may take to stop before they are killed")
+	var swaps swapList
+	fs.Var(&swaps, "swap-resources", "replace the resources path `FROM=TO` (relative to the run file; repeatable), e.g. to pick a pub/sub backend")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -33,6 +35,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 
 	apps, err := loadRunFile(*runFilePath)
 	if err != nil {
+		return err
+	}
+	baseDir, err := runFileDir(*runFilePath)
+	if err != nil {
+		return err
+	}
+	if err := applySwaps(apps, baseDir, swaps); err != nil {
 		return err
 	}
 	daprd, err := findDaprd(*daprdFlag, getenv)

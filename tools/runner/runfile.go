@@ -98,9 +98,9 @@ func loadRunFile(path string) ([]app, error) {
 	}
 	// Relative paths in the file are relative to its directory, not to the
 	// runner's working directory.
-	dir, err := filepath.Abs(filepath.Dir(path))
+	dir, err := runFileDir(path)
 	if err != nil {
-		return nil, fmt.Errorf("resolve run file directory: %w", err)
+		return nil, err
 	}
 	apps, err := parseRunFile(data, dir)
 	if err != nil {

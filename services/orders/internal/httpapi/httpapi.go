@@ -2,7 +2,6 @@
 package httpapi
 
 import (
-	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,28 +13,43 @@ import (
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
-// Store is what the handlers need from storage.
-type Store interface {
-	List(ctx context.Context, q orders.ListQuery) ([]orders.Order, int, error)
-}
-
-// Handler serves the order routes.
+// Handler serves the cart, checkout and order routes.
 type Handler struct {
-	store    Store
+	orders   *orders.Service
+	carts    *orders.Carts
 	verifier *authn.Verifier
 }
 
-// New returns a Handler over store; verifier checks every caller's token.
-func New(store Store, verifier *authn.Verifier) *Handler {
-	return &Handler{store: store, verifier: verifier}
+// New returns a Handler; verifier checks every caller's token.
+func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Handler {
+	return &Handler{orders: svc, carts: carts, verifier: verifier}
 }
+
+// ExpirePaths trigger the expiry of unpaid orders: the first is the cron
+// input binding's (daprd POSTs to /<binding name>), the second is for
+// operators, through Dapr invocation. The gateway routes neither.
+var ExpirePaths = [...]string{"/cron-expire-orders", "/internal/orders/expire"}
 
 // Register mounts the routes on app, each behind token verification.
 // Middleware is attached per route, so metrics label every answer, 401s
 // included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
+	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	app.Get("/api/v1/cart", user, h.viewCart)
+	app.Post("/api/v1/cart/items", user, h.addToCart)
+	app.Patch("/api/v1/cart/items/:product_id", user, h.setCartQuantity)
+	app.Delete("/api/v1/cart/items/:product_id", user, h.removeFromCart)
+	app.Delete("/api/v1/cart", user, h.clearCart)
+	app.Post("/api/v1/checkout", user, h.checkout)
 	app.Get("/api/v1/orders", user, h.listOrders)
+	app.Get("/api/v1/orders/:id", user, h.getOrder)
+	app.Post("/api/v1/orders/:id/cancel", user, h.cancelOrder)
+	app.Post("/api/v1/orders/:id/ship", user, admin, h.shipOrder)
+	app.Post("/api/v1/orders/:id/deliver", user, admin, h.deliverOrder)
+	for _, p := range ExpirePaths {
+		app.Post(p, h.expire)
+	}
 }
 
 type orderResponse struct {
@@ -68,7 +82,7 @@ func (h *Handler) listOrders(c *fiber.Ctx) error {
 		return err
 	}
 	q.Offset, q.Limit = page.Offset(), page.PageSize
-	list, total, err := h.store.List(c.UserContext(), q.For(viewer))
+	list, total, err := h.orders.List(c.UserContext(), viewer, q)
 	if err != nil {
 		return err
 	}

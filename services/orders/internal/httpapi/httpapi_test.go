@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/orders/internal/httpapi"
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/orders/internal/orders/orderstest"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/platform/authn"
@@ -27,9 +29,10 @@ import (
 )
 
 type fixture struct {
-	app    *fiber.App
-	pool   *pgxpool.Pool
-	issuer *authntest.Issuer
+	app     *fiber.App
+	pool    *pgxpool.Pool
+	issuer  *authntest.Issuer
+	catalog *orderstest.Catalog
 }
 
 // newFixture serves the handlers on the platform server, so errors are
@@ -39,8 +42,10 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "orders"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(postgres.NewStore(pool), issuer.Verifier()).Register(srv.App())
-	return fixture{app: srv.App(), pool: pool, issuer: issuer}
+	carts, catalog := orderstest.NewCarts(), orderstest.NewCatalog()
+	svc := orders.NewService(postgres.NewStore(pool), carts, catalog, time.Now, 30*time.Minute)
+	httpapi.New(svc, orders.NewCarts(carts, catalog), issuer.Verifier()).Register(srv.App())
+	return fixture{app: srv.App(), pool: pool, issuer: issuer, catalog: catalog}
 }
 
 // insertOrder adds an order placed n minutes into the test day.

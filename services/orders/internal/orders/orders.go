@@ -3,10 +3,27 @@
 package orders
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/apperr"
+)
+
+// Errors of the order operations.
+var (
+	ErrNotFound          = apperr.New(apperr.NotFound, "order not found")
+	ErrInvalidTransition = &apperr.Error{Kind: apperr.Conflict, Code: "invalid_transition", Message: "the order cannot move to that state from its current one"}
+	ErrUnknownProduct    = apperr.Validation(apperr.FieldError{Field: "product_id", Message: "names no product for sale"})
+	ErrEmptyCart         = &apperr.Error{Kind: apperr.Invalid, Code: "empty_cart", Message: "the cart is empty"}
+	ErrKeyReused         = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
+	ErrMixedCurrencies   = &apperr.Error{Kind: apperr.Conflict, Code: "mixed_currencies", Message: "an order holds products of one currency only"}
+	// ErrCartChanged is a cart store's answer to a write based on a stale
+	// read (an ETag mismatch).
+	ErrCartChanged = errors.New("cart changed since it was read")
+	ErrCartBusy    = &apperr.Error{Kind: apperr.Conflict, Code: "cart_busy", Message: "the cart is being changed by another request, try again"}
 )
 
 // Status is a state of the order state machine.
@@ -46,6 +63,25 @@ func StatusNames() string {
 	return strings.Join(names, ", ")
 }
 
+// transitions is the order state machine: the states each state may move
+// to.
+var transitions = map[Status][]Status{
+	StatusPendingPayment: {StatusPaid, StatusCancelled},
+	StatusPaid:           {StatusShipped, StatusCancelled},
+	StatusShipped:        {StatusDelivered},
+	StatusCancelled:      {StatusRefunded},
+}
+
+// CanBecome reports whether the state machine allows s → to.
+func (s Status) CanBecome(to Status) bool {
+	for _, next := range transitions[s] {
+		if next == to {
+			return true
+		}
+	}
+	return false
+}
+
 // Order is a placed order, as listed.
 type Order struct {
 	ID         uuid.UUID
@@ -70,6 +106,9 @@ type ListQuery struct {
 	Offset int
 	Limit  int
 }
+
+// CanSee reports whether v may read or act on o: its owner or an admin.
+func (v Viewer) CanSee(o Order) bool { return v.Admin || o.UserID == v.UserID }
 
 // For narrows q to what v may see: a customer only ever lists their own
 // orders, whatever user filter they asked for.

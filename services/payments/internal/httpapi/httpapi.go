@@ -1,38 +1,66 @@
-// Package httpapi serves the payments service's REST endpoints.
+// Package httpapi serves the payments service's REST endpoints and the
+// Stripe webhook.
 package httpapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/daprshop/daprshop/services/payments/internal/invoicepdf"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
-// Store is what the handlers need from storage.
-type Store interface {
+// Service is what the handlers need from the payment flows.
+type Service interface {
 	Methods(ctx context.Context, userID uuid.UUID) ([]payments.Method, error)
+	AddMethod(ctx context.Context, userID uuid.UUID, email, token string) (payments.Method, error)
+	RemoveMethod(ctx context.Context, userID, id uuid.UUID) error
+	MakeDefault(ctx context.Context, userID, id uuid.UUID) (payments.Method, error)
+	PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payments.Payment, error)
+	Settle(ctx context.Context, evt payments.WebhookEvent) error
+	Refund(ctx context.Context, id, paymentID uuid.UUID, amountCents int64) (payments.Refund, error)
+	Invoices(ctx context.Context, orderID uuid.UUID) ([]payments.Invoice, error)
+	Invoice(ctx context.Context, id uuid.UUID) (payments.Invoice, error)
+}
+
+// Webhooks verifies a provider's webhook deliveries.
+type Webhooks interface {
+	Parse(payload []byte, signature string) (payments.WebhookEvent, error)
 }
 
 // Handler serves the payment routes.
 type Handler struct {
-	store    Store
+	svc      Service
+	webhooks Webhooks
 	verifier *authn.Verifier
 }
 
-// New returns a Handler over store; verifier checks every caller's token.
-func New(store Store, verifier *authn.Verifier) *Handler {
-	return &Handler{store: store, verifier: verifier}
+// New returns a Handler over svc; verifier checks every caller's token,
+// webhooks the provider's signatures.
+func New(svc Service, webhooks Webhooks, verifier *authn.Verifier) *Handler {
+	return &Handler{svc: svc, webhooks: webhooks, verifier: verifier}
 }
 
-// Register mounts the routes on app, each behind token verification.
-// Middleware is attached per route, so metrics label every answer, 401s
-// included, with the route it was for.
+// Register mounts the routes on app. Middleware is attached per route, so
+// metrics label every answer, 401s included, with the route it was for.
+// The webhook carries no token: Stripe signs it instead.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
 	app.Get("/api/v1/payment-methods", user, h.listMethods)
+	app.Post("/api/v1/payment-methods", user, h.addMethod)
+	app.Delete("/api/v1/payment-methods/:id", user, h.removeMethod)
+	app.Post("/api/v1/payment-methods/:id/default", user, h.makeDefault)
+	app.Get("/api/v1/payments", user, h.listPayments)
+	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin), h.refund)
+	app.Post("/api/v1/payments/webhooks/stripe", h.stripeWebhook)
+	app.Get("/api/v1/invoices", user, h.listInvoices)
+	app.Get("/api/v1/invoices/:id", user, h.invoice)
 }
 
 type methodResponse struct {
@@ -44,19 +72,256 @@ type methodResponse struct {
 	Default  bool      `json:"default"`
 }
 
+func newMethodResponse(m payments.Method) methodResponse {
+	return methodResponse{ID: m.ID, Brand: m.Brand, Last4: m.Last4, ExpMonth: m.ExpMonth, ExpYear: m.ExpYear, Default: m.Default}
+}
+
 func (h *Handler) listMethods(c *fiber.Ctx) error {
 	caller, err := authn.Caller(c.UserContext())
 	if err != nil {
 		return err
 	}
-	userID := caller.UserID
-	methods, err := h.store.Methods(c.UserContext(), userID)
+	methods, err := h.svc.Methods(c.UserContext(), caller.UserID)
 	if err != nil {
 		return err
 	}
 	out := make([]methodResponse, len(methods))
 	for i, m := range methods {
-		out[i] = methodResponse{ID: m.ID, Brand: m.Brand, Last4: m.Last4, ExpMonth: m.ExpMonth, ExpYear: m.ExpYear, Default: m.Default}
+		out[i] = newMethodResponse(m)
 	}
 	return c.JSON(out)
+}
+
+type addMethodRequest struct {
+	PaymentMethod string `json:"payment_method" validate:"required,startswith=pm_,max=255"`
+}
+
+func (h *Handler) addMethod(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	var in addMethodRequest
+	if err := server.Decode(c, &in); err != nil {
+		return err
+	}
+	m, err := h.svc.AddMethod(c.UserContext(), caller.UserID, caller.Email, in.PaymentMethod)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(newMethodResponse(m))
+}
+
+func pathID(c *fiber.Ctx) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return uuid.Nil, payments.ErrMethodNotFound
+	}
+	return id, nil
+}
+
+func (h *Handler) removeMethod(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.RemoveMethod(c.UserContext(), caller.UserID, id); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (h *Handler) makeDefault(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.MakeDefault(c.UserContext(), caller.UserID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(newMethodResponse(m))
+}
+
+type refundResponse struct {
+	ID          uuid.UUID `json:"id"`
+	AmountCents int64     `json:"amount_cents"`
+	Currency    string    `json:"currency"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+type paymentResponse struct {
+	ID              uuid.UUID        `json:"id"`
+	OrderID         uuid.UUID        `json:"order_id"`
+	Status          payments.Status  `json:"status"`
+	PaymentIntentID string           `json:"payment_intent_id"`
+	ClientSecret    string           `json:"client_secret,omitempty"`
+	AmountCents     int64            `json:"amount_cents"`
+	RefundedCents   int64            `json:"refunded_cents"`
+	Currency        string           `json:"currency"`
+	FailureMessage  string           `json:"failure_message,omitempty"`
+	Refunds         []refundResponse `json:"refunds"`
+	CreatedAt       time.Time        `json:"created_at"`
+	UpdatedAt       time.Time        `json:"updated_at"`
+}
+
+var errOrderIDRequired = apperr.Validation(apperr.FieldError{Field: "order_id", Message: "must be a UUID"})
+
+// listPayments shows an order's payments to its owner and to admins; to
+// anyone else the order does not exist.
+func (h *Handler) listPayments(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	orderID, err := uuid.Parse(c.Query("order_id"))
+	if err != nil {
+		return errOrderIDRequired
+	}
+	found, err := h.svc.PaymentsOfOrder(c.UserContext(), orderID)
+	if err != nil {
+		return err
+	}
+	admin := caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)
+	out := []paymentResponse{}
+	for _, p := range found {
+		if p.UserID != caller.UserID && !admin {
+			continue
+		}
+		r := paymentResponse{
+			ID: p.ID, OrderID: p.OrderID, Status: p.Status, PaymentIntentID: p.IntentID, AmountCents: p.AmountCents,
+			RefundedCents: p.RefundedCents, Currency: p.Currency, FailureMessage: p.FailureMessage,
+			Refunds: make([]refundResponse, len(p.Refunds)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		}
+		if p.UserID == caller.UserID {
+			r.ClientSecret = p.ClientSecret
+		}
+		for i, rf := range p.Refunds {
+			r.Refunds[i] = refundResponse{ID: rf.ID, AmountCents: rf.AmountCents, Currency: rf.Currency, Status: rf.Status, CreatedAt: rf.CreatedAt}
+		}
+		out = append(out, r)
+	}
+	return c.JSON(out)
+}
+
+type refundRequest struct {
+	AmountCents int64 `json:"amount_cents" validate:"omitempty,gt=0"`
+}
+
+// refund gives back part or (without an amount) all of what is left of a
+// payment: 409 above that.
+func (h *Handler) refund(c *fiber.Ctx) error {
+	paymentID, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return payments.ErrPaymentNotFound
+	}
+	var in refundRequest
+	if len(c.Body()) > 0 {
+		if err := server.Decode(c, &in); err != nil {
+			return err
+		}
+	}
+	r, err := h.svc.Refund(c.UserContext(), uuid.New(), paymentID, in.AmountCents)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(refundResponse{ID: r.ID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt})
+}
+
+type invoiceResponse struct {
+	ID            uuid.UUID       `json:"id"`
+	Number        string          `json:"number"`
+	OrderID       uuid.UUID       `json:"order_id"`
+	PaymentID     uuid.UUID       `json:"payment_id"`
+	Lines         []payments.Line `json:"lines"`
+	SubtotalCents int64           `json:"subtotal_cents"`
+	TaxCents      int64           `json:"tax_cents"`
+	TotalCents    int64           `json:"total_cents"`
+	Currency      string          `json:"currency"`
+	IssuedAt      time.Time       `json:"issued_at"`
+}
+
+func newInvoiceResponse(inv payments.Invoice) invoiceResponse {
+	return invoiceResponse{
+		ID: inv.ID, Number: inv.DisplayNumber(), OrderID: inv.OrderID, PaymentID: inv.PaymentID, Lines: inv.Lines,
+		SubtotalCents: inv.SubtotalCents, TaxCents: inv.TaxCents, TotalCents: inv.TotalCents, Currency: inv.Currency, IssuedAt: inv.IssuedAt,
+	}
+}
+
+func (h *Handler) listInvoices(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	orderID, err := uuid.Parse(c.Query("order_id"))
+	if err != nil {
+		return errOrderIDRequired
+	}
+	found, err := h.svc.Invoices(c.UserContext(), orderID)
+	if err != nil {
+		return err
+	}
+	out := []invoiceResponse{}
+	for _, inv := range found {
+		if inv.UserID == caller.UserID || caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin) {
+			out = append(out, newInvoiceResponse(inv))
+		}
+	}
+	return c.JSON(out)
+}
+
+// invoice answers JSON, or a PDF to clients that ask for one. Another
+// user's invoice does not exist for the caller.
+func (h *Handler) invoice(c *fiber.Ctx) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return payments.ErrInvoiceNotFound
+	}
+	inv, err := h.svc.Invoice(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if inv.UserID != caller.UserID && !caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin) {
+		return payments.ErrInvoiceNotFound
+	}
+	if c.Accepts(fiber.MIMEApplicationJSON, mimePDF) != mimePDF {
+		return c.JSON(newInvoiceResponse(inv))
+	}
+	doc, err := invoicepdf.Render(inv)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, mimePDF)
+	c.Set(fiber.HeaderContentDisposition, `inline; filename="invoice-`+inv.DisplayNumber()+`.pdf"`)
+	return c.Send(doc)
+}
+
+const mimePDF = "application/pdf"
+
+// stripeWebhook verifies a delivery and applies it once. A replayed event
+// id is acknowledged and ignored; an intent not recorded yet answers 503,
+// so Stripe delivers it again.
+func (h *Handler) stripeWebhook(c *fiber.Ctx) error {
+	// Parse copies what it keeps out of the body, which Fiber reuses.
+	evt, err := h.webhooks.Parse(c.Body(), c.Get("Stripe-Signature"))
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Settle(c.UserContext(), evt); err != nil {
+		return err // payments.ErrUnknownIntent is a 503
+	}
+	return c.JSON(fiber.Map{"received": true})
 }

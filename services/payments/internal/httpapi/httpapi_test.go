@@ -17,8 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
@@ -26,9 +28,11 @@ import (
 )
 
 type fixture struct {
-	app    *fiber.App
-	pool   *pgxpool.Pool
-	issuer *authntest.Issuer
+	app      *fiber.App
+	pool     *pgxpool.Pool
+	issuer   *authntest.Issuer
+	provider *fakeProvider
+	svc      *payments.Service
 }
 
 // newFixture serves the handlers on the platform server, so errors are
@@ -38,8 +42,10 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "payments"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(postgres.NewStore(pool), issuer.Verifier()).Register(srv.App())
-	return fixture{app: srv.App(), pool: pool, issuer: issuer}
+	provider := newFakeProvider()
+	svc := payments.NewService(postgres.NewStore(pool), provider).WithTaxRate(2100)
+	httpapi.New(svc, stripeapi.NewWebhooks(webhookSecret, 5*time.Minute), issuer.Verifier()).Register(srv.App())
+	return fixture{app: srv.App(), pool: pool, issuer: issuer, provider: provider, svc: svc}
 }
 
 // insertCard saves a card for user n minutes into the test day, creating

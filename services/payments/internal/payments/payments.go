@@ -1,11 +1,14 @@
-// Package payments holds the payment types: charges, refunds, invoices and
-// the cards customers save.
+// Package payments holds the payment types and rules: charges through a
+// card provider, the webhooks that settle them, refunds, invoices and the
+// cards customers save.
 package payments
 
 import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/apperr"
 )
 
 // Method is a saved card. The card itself stays at Stripe; only what a
@@ -18,4 +21,67 @@ type Method struct {
 	ExpYear   int
 	Default   bool // charged automatically at checkout; at most one per user
 	CreatedAt time.Time
+	// ProviderID is the provider's id of the card (a Stripe PaymentMethod).
+	ProviderID string
 }
+
+// Status is where a payment stands.
+type Status string
+
+// Payment statuses. A payment is pending until it is confirmed, processing
+// while the provider's verdict (its webhook) is awaited, then succeeded or
+// failed.
+const (
+	StatusPending    Status = "pending"
+	StatusProcessing Status = "processing"
+	StatusSucceeded  Status = "succeeded"
+	StatusFailed     Status = "failed"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Final tells whether no verdict can change the payment any more.
+func (s Status) Final() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusCancelled
+}
+
+// Payment is the charge of one order.
+type Payment struct {
+	ID             uuid.UUID
+	OrderID        uuid.UUID
+	UserID         uuid.UUID
+	IntentID       string // the provider's PaymentIntent
+	ClientSecret   string // lets the client confirm the intent itself
+	Status         Status
+	AmountCents    int64
+	RefundedCents  int64
+	Currency       string
+	FailureMessage string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	Refunds        []Refund
+	Lines          []Line // the order's, for its invoice
+}
+
+// Refund gives back part of a payment.
+type Refund struct {
+	ID          uuid.UUID
+	PaymentID   uuid.UUID
+	AmountCents int64
+	Currency    string
+	Status      string
+	CreatedAt   time.Time
+}
+
+// Errors the service returns.
+var (
+	ErrNotFound        = apperr.New(apperr.NotFound, "not found")
+	ErrMethodNotFound  = apperr.New(apperr.NotFound, "payment method not found")
+	ErrMethodSaved     = apperr.New(apperr.Conflict, "this card is saved already")
+	ErrInvoiceNotFound = apperr.New(apperr.NotFound, "invoice not found")
+	ErrPaymentNotFound = apperr.New(apperr.NotFound, "payment not found")
+	ErrOverRefund      = &apperr.Error{Kind: apperr.Conflict, Code: "over_refund", Message: "the refund exceeds what is left of the payment"}
+	ErrNotRefundable   = &apperr.Error{Kind: apperr.Conflict, Code: "not_refundable", Message: "only a succeeded payment can be refunded"}
+	// ErrUnknownIntent: a webhook names an intent with no payment yet (its
+	// order.created is still being applied); the provider retries it.
+	ErrUnknownIntent = apperr.New(apperr.Unavailable, "payment not recorded yet")
+)

@@ -58,6 +58,7 @@ func TestMethodsListsOwnCardsDefaultFirstThenNewest(t *testing.T) {
 	got[0].CreatedAt = got[0].CreatedAt.UTC()
 	assert.Equal(t, payments.Method{
 		ID: def, Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2030, Default: true, CreatedAt: day0.Add(2 * time.Hour),
+		ProviderID: "pm_" + def.String(),
 	}, got[0])
 
 	none, err := store.Methods(context.Background(), uuid.New())

@@ -1,0 +1,72 @@
+// Package consumer applies payments' events to orders: each moves its
+// order through the state machine (or records payment news) once, in the
+// transaction that records the event id.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/orders/internal/postgres"
+	"github.com/daprshop/daprshop/services/platform/events"
+)
+
+// Name identifies this consumer in processed_events.
+const Name = "orders"
+
+// DeadLetterTopic receives the events that cannot be applied.
+const DeadLetterTopic = "deadletter"
+
+// Consumer handles the payment events.
+type Consumer struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// New returns a Consumer writing to pool.
+func New(pool *pgxpool.Pool, log *slog.Logger) *Consumer { return &Consumer{pool: pool, log: log} }
+
+// Subscriptions lists the topics to mount with events.Mount.
+func (c *Consumer) Subscriptions() []events.Subscription {
+	topics := []string{orders.TopicPaymentCreated, orders.TopicPaymentSucceeded, orders.TopicPaymentFailed, orders.TopicPaymentRefunded}
+	subs := make([]events.Subscription, len(topics))
+	for i, t := range topics {
+		subs[i] = events.Subscription{Topic: t, Route: "/events/" + t, DeadLetterTopic: DeadLetterTopic, Handler: c.payment}
+	}
+	return subs
+}
+
+var errNoOrder = errors.New("order_id is not an order id")
+
+// payment applies a payment event to its order. An event for an order
+// this service never placed cannot succeed on redelivery: it is dropped.
+func (c *Consumer) payment(ctx context.Context, e events.Event) error {
+	var p orders.PaymentEvent
+	if err := e.Decode(&p); err != nil {
+		return fmt.Errorf("decode %s event %s: %w", e.Topic, e.ID, err)
+	}
+	if p.OrderID == uuid.Nil {
+		return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, errNoOrder))
+	}
+	err := events.Once(ctx, c.pool, Name, e, func(ctx context.Context, tx pgx.Tx) error {
+		d, err := postgres.TransitionTx(ctx, tx, p.OrderID, orders.OnPayment(e.Topic, p, time.Now()))
+		if err == nil && e.Topic == orders.TopicPaymentSucceeded && d.Status != orders.StatusPaid {
+			// Money taken for an order no longer awaiting it (expired
+			// first): payments must refund it; logged for follow-up.
+			c.log.WarnContext(ctx, "payment succeeded for an order that is not payable", "order_id", d.ID, "status", d.Status)
+		}
+		return err
+	})
+	if errors.Is(err, orders.ErrNotFound) {
+		return events.Drop(fmt.Errorf("%s event %s for order %s: %w", e.Topic, e.ID, p.OrderID, err))
+	}
+	return err
+}

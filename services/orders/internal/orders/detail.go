@@ -1,0 +1,101 @@
+package orders
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Address is where an order ships.
+type Address struct {
+	Name       string `json:"name"`
+	Line1      string `json:"line1"`
+	City       string `json:"city"`
+	PostalCode string `json:"postal_code"`
+	Country    string `json:"country"`
+}
+
+// Item is an order line, priced when the order was placed.
+type Item struct {
+	ProductID      uuid.UUID `json:"product_id"`
+	Name           string    `json:"name"`
+	Quantity       int       `json:"quantity"`
+	UnitPriceCents int64     `json:"unit_price_cents"`
+}
+
+// Payment is what payments told orders about the order's payment; empty
+// until its first event arrives.
+type Payment struct {
+	Status          string     `json:"status"`
+	PaymentID       *uuid.UUID `json:"payment_id,omitempty"`
+	PaymentIntentID string     `json:"payment_intent_id"`
+	ClientSecret    string     `json:"client_secret"`
+}
+
+// HistoryEntry records when the order entered a state.
+type HistoryEntry struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+// Detail is an order with everything GET /orders/{id} shows.
+type Detail struct {
+	Order
+	Items           []Item         `json:"items"`
+	ShippingAddress Address        `json:"shipping_address"`
+	Payment         Payment        `json:"payment"`
+	History         []HistoryEntry `json:"history"`
+}
+
+// Event is an event to publish with a change, through the outbox.
+type Event struct {
+	Topic   string
+	Payload any
+}
+
+// Change is what a decision does to an order: move it to To (none when
+// empty), record payment news, and publish Events, all in one transaction.
+type Change struct {
+	To      Status
+	Payment *Payment
+	Events  []Event
+}
+
+// Decide looks at the current (locked) order and returns the change to
+// apply, or an error that leaves the order untouched.
+type Decide func(d Detail) (Change, error)
+
+// moveTo returns the change d → to, made at now, with its event, or
+// ErrInvalidTransition.
+func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
+	if !d.Status.CanBecome(to) {
+		return Change{}, ErrInvalidTransition
+	}
+	var e Event
+	switch to {
+	case StatusPaid:
+		items := make([]EventItem, len(d.Items))
+		for i, it := range d.Items {
+			items[i] = EventItem(it)
+		}
+		e = Event{TopicOrderPaid, OrderPaid{
+			OrderID: d.ID, UserID: d.UserID, PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
+			Items: items, PaidAt: now.UTC(),
+		}}
+	case StatusCancelled:
+		e = Event{TopicOrderCancelled, OrderCancelled{
+			OrderID: d.ID, UserID: d.UserID, Reason: reason, Refund: d.Status == StatusPaid,
+			PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
+		}}
+	case StatusShipped, StatusDelivered:
+		topic := TopicOrderShipped
+		if to == StatusDelivered {
+			topic = TopicOrderDelivered
+		}
+		e = Event{topic, OrderStatusChanged{OrderID: d.ID, UserID: d.UserID, Status: to, TotalCents: d.TotalCents, Currency: d.Currency}}
+	default:
+		// refunded is the end of the saga; nobody listens for it.
+		return Change{To: to}, nil
+	}
+	return Change{To: to, Events: []Event{e}}, nil
+}

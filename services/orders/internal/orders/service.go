@@ -1,0 +1,354 @@
+package orders
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/apperr"
+)
+
+// Store keeps orders, their history and the checkout requests.
+type Store interface {
+	List(ctx context.Context, q ListQuery) ([]Order, int, error)
+	// Get returns the order or ErrNotFound.
+	Get(ctx context.Context, id uuid.UUID) (Detail, error)
+	// Transition locks the order, asks decide what to do and applies the
+	// change with its events in one transaction. ErrNotFound when there
+	// is no such order; decide's error is returned as is.
+	Transition(ctx context.Context, id uuid.UUID, decide Decide) (Detail, error)
+	// ClaimCheckout records c unless (c.UserID, c.Key) is already claimed,
+	// and returns the claim on record.
+	ClaimCheckout(ctx context.Context, c CheckoutClaim) (CheckoutClaim, error)
+	// RunCheckout returns the recorded outcome of claim c with Replayed
+	// set; otherwise it calls place and records its outcome, inserting the
+	// placed order and its events, in one transaction. place must be
+	// idempotent per order id: of concurrent duplicates, the first to
+	// record wins and the others replay it.
+	RunCheckout(ctx context.Context, c CheckoutClaim, place func(ctx context.Context) (CheckoutOutcome, error)) (CheckoutOutcome, error)
+	// PendingBefore lists up to limit orders awaiting payment since before
+	// cutoff, oldest first.
+	PendingBefore(ctx context.Context, cutoff time.Time, limit int) ([]uuid.UUID, error)
+}
+
+// Line is a product and a quantity to reserve.
+type Line struct {
+	ProductID uuid.UUID
+	Quantity  int
+}
+
+// Reservation is the stock products holds for an order, priced.
+type Reservation struct {
+	Status string // "reserved" while held
+	Lines  []ReservedLine
+}
+
+// ReservedLine is one reserved product with its price at reservation time.
+type ReservedLine struct {
+	ProductID      uuid.UUID
+	Name           string
+	Quantity       int
+	UnitPriceCents int64
+	Currency       string
+}
+
+// reservationHeld is the status of a reservation that is neither
+// committed nor released.
+const reservationHeld = "reserved"
+
+// InsufficientStockError is a refused reservation: nothing was reserved.
+type InsufficientStockError struct{ ProductIDs []uuid.UUID }
+
+func (e *InsufficientStockError) Error() string {
+	return fmt.Sprintf("insufficient stock for %d products", len(e.ProductIDs))
+}
+
+// Reserver holds stock for an order. Reserve is idempotent per order id:
+// calling it again answers the first reservation. It returns
+// *InsufficientStockError when a line cannot be met.
+type Reserver interface {
+	Reserve(ctx context.Context, orderID uuid.UUID, lines []Line) (Reservation, error)
+}
+
+// CheckoutCommand is a customer's checkout request.
+type CheckoutCommand struct {
+	UserID uuid.UUID
+	Email  string
+	// Key is the client's Idempotency-Key; RequestHash identifies the
+	// request body, so a reused key with another body is refused.
+	Key         string
+	RequestHash string
+	Address     Address
+}
+
+// CheckoutClaim is the record of a checkout request, made before any work:
+// OrderID is fixed there, so a request that crashed half-way is finished
+// by its retry under the same order id (and the same reservation).
+type CheckoutClaim struct {
+	UserID      uuid.UUID
+	Key         string
+	RequestHash string
+	OrderID     uuid.UUID
+}
+
+// CheckoutOutcome is the recorded answer to a checkout request: the placed
+// order, or the products short of stock.
+type CheckoutOutcome struct {
+	Order           *Detail     `json:"order,omitempty"`
+	ShortProductIDs []uuid.UUID `json:"short_product_ids,omitempty"`
+	// Events go out with a placed order; Replayed marks an outcome read
+	// back from an earlier request. Neither is recorded.
+	Events   []Event `json:"-"`
+	Replayed bool    `json:"-"`
+}
+
+// CodeInsufficientStock is the problem code of a checkout refused for lack
+// of stock.
+const CodeInsufficientStock = "insufficient_stock"
+
+// Err is the error a refused checkout answers with, nil for a placed order.
+func (o CheckoutOutcome) Err() error {
+	if o.Order != nil {
+		return nil
+	}
+	return &apperr.Error{
+		Kind: apperr.Conflict, Code: CodeInsufficientStock, Message: "not enough stock for some products",
+		Extra: map[string]any{"product_ids": o.ShortProductIDs},
+	}
+}
+
+// orderIDSpace namespaces the order ids derived from idempotency keys.
+var orderIDSpace = uuid.MustParse("6f0c2a8e-4d5b-4f7e-9a43-0b1d2c3e4f50")
+
+// OrderIDFor is the id of the order a user's checkout with key places.
+func OrderIDFor(userID uuid.UUID, key string) uuid.UUID {
+	return uuid.NewSHA1(orderIDSpace, []byte(userID.String()+"\x00"+key))
+}
+
+// Service runs checkout and the order state machine.
+type Service struct {
+	store          Store
+	carts          CartStore
+	reserver       Reserver
+	now            func() time.Time
+	paymentTimeout time.Duration
+}
+
+// NewService returns a Service; unpaid orders expire paymentTimeout after
+// they were placed.
+func NewService(store Store, carts CartStore, reserver Reserver, now func() time.Time, paymentTimeout time.Duration) *Service {
+	return &Service{store: store, carts: carts, reserver: reserver, now: now, paymentTimeout: paymentTimeout}
+}
+
+// List returns the page of orders q selects among those v may see.
+func (s *Service) List(ctx context.Context, v Viewer, q ListQuery) ([]Order, int, error) {
+	return s.store.List(ctx, q.For(v))
+}
+
+// Get returns order id; ErrNotFound when it does not exist or v may not
+// see it.
+func (s *Service) Get(ctx context.Context, v Viewer, id uuid.UUID) (Detail, error) {
+	d, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	if !v.CanSee(d.Order) {
+		return Detail{}, ErrNotFound
+	}
+	return d, nil
+}
+
+// Checkout places the order of the caller's cart, once per idempotency
+// key: a repeated request answers the recorded outcome. It returns
+// ErrKeyReused for a key used with another body, ErrEmptyCart, and the
+// insufficient_stock conflict when products cannot reserve every line
+// (that outcome is recorded too).
+func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOutcome, error) {
+	claim, err := s.store.ClaimCheckout(ctx, CheckoutClaim{
+		UserID: cmd.UserID, Key: cmd.Key, RequestHash: cmd.RequestHash, OrderID: OrderIDFor(cmd.UserID, cmd.Key),
+	})
+	if err != nil {
+		return CheckoutOutcome{}, err
+	}
+	if claim.RequestHash != cmd.RequestHash {
+		return CheckoutOutcome{}, ErrKeyReused
+	}
+	var cartETag string
+	out, err := s.store.RunCheckout(ctx, claim, func(ctx context.Context) (CheckoutOutcome, error) {
+		var cart Cart
+		var err error
+		cart, cartETag, err = s.carts.Load(ctx, cmd.UserID)
+		if err != nil {
+			return CheckoutOutcome{}, err
+		}
+		return s.place(ctx, claim.OrderID, cmd, cart)
+	})
+	if err != nil {
+		return CheckoutOutcome{}, err
+	}
+	if out.Order != nil && !out.Replayed {
+		// After commit: a crash before this leaves the cart full, which
+		// the customer sees, rather than an emptied cart and no order.
+		if err := s.carts.Delete(ctx, cmd.UserID, cartETag); err != nil && !errors.Is(err, ErrCartChanged) {
+			return CheckoutOutcome{}, fmt.Errorf("empty cart of user %s: %w", cmd.UserID, err)
+		}
+	}
+	return out, out.Err()
+}
+
+// place reserves the cart's stock under orderID and prices the order from
+// the reservation. Reserving is idempotent per order id, so a retried
+// checkout places the order it reserved for the first time, whatever the
+// cart holds now.
+func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutCommand, cart Cart) (CheckoutOutcome, error) {
+	if len(cart.Lines) == 0 {
+		return CheckoutOutcome{}, ErrEmptyCart
+	}
+	lines := make([]Line, len(cart.Lines))
+	for i, l := range cart.Lines {
+		lines[i] = Line(l)
+	}
+	res, err := s.reserver.Reserve(ctx, orderID, lines)
+	var short *InsufficientStockError
+	switch {
+	case errors.As(err, &short):
+		return CheckoutOutcome{ShortProductIDs: short.ProductIDs}, nil
+	case err != nil:
+		return CheckoutOutcome{}, fmt.Errorf("reserve stock for order %s: %w", orderID, err)
+	case res.Status != reservationHeld || len(res.Lines) == 0:
+		return CheckoutOutcome{}, fmt.Errorf("reservation of order %s is %q", orderID, res.Status)
+	}
+	// Postgres keeps microseconds: a replayed answer must read the same
+	// as the order read back.
+	now := s.now().UTC().Truncate(time.Microsecond)
+	d := Detail{
+		Order:           Order{ID: orderID, UserID: cmd.UserID, Status: StatusPendingPayment, Currency: res.Lines[0].Currency, CreatedAt: now},
+		Items:           make([]Item, len(res.Lines)),
+		ShippingAddress: cmd.Address,
+		History:         []HistoryEntry{{Status: StatusPendingPayment, At: now}},
+	}
+	created := OrderCreated{OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, Currency: d.Currency, Items: make([]EventItem, len(res.Lines))}
+	for i, l := range res.Lines {
+		if l.Currency != d.Currency {
+			return CheckoutOutcome{}, ErrMixedCurrencies
+		}
+		d.Items[i] = Item{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPriceCents: l.UnitPriceCents}
+		created.Items[i] = EventItem(d.Items[i])
+		d.TotalCents += int64(l.Quantity) * l.UnitPriceCents
+	}
+	created.TotalCents = d.TotalCents
+	// The order the store reads them back in.
+	slices.SortFunc(d.Items, func(a, b Item) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
+	return CheckoutOutcome{Order: &d, Events: []Event{{TopicOrderCreated, created}}}, nil
+}
+
+// Cancel cancels order id for v (its owner or an admin). A paid order's
+// cancellation asks payments for a refund. ErrNotFound, ErrInvalidTransition.
+func (s *Service) Cancel(ctx context.Context, v Viewer, id uuid.UUID) (Detail, error) {
+	return s.store.Transition(ctx, id, func(d Detail) (Change, error) {
+		if !v.CanSee(d.Order) {
+			return Change{}, ErrNotFound
+		}
+		reason := ReasonCustomer
+		if d.UserID != v.UserID {
+			reason = ReasonAdmin
+		}
+		return moveTo(d, StatusCancelled, reason, s.now())
+	})
+}
+
+// Ship marks a paid order shipped (admins only, checked by the caller).
+func (s *Service) Ship(ctx context.Context, id uuid.UUID) (Detail, error) {
+	return s.store.Transition(ctx, id, func(d Detail) (Change, error) { return moveTo(d, StatusShipped, "", s.now()) })
+}
+
+// Deliver marks a shipped order delivered (admins only).
+func (s *Service) Deliver(ctx context.Context, id uuid.UUID) (Detail, error) {
+	return s.store.Transition(ctx, id, func(d Detail) (Change, error) { return moveTo(d, StatusDelivered, "", s.now()) })
+}
+
+// expireBatch bounds one expiry run; the schedule runs it again.
+const expireBatch = 200
+
+// ExpireUnpaid cancels orders awaiting payment for longer than the payment
+// timeout and returns how many it cancelled. Running it twice cancels
+// nothing more.
+func (s *Service) ExpireUnpaid(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.paymentTimeout)
+	ids, err := s.store.PendingBefore(ctx, cutoff, expireBatch)
+	if err != nil {
+		return 0, err
+	}
+	cancelled := 0
+	for _, id := range ids {
+		_, err := s.store.Transition(ctx, id, func(d Detail) (Change, error) {
+			// Paid or cancelled since it was listed: nothing to do.
+			if d.Status != StatusPendingPayment || !d.CreatedAt.Before(cutoff) {
+				return Change{}, nil
+			}
+			cancelled++
+			return moveTo(d, StatusCancelled, ReasonPaymentTimeout, s.now())
+		})
+		if err != nil {
+			return cancelled, fmt.Errorf("expire order %s: %w", id, err)
+		}
+	}
+	return cancelled, nil
+}
+
+// Payment statuses recorded from payments' events.
+const (
+	PaymentCreated   = "requires_payment"
+	PaymentSucceeded = "succeeded"
+	PaymentFailed    = "failed"
+	PaymentRefunded  = "refunded"
+)
+
+// OnPayment decides what a payment event on topic does to its order:
+// payment.succeeded pays a pending order, payment.failed cancels it,
+// payment.refunded closes a cancelled one; every event records the payment
+// news. An event arriving when its transition no longer applies (a
+// redelivery, or an order already cancelled) records the news only.
+func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
+	return func(d Detail) (Change, error) {
+		pay := d.Payment
+		if p.PaymentID != nil {
+			pay.PaymentID = p.PaymentID
+		}
+		if p.PaymentIntentID != "" {
+			pay.PaymentIntentID = p.PaymentIntentID
+		}
+		if p.ClientSecret != "" {
+			pay.ClientSecret = p.ClientSecret
+		}
+		var from, to Status
+		var reason string
+		switch topic {
+		case TopicPaymentCreated:
+			pay.Status = PaymentCreated
+			if p.Status != "" {
+				pay.Status = p.Status
+			}
+		case TopicPaymentSucceeded:
+			pay.Status, from, to = PaymentSucceeded, StatusPendingPayment, StatusPaid
+		case TopicPaymentFailed:
+			pay.Status, from, to, reason = PaymentFailed, StatusPendingPayment, StatusCancelled, ReasonPaymentFailed
+		case TopicPaymentRefunded:
+			pay.Status, from, to = PaymentRefunded, StatusCancelled, StatusRefunded
+		default:
+			return Change{}, fmt.Errorf("unknown payment topic %q", topic)
+		}
+		d.Payment = pay
+		if to == "" || d.Status != from {
+			return Change{Payment: &pay}, nil
+		}
+		ch, err := moveTo(d, to, reason, now)
+		ch.Payment = &pay
+		return ch, err
+	}
+}

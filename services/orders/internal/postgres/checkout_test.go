@@ -1,0 +1,263 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/orders/internal/orders/orderstest"
+	"github.com/daprshop/daprshop/services/orders/internal/postgres"
+	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+)
+
+type checkoutFixture struct {
+	pool    *pgxpool.Pool
+	svc     *orders.Service
+	carts   *orderstest.Carts
+	catalog *orderstest.Catalog
+	now     time.Time
+}
+
+func newCheckoutFixture(t *testing.T, reserver orders.Reserver) *checkoutFixture {
+	t.Helper()
+	f := &checkoutFixture{pool: pgtest.NewDatabase(t, migrations.FS), carts: orderstest.NewCarts(), catalog: orderstest.NewCatalog(), now: day0}
+	if reserver == nil {
+		reserver = f.catalog
+	}
+	f.svc = orders.NewService(postgres.NewStore(f.pool), f.carts, reserver, func() time.Time { return f.now }, 30*time.Minute)
+	return f
+}
+
+func (f *checkoutFixture) fill(t *testing.T, user uuid.UUID, p orders.Product, qty int) {
+	t.Helper()
+	_, err := orders.NewCarts(f.carts, f.catalog).Add(context.Background(), user, p.ID, qty)
+	require.NoError(t, err)
+}
+
+func (f *checkoutFixture) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, f.pool.QueryRow(context.Background(), query, args...).Scan(&n))
+	return n
+}
+
+func cmd(user uuid.UUID, key, hash string) orders.CheckoutCommand {
+	return orders.CheckoutCommand{UserID: user, Key: key, RequestHash: hash, Address: orders.Address{Name: "A", Line1: "1 St", City: "Lyon", PostalCode: "69001", Country: "FR"}}
+}
+
+func TestCheckoutPlacesOnceAndReplays(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Kettle", 3999, 10)
+	user := uuid.New()
+	f.fill(t, user, p, 2)
+
+	first, err := f.svc.Checkout(ctx, cmd(user, "k1", "h1"))
+	require.NoError(t, err)
+	require.NotNil(t, first.Order)
+	assert.False(t, first.Replayed)
+	assert.Equal(t, orders.OrderIDFor(user, "k1"), first.Order.ID)
+	assert.Equal(t, int64(7998), first.Order.TotalCents)
+	assert.Equal(t, 8, f.catalog.Stock(p.ID))
+	cart, _, err := f.carts.Load(ctx, user)
+	require.NoError(t, err)
+	assert.Empty(t, cart.Lines, "the cart is emptied")
+
+	t.Run("the same key replays the recorded order", func(t *testing.T) {
+		again, err := f.svc.Checkout(ctx, cmd(user, "k1", "h1"))
+		require.NoError(t, err)
+		assert.True(t, again.Replayed)
+		assert.Equal(t, first.Order, again.Order)
+		stored, err := postgres.NewStore(f.pool).Get(ctx, first.Order.ID)
+		require.NoError(t, err)
+		assert.Equal(t, *first.Order, stored, "the answer reads as the stored order")
+	})
+	t.Run("the same key with another body is refused", func(t *testing.T) {
+		_, err := f.svc.Checkout(ctx, cmd(user, "k1", "other"))
+		assert.ErrorIs(t, err, orders.ErrKeyReused)
+	})
+	assert.Equal(t, 1, f.catalog.Reserves)
+	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.created' AND payload->>'order_id' = $1`, first.Order.ID.String()))
+}
+
+func TestCheckoutInsufficientStockIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Rare", 100, 1)
+	user := uuid.New()
+	f.fill(t, user, p, 2)
+	for _, attempt := range []string{"first", "replay"} {
+		t.Run(attempt, func(t *testing.T) {
+			out, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+			var ae *apperr.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, apperr.Conflict, ae.Kind)
+			assert.Equal(t, orders.CodeInsufficientStock, ae.Code)
+			assert.Equal(t, []uuid.UUID{p.ID}, out.ShortProductIDs)
+		})
+	}
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, f.catalog.Stock(p.ID))
+}
+
+func TestCheckoutEmptyCartIsNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	user := uuid.New()
+	_, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+	require.ErrorIs(t, err, orders.ErrEmptyCart)
+	// The claim stays open: filling the cart and retrying the key works.
+	f.fill(t, user, f.catalog.Add("Pen", 150, 3), 1)
+	out, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(150), out.Order.TotalCents)
+}
+
+func TestConcurrentDuplicatesPlaceOneOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Chair", 5000, 50)
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+	const n = 8
+	outs := make([]orders.CheckoutOutcome, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = f.svc.Checkout(ctx, cmd(user, "same", "h"))
+		}()
+	}
+	wg.Wait()
+	replayed := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.Equal(t, orders.OrderIDFor(user, "same"), outs[i].Order.ID)
+		if outs[i].Replayed {
+			replayed++
+		}
+	}
+	assert.Equal(t, n-1, replayed)
+	assert.Equal(t, 1, f.catalog.Reserves)
+	assert.Equal(t, 49, f.catalog.Stock(p.ID))
+}
+
+// crashingReserver reserves, then fails as if the process died before the
+// order was written.
+type crashingReserver struct {
+	orders.Reserver
+	crash bool
+}
+
+var errCrash = errors.New("crash")
+
+func (c *crashingReserver) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
+	r, err := c.Reserver.Reserve(ctx, id, lines)
+	if c.crash {
+		return orders.Reservation{}, errCrash
+	}
+	return r, err
+}
+
+func TestCheckoutCrashedHalfWayIsFinishedByItsRetry(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	reserver := &crashingReserver{Reserver: catalog, crash: true}
+	f := newCheckoutFixture(t, reserver)
+	f.catalog = catalog
+	p := catalog.Add("Desk", 20000, 3)
+	user := uuid.New()
+	f.fill(t, user, p, 2)
+
+	_, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+	require.ErrorIs(t, err, errCrash)
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, catalog.Stock(p.ID), "the stock stays reserved for the order id")
+
+	reserver.crash = false
+	out, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+	require.NoError(t, err)
+	assert.False(t, out.Replayed)
+	assert.Equal(t, orders.OrderIDFor(user, "k"), out.Order.ID)
+	assert.Equal(t, 1, catalog.Reserves, "reserved once")
+	assert.Equal(t, 1, catalog.Stock(p.ID))
+}
+
+func TestTransitionsAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Book", 1200, 10)
+	owner := uuid.New()
+	place := func(key string) uuid.UUID {
+		f.fill(t, owner, p, 1)
+		out, err := f.svc.Checkout(ctx, cmd(owner, key, "h"))
+		require.NoError(t, err)
+		return out.Order.ID
+	}
+	ownerView := orders.Viewer{UserID: owner}
+	stranger := orders.Viewer{UserID: uuid.New()}
+
+	t.Run("a stranger cannot see or cancel the order", func(t *testing.T) {
+		id := place("a")
+		_, err := f.svc.Get(ctx, stranger, id)
+		assert.ErrorIs(t, err, orders.ErrNotFound)
+		_, err = f.svc.Cancel(ctx, stranger, id)
+		assert.ErrorIs(t, err, orders.ErrNotFound)
+	})
+	t.Run("ship before payment is refused and changes nothing", func(t *testing.T) {
+		id := place("b")
+		_, err := f.svc.Ship(ctx, id)
+		assert.ErrorIs(t, err, orders.ErrInvalidTransition)
+		d, err := f.svc.Get(ctx, ownerView, id)
+		require.NoError(t, err)
+		assert.Equal(t, orders.StatusPendingPayment, d.Status)
+		assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.shipped'`))
+	})
+	t.Run("cancelling a paid order asks for a refund", func(t *testing.T) {
+		id := place("c")
+		store := postgres.NewStore(f.pool)
+		_, err := store.Transition(ctx, id, orders.OnPayment(orders.TopicPaymentSucceeded, orders.PaymentEvent{OrderID: id}, f.now))
+		require.NoError(t, err)
+		d, err := f.svc.Cancel(ctx, ownerView, id)
+		require.NoError(t, err)
+		assert.Equal(t, orders.StatusCancelled, d.Status)
+		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.cancelled'
+			AND payload->>'order_id' = $1 AND (payload->>'refund')::bool AND payload->>'reason' = 'customer_cancelled'`, id.String()))
+		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.paid' AND payload->>'order_id' = $1`, id.String()))
+	})
+	t.Run("unpaid orders past the timeout expire, once", func(t *testing.T) {
+		old := place("d")
+		f.now = f.now.Add(20 * time.Minute)
+		fresh := place("e")
+		f.now = f.now.Add(15 * time.Minute) // old is 35 min old, fresh 15
+		_, err := f.pool.Exec(ctx, `UPDATE orders SET status = 'cancelled' WHERE id <> $1 AND id <> $2`, old, fresh)
+		require.NoError(t, err)
+		n, err := f.svc.ExpireUnpaid(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		n, err = f.svc.ExpireUnpaid(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 0, n)
+		d, err := f.svc.Get(ctx, ownerView, old)
+		require.NoError(t, err)
+		assert.Equal(t, orders.StatusCancelled, d.Status)
+		d, err = f.svc.Get(ctx, ownerView, fresh)
+		require.NoError(t, err)
+		assert.Equal(t, orders.StatusPendingPayment, d.Status)
+		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.cancelled'
+			AND payload->>'order_id' = $1 AND payload->>'reason' = 'payment_timeout'`, old.String()))
+	})
+}

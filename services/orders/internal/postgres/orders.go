@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/platform/outbox"
+)
+
+// querier is a pool or a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+const (
+	selectOrder = `SELECT id, user_id, status, total_cents, currency, created_at, shipping_address,
+			payment_status, payment_id, payment_intent_id, client_secret
+		FROM orders WHERE id = $1`
+	selectOrderLocked = selectOrder + ` FOR UPDATE`
+	selectItems       = `SELECT product_id, name, quantity, unit_price_cents
+		FROM order_items WHERE order_id = $1 ORDER BY product_id`
+	selectHistory = `SELECT status, at FROM order_status_history WHERE order_id = $1 ORDER BY at, status`
+)
+
+// getDetail reads order id with its items and history; with lock, the
+// order row stays locked until the transaction ends.
+func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.Detail, error) {
+	query := selectOrder
+	if lock {
+		query = selectOrderLocked
+	}
+	var d orders.Detail
+	var status string
+	var payStatus, intentID, secret *string
+	err := q.QueryRow(ctx, query, id).Scan(&d.ID, &d.UserID, &status, &d.TotalCents, &d.Currency, &d.CreatedAt,
+		&d.ShippingAddress, &payStatus, &d.Payment.PaymentID, &intentID, &secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return orders.Detail{}, orders.ErrNotFound
+	}
+	if err != nil {
+		return orders.Detail{}, fmt.Errorf("read order %s: %w", id, err)
+	}
+	d.Status, d.CreatedAt = orders.Status(status), d.CreatedAt.UTC()
+	d.Payment.Status, d.Payment.PaymentIntentID, d.Payment.ClientSecret = deref(payStatus), deref(intentID), deref(secret)
+	rows, _ := q.Query(ctx, selectItems, id)
+	d.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.Item, error) {
+		var it orders.Item
+		return it, r.Scan(&it.ProductID, &it.Name, &it.Quantity, &it.UnitPriceCents)
+	})
+	if err != nil {
+		return orders.Detail{}, fmt.Errorf("read items of order %s: %w", id, err)
+	}
+	rows, _ = q.Query(ctx, selectHistory, id)
+	d.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.HistoryEntry, error) {
+		var h orders.HistoryEntry
+		var st string
+		err := r.Scan(&st, &h.At)
+		h.Status, h.At = orders.Status(st), h.At.UTC()
+		return h, err
+	})
+	if err != nil {
+		return orders.Detail{}, fmt.Errorf("read history of order %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Get returns order id with its items, payment and history, or
+// orders.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (orders.Detail, error) {
+	return getDetail(ctx, s.pool, id, false)
+}
+
+// Transition applies decide's change to order id in one transaction.
+func (s *Store) Transition(ctx context.Context, id uuid.UUID, decide orders.Decide) (orders.Detail, error) {
+	var d orders.Detail
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		d, err = TransitionTx(ctx, tx, id, decide)
+		return err
+	})
+	return d, err
+}
+
+// TransitionTx locks order id in tx, asks decide what to do and applies the
+// change: the new state with its history entry, the payment news and the
+// events, all in tx. Consumers call it inside events.Once.
+func TransitionTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, decide orders.Decide) (orders.Detail, error) {
+	d, err := getDetail(ctx, tx, id, true)
+	if err != nil {
+		return orders.Detail{}, err
+	}
+	ch, err := decide(d)
+	if err != nil {
+		return orders.Detail{}, err
+	}
+	if p := ch.Payment; p != nil {
+		if _, err := tx.Exec(ctx, `UPDATE orders SET payment_status = $2, payment_id = $3,
+				payment_intent_id = NULLIF($4, ''), client_secret = NULLIF($5, '')
+			WHERE id = $1`, id, p.Status, p.PaymentID, p.PaymentIntentID, p.ClientSecret); err != nil {
+			return orders.Detail{}, fmt.Errorf("record payment of order %s: %w", id, err)
+		}
+		d.Payment = *p
+	}
+	if ch.To != "" {
+		var at time.Time
+		if err := tx.QueryRow(ctx, `UPDATE orders SET status = $2, updated_at = greatest(now(), created_at)
+			WHERE id = $1 RETURNING updated_at`, id, string(ch.To)).Scan(&at); err != nil {
+			return orders.Detail{}, fmt.Errorf("move order %s to %s: %w", id, ch.To, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO order_status_history (order_id, status, at) VALUES ($1, $2, $3)`,
+			id, string(ch.To), at); err != nil {
+			return orders.Detail{}, fmt.Errorf("record order %s %s: %w", id, ch.To, err)
+		}
+		d.Status = ch.To
+		d.History = append(d.History, orders.HistoryEntry{Status: ch.To, At: at.UTC()})
+	}
+	if err := addEvents(ctx, tx, ch.Events); err != nil {
+		return orders.Detail{}, err
+	}
+	return d, nil
+}
+
+func addEvents(ctx context.Context, tx pgx.Tx, evs []orders.Event) error {
+	for _, e := range evs {
+		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimCheckout records c unless its (user, key) was claimed before, and
+// returns the claim on record. The insert waits for a concurrent claim of
+// the same key to commit, so the read after it always finds a row.
+func (s *Store) ClaimCheckout(ctx context.Context, c orders.CheckoutClaim) (orders.CheckoutClaim, error) {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING`,
+		c.UserID, c.Key, c.RequestHash, c.OrderID); err != nil {
+		return orders.CheckoutClaim{}, fmt.Errorf("claim checkout: %w", err)
+	}
+	got := orders.CheckoutClaim{UserID: c.UserID, Key: c.Key}
+	if err := s.pool.QueryRow(ctx, `SELECT request_hash, order_id FROM checkout_requests
+		WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key).Scan(&got.RequestHash, &got.OrderID); err != nil {
+		return orders.CheckoutClaim{}, fmt.Errorf("read checkout claim: %w", err)
+	}
+	return got, nil
+}
+
+// RunCheckout replays the claim's recorded outcome, or runs place and
+// records its outcome (see orders.Store). place runs outside any
+// transaction, so no connection is held while it calls products; its
+// effects are idempotent per order id, so when a concurrent duplicate
+// records first, this one's outcome is dropped for the recorded one.
+func (s *Store) RunCheckout(ctx context.Context, c orders.CheckoutClaim, place func(ctx context.Context) (orders.CheckoutOutcome, error)) (orders.CheckoutOutcome, error) {
+	out, done, err := recordedOutcome(ctx, s.pool, c, false)
+	if err != nil || done {
+		return out, err
+	}
+	if out, err = place(ctx); err != nil {
+		return orders.CheckoutOutcome{}, err
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		recorded, done, err := recordedOutcome(ctx, tx, c, true)
+		if err != nil || done {
+			out = recorded
+			return err
+		}
+		if out.Order != nil {
+			if err := insertOrder(ctx, tx, *out.Order, c.Key); err != nil {
+				return err
+			}
+			if err := addEvents(ctx, tx, out.Events); err != nil {
+				return err
+			}
+		}
+		result, err := json.Marshal(out)
+		if err != nil {
+			return fmt.Errorf("encode checkout outcome: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE checkout_requests SET result = $3, completed_at = now()
+			WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key, result); err != nil {
+			return fmt.Errorf("record checkout outcome: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+const (
+	selectOutcome       = `SELECT result FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2`
+	selectOutcomeLocked = selectOutcome + ` FOR UPDATE`
+)
+
+// recordedOutcome returns the claim's recorded outcome, marked Replayed,
+// and whether there is one; with lock, the claim stays locked until the
+// transaction ends, so two duplicates cannot both record.
+func recordedOutcome(ctx context.Context, q querier, c orders.CheckoutClaim, lock bool) (orders.CheckoutOutcome, bool, error) {
+	query := selectOutcome
+	if lock {
+		query = selectOutcomeLocked
+	}
+	var recorded []byte
+	if err := q.QueryRow(ctx, query, c.UserID, c.Key).Scan(&recorded); err != nil {
+		return orders.CheckoutOutcome{}, false, fmt.Errorf("read checkout claim: %w", err)
+	}
+	if recorded == nil {
+		return orders.CheckoutOutcome{}, false, nil
+	}
+	var out orders.CheckoutOutcome
+	if err := json.Unmarshal(recorded, &out); err != nil {
+		return orders.CheckoutOutcome{}, false, fmt.Errorf("decode recorded checkout: %w", err)
+	}
+	out.Replayed = true
+	return out, true, nil
+}
+
+func insertOrder(ctx context.Context, tx pgx.Tx, d orders.Detail, key string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO orders
+		(id, user_id, status, total_cents, currency, shipping_address, idempotency_key, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		d.ID, d.UserID, string(d.Status), d.TotalCents, d.Currency, d.ShippingAddress, key, d.CreatedAt); err != nil {
+		return fmt.Errorf("insert order %s: %w", d.ID, err)
+	}
+	ids, names, qtys, prices := make([]uuid.UUID, len(d.Items)), make([]string, len(d.Items)), make([]int, len(d.Items)), make([]int64, len(d.Items))
+	for i, it := range d.Items {
+		ids[i], names[i], qtys[i], prices[i] = it.ProductID, it.Name, it.Quantity, it.UnitPriceCents
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents)
+		SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[])`,
+		d.ID, ids, names, qtys, prices); err != nil {
+		return fmt.Errorf("insert items of order %s: %w", d.ID, err)
+	}
+	for _, h := range d.History {
+		if _, err := tx.Exec(ctx, `INSERT INTO order_status_history (order_id, status, at) VALUES ($1, $2, $3)`,
+			d.ID, string(h.Status), h.At); err != nil {
+			return fmt.Errorf("record order %s %s: %w", d.ID, h.Status, err)
+		}
+	}
+	return nil
+}
+
+// PendingBefore lists up to limit orders awaiting payment since before
+// cutoff, oldest first.
+func (s *Store) PendingBefore(ctx context.Context, cutoff time.Time, limit int) ([]uuid.UUID, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id FROM orders
+		WHERE status = 'pending_payment' AND created_at < $1
+		ORDER BY created_at, id LIMIT $2`, cutoff, limit)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("list unpaid orders: %w", err)
+	}
+	return ids, nil
+}

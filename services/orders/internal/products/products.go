@@ -1,0 +1,187 @@
+// Package products calls the products service through the Dapr sidecar's
+// HTTP invocation API, which hands back the callee's status code and body
+// as they were (the gRPC API folds them into an error string).
+package products
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/logging"
+)
+
+// AppID is the products service's Dapr app id.
+const AppID = "products"
+
+// Client invokes products.
+type Client struct {
+	http     *http.Client
+	base     string // http://127.0.0.1:<dapr http port>/v1.0/invoke/products/method
+	apiToken string
+}
+
+// New returns a Client on the sidecar at daprHTTPPort, authenticating with
+// apiToken (empty when the sidecar wants none).
+func New(daprHTTPPort int, apiToken string) *Client {
+	return NewWithBase(fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, AppID), apiToken)
+}
+
+// NewWithBase returns a Client on base, the URL the method paths are
+// appended to (tests serve it themselves).
+func NewWithBase(base, apiToken string) *Client {
+	return &Client{http: &http.Client{}, base: base, apiToken: apiToken}
+}
+
+// errUnavailable is what callers see when products cannot answer.
+var errUnavailable = apperr.New(apperr.Unavailable, "the catalog is unavailable")
+
+// call sends body (nil for none) to path and returns the status and body.
+func (c *Client) call(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("encode %s request: %w", path, err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return 0, nil, fmt.Errorf("new %s request: %w", path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.apiToken != "" {
+		req.Header.Set("dapr-api-token", c.apiToken)
+	}
+	if tp := logging.Traceparent(ctx); tp != "" {
+		req.Header.Set("traceparent", tp)
+	}
+	if id := logging.RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-ID", id)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, errors.Join(errUnavailable, fmt.Errorf("invoke products %s: %w", path, err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, nil, errors.Join(errUnavailable, fmt.Errorf("read products %s answer: %w", path, err))
+	}
+	return resp.StatusCode, b, nil
+}
+
+func unexpected(path string, status int, body []byte) error {
+	const maxShown = 200
+	if len(body) > maxShown {
+		body = body[:maxShown]
+	}
+	return errors.Join(errUnavailable, fmt.Errorf("products %s answered %d: %s", path, status, body))
+}
+
+type productJSON struct {
+	ID         uuid.UUID `json:"id"`
+	Name       string    `json:"name"`
+	PriceCents int64     `json:"price_cents"`
+	Currency   string    `json:"currency"`
+	Active     bool      `json:"active"`
+}
+
+// Product reads a product from the public catalog route; a missing one is
+// orders.ErrUnknownProduct.
+func (c *Client) Product(ctx context.Context, id uuid.UUID) (orders.Product, error) {
+	path := "/api/v1/products/" + id.String()
+	status, body, err := c.call(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return orders.Product{}, err
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return orders.Product{}, orders.ErrUnknownProduct
+	case status != http.StatusOK:
+		return orders.Product{}, unexpected(path, status, body)
+	}
+	var p productJSON
+	if err := json.Unmarshal(body, &p); err != nil {
+		return orders.Product{}, fmt.Errorf("decode product %s: %w", id, err)
+	}
+	return orders.Product(p), nil
+}
+
+type reserveRequest struct {
+	OrderID uuid.UUID     `json:"order_id"`
+	Lines   []lineRequest `json:"lines"`
+}
+
+type lineRequest struct {
+	ProductID uuid.UUID `json:"product_id"`
+	Quantity  int       `json:"quantity"`
+}
+
+type reservationJSON struct {
+	Status string `json:"status"`
+	Lines  []struct {
+		ProductID      uuid.UUID `json:"product_id"`
+		Name           string    `json:"name"`
+		Quantity       int       `json:"quantity"`
+		UnitPriceCents int64     `json:"unit_price_cents"`
+		Currency       string    `json:"currency"`
+	} `json:"lines"`
+}
+
+type problemJSON struct {
+	Code       string      `json:"code"`
+	ProductIDs []uuid.UUID `json:"product_ids"`
+}
+
+// reservationsPath is products' internal reservation route.
+const reservationsPath = "/internal/reservations"
+
+// Reserve holds stock for orderID; idempotent per order id on products'
+// side, so the sidecar's retries are safe. A refusal for lack of stock is
+// *orders.InsufficientStockError.
+func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
+	in := reserveRequest{OrderID: orderID, Lines: make([]lineRequest, len(lines))}
+	for i, l := range lines {
+		in.Lines[i] = lineRequest(l)
+	}
+	status, body, err := c.call(ctx, http.MethodPost, reservationsPath, in)
+	if err != nil {
+		return orders.Reservation{}, err
+	}
+	switch status {
+	case http.StatusOK:
+	case http.StatusConflict, http.StatusUnprocessableEntity:
+		var p problemJSON
+		if json.Unmarshal(body, &p) == nil && p.Code == orders.CodeInsufficientStock {
+			return orders.Reservation{}, &orders.InsufficientStockError{ProductIDs: p.ProductIDs}
+		}
+		if status == http.StatusUnprocessableEntity {
+			// A malformed line: a product id that names nothing for sale.
+			return orders.Reservation{}, orders.ErrUnknownProduct
+		}
+		return orders.Reservation{}, unexpected(reservationsPath, status, body)
+	default:
+		return orders.Reservation{}, unexpected(reservationsPath, status, body)
+	}
+	var r reservationJSON
+	if err := json.Unmarshal(body, &r); err != nil {
+		return orders.Reservation{}, fmt.Errorf("decode reservation of order %s: %w", orderID, err)
+	}
+	res := orders.Reservation{Status: r.Status, Lines: make([]orders.ReservedLine, len(r.Lines))}
+	for i, l := range r.Lines {
+		res.Lines[i] = orders.ReservedLine(l)
+	}
+	return res, nil
+}

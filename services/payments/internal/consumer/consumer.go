@@ -1,0 +1,80 @@
+// Package consumer applies the order events payments acts on: an order
+// placed is charged.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/events"
+)
+
+// DeadLetterTopic receives the events that cannot be applied.
+const DeadLetterTopic = "deadletter"
+
+// The events payments acts on: an order placed is charged, a paid order
+// cancelled is refunded.
+const (
+	TopicOrderCreated   = "order.created"
+	TopicOrderCancelled = "order.cancelled"
+)
+
+// Payments charges and refunds orders, once per event.
+type Payments interface {
+	Charge(ctx context.Context, eventID string, o payments.OrderCreated) error
+	RefundOrder(ctx context.Context, eventID string, orderID uuid.UUID) error
+}
+
+// Consumer handles order events.
+type Consumer struct{ payments Payments }
+
+// New returns a Consumer.
+func New(p Payments) *Consumer { return &Consumer{payments: p} }
+
+// Subscriptions lists the topics to mount with events.Mount.
+func (c *Consumer) Subscriptions() []events.Subscription {
+	return []events.Subscription{
+		{Topic: TopicOrderCreated, Route: "/events/" + TopicOrderCreated, DeadLetterTopic: DeadLetterTopic, Handler: c.orderCreated},
+		{Topic: TopicOrderCancelled, Route: "/events/" + TopicOrderCancelled, DeadLetterTopic: DeadLetterTopic, Handler: c.orderCancelled},
+	}
+}
+
+// orderCancelled is the order.cancelled payload fields payments reads.
+type orderCancelled struct {
+	OrderID uuid.UUID `json:"order_id"`
+	Refund  bool      `json:"refund"`
+}
+
+// orderCancelled refunds a paid order in full; unpaid ones need nothing.
+func (c *Consumer) orderCancelled(ctx context.Context, e events.Event) error {
+	var o orderCancelled
+	if err := e.Decode(&o); err != nil {
+		return fmt.Errorf("decode order.cancelled %s: %w", e.ID, err)
+	}
+	if !o.Refund {
+		return nil
+	}
+	err := c.payments.RefundOrder(ctx, e.ID, o.OrderID)
+	if errors.Is(err, payments.ErrPaymentNotFound) || errors.Is(err, payments.ErrNotRefundable) || errors.Is(err, payments.ErrOverRefund) {
+		return events.Drop(err)
+	}
+	return err
+}
+
+// orderCreated charges the order. A provider outage is retried by Dapr;
+// an order that can never be charged goes to the dead letters.
+func (c *Consumer) orderCreated(ctx context.Context, e events.Event) error {
+	var o payments.OrderCreated
+	if err := e.Decode(&o); err != nil {
+		return fmt.Errorf("decode order.created %s: %w", e.ID, err)
+	}
+	err := c.payments.Charge(ctx, e.ID, o)
+	if errors.Is(err, payments.ErrBadOrder) {
+		return events.Drop(err)
+	}
+	return err
+}

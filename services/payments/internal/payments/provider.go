@@ -1,0 +1,77 @@
+package payments
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// Provider is the card processor boundary: Stripe today. A second provider
+// (PayPal) implements it too; the saga and the webhooks speak only in
+// these terms. Every mutating call carries an idempotency key derived from
+// our own ids, so a retried call never charges or refunds twice.
+type Provider interface {
+	// CreateCustomer registers userID with the provider and returns its id.
+	CreateCustomer(ctx context.Context, userID uuid.UUID, email string) (string, error)
+	// AttachCard saves the card token to the customer; key makes it idempotent.
+	AttachCard(ctx context.Context, key, customerID, token string) (Card, error)
+	// DetachCard forgets a saved card.
+	DetachCard(ctx context.Context, key, cardID string) error
+	// CreateIntent creates the intent to charge an order, confirmed at once
+	// with req.CardID when it is set. A declined card is not an error: the
+	// returned Intent says Declined.
+	CreateIntent(ctx context.Context, req IntentRequest) (Intent, error)
+	// Intent reads an intent's current state.
+	Intent(ctx context.Context, id string) (Intent, error)
+	// Refund refunds amountCents of an intent; key makes it idempotent.
+	Refund(ctx context.Context, key, intentID string, amountCents int64) (string, error)
+}
+
+// Card is what the provider tells about a saved card.
+type Card struct {
+	ProviderID string
+	Brand      string
+	Last4      string
+	ExpMonth   int
+	ExpYear    int
+}
+
+// IntentRequest asks to charge an order.
+type IntentRequest struct {
+	OrderID     uuid.UUID
+	UserID      uuid.UUID
+	AmountCents int64
+	Currency    string
+	CustomerID  string // empty when the user saved no card
+	CardID      string // confirm at once with this card; empty: the client confirms
+}
+
+// Intent is the provider's view of a charge.
+type Intent struct {
+	ID           string
+	ClientSecret string
+	// Status in the provider's words (requires_payment_method, processing,
+	// succeeded, …).
+	Status string
+	// FailureMessage is the last decline, if any.
+	FailureMessage string
+}
+
+// Settled tells whether the provider reached a verdict: succeeded, or
+// declined after a confirmation attempt.
+func (i Intent) Settled() (Status, bool) {
+	switch {
+	case i.Status == "succeeded":
+		return StatusSucceeded, true
+	case i.Status == "requires_payment_method" && i.FailureMessage != "":
+		return StatusFailed, true
+	}
+	return "", false
+}
+
+// WebhookEvent is a verified provider notification.
+type WebhookEvent struct {
+	ID     string
+	Type   string
+	Intent *Intent // set for events about an intent
+}

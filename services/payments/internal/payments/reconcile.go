@@ -1,0 +1,48 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ReconcileStore is what reconciliation needs from storage.
+type ReconcileStore interface {
+	// Unsettled lists up to limit payments still pending or processing
+	// that have not changed since before.
+	Unsettled(ctx context.Context, before time.Time, limit int) ([]Payment, error)
+}
+
+// Reconcile re-reads from the provider the intents of payments unsettled
+// for longer than age (a webhook lost, or stuck in processing) and settles
+// those the provider has decided, as their webhook would have. It returns
+// how many it settled; one intent failing to load does not stop the rest.
+func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
+	stale, err := s.reconcile.Unsettled(ctx, now.Add(-age), limit)
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	var errs []error
+	for _, p := range stale {
+		intent, err := s.provider.Intent(ctx, p.IntentID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		status, done := intent.Settled()
+		if !done {
+			continue
+		}
+		// A stable id per verdict: a second run, or the webhook arriving
+		// later, finds the payment settled and changes nothing.
+		eventID := fmt.Sprintf("reconcile:%s:%s", intent.ID, status)
+		if err := s.store.Settle(ctx, eventID, "reconcile", intent.ID, status, intent.FailureMessage, s.taxBPS); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		settled++
+	}
+	return settled, errors.Join(errs...)
+}

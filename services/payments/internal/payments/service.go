@@ -1,0 +1,231 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// Store is what the service needs from storage. Methods that record an
+// event (RecordPayment, Settle) add it to the outbox in the same
+// transaction.
+type Store interface {
+	Methods(ctx context.Context, userID uuid.UUID) ([]Method, error)
+	// Method returns userID's card id, or ErrMethodNotFound.
+	Method(ctx context.Context, userID, id uuid.UUID) (Method, error)
+	// Customer returns the provider's id of userID, or ErrNotFound.
+	Customer(ctx context.Context, userID uuid.UUID) (string, error)
+	// SaveCustomer records userID's provider id unless one is recorded
+	// already, and returns the recorded one.
+	SaveCustomer(ctx context.Context, userID uuid.UUID, providerID string) (string, error)
+	// AddMethod saves a card; the user's first card becomes the default.
+	AddMethod(ctx context.Context, userID, id uuid.UUID, c Card) (Method, error)
+	// DeleteMethod forgets a card; when it was the default, the newest
+	// remaining card becomes the default.
+	DeleteMethod(ctx context.Context, userID, id uuid.UUID) error
+	SetDefault(ctx context.Context, userID, id uuid.UUID) (Method, error)
+	// DefaultMethod returns the user's default card, or ErrMethodNotFound.
+	DefaultMethod(ctx context.Context, userID uuid.UUID) (Method, error)
+	// RecordPayment records the payment of an order once per event id and
+	// per order, with payment.created. It reports whether it did.
+	RecordPayment(ctx context.Context, eventID string, p Payment) (bool, error)
+	// Settle applies a provider's verdict on intentID once per event id,
+	// with payment.succeeded or payment.failed when it changes the payment.
+	// It returns ErrUnknownIntent when no payment has that intent.
+	// A success issues the order's invoice in the same transaction, its
+	// tax-inclusive total split at taxBPS.
+	Settle(ctx context.Context, eventID, eventType, intentID string, status Status, failure string, taxBPS int) error
+	Invoices(ctx context.Context, orderID uuid.UUID) ([]Invoice, error)
+	// Invoice returns an invoice, or ErrInvoiceNotFound.
+	Invoice(ctx context.Context, id uuid.UUID) (Invoice, error)
+	PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]Payment, error)
+}
+
+// Service runs the payment flows.
+type Service struct {
+	store     Store
+	refunds   RefundStore
+	reconcile ReconcileStore
+	provider  Provider
+	taxBPS    int
+}
+
+// NewService returns a Service over store and provider.
+func NewService(store interface {
+	Store
+	RefundStore
+	ReconcileStore
+}, provider Provider) *Service {
+	return &Service{store: store, refunds: store, reconcile: store, provider: provider}
+}
+
+// WithTaxRate sets the tax rate, in basis points, included in the prices
+// invoices show.
+func (s *Service) WithTaxRate(bps int) *Service {
+	s.taxBPS = bps
+	return s
+}
+
+// Methods lists userID's saved cards, the default first.
+func (s *Service) Methods(ctx context.Context, userID uuid.UUID) ([]Method, error) {
+	return s.store.Methods(ctx, userID)
+}
+
+// customer returns userID's provider customer, creating it on first use.
+// The idempotency key is the user id, so two first cards saved at once
+// make one customer.
+func (s *Service) customer(ctx context.Context, userID uuid.UUID, email string) (string, error) {
+	id, err := s.store.Customer(ctx, userID)
+	if !errors.Is(err, ErrNotFound) {
+		return id, err
+	}
+	id, err = s.provider.CreateCustomer(ctx, userID, email)
+	if err != nil {
+		return "", err
+	}
+	return s.store.SaveCustomer(ctx, userID, id)
+}
+
+// AddMethod saves the card token (a provider PaymentMethod id) for userID.
+func (s *Service) AddMethod(ctx context.Context, userID uuid.UUID, email, token string) (Method, error) {
+	customerID, err := s.customer(ctx, userID, email)
+	if err != nil {
+		return Method{}, err
+	}
+	id := uuid.New()
+	card, err := s.provider.AttachCard(ctx, "pm-attach-"+id.String(), customerID, token)
+	if err != nil {
+		return Method{}, err
+	}
+	return s.store.AddMethod(ctx, userID, id, card)
+}
+
+// RemoveMethod detaches userID's card id at the provider and forgets it.
+func (s *Service) RemoveMethod(ctx context.Context, userID, id uuid.UUID) error {
+	m, err := s.store.Method(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.provider.DetachCard(ctx, "pm-detach-"+id.String(), m.ProviderID); err != nil {
+		return err
+	}
+	return s.store.DeleteMethod(ctx, userID, id)
+}
+
+// MakeDefault makes userID's card id the one charged at checkout.
+func (s *Service) MakeDefault(ctx context.Context, userID, id uuid.UUID) (Method, error) {
+	return s.store.SetDefault(ctx, userID, id)
+}
+
+// OrderCreated is the order.created event payments charges.
+type OrderCreated struct {
+	OrderID    uuid.UUID `json:"order_id"`
+	UserID     uuid.UUID `json:"user_id"`
+	Email      string    `json:"email,omitempty"`
+	TotalCents int64     `json:"total_cents"`
+	Currency   string    `json:"currency"`
+	Items      []struct {
+		ProductID      uuid.UUID `json:"product_id"`
+		Name           string    `json:"name"`
+		Quantity       int       `json:"quantity"`
+		UnitPriceCents int64     `json:"unit_price_cents"`
+	} `json:"items"`
+}
+
+// ErrBadOrder: an order.created event that can never be charged.
+var ErrBadOrder = errors.New("order cannot be charged")
+
+// Charge creates the payment of an order (event eventID): one provider
+// intent per order, confirmed at once with the user's default card when
+// there is one. A redelivered event finds the same intent (the provider
+// call is idempotent per order id) and records nothing new.
+func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) error {
+	if o.OrderID == uuid.Nil || o.UserID == uuid.Nil || o.TotalCents <= 0 || len(o.Currency) != 3 {
+		return fmt.Errorf("order %s: %w", o.OrderID, ErrBadOrder)
+	}
+	req := IntentRequest{OrderID: o.OrderID, UserID: o.UserID, AmountCents: o.TotalCents, Currency: o.Currency}
+	card, err := s.store.DefaultMethod(ctx, o.UserID)
+	switch {
+	case err == nil:
+		if req.CustomerID, err = s.store.Customer(ctx, o.UserID); err != nil {
+			return err
+		}
+		req.CardID = card.ProviderID
+	case !errors.Is(err, ErrMethodNotFound):
+		return err
+	}
+	intent, err := s.provider.CreateIntent(ctx, req)
+	if err != nil {
+		return err
+	}
+	p := Payment{
+		ID: uuid.New(), OrderID: o.OrderID, UserID: o.UserID, IntentID: intent.ID, ClientSecret: intent.ClientSecret,
+		Status: StatusPending, AmountCents: o.TotalCents, Currency: o.Currency, Lines: make([]Line, len(o.Items)),
+	}
+	for i, it := range o.Items {
+		p.Lines[i] = Line{
+			ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity,
+			UnitPriceCents: it.UnitPriceCents, TotalCents: int64(it.Quantity) * it.UnitPriceCents,
+		}
+	}
+	// The verdict is applied from its webhook, which carries the event
+	// the rest of the saga waits for.
+	if _, settled := intent.Settled(); settled || intent.Status == "processing" {
+		p.Status = StatusProcessing
+	}
+	_, err = s.store.RecordPayment(ctx, eventID, p)
+	return err
+}
+
+// Settle applies a verified provider webhook: the verdict on an intent
+// settles its payment, once per event id. Other events are acknowledged
+// and ignored. ErrUnknownIntent asks the provider to deliver it again.
+func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
+	if evt.Intent == nil {
+		return nil
+	}
+	status, settled := evt.Intent.Settled()
+	if !settled {
+		return nil
+	}
+	return s.store.Settle(ctx, evt.ID, evt.Type, evt.Intent.ID, status, evt.Intent.FailureMessage, s.taxBPS)
+}
+
+// Invoices lists an order's invoices.
+func (s *Service) Invoices(ctx context.Context, orderID uuid.UUID) ([]Invoice, error) {
+	return s.store.Invoices(ctx, orderID)
+}
+
+// Invoice returns an invoice, or ErrInvoiceNotFound.
+func (s *Service) Invoice(ctx context.Context, id uuid.UUID) (Invoice, error) {
+	return s.store.Invoice(ctx, id)
+}
+
+// PaymentsOfOrder lists an order's payments with their refunds.
+func (s *Service) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]Payment, error) {
+	return s.store.PaymentsOfOrder(ctx, orderID)
+}
+
+// PaymentEvent is the payload of payment.created, payment.succeeded,
+// payment.failed and payment.refunded, as orders reads it.
+type PaymentEvent struct {
+	OrderID         uuid.UUID `json:"order_id"`
+	PaymentID       uuid.UUID `json:"payment_id"`
+	UserID          uuid.UUID `json:"user_id"`
+	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
+	ClientSecret    string    `json:"client_secret,omitempty"`
+	Status          Status    `json:"status,omitempty"`
+	AmountCents     int64     `json:"amount_cents,omitempty"`
+	Currency        string    `json:"currency,omitempty"`
+	Reason          string    `json:"reason,omitempty"`
+}
+
+// Topics payments publishes.
+const (
+	TopicPaymentCreated   = "payment.created"
+	TopicPaymentSucceeded = "payment.succeeded"
+	TopicPaymentFailed    = "payment.failed"
+	TopicPaymentRefunded  = "payment.refunded"
+)

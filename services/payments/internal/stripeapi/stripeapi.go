@@ -1,0 +1,210 @@
+// Package stripeapi is the Stripe implementation of payments.Provider. Its
+// calls go through the payments sidecar's invocation of the `stripe`
+// HTTPEndpoint, so Dapr's resiliency policy (timeout, retries, circuit
+// breaker) wraps every one of them and no retry loop lives here; each
+// mutating call carries an Idempotency-Key derived from our ids, so those
+// retries never charge twice.
+package stripeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+)
+
+// SidecarURL is the base URL at which the sidecar on daprHTTPPort invokes
+// the HTTPEndpoint named endpoint; stripe-go appends /v1/….
+func SidecarURL(daprHTTPPort int, endpoint string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, endpoint)
+}
+
+// Options configure a Client.
+type Options struct {
+	BaseURL   string // SidecarURL, or Stripe itself
+	SecretKey string
+	// DaprAPIToken is sent to the sidecar on every call.
+	DaprAPIToken string
+	// Timeout bounds one call from here, above Dapr's own timeout and
+	// retries for the endpoint.
+	Timeout time.Duration
+}
+
+// Client talks to Stripe.
+type Client struct{ api *client.API }
+
+// New returns a Client.
+func New(opts Options) *Client {
+	httpClient := &http.Client{Timeout: opts.Timeout, Transport: tokenTransport{token: opts.DaprAPIToken, next: http.DefaultTransport}}
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		HTTPClient:        httpClient,
+		URL:               stripe.String(opts.BaseURL),
+		MaxNetworkRetries: stripe.Int64(0), // Dapr retries
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+	})
+	api := &client.API{}
+	api.Init(opts.SecretKey, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
+	return &Client{api: api}
+}
+
+// tokenTransport adds the sidecar's API token.
+type tokenTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.token == "" {
+		return t.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("dapr-api-token", t.token)
+	return t.next.RoundTrip(r)
+}
+
+func params(ctx context.Context, key string) stripe.Params {
+	p := stripe.Params{Context: ctx}
+	if key != "" {
+		p.SetIdempotencyKey(key)
+	}
+	return p
+}
+
+// CreateCustomer creates userID's Customer, once per user.
+func (c *Client) CreateCustomer(ctx context.Context, userID uuid.UUID, email string) (string, error) {
+	p := &stripe.CustomerParams{Params: params(ctx, "cus-create-"+userID.String())}
+	if email != "" {
+		p.Email = stripe.String(email)
+	}
+	p.AddMetadata("user_id", userID.String())
+	cus, err := c.api.Customers.New(p)
+	if err != nil {
+		return "", classify("create customer", err)
+	}
+	return cus.ID, nil
+}
+
+// AttachCard attaches the PaymentMethod token to customerID; a test id such
+// as pm_card_visa yields a new PaymentMethod.
+func (c *Client) AttachCard(ctx context.Context, key, customerID, token string) (payments.Card, error) {
+	pm, err := c.api.PaymentMethods.Attach(token, &stripe.PaymentMethodAttachParams{
+		Params: params(ctx, key), Customer: stripe.String(customerID),
+	})
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
+		return payments.Card{}, apperr.Validation(apperr.FieldError{Field: "payment_method", Message: "no such payment method"})
+	}
+	if err != nil {
+		return payments.Card{}, classify("attach payment method", err)
+	}
+	if pm.Card == nil {
+		return payments.Card{}, apperr.Validation(apperr.FieldError{Field: "payment_method", Message: "not a card"})
+	}
+	return payments.Card{
+		ProviderID: pm.ID, Brand: string(pm.Card.Brand), Last4: pm.Card.Last4,
+		ExpMonth: int(pm.Card.ExpMonth), ExpYear: int(pm.Card.ExpYear),
+	}, nil
+}
+
+// DetachCard detaches a PaymentMethod; one already detached is fine.
+func (c *Client) DetachCard(ctx context.Context, key, cardID string) error {
+	_, err := c.api.PaymentMethods.Detach(cardID, &stripe.PaymentMethodDetachParams{Params: params(ctx, key)})
+	var se *stripe.Error
+	if errors.As(err, &se) && (se.Code == stripe.ErrorCodeResourceMissing || se.Code == stripe.ErrorCodePaymentMethodUnexpectedState) {
+		return nil
+	}
+	if err != nil {
+		return classify("detach payment method", err)
+	}
+	return nil
+}
+
+// CreateIntent creates the PaymentIntent of an order, idempotent per order
+// id, confirmed at once when req.CardID is set. A decline answers 402 with
+// the intent inside the error: it is returned as an Intent.
+func (c *Client) CreateIntent(ctx context.Context, req payments.IntentRequest) (payments.Intent, error) {
+	p := &stripe.PaymentIntentParams{
+		Params:   params(ctx, "pi-create-"+req.OrderID.String()),
+		Amount:   stripe.Int64(req.AmountCents),
+		Currency: stripe.String(strings.ToLower(req.Currency)),
+	}
+	p.AddMetadata("order_id", req.OrderID.String())
+	p.AddMetadata("user_id", req.UserID.String())
+	if req.CustomerID != "" {
+		p.Customer = stripe.String(req.CustomerID)
+	}
+	if req.CardID != "" {
+		p.PaymentMethod = stripe.String(req.CardID)
+		p.Confirm = stripe.Bool(true)
+		p.OffSession = stripe.Bool(true)
+	}
+	pi, err := c.api.PaymentIntents.New(p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard && se.PaymentIntent != nil {
+		return intent(se.PaymentIntent), nil
+	}
+	if err != nil {
+		return payments.Intent{}, classify("create payment intent for order "+req.OrderID.String(), err)
+	}
+	return intent(pi), nil
+}
+
+// Intent reads a PaymentIntent.
+func (c *Client) Intent(ctx context.Context, id string) (payments.Intent, error) {
+	pi, err := c.api.PaymentIntents.Get(id, &stripe.PaymentIntentParams{Params: params(ctx, "")})
+	if err != nil {
+		return payments.Intent{}, classify("read payment intent "+id, err)
+	}
+	return intent(pi), nil
+}
+
+// Refund refunds amountCents of intentID.
+func (c *Client) Refund(ctx context.Context, key, intentID string, amountCents int64) (string, error) {
+	rf, err := c.api.Refunds.New(&stripe.RefundParams{
+		Params: params(ctx, key), PaymentIntent: stripe.String(intentID), Amount: stripe.Int64(amountCents),
+	})
+	if err != nil {
+		return "", classify("refund payment intent "+intentID, err)
+	}
+	return rf.ID, nil
+}
+
+// intent turns a Stripe PaymentIntent into the provider's view.
+func intent(pi *stripe.PaymentIntent) payments.Intent {
+	i := payments.Intent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: string(pi.Status)}
+	if pi.LastPaymentError != nil {
+		i.FailureMessage = pi.LastPaymentError.Msg
+		if code := string(pi.LastPaymentError.DeclineCode); code != "" {
+			i.FailureMessage = code + ": " + i.FailureMessage
+		}
+	}
+	return i
+}
+
+// FromEvent is intent for the PaymentIntent a webhook event carries.
+func FromEvent(pi *stripe.PaymentIntent) payments.Intent { return intent(pi) }
+
+// errUnavailable is Stripe, or the way to it, failing: the sidecar's
+// circuit breaker open, a timeout, a 5xx.
+var errUnavailable = apperr.New(apperr.Unavailable, "the payment provider is unavailable")
+
+var errRejected = apperr.New(apperr.BadGateway, "the payment provider refused the request")
+
+// classify keeps Stripe's own refusals (4xx) apart from outages, which a
+// caller may retry.
+func classify(what string, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 {
+		return fmt.Errorf("%s: %w: %s %s", what, errRejected, se.Type, se.Code)
+	}
+	return fmt.Errorf("%s: %w: %w", what, errUnavailable, err)
+}

@@ -1,0 +1,99 @@
+package stripeapi_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+)
+
+type seen struct {
+	path, idemKey, daprToken, auth string
+	form                           url.Values
+}
+
+// sidecar stands in for the sidecar's invocation of the endpoint: it
+// records each request and answers status and body.
+func sidecar(t *testing.T, status int, body string) (*stripeapi.Client, func() []seen) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(raw))
+		mu.Lock()
+		got = append(got, seen{r.URL.Path, r.Header.Get("Idempotency-Key"), r.Header.Get("dapr-api-token"), r.Header.Get("Authorization"), form})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	c := stripeapi.New(stripeapi.Options{BaseURL: srv.URL + "/v1.0/invoke/stripe/method", SecretKey: "sk_test_x", DaprAPIToken: "tok", Timeout: 5 * time.Second})
+	return c, func() []seen { mu.Lock(); defer mu.Unlock(); return append([]seen(nil), got...) }
+}
+
+func TestCreateIntentSendsOurIdempotencyKeyThroughTheSidecar(t *testing.T) {
+	c, requests := sidecar(t, http.StatusOK, `{"id": "pi_1", "object": "payment_intent", "status": "succeeded", "client_secret": "pi_1_secret"}`)
+	order := uuid.New()
+	intent, err := c.CreateIntent(context.Background(), payments.IntentRequest{
+		OrderID: order, UserID: uuid.New(), AmountCents: 2500, Currency: "USD", CustomerID: "cus_1", CardID: "pm_1",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, payments.Intent{ID: "pi_1", ClientSecret: "pi_1_secret", Status: "succeeded"}, intent)
+	got := requests()
+	require.Len(t, got, 1)
+	assert.Equal(t, "/v1.0/invoke/stripe/method/v1/payment_intents", got[0].path)
+	assert.Equal(t, "pi-create-"+order.String(), got[0].idemKey)
+	assert.Equal(t, "tok", got[0].daprToken)
+	assert.Equal(t, "Bearer sk_test_x", got[0].auth)
+	assert.Equal(t, "2500", got[0].form.Get("amount"))
+	assert.Equal(t, "usd", got[0].form.Get("currency"))
+	assert.Equal(t, "true", got[0].form.Get("confirm"))
+	assert.Equal(t, order.String(), got[0].form.Get("metadata[order_id]"))
+}
+
+func TestAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		kind   apperr.Kind
+		intent payments.Intent
+	}{
+		{"a decline is an intent, not an error", http.StatusPaymentRequired,
+			`{"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds.",
+			  "payment_intent": {"id": "pi_2", "object": "payment_intent", "status": "requires_payment_method", "client_secret": "s",
+			  "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}}}}`,
+			"", payments.Intent{ID: "pi_2", ClientSecret: "s", Status: "requires_payment_method", FailureMessage: "insufficient_funds: Your card has insufficient funds."}},
+		{"the circuit breaker open is unavailable", http.StatusInternalServerError,
+			`{"errorCode": "ERR_DIRECT_INVOKE", "message": "circuit breaker is open"}`, apperr.Unavailable, payments.Intent{}},
+		{"a refused request is a bad gateway", http.StatusBadRequest,
+			`{"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"}}`, apperr.BadGateway, payments.Intent{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := sidecar(t, tt.status, tt.body)
+			intent, err := c.CreateIntent(context.Background(), payments.IntentRequest{OrderID: uuid.New(), AmountCents: 1, Currency: "USD", CardID: "pm_x"})
+			assert.Equal(t, tt.kind, apperr.KindOf(err), "%v", err)
+			assert.Equal(t, tt.intent, intent)
+			if tt.kind == "" {
+				status, settled := intent.Settled()
+				assert.True(t, settled)
+				assert.Equal(t, payments.StatusFailed, status)
+			}
+		})
+	}
+}
