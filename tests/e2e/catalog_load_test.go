@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
@@ -32,7 +29,7 @@ func BenchmarkGetProduct(b *testing.B) {
 		clients  = 16
 		duration = 10 * time.Second
 	)
-	admin := "Bearer " + benchToken(b, authn.RoleAdmin)
+	admin := "Bearer " + token(b, uuid.New(), authn.RoleAdmin)
 	sku := "LOAD-" + uuid.NewString()[:8]
 	req, err := http.NewRequest(http.MethodPost, gatewayURL+"/api/v1/products",
 		strings.NewReader(`{"sku": "`+sku+`", "name": "Load Test Mug", "price_cents": 1000, "initial_stock": 5}`))
@@ -88,23 +85,4 @@ func BenchmarkGetProduct(b *testing.B) {
 		b.ReportMetric(float64(failed), "errors")
 		b.Logf("cache=%q requests=%d", os.Getenv("CACHE_STORE"), len(took))
 	}
-}
-
-// benchToken is token for benchmarks (token takes a *testing.T).
-func benchToken(tb testing.TB, roles ...string) string {
-	tb.Helper()
-	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
-	require.NoError(tb, err)
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, authn.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: uuid.NewString(),
-			ID: uuid.NewString(), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute)),
-		},
-		Roles: roles,
-	})
-	tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
-	signed, err := tok.SignedString(ed25519.NewKeyFromSeed(seed))
-	require.NoError(tb, err)
-	return signed
 }

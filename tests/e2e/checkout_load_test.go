@@ -33,7 +33,7 @@ func BenchmarkCheckout(b *testing.B) {
 		clients  = 8
 		duration = 10 * time.Second
 	)
-	admin := "Bearer " + benchToken(b, authn.RoleAdmin)
+	admin := "Bearer " + token(b, uuid.New(), authn.RoleAdmin)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
 	send := func(method, path, auth, key, body string) (int, []byte, error) {
 		req, err := http.NewRequest(method, gatewayURL+path, strings.NewReader(body))
@@ -75,7 +75,7 @@ func BenchmarkCheckout(b *testing.B) {
 				var mine []time.Duration
 				bad := 0
 				for time.Now().Before(end) {
-					customer := "Bearer " + benchToken(b, authn.RoleCustomer)
+					customer := "Bearer " + token(b, uuid.New(), authn.RoleCustomer)
 					if status, _, err := send(http.MethodPost, "/api/v1/cart/items", customer, "", addBody); err != nil || status != http.StatusOK {
 						bad++
 						continue

@@ -62,10 +62,10 @@ func readSecrets(path string) (map[string]string, error) {
 
 // token mints an access token with the dev signing key, as the auth service
 // would, so that services verify it against auth's published keys.
-func token(t *testing.T, userID uuid.UUID, roles ...string) string {
-	t.Helper()
+func token(tb testing.TB, userID uuid.UUID, roles ...string) string {
+	tb.Helper()
 	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	now := time.Now()
 	claims := authn.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -77,7 +77,7 @@ func token(t *testing.T, userID uuid.UUID, roles ...string) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
 	signed, err := tok.SignedString(ed25519.NewKeyFromSeed(seed))
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	return signed
 }
 

@@ -339,7 +339,7 @@ func BenchmarkStripeCall(b *testing.B) {
 //	RATE_LIMITS=off go test -run '^$' -bench CheckoutToPaid -benchtime 1x ./e2e
 func BenchmarkCheckoutToPaid(b *testing.B) {
 	const orders = 50
-	s := shop{admin: "Bearer " + benchToken(b, authn.RoleAdmin)}
+	s := shop{admin: "Bearer " + token(b, uuid.New(), authn.RoleAdmin)}
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	b.ResetTimer()
@@ -347,7 +347,7 @@ func BenchmarkCheckoutToPaid(b *testing.B) {
 		productID := newBenchProduct(b, s, orders)
 		var took []time.Duration
 		for range orders {
-			customer := "Bearer " + benchToken(b, authn.RoleCustomer)
+			customer := "Bearer " + token(b, uuid.New(), authn.RoleCustomer)
 			benchSend(b, http.MethodPost, "/api/v1/payment-methods", customer, "", `{"payment_method": "pm_card_visa"}`, http.StatusCreated)
 			benchSend(b, http.MethodPost, "/api/v1/cart/items", customer, "", fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, productID), http.StatusOK)
 			body := benchSend(b, http.MethodPost, "/api/v1/checkout", customer, uuid.NewString(), address, http.StatusCreated)
