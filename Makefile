@@ -21,7 +21,7 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build lint daprd prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal
+.PHONY: run test build lint daprd prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start every service with its sidecar,
 ## plus mailpit (the SMTP server), the SMS/push sink and the Stripe
@@ -50,6 +50,12 @@ build:
 mailpit: $(BIN)/mailpit
 $(BIN)/mailpit:
 	GOBIN=$(CURDIR)/$(BIN) go install github.com/axllent/mailpit@v1.27.11
+
+## stripe-mock: install Stripe's mock server (its OpenAPI spec checks the
+## requests of the payments contract test) once
+stripe-mock: $(BIN)/stripe-mock
+$(BIN)/stripe-mock:
+	GOBIN=$(CURDIR)/$(BIN) go install github.com/stripe/stripe-mock@v0.203.0
 
 ## devsink: build the stand-in SMS and push provider
 devsink:
@@ -82,7 +88,7 @@ prepare:
 infra:
 	@tools/dev/infra.sh
 
-unit: infra
+unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 
 e2e: build daprd prepare infra mailpit devsink stripelocal
