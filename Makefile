@@ -73,11 +73,11 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(addsuffix /...,$(GO_MODULES))
 
-## daprd: build the Dapr sidecar once
+## daprd: build the Dapr sidecar once (its own pinned module, outside go.work)
 daprd: $(DAPRD)
 $(DAPRD):
 	@mkdir -p $(dir $(DAPRD))
-	cd tools/daprd && go build -tags stablecomponents -trimpath \
+	cd tools/daprd && GOWORK=off go build -tags stablecomponents -trimpath \
 	  -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" .
 
 ## prepare: dev secrets and API tokens
