@@ -23,6 +23,7 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -77,6 +78,10 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// through the sidecar.
 	verifier := authn.NewVerifier(func(context.Context) ([]byte, error) { return json.Marshal(signing.JWKS()) }, time.Now).
 		WithDenylist(svc.Sidecar.Denylist(denylistStore))
+	purge.Mount(svc.Server.App(), time.Now, map[string]purge.Task{
+		"outbox":   purge.PublishedOutbox(svc.DB, purge.RetentionFrom(svc.Env).PublishedOutbox),
+		"sessions": postgres.EndedSessions(svc.DB, svc.Env.Duration("SESSION_RETENTION", 7*24*time.Hour)),
+	})
 	httpapi.New(signing, accts, verifier).Register(svc.Server.App())
 	return svc.Run(ctx)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
 	"github.com/daprshop/daprshop/services/notifications/internal/httpapi"
@@ -17,6 +18,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -44,6 +46,9 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		Log:         svc.Log,
 	})
 	events.Mount(app, svc.Log, c.Subscriptions()...)
+	purge.Mount(app, time.Now, map[string]purge.Task{
+		"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents),
+	})
 	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

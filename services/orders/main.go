@@ -20,6 +20,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/products"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -46,6 +47,13 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
 	events.Mount(app, svc.Log, consumer.New(svc.DB, svc.Log).Subscriptions()...)
+	retention := purge.RetentionFrom(svc.Env)
+	purge.Mount(app, time.Now, map[string]purge.Task{
+		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+		// As long as Stripe keeps its keys.
+		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, svc.Env.Duration("IDEMPOTENCY_KEY_RETENTION", 24*time.Hour)),
+	})
 	httpapi.New(orderService, orders.NewCarts(carts, catalog), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

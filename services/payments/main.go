@@ -20,6 +20,7 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
@@ -51,7 +52,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Prices include tax; invoices split it out at this rate.
 	taxBPS := svc.Env.Int("INVOICE_TAX_RATE_BPS", 2100)
 	// Payments unsettled for longer are re-read from Stripe by the cron
-	// binding: longer than a webhook normally takes, retries included.
+	// job: longer than a webhook normally takes, retries included.
 	reconcileAge := svc.Env.Duration("RECONCILE_AFTER", 2*time.Minute)
 	secrets := map[string]string{}
 	err = service.WaitFor(ctx, "read stripe secrets", func(ctx context.Context) error {
@@ -77,7 +78,14 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	flows := payments.NewService(postgres.NewStore(svc.DB), provider).WithTaxRate(taxBPS)
 	app := svc.Server.App()
 	events.Mount(app, svc.Log, consumer.New(flows).Subscriptions()...)
-	httpapi.MountReconcile(app, "/cron-reconcile-payments", flows, svc.Log, reconcileAge, time.Now)
+	httpapi.MountReconcile(app, flows, svc.Log, reconcileAge, time.Now)
+	retention := purge.RetentionFrom(svc.Env)
+	purge.Mount(app, time.Now, map[string]purge.Task{
+		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+		// Stripe gives up redelivering a webhook after three days.
+		"webhook_events": purge.Older(svc.DB, "webhook_events", "received_at", retention.ProcessedEvents),
+	})
 	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], tolerance), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

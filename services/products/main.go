@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
 	"github.com/daprshop/daprshop/services/products/internal/consumer"
@@ -41,11 +43,18 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	if cacheStore == cacheOff {
 		cacheStore = ""
 	}
-	store := cache.New(postgres.NewStore(svc.DB), svc.Sidecar, cacheStore, svc.Log)
+	db := postgres.NewStore(svc.DB)
+	store := cache.New(db, svc.Sidecar, cacheStore, svc.Log)
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
 	events.Mount(app, svc.Log, consumer.New(svc.DB, store, svc.Log).Subscriptions()...)
+	retention := purge.RetentionFrom(svc.Env)
+	purge.Mount(app, time.Now, map[string]purge.Task{
+		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+	})
+	httpapi.MountLowStock(app, db)
 	httpapi.New(store, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

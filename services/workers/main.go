@@ -13,6 +13,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/workers/internal/consumer"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
@@ -38,8 +39,6 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	defer svc.Close()
 	app := svc.Server.App()
 	store := postgres.NewStore(svc.DB)
-	// Processed-event ids are kept well past the pub/sub redelivery window.
-	retention := svc.Env.Duration("WORKERS_PROCESSED_RETENTION", 30*24*time.Hour)
 	runner, err := jobs.NewRunner(svc.Log, svc.Server.Metrics().Registry, time.Now)
 	if err != nil {
 		return err
@@ -47,10 +46,15 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Events and cron deliveries come from the sidecar with its app token
 	// only, so they are mounted before the routes that need a user's token.
 	events.Mount(app, svc.Log, consumer.New(svc.DB, time.Now).Subscriptions()...)
+	// Each job is named after the cron binding (components/cron-*.yaml)
+	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
-		"cron-purge": func(ctx context.Context) (int, error) {
-			return store.PurgeProcessedEvents(ctx, time.Now().Add(-retention))
-		},
+		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire", "cancelled"),
+		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile", "settled"),
+		"cron-purge": jobs.Purge(svc.Sidecar, []string{"auth", "products", "orders", "payments", "notifications"},
+			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents)},
+			time.Now),
+		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})
 	httpapi.New(store, svc.Verifier).Register(app)
 	return svc.Run(ctx)

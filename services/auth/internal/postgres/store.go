@@ -15,6 +15,7 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/accounts"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
+	"github.com/daprshop/daprshop/services/platform/purge"
 )
 
 // Store implements accounts.Store.
@@ -309,4 +310,23 @@ func (s *Store) Sessions(ctx context.Context, userID uuid.UUID) ([]accounts.Sess
 		list[i] = r.session()
 	}
 	return list, nil
+}
+
+// EndedSessions purges the sessions that ended longer than retention ago:
+// revoked then, or whose last refresh token expired then. Their refresh
+// tokens go with them; a revoked session's last access token stays on the
+// denylist until it expires on its own.
+func EndedSessions(pool *pgxpool.Pool, retention time.Duration) purge.Task {
+	return func(ctx context.Context, now time.Time) (int64, error) {
+		tag, err := pool.Exec(ctx, `DELETE FROM sessions WHERE id IN (
+			SELECT s.id FROM sessions s
+			WHERE s.revoked_at < $1
+			   OR (s.created_at < $1 AND NOT EXISTS (
+			       SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND t.expires_at >= $1))
+			LIMIT $2)`, now.Add(-retention), purge.Batch)
+		if err != nil {
+			return 0, err
+		}
+		return tag.RowsAffected(), nil
+	}
 }

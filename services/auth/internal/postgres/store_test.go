@@ -326,6 +326,41 @@ func TestLogoutAndSessionRevoke(t *testing.T) {
 	})
 }
 
+func TestEndedSessionsArePurgedAfterTheRetention(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.register(t, "jane@example.com")
+	revokedLongAgo := f.login(t, "jane@example.com")
+	revokedToday := f.login(t, "jane@example.com")
+	expired := f.login(t, "jane@example.com")
+	live := f.login(t, "jane@example.com")
+	now := time.Now()
+	set := func(tok accounts.Tokens, query string, at time.Time) {
+		_, err := f.pool.Exec(ctx, query, tok.Refresh.Hash, at)
+		require.NoError(t, err)
+	}
+	const revoke = `UPDATE sessions SET revoked_at = $2 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)`
+	set(revokedLongAgo, revoke, now.Add(-8*24*time.Hour))
+	set(revokedToday, revoke, now.Add(-time.Hour))
+	set(expired, `UPDATE sessions SET created_at = $2::timestamptz - interval '30 days' WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)`, now.Add(-8*24*time.Hour))
+	set(expired, `UPDATE refresh_tokens SET expires_at = $2 WHERE token_hash = $1`, now.Add(-8*24*time.Hour))
+
+	n, err := postgres.EndedSessions(f.pool, 7*24*time.Hour)(ctx, now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), n)
+	remaining := func(tok accounts.Tokens) bool {
+		var ok bool
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1)`, tok.Refresh.Hash).Scan(&ok))
+		return ok
+	}
+	assert.False(t, remaining(revokedLongAgo), "revoked before the retention")
+	assert.False(t, remaining(expired), "expired before the retention")
+	assert.True(t, remaining(revokedToday), "revoked within the retention")
+	assert.True(t, remaining(live))
+	_, err = f.svc.Refresh(ctx, live.Refresh.Plain)
+	assert.NoError(t, err, "a live session keeps working")
+}
+
 func TestSetRolesGuardsPrivilegedRoles(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

@@ -25,10 +25,9 @@ func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Ha
 	return &Handler{orders: svc, carts: carts, verifier: verifier}
 }
 
-// ExpirePaths trigger the expiry of unpaid orders: the first is the cron
-// input binding's (daprd POSTs to /<binding name>), the second is for
-// operators, through Dapr invocation. The gateway routes neither.
-var ExpirePaths = [...]string{"/cron-expire-orders", "/internal/orders/expire"}
+// ExpirePath cancels the orders left unpaid too long. The workers'
+// scheduled job invokes it through Dapr; the gateway does not route it.
+const ExpirePath = "/internal/orders/expire"
 
 // Register mounts the routes on app, each behind token verification.
 // Middleware is attached per route, so metrics label every answer, 401s
@@ -47,9 +46,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Post("/api/v1/orders/:id/cancel", user, h.cancelOrder)
 	app.Post("/api/v1/orders/:id/ship", user, admin, h.shipOrder)
 	app.Post("/api/v1/orders/:id/deliver", user, admin, h.deliverOrder)
-	for _, p := range ExpirePaths {
-		app.Post(p, h.expire)
-	}
+	app.Post(ExpirePath, h.expire)
 }
 
 type orderResponse struct {

@@ -91,6 +91,36 @@ func TestCheckoutPlacesOnceAndReplays(t *testing.T) {
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.created' AND payload->>'order_id' = $1`, first.Order.ID.String()))
 }
 
+func TestPurgedKeysStillReplayTheirOrder(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Kettle", 3999, 10)
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+	first, err := f.svc.Checkout(ctx, cmd(user, "k1", "h1"))
+	require.NoError(t, err)
+	stale := uuid.New()
+	f.fill(t, stale, p, 1)
+	_, err = f.svc.Checkout(ctx, cmd(stale, "k2", "h2"))
+	require.NoError(t, err)
+	_, err = f.pool.Exec(ctx, `UPDATE checkout_requests SET completed_at = now() - interval '2 days' WHERE user_id = $1`, stale)
+	require.NoError(t, err)
+
+	purged, err := postgres.SpentIdempotencyKeys(f.pool, 24*time.Hour)(ctx, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), purged, "only the claim completed before the retention")
+	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM checkout_requests WHERE user_id = $1`, user))
+
+	f.fill(t, stale, p, 3)
+	again, err := f.svc.Checkout(ctx, cmd(stale, "k2", "h2"))
+	require.NoError(t, err)
+	assert.True(t, again.Replayed, "the key's order is replayed, not placed again")
+	assert.Equal(t, 2, f.catalog.Reserves, "no stock reserved for the retry")
+	assert.Equal(t, 2, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM order_items WHERE order_id = $1`, again.Order.ID))
+	assert.NotEqual(t, first.Order.ID, again.Order.ID)
+}
+
 func TestCheckoutInsufficientStockIsRecorded(t *testing.T) {
 	ctx := context.Background()
 	f := newCheckoutFixture(t, nil)

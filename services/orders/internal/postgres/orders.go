@@ -10,9 +10,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/purge"
 )
 
 // querier is a pool or a transaction.
@@ -173,6 +175,13 @@ func (s *Store) RunCheckout(ctx context.Context, c orders.CheckoutClaim, place f
 	if err != nil || done {
 		return out, err
 	}
+	// A key whose claim was purged (SpentIdempotencyKeys) still names the
+	// order it placed: replay that order rather than place it again.
+	if d, err := s.Get(ctx, c.OrderID); err == nil {
+		return orders.CheckoutOutcome{Order: &d, Replayed: true}, nil
+	} else if !errors.Is(err, orders.ErrNotFound) {
+		return orders.CheckoutOutcome{}, err
+	}
 	if out, err = place(ctx); err != nil {
 		return orders.CheckoutOutcome{}, err
 	}
@@ -267,4 +276,11 @@ func (s *Store) PendingBefore(ctx context.Context, cutoff time.Time, limit int) 
 		return nil, fmt.Errorf("list unpaid orders: %w", err)
 	}
 	return ids, nil
+}
+
+// SpentIdempotencyKeys purges the checkout claims completed longer than
+// retention ago. A client retrying with such a key later gets the order it
+// placed (RunCheckout finds it by id), or a fresh attempt if it placed none.
+func SpentIdempotencyKeys(pool *pgxpool.Pool, retention time.Duration) purge.Task {
+	return purge.Older(pool, "checkout_requests", "completed_at", retention)
 }

@@ -16,11 +16,15 @@ type Reconciler interface {
 // reconcileBatch bounds one run; the next tick takes the rest.
 const reconcileBatch = 100
 
-// MountReconcile serves the cron binding that daprd POSTs to route: each
-// tick reconciles payments unsettled for longer than age. A failed run is
-// logged and left to the next tick.
-func MountReconcile(app fiber.Router, route string, r Reconciler, log *slog.Logger, age time.Duration, now func() time.Time) {
-	app.Post(route, func(c *fiber.Ctx) error {
+// ReconcilePath runs one reconciliation. The workers' scheduled job
+// invokes it through Dapr; the gateway does not route it.
+const ReconcilePath = "/internal/payments/reconcile"
+
+// MountReconcile serves ReconcilePath: each run settles payments unsettled
+// for longer than age and answers how many. A failed run is left to the
+// next one.
+func MountReconcile(app fiber.Router, r Reconciler, log *slog.Logger, age time.Duration, now func() time.Time) {
+	app.Post(ReconcilePath, func(c *fiber.Ctx) error {
 		settled, err := r.Reconcile(c.UserContext(), now(), age, reconcileBatch)
 		if settled > 0 {
 			log.InfoContext(c.UserContext(), "payments reconciled", "settled", settled)
@@ -28,6 +32,6 @@ func MountReconcile(app fiber.Router, route string, r Reconciler, log *slog.Logg
 		if err != nil {
 			return err
 		}
-		return c.SendStatus(fiber.StatusOK)
+		return c.JSON(fiber.Map{"settled": settled})
 	})
 }

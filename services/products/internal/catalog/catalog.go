@@ -155,6 +155,15 @@ type Stock struct {
 // Available is the stock that can still be reserved.
 func (s Stock) Available() int { return s.OnHand - s.Reserved }
 
+// LowStock is a product whose available stock is below its threshold.
+type LowStock struct {
+	ProductID uuid.UUID
+	SKU       string
+	Name      string
+	Available int
+	Threshold int
+}
+
 // Adjustment changes a product's on-hand stock, with the reason audited.
 type Adjustment struct {
 	ProductID uuid.UUID

@@ -54,6 +54,24 @@ func (s *Store) Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error) 
 	return st, nil
 }
 
+// LowStock lists up to limit active products whose available stock is
+// below their threshold (0: no alert), the scarcest first.
+func (s *Store) LowStock(ctx context.Context, limit int) ([]catalog.LowStock, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT p.id, p.sku, p.name, i.on_hand - i.reserved, i.low_stock_threshold
+		FROM inventory i JOIN products p ON p.id = i.product_id
+		WHERE p.active AND i.on_hand - i.reserved < i.low_stock_threshold
+		ORDER BY i.on_hand - i.reserved, p.sku LIMIT $1`, limit)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (catalog.LowStock, error) {
+		var l catalog.LowStock
+		err := row.Scan(&l.ProductID, &l.SKU, &l.Name, &l.Available, &l.Threshold)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list low stock: %w", err)
+	}
+	return items, nil
+}
+
 // Adjust changes on-hand stock by a.Delta and records the adjustment. It
 // returns catalog.ErrBelowReserved when on hand would fall below what is
 // reserved, and catalog.ErrNotFound for an unknown product.

@@ -259,3 +259,28 @@ func TestReservingBelowThresholdEmitsLowStock(t *testing.T) {
 	}
 	assert.Equal(t, 1, f.events(t, catalog.TopicLowStock))
 }
+
+func TestLowStockListsProductsBelowTheirThreshold(t *testing.T) {
+	ctx := context.Background()
+	f := newInventoryFixture(t)
+	pen := createProduct(t, f.store, catalog.NewProduct{Name: "Pen", InitialStock: 10, LowStockThreshold: 3})
+	ink := createProduct(t, f.store, catalog.NewProduct{Name: "Ink", InitialStock: 1, LowStockThreshold: 5})
+	createProduct(t, f.store, catalog.NewProduct{Name: "Paper", InitialStock: 3, LowStockThreshold: 3})
+	createProduct(t, f.store, catalog.NewProduct{Name: "Untracked", InitialStock: 0})
+	gone := createProduct(t, f.store, catalog.NewProduct{Name: "Gone", InitialStock: 0, LowStockThreshold: 2})
+	require.NoError(t, f.store.Delete(ctx, gone.ID))
+	_, err := f.store.Reserve(ctx, uuid.New(), []catalog.Line{{ProductID: pen.ID, Quantity: 8}})
+	require.NoError(t, err)
+
+	items, err := f.store.LowStock(ctx, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []catalog.LowStock{
+		{ProductID: ink.ID, SKU: ink.SKU, Name: "Ink", Available: 1, Threshold: 5},
+		{ProductID: pen.ID, SKU: pen.SKU, Name: "Pen", Available: 2, Threshold: 3},
+	}, items, "reserved stock counts, at the threshold is not low, deleted and untracked products are left out")
+
+	first, err := f.store.LowStock(ctx, 1)
+	require.NoError(t, err)
+	require.Len(t, first, 1)
+	assert.Equal(t, ink.ID, first[0].ProductID)
+}

@@ -1,0 +1,115 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+
+	"github.com/daprshop/daprshop/services/platform/purge"
+)
+
+// Invoker calls another service's method through the Dapr sidecar, which
+// applies the resiliency policy of the target. A non-2xx answer is an
+// error.
+type Invoker interface {
+	InvokeMethod(ctx context.Context, appID, methodName, verb string) ([]byte, error)
+}
+
+// Publisher publishes an event through the Dapr sidecar.
+type Publisher interface {
+	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
+}
+
+// Counted is a job run by another service: it POSTs to method on appID,
+// which answers how many items it handled under field ({"cancelled": 3}).
+// Such methods are idempotent, so the retries of the resiliency policy,
+// and every replica's cron firing, are harmless.
+func Counted(inv Invoker, appID, method, field string) Job {
+	return func(ctx context.Context) (int, error) {
+		out, err := inv.InvokeMethod(ctx, appID, method, "post")
+		if err != nil {
+			return 0, fmt.Errorf("invoke %s %s: %w", appID, method, err)
+		}
+		var answer map[string]int
+		if err := json.Unmarshal(out, &answer); err != nil {
+			return 0, fmt.Errorf("decode %s %s answer: %w", appID, method, err)
+		}
+		n, ok := answer[field]
+		if !ok {
+			return 0, fmt.Errorf("%s %s answered %s without %q", appID, method, out, field)
+		}
+		return n, nil
+	}
+}
+
+// Purge runs the workers' own purge tasks, then invokes the purge of each
+// of apps; one failing does not stop the others. Items are rows deleted.
+func Purge(inv Invoker, apps []string, own map[string]purge.Task, now func() time.Time) Job {
+	method := strings.TrimPrefix(purge.Path, "/")
+	return func(ctx context.Context) (int, error) {
+		res, err := purge.Run(ctx, now(), own)
+		total, errs := res.Total(), []error{err}
+		for _, app := range apps {
+			out, err := inv.InvokeMethod(ctx, app, method, "post")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("invoke %s %s: %w", app, method, err))
+				continue
+			}
+			var r purge.Result
+			if err := json.Unmarshal(out, &r); err != nil {
+				errs = append(errs, fmt.Errorf("decode %s purge answer: %w", app, err))
+				continue
+			}
+			total += r.Total()
+		}
+		return int(total), errors.Join(errs...)
+	}
+}
+
+// Where the low-stock digest comes from and goes to.
+const (
+	productsApp            = "products"
+	lowStockMethod         = "internal/inventory/low-stock"
+	pubsubName             = "pubsub"
+	topicNotificationAsk   = "notification.requested"
+	lowStockDigestTemplate = "low_stock_digest"
+)
+
+// LowStockDigest reads the products low on stock and, when there are any,
+// asks notifications to mail the admins the low_stock_digest. The event id
+// names the day and the list, so a second run that day with nothing new (a
+// retry, another replica's cron) is deduplicated by notifications instead
+// of mailed again.
+func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
+	return func(ctx context.Context) (int, error) {
+		out, err := inv.InvokeMethod(ctx, productsApp, lowStockMethod, "get")
+		if err != nil {
+			return 0, fmt.Errorf("invoke %s %s: %w", productsApp, lowStockMethod, err)
+		}
+		var low struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(out, &low); err != nil {
+			return 0, fmt.Errorf("decode low stock: %w", err)
+		}
+		if len(low.Items) == 0 {
+			return 0, nil
+		}
+		ask := map[string]any{"template": lowStockDigestTemplate, "data": low}
+		sum := sha256.Sum256(out)
+		id := "low-stock-digest-" + now().UTC().Format(time.DateOnly) + "-" + hex.EncodeToString(sum[:8])
+		err = pub.PublishEvent(ctx, pubsubName, topicNotificationAsk, ask,
+			dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": id}))
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", topicNotificationAsk, err)
+		}
+		return len(low.Items), nil
+	}
+}
