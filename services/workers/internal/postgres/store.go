@@ -65,14 +65,3 @@ func AddSales(ctx context.Context, tx pgx.Tx, d analytics.DaySales) error {
 	}
 	return nil
 }
-
-// PurgeProcessedEvents deletes the processed-event ids recorded before
-// cutoff and returns how many went. Events older than the pub/sub
-// retention are never redelivered, so their ids need not be kept.
-func (s *Store) PurgeProcessedEvents(ctx context.Context, cutoff time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM processed_events WHERE processed_at < $1`, cutoff)
-	if err != nil {
-		return 0, fmt.Errorf("purge processed events: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
-}

@@ -102,24 +102,3 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 func TestMigrationsRollBackAndReapply(t *testing.T) {
 	pgtest.RequireReversible(t, migrations.FS)
 }
-
-func TestPurgeProcessedEventsKeepsRecentOnes(t *testing.T) {
-	pool := pgtest.NewDatabase(t, migrations.FS)
-	ctx := context.Background()
-	_, err := pool.Exec(ctx, `INSERT INTO processed_events (consumer, event_id, processed_at) VALUES
-		('analytics', 'old-1', now() - interval '40 days'), ('analytics', 'old-2', now() - interval '31 days'),
-		('analytics', 'new', now() - interval '1 day')`)
-	require.NoError(t, err)
-	n, err := postgres.NewStore(pool).PurgeProcessedEvents(ctx, time.Now().Add(-30*24*time.Hour))
-	require.NoError(t, err)
-	assert.Equal(t, 2, n)
-	var left []string
-	rows, err := pool.Query(ctx, `SELECT event_id FROM processed_events`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var id string
-		require.NoError(t, rows.Scan(&id))
-		left = append(left, id)
-	}
-	assert.Equal(t, []string{"new"}, left)
-}
