@@ -49,8 +49,8 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Each job is named after the cron binding (components/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
-		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire", "cancelled"),
-		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile", "settled"),
+		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire"),
+		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile"),
 		"cron-purge": jobs.Purge(svc.Sidecar, []string{"auth", "products", "orders", "payments", "notifications"},
 			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents)},
 			time.Now),

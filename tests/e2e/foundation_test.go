@@ -130,7 +130,9 @@ func connect(t *testing.T, database string) *pgx.Conn {
 }
 
 // testFaultIsolation kills the workers process: its routes turn into 503
-// problem documents while other services keep answering.
+// problem documents while other services keep answering. The workers stay
+// down for the rest of the run, so tests that need them live in files
+// named before this one.
 func testFaultIsolation(t *testing.T) {
 	admin := token(t, uuid.New(), authn.RoleAdmin)
 	salesURL := gatewayURL + "/api/v1/admin/analytics/sales?from=2026-01-01&to=2026-01-02"

@@ -328,10 +328,16 @@ func (h *Handler) deliverOrder(c *fiber.Ctx) error {
 	return c.JSON(newOrderDetailResponse(d))
 }
 
+// expire cancels the orders nobody paid and releases the stock of the
+// checkouts abandoned before they placed an order.
 func (h *Handler) expire(c *fiber.Ctx) error {
-	n, err := h.orders.ExpireUnpaid(c.UserContext())
+	cancelled, err := h.orders.ExpireUnpaid(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"cancelled": n})
+	released, err := h.orders.ReleaseAbandoned(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"cancelled": cancelled, "released": released})
 }

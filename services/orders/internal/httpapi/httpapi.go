@@ -25,8 +25,10 @@ func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Ha
 	return &Handler{orders: svc, carts: carts, verifier: verifier}
 }
 
-// ExpirePath cancels the orders left unpaid too long. The workers'
-// scheduled job invokes it through Dapr; the gateway does not route it.
+// ExpirePath cancels the orders left unpaid too long and releases the
+// stock of abandoned checkouts, answering {cancelled, released}. The
+// workers' scheduled job invokes it through Dapr; the gateway does not
+// route it.
 const ExpirePath = "/internal/orders/expire"
 
 // Register mounts the routes on app, each behind token verification.

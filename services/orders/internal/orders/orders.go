@@ -20,6 +20,9 @@ var (
 	ErrEmptyCart         = &apperr.Error{Kind: apperr.Invalid, Code: "empty_cart", Message: "the cart is empty"}
 	ErrKeyReused         = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
 	ErrMixedCurrencies   = &apperr.Error{Kind: apperr.Conflict, Code: "mixed_currencies", Message: "an order holds products of one currency only"}
+	// ErrCheckoutAbandoned answers a retry of a checkout abandoned half-way
+	// long enough for its stock to have been given back.
+	ErrCheckoutAbandoned = &apperr.Error{Kind: apperr.Conflict, Code: "checkout_abandoned", Message: "this checkout was abandoned and its stock released; retry with a new Idempotency-Key"}
 	// ErrCartChanged is a cart store's answer to a write based on a stale
 	// read (an ETag mismatch).
 	ErrCartChanged = errors.New("cart changed since it was read")

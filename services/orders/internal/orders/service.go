@@ -34,6 +34,11 @@ type Store interface {
 	// PendingBefore lists up to limit orders awaiting payment since before
 	// cutoff, oldest first.
 	PendingBefore(ctx context.Context, cutoff time.Time, limit int) ([]uuid.UUID, error)
+	// SweepAbandonedCheckouts takes, one at a time and each under its row
+	// lock, up to limit claims never completed and made before cutoff,
+	// calls release with the claim's order id and deletes the claim. A
+	// retry of such a checkout still in flight then fails to record.
+	SweepAbandonedCheckouts(ctx context.Context, cutoff time.Time, limit int, release func(ctx context.Context, orderID uuid.UUID) error) (int, error)
 }
 
 // Line is a product and a quantity to reserve.
@@ -57,9 +62,11 @@ type ReservedLine struct {
 	Currency       string
 }
 
-// reservationHeld is the status of a reservation that is neither
-// committed nor released.
-const reservationHeld = "reserved"
+// Reservation statuses that checkout tells apart.
+const (
+	reservationHeld     = "reserved" // neither committed nor released
+	reservationReleased = "released"
+)
 
 // InsufficientStockError is a refused reservation: nothing was reserved.
 type InsufficientStockError struct{ ProductIDs []uuid.UUID }
@@ -73,6 +80,9 @@ func (e *InsufficientStockError) Error() string {
 // *InsufficientStockError when a line cannot be met.
 type Reserver interface {
 	Reserve(ctx context.Context, orderID uuid.UUID, lines []Line) (Reservation, error)
+	// Release gives back the stock held for orderID; nothing held is no
+	// error.
+	Release(ctx context.Context, orderID uuid.UUID) error
 }
 
 // CheckoutCommand is a customer's checkout request.
@@ -220,6 +230,8 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 		return CheckoutOutcome{ShortProductIDs: short.ProductIDs}, nil
 	case err != nil:
 		return CheckoutOutcome{}, fmt.Errorf("reserve stock for order %s: %w", orderID, err)
+	case res.Status == reservationReleased:
+		return CheckoutOutcome{}, ErrCheckoutAbandoned
 	case res.Status != reservationHeld || len(res.Lines) == 0:
 		return CheckoutOutcome{}, fmt.Errorf("reservation of order %s is %q", orderID, res.Status)
 	}
@@ -299,6 +311,18 @@ func (s *Service) ExpireUnpaid(ctx context.Context) (int, error) {
 		}
 	}
 	return cancelled, nil
+}
+
+// abandonAfter is when a checkout that never completed counts as
+// abandoned: far beyond any request's timeout, so no attempt is still
+// running, yet soon enough that its stock is not held for long.
+const abandonAfter = 15 * time.Minute
+
+// ReleaseAbandoned gives back the stock of checkouts that reserved it but
+// never placed their order (a crash half-way, never retried) and forgets
+// their claims, and says how many it released.
+func (s *Service) ReleaseAbandoned(ctx context.Context) (int, error) {
+	return s.store.SweepAbandonedCheckouts(ctx, s.now().Add(-abandonAfter), expireBatch, s.reserver.Release)
 }
 
 // Payment statuses recorded from payments' events.

@@ -226,6 +226,46 @@ func TestCheckoutCrashedHalfWayIsFinishedByItsRetry(t *testing.T) {
 	assert.Equal(t, 1, catalog.Stock(p.ID))
 }
 
+func TestAbandonedCheckoutsGiveTheirStockBack(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	reserver := &crashingReserver{Reserver: catalog, crash: true}
+	f := newCheckoutFixture(t, reserver)
+	f.catalog = catalog
+	p := catalog.Add("Desk", 20000, 10)
+	abandoned, recent, placed := uuid.New(), uuid.New(), uuid.New()
+	for _, user := range []uuid.UUID{abandoned, recent} {
+		f.fill(t, user, p, 2)
+		_, err := f.svc.Checkout(ctx, cmd(user, "k", "h"))
+		require.ErrorIs(t, err, errCrash)
+	}
+	reserver.crash = false
+	f.fill(t, placed, p, 1)
+	_, err := f.svc.Checkout(ctx, cmd(placed, "k", "h"))
+	require.NoError(t, err)
+	require.Equal(t, 5, catalog.Stock(p.ID))
+	_, err = f.pool.Exec(ctx, `UPDATE checkout_requests SET created_at = $2 WHERE user_id = $1`, abandoned, f.now.Add(-16*time.Minute))
+	require.NoError(t, err)
+	_, err = f.pool.Exec(ctx, `UPDATE checkout_requests SET created_at = $2 WHERE user_id <> $1`, abandoned, f.now.Add(-14*time.Minute))
+	require.NoError(t, err)
+
+	released, err := f.svc.ReleaseAbandoned(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, released, "only the claim older than 15 minutes, never completed")
+	assert.Equal(t, 7, catalog.Stock(p.ID), "its 2 units are back")
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM checkout_requests WHERE user_id = $1`, abandoned))
+	assert.Equal(t, 2, f.count(t, `SELECT count(*) FROM checkout_requests`))
+
+	_, err = f.svc.Checkout(ctx, cmd(abandoned, "k", "h"))
+	assert.ErrorIs(t, err, orders.ErrCheckoutAbandoned, "its key cannot place an order without stock")
+	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 7, catalog.Stock(p.ID))
+
+	again, err := f.svc.ReleaseAbandoned(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, again, "the refused retry left its new claim, too recent to sweep")
+}
+
 func TestTransitionsAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	f := newCheckoutFixture(t, nil)

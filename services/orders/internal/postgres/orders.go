@@ -284,3 +284,35 @@ func (s *Store) PendingBefore(ctx context.Context, cutoff time.Time, limit int) 
 func SpentIdempotencyKeys(pool *pgxpool.Pool, retention time.Duration) purge.Task {
 	return purge.Older(pool, "checkout_requests", "completed_at", retention)
 }
+
+// SweepAbandonedCheckouts implements orders.Store. Each claim is taken
+// with SKIP LOCKED in its own transaction, so a retry recording its
+// outcome is never swept, and a retry that recorded nothing yet finds its
+// claim gone when it tries (RunCheckout then fails and inserts nothing).
+func (s *Store) SweepAbandonedCheckouts(ctx context.Context, cutoff time.Time, limit int, release func(ctx context.Context, orderID uuid.UUID) error) (int, error) {
+	for swept := 0; swept < limit; swept++ {
+		found := false
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			var c orders.CheckoutClaim
+			err := tx.QueryRow(ctx, `SELECT user_id, idempotency_key, order_id FROM checkout_requests
+				WHERE completed_at IS NULL AND created_at < $1
+				ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, cutoff).Scan(&c.UserID, &c.Key, &c.OrderID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("find abandoned checkout: %w", err)
+			}
+			found = true
+			if err := release(ctx, c.OrderID); err != nil {
+				return fmt.Errorf("release stock of abandoned order %s: %w", c.OrderID, err)
+			}
+			_, err = tx.Exec(ctx, `DELETE FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key)
+			return err
+		})
+		if err != nil || !found {
+			return swept, err
+		}
+	}
+	return limit, nil
+}

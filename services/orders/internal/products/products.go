@@ -185,3 +185,17 @@ func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.
 	}
 	return res, nil
 }
+
+// Release gives back the stock held for orderID, idempotently on products'
+// side. No reservation (the checkout failed before reserving) is no error.
+func (c *Client) Release(ctx context.Context, orderID uuid.UUID) error {
+	path := reservationsPath + "/" + orderID.String() + "/release"
+	status, body, err := c.call(ctx, http.MethodPost, path, nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK && status != http.StatusNotFound {
+		return unexpected(path, status, body)
+	}
+	return nil
+}

@@ -82,3 +82,25 @@ func TestProduct(t *testing.T) {
 	_, err = c.Product(context.Background(), uuid.New())
 	assert.ErrorIs(t, err, orders.ErrUnknownProduct)
 }
+
+func TestRelease(t *testing.T) {
+	orderID := uuid.New()
+	for status, wantErr := range map[int]bool{
+		http.StatusOK:                  false,
+		http.StatusNotFound:            false, // nothing was reserved
+		http.StatusConflict:            true,  // committed: an order exists after all
+		http.StatusInternalServerError: true,
+	} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				assert.Equal(t, http.MethodPost, r.Method)
+				assert.Equal(t, "/internal/reservations/"+orderID.String()+"/release", r.URL.Path)
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`{"status": 0}`))
+			}))
+			defer srv.Close()
+			err := products.NewWithBase(srv.URL, "secret").Release(context.Background(), orderID)
+			assert.Equal(t, wantErr, err != nil, "%v", err)
+		})
+	}
+}

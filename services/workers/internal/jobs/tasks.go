@@ -28,22 +28,23 @@ type Publisher interface {
 }
 
 // Counted is a job run by another service: it POSTs to method on appID,
-// which answers how many items it handled under field ({"cancelled": 3}).
-// Such methods are idempotent, so the retries of the resiliency policy,
-// and every replica's cron firing, are harmless.
-func Counted(inv Invoker, appID, method, field string) Job {
+// which answers how many items of each kind it handled ({"cancelled": 3,
+// "released": 1}); the job's items are their sum. Such methods are
+// idempotent, so the retries of the resiliency policy, and every
+// replica's cron firing, are harmless.
+func Counted(inv Invoker, appID, method string) Job {
 	return func(ctx context.Context) (int, error) {
 		out, err := inv.InvokeMethod(ctx, appID, method, "post")
 		if err != nil {
 			return 0, fmt.Errorf("invoke %s %s: %w", appID, method, err)
 		}
-		var answer map[string]int
-		if err := json.Unmarshal(out, &answer); err != nil {
-			return 0, fmt.Errorf("decode %s %s answer: %w", appID, method, err)
+		var counts map[string]int
+		if err := json.Unmarshal(out, &counts); err != nil || len(counts) == 0 {
+			return 0, fmt.Errorf("%s %s answered %q, not counts: %v", appID, method, out, err)
 		}
-		n, ok := answer[field]
-		if !ok {
-			return 0, fmt.Errorf("%s %s answered %s without %q", appID, method, out, field)
+		n := 0
+		for _, c := range counts {
+			n += c
 		}
 		return n, nil
 	}

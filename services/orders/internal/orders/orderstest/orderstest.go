@@ -132,3 +132,20 @@ func (c *Catalog) Reserve(_ context.Context, orderID uuid.UUID, lines []orders.L
 	c.Reserves++
 	return r, nil
 }
+
+// Release implements orders.Reserver: a held reservation gives its stock
+// back and stays released, so reserving again answers it released.
+func (c *Catalog) Release(_ context.Context, orderID uuid.UUID) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.reservations[orderID]
+	if !ok || r.Status != "reserved" {
+		return nil
+	}
+	for _, l := range r.Lines {
+		c.stock[l.ProductID] += l.Quantity
+	}
+	r.Status = "released"
+	c.reservations[orderID] = r
+	return nil
+}

@@ -24,7 +24,9 @@ func runJob(t *testing.T, name string) {
 }
 
 // TestScheduledJobs runs each of the workers' scheduled jobs and checks
-// its effect in the service owning the data.
+// its effect in the service owning the data. Like every test that needs
+// the workers, it must come before TestSystem (foundation_test.go), whose
+// last step kills them: go test runs files in name order.
 func TestScheduledJobs(t *testing.T) {
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
 
@@ -36,6 +38,24 @@ func TestScheduledJobs(t *testing.T) {
 		runJob(t, "cron-expire-orders")
 		s.waitStatus(t, customer, o.ID, "cancelled")
 		s.waitInventory(t, productID, inventory{OnHand: 2, Reserved: 0, Available: 2})
+	})
+
+	t.Run("a checkout abandoned after reserving gives its stock back", func(t *testing.T) {
+		productID := s.newProduct(t, 300, 5)
+		orderID, userID := uuid.New(), uuid.New()
+		// What a checkout that crashed between reserving and placing leaves:
+		// a reservation at products and an unfinished claim at orders.
+		resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/products/method/internal/reservations",
+			strings.NewReader(fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, orderID, productID)),
+			"Content-Type", "application/json", "dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		require.Equal(t, http.StatusOK, resp.Status, "reserve: %s", resp.Body)
+		s.waitInventory(t, productID, inventory{OnHand: 5, Reserved: 3, Available: 2})
+		_, err := connect(t, "orders").Exec(ctx(t), `INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id, created_at)
+			VALUES ($1, 'crashed', 'h', $2, now() - interval '20 minutes')`, userID, orderID)
+		require.NoError(t, err)
+
+		runJob(t, "cron-expire-orders")
+		s.waitInventory(t, productID, inventory{OnHand: 5, Reserved: 0, Available: 5})
 	})
 
 	t.Run("payment reconciliation runs through the workers", func(t *testing.T) {
