@@ -50,6 +50,14 @@ fi
 # The PostgreSQL state stores (components/state/postgresql) keep their tables here.
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'dapr_state'" | grep -q 1 ||
   psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE dapr_state' >/dev/null
+# Every sidecar creates the stores' metadata tables as it starts, and
+# concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL ("type
+# denylist_metadata already exists"), which daprd 1.14 does not retry: they
+# are created here first, with Dapr's own definition.
+for table in statestore_metadata denylist_metadata; do
+  PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -d dapr_state -qc \
+    "CREATE TABLE IF NOT EXISTS $table (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
+done
 
 # RabbitMQ for components/pubsub/rabbitmq (guest/guest, allowed on loopback).
 rabbitmq_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && rabbitmqctl -q status >/dev/null 2>&1; }
