@@ -65,7 +65,7 @@ func stripeSignature(payload []byte, secret string, at time.Time) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func succeededEvent(t *testing.T, eventID, intentID string, amount int64) []byte {
+func succeededEvent(t testing.TB, eventID, intentID string, amount int64) []byte {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{
 		"id": eventID, "object": "event", "api_version": "2023-10-16", "type": "payment_intent.succeeded",
@@ -370,6 +370,68 @@ func BenchmarkCheckoutToPaid(b *testing.B) {
 		b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
 		b.Logf("checkout → paid: %d orders, p50 %s, p99 %s", orders, p50, p99)
+	}
+}
+
+// BenchmarkWebhookToPaid measures the webhook half of the saga: from a
+// signed payment_intent.succeeded posted to the gateway, as Stripe would
+// send it, to GET /orders/{id} showing paid (signature verified → payment
+// settled with its invoice and payment.succeeded in one transaction →
+// outbox relay → orders), sequentially, polling every 2ms. The orders have
+// no saved card, so only the posted webhook can pay them. It reports p50
+// and p99 (with 100 orders, p99 is the slowest but one). Start the system
+// without rate limits:
+//
+//	RATE_LIMITS=off go test -run '^$' -bench WebhookToPaid -benchtime 1x ./e2e
+func BenchmarkWebhookToPaid(b *testing.B) {
+	const orders = 100
+	s := shop{admin: "Bearer " + token(b, uuid.New(), authn.RoleAdmin)}
+	secret := sys.secrets["stripe-webhook-secret"]
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	b.ResetTimer()
+	for range b.N {
+		productID := newBenchProduct(b, s, orders)
+		var took []time.Duration
+		for range orders {
+			customer := "Bearer " + token(b, uuid.New(), authn.RoleCustomer)
+			benchSend(b, http.MethodPost, "/api/v1/cart/items", customer, "", fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, productID), http.StatusOK)
+			var o orderJSON
+			require.NoError(b, json.Unmarshal(benchSend(b, http.MethodPost, "/api/v1/checkout", customer, uuid.NewString(), address, http.StatusCreated), &o))
+			var p []paymentJSON
+			deadline := time.Now().Add(30 * time.Second)
+			for len(p) == 0 {
+				require.NoError(b, json.Unmarshal(benchSend(b, http.MethodGet, "/api/v1/payments?order_id="+o.ID, customer, "", "", http.StatusOK), &p))
+				require.True(b, time.Now().Before(deadline), "no payment for order %s after 30s", o.ID)
+				<-tick.C
+			}
+			payload := succeededEvent(b, "evt_"+strings.ReplaceAll(uuid.NewString(), "-", ""), p[0].PaymentIntentID, o.TotalCents)
+
+			start := time.Now()
+			req, err := http.NewRequest(http.MethodPost, gatewayURL+stripeWebhookPath, strings.NewReader(string(payload)))
+			require.NoError(b, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Stripe-Signature", stripeSignature(payload, secret, start))
+			resp, err := benchClient.Do(req)
+			require.NoError(b, err)
+			resp.Body.Close()
+			require.Equal(b, http.StatusOK, resp.StatusCode, "webhook of order %s", o.ID)
+			deadline = start.Add(30 * time.Second)
+			for {
+				require.NoError(b, json.Unmarshal(benchSend(b, http.MethodGet, "/api/v1/orders/"+o.ID, customer, "", "", http.StatusOK), &o))
+				if o.Status == "paid" {
+					break
+				}
+				require.True(b, time.Now().Before(deadline), "order %s not paid 30s after its webhook: %s", o.ID, o.Status)
+				<-tick.C
+			}
+			took = append(took, time.Since(start))
+		}
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		p50, p99 := took[len(took)/2], took[len(took)*99/100]
+		b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(p99.Milliseconds()), "p99-ms")
+		b.Logf("webhook → paid: %d orders, p50 %s, p99 %s", orders, p50, p99)
 	}
 }
 

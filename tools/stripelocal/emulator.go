@@ -27,6 +27,10 @@ const APIVersion = "2023-10-16"
 // its events within seconds.
 const maxRetryDelay = 5 * time.Second
 
+// maxEvents bounds the events kept for GET /v1/events: a long development
+// session must not grow the emulator without end.
+const maxEvents = 1000
+
 type options struct {
 	APIKey        string
 	WebhookSecret string
@@ -36,6 +40,9 @@ type options struct {
 	// RetryDelay is the first wait before a failed webhook delivery is
 	// retried; it doubles up to maxRetryDelay.
 	RetryDelay time.Duration
+	// ProcessingDelay is how long an intent confirmed with a
+	// pm_card_processing* card stays processing before it settles.
+	ProcessingDelay time.Duration
 }
 
 // emulator is the Stripe API. One mutex serialises every request: the
@@ -47,7 +54,9 @@ type emulator struct {
 	hook *deliverer
 
 	mu          sync.Mutex
-	down        bool // an outage: every API call answers 503
+	closed      bool
+	down        bool                   // an outage: every API call answers 503
+	settling    map[string]*time.Timer // processing intents, by id
 	customers   map[string]*customer
 	methods     map[string]*paymentMethod
 	intents     map[string]*paymentIntent
@@ -71,9 +80,13 @@ func newEmulator(opts options) *emulator {
 	if opts.RetryDelay == 0 {
 		opts.RetryDelay = 200 * time.Millisecond
 	}
+	if opts.ProcessingDelay == 0 {
+		opts.ProcessingDelay = 2 * time.Second
+	}
 	e := &emulator{
 		opts:        opts,
 		mux:         http.NewServeMux(),
+		settling:    map[string]*time.Timer{},
 		customers:   map[string]*customer{},
 		methods:     map[string]*paymentMethod{},
 		intents:     map[string]*paymentIntent{},
@@ -85,6 +98,12 @@ func newEmulator(opts options) *emulator {
 	// Tests stage an outage without losing the emulator's state.
 	e.mux.HandleFunc("PUT /_emulator/outage", e.setOutage(true))
 	e.mux.HandleFunc("DELETE /_emulator/outage", e.setOutage(false))
+	// Tests withhold webhooks, so that only a reconciliation can learn a
+	// verdict, and release them later.
+	e.mux.HandleFunc("PUT /_emulator/webhooks/hold", e.holdWebhooks(true))
+	e.mux.HandleFunc("DELETE /_emulator/webhooks/hold", e.holdWebhooks(false))
+	// Settles a processing intent without waiting for ProcessingDelay.
+	e.mux.HandleFunc("POST /_emulator/payment_intents/{id}/settle", e.settleNow)
 	e.handle("POST /v1/customers", e.createCustomer)
 	e.handle("GET /v1/customers/{id}", e.getCustomer)
 	e.handle("GET /v1/payment_methods", e.listMethods)
@@ -95,6 +114,8 @@ func newEmulator(opts options) *emulator {
 	e.handle("GET /v1/payment_intents/{id}", e.getIntent)
 	e.handle("POST /v1/payment_intents/{id}/confirm", e.confirmIntent)
 	e.handle("POST /v1/refunds", e.createRefund)
+	e.handle("GET /v1/events", e.listEvents)
+	e.handle("GET /v1/events/{id}", e.getEvent)
 	return e
 }
 
@@ -107,8 +128,59 @@ func (e *emulator) setOutage(down bool) http.HandlerFunc {
 	}
 }
 
-// Close stops webhook deliveries still being retried.
-func (e *emulator) Close() { e.hook.Close() }
+func (e *emulator) holdWebhooks(hold bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		e.hook.hold(hold)
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// settleNow settles a processing intent at once: 200 with the intent, 404
+// when there is no such intent, 409 when it is not processing.
+func (e *emulator) settleNow(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pi, found := e.intents[r.PathValue("id")]
+	if !found {
+		writeResult(w, missing("payment_intent", r.PathValue("id")))
+		return
+	}
+	if !e.settle(pi) {
+		writeResult(w, stripeError(http.StatusConflict, "invalid_request_error", "payment_intent_unexpected_state",
+			"This PaymentIntent is not processing; its status is "+pi.Status+"."))
+		return
+	}
+	if t, found := e.settling[pi.ID]; found {
+		t.Stop()
+		delete(e.settling, pi.ID)
+	}
+	writeResult(w, ok(pi))
+}
+
+// settleLater settles the processing intent id after ProcessingDelay.
+// Called with e.mu held.
+func (e *emulator) settleLater(id string) {
+	e.settling[id] = time.AfterFunc(e.opts.ProcessingDelay, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			return
+		}
+		delete(e.settling, id)
+		e.settle(e.intents[id])
+	})
+}
+
+// Close stops settlements and webhook deliveries still pending.
+func (e *emulator) Close() {
+	e.mu.Lock()
+	e.closed = true
+	for _, t := range e.settling {
+		t.Stop()
+	}
+	e.mu.Unlock()
+	e.hook.Close()
+}
 
 func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
 
@@ -264,14 +336,45 @@ func positiveInt(form url.Values, name string) (int64, bool) {
 	return n, err == nil && n > 0
 }
 
-// deliverer posts signed events to the webhook URL, each in its own
-// goroutine, retrying with backoff until a 2xx or Close.
+// event is a Stripe Event; data.object is the snapshot taken when it
+// happened.
+type event struct {
+	ID              string       `json:"id"`
+	Object          string       `json:"object"`
+	APIVersion      string       `json:"api_version"`
+	Created         int64        `json:"created"`
+	Livemode        bool         `json:"livemode"`
+	PendingWebhooks int          `json:"pending_webhooks"`
+	Type            string       `json:"type"`
+	Data            eventData    `json:"data"`
+	Request         eventRequest `json:"request"`
+}
+
+type eventData struct {
+	Object json.RawMessage `json:"object"`
+}
+
+// eventRequest is empty: the emulator's events all come from the API, whose
+// request ids it does not keep.
+type eventRequest struct {
+	ID             *string `json:"id"`
+	IdempotencyKey *string `json:"idempotency_key"`
+}
+
+// deliverer records events and posts them signed to the webhook URL, each
+// in its own goroutine, retrying with backoff until a 2xx or Close. While
+// held, new events wait until release.
 type deliverer struct {
 	opts   options
 	client *http.Client
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	held   bool
+	queue  []*event // held back, oldest first
+	events []*event // the last maxEvents or so, oldest first
 }
 
 func newDeliverer(opts options) *deliverer {
@@ -284,20 +387,53 @@ func (d *deliverer) Close() {
 	d.wg.Wait()
 }
 
-// send delivers an event of type typ about obj.
+// hold withholds deliveries from now on; releasing delivers those held.
+func (d *deliverer) hold(hold bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.held = hold
+	if hold {
+		return
+	}
+	for _, evt := range d.queue {
+		d.deliver(evt)
+	}
+	d.queue = nil
+}
+
+// send records an event of type typ about obj and delivers it.
 func (d *deliverer) send(typ string, obj any) {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		d.opts.Log.Error("encode event", "type", typ, "err", err)
+		return
+	}
+	evt := &event{
+		ID: "evt_" + randomID(24), Object: "event", APIVersion: APIVersion, Created: d.opts.Now().Unix(),
+		Type: typ, Data: eventData{Object: raw},
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.events) == 2*maxEvents {
+		d.events = append(d.events[:0:0], d.events[maxEvents:]...)
+	}
+	d.events = append(d.events, evt)
 	if d.opts.WebhookURL == "" {
 		return
 	}
-	evt := map[string]any{
-		"id": "evt_" + randomID(24), "object": "event", "api_version": APIVersion,
-		"created": d.opts.Now().Unix(), "livemode": false, "pending_webhooks": 1, "type": typ,
-		"data":    map[string]any{"object": obj},
-		"request": map[string]any{"id": nil, "idempotency_key": nil},
+	evt.PendingWebhooks = 1
+	if d.held {
+		d.queue = append(d.queue, evt)
+		return
 	}
+	d.deliver(evt)
+}
+
+// deliver starts posting evt. Called with d.mu held.
+func (d *deliverer) deliver(evt *event) {
 	payload, err := json.Marshal(evt)
 	if err != nil {
-		d.opts.Log.Error("encode event", "err", err)
+		d.opts.Log.Error("encode event", "event_id", evt.ID, "err", err)
 		return
 	}
 	d.wg.Add(1)
@@ -307,10 +443,13 @@ func (d *deliverer) send(typ string, obj any) {
 		for attempt := 1; ; attempt++ {
 			status, err := d.post(payload)
 			if err == nil && status/100 == 2 {
-				d.opts.Log.Info("webhook delivered", "event_id", evt["id"], "type", typ, "attempt", attempt)
+				d.mu.Lock()
+				evt.PendingWebhooks = 0
+				d.mu.Unlock()
+				d.opts.Log.Info("webhook delivered", "event_id", evt.ID, "type", evt.Type, "attempt", attempt)
 				return
 			}
-			d.opts.Log.Warn("webhook delivery failed", "event_id", evt["id"], "type", typ, "attempt", attempt, "status", status, "err", err)
+			d.opts.Log.Warn("webhook delivery failed", "event_id", evt.ID, "type", evt.Type, "attempt", attempt, "status", status, "err", err)
 			select {
 			case <-d.ctx.Done():
 				return
@@ -319,6 +458,35 @@ func (d *deliverer) send(typ string, obj any) {
 			delay = min(2*delay, maxRetryDelay)
 		}
 	}()
+}
+
+// list returns up to limit events of type typ (any when empty), newest
+// first, and whether there were more.
+func (d *deliverer) list(typ string, limit int) ([]event, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []event{}
+	for i := len(d.events) - 1; i >= 0; i-- {
+		if typ != "" && d.events[i].Type != typ {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, *d.events[i])
+	}
+	return out, false
+}
+
+func (d *deliverer) get(id string) (event, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, evt := range d.events {
+		if evt.ID == id {
+			return *evt, true
+		}
+	}
+	return event{}, false
 }
 
 func (d *deliverer) post(payload []byte) (int, error) {
@@ -334,4 +502,26 @@ func (d *deliverer) post(payload []byte) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// listEvents is GET /v1/events: the newest first, optionally of one type.
+func (e *emulator) listEvents(_ *http.Request, query url.Values) result {
+	limit := 10
+	if query.Has("limit") {
+		n, err := strconv.Atoi(query.Get("limit"))
+		if err != nil || n < 1 || n > 100 {
+			return invalidParam("limit", "This value must be between 1 and 100.")
+		}
+		limit = n
+	}
+	data, more := e.hook.list(query.Get("type"), limit)
+	return ok(map[string]any{"object": "list", "url": "/v1/events", "has_more": more, "data": data})
+}
+
+func (e *emulator) getEvent(r *http.Request, _ url.Values) result {
+	evt, found := e.hook.get(r.PathValue("id"))
+	if !found {
+		return missing("event", r.PathValue("id"))
+	}
+	return ok(evt)
 }

@@ -50,10 +50,58 @@ type client struct {
 
 func newClient(t *testing.T, webhookURL string) *client {
 	t.Helper()
-	em := newEmulator(options{APIKey: testKey, WebhookSecret: "whsec_test", WebhookURL: webhookURL, RetryDelay: 10 * time.Millisecond})
+	return newClientWith(t, options{WebhookURL: webhookURL})
+}
+
+// newClientWith serves an emulator with opts, its key, secret and retry
+// delay set for tests.
+func newClientWith(t *testing.T, opts options) *client {
+	t.Helper()
+	opts.APIKey, opts.WebhookSecret, opts.RetryDelay = testKey, "whsec_test", 10*time.Millisecond
+	em := newEmulator(opts)
 	srv := httptest.NewServer(em)
 	t.Cleanup(func() { srv.Close(); em.Close() })
 	return &client{t: t, base: srv.URL}
+}
+
+// control calls a test control endpoint and returns its status.
+func (c *client) control(method, path string) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, nil)
+	require.NoError(c.t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// hookEvent is the part of a delivered event the tests read.
+type hookEvent struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Object struct {
+		ID               string         `json:"id"`
+		Status           string         `json:"status"`
+		LastPaymentError map[string]any `json:"last_payment_error"`
+	} `json:"-"`
+	Data struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// next waits for the receiver's next event.
+func (h *hookReceiver) next(t *testing.T) hookEvent {
+	t.Helper()
+	select {
+	case body := <-h.events:
+		var evt hookEvent
+		require.NoError(t, json.Unmarshal(body, &evt))
+		require.NoError(t, json.Unmarshal(evt.Data.Object, &evt.Object))
+		return evt
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook verified by stripe-go arrived")
+		return hookEvent{}
+	}
 }
 
 // do sends form to path and returns the status and decoded body.
@@ -267,4 +315,150 @@ func TestStagedOutageKeepsState(t *testing.T) {
 	outage(http.MethodDelete)
 	status, _ = c.do(http.MethodGet, "/v1/customers/"+cus["id"].(string), "", nil)
 	assert.Equal(t, http.StatusOK, status)
+}
+
+func TestProcessingCardsSettleLater(t *testing.T) {
+	for _, tt := range []struct {
+		card, status, event, declineCode string
+	}{
+		{"pm_card_processing", "succeeded", "payment_intent.succeeded", ""},
+		{"pm_card_processing_chargeDeclined", "requires_payment_method", "payment_intent.payment_failed", "generic_decline"},
+		{"pm_card_processing_chargeDeclinedInsufficientFunds", "requires_payment_method", "payment_intent.payment_failed", "insufficient_funds"},
+	} {
+		t.Run(tt.card, func(t *testing.T) {
+			hooks, hookURL := newHookReceiver(t, "whsec_test")
+			// Settled by the control endpoint only: the delay never ends
+			// within the test.
+			c := newClientWith(t, options{WebhookURL: hookURL, ProcessingDelay: time.Hour})
+			_, cus := c.do(http.MethodPost, "/v1/customers", "", nil)
+			_, pm := c.do(http.MethodPost, "/v1/payment_methods/"+tt.card+"/attach", "", url.Values{"customer": {cus["id"].(string)}})
+			status, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+				"amount": {"1200"}, "currency": {"usd"}, "customer": {cus["id"].(string)},
+				"payment_method": {pm["id"].(string)}, "confirm": {"true"}, "off_session": {"true"},
+			})
+			require.Equal(t, http.StatusOK, status, "a processing confirmation is no error, whatever comes later")
+			assert.Equal(t, "processing", pi["status"])
+			assert.Nil(t, pi["last_payment_error"])
+			assert.EqualValues(t, 0, pi["amount_received"])
+			id := pi["id"].(string)
+			evt := hooks.next(t)
+			assert.Equal(t, "payment_intent.processing", evt.Type)
+			assert.Equal(t, "processing", evt.Object.Status)
+
+			_, got := c.do(http.MethodGet, "/v1/payment_intents/"+id, "", nil)
+			assert.Equal(t, "processing", got["status"])
+			status, body := c.do(http.MethodPost, "/v1/refunds", "", url.Values{"payment_intent": {id}})
+			assert.Equal(t, http.StatusBadRequest, status, "nothing to refund yet")
+			assert.Equal(t, "payment_intent_unexpected_state", errorOf(body)["code"])
+			status, body = c.do(http.MethodPost, "/v1/payment_intents/"+id+"/confirm", "", nil)
+			assert.Equal(t, http.StatusBadRequest, status, "a processing intent cannot be confirmed again")
+			assert.Equal(t, "payment_intent_unexpected_state", errorOf(body)["code"])
+
+			require.Equal(t, http.StatusOK, c.control(http.MethodPost, "/_emulator/payment_intents/"+id+"/settle"))
+			_, got = c.do(http.MethodGet, "/v1/payment_intents/"+id, "", nil)
+			assert.Equal(t, tt.status, got["status"])
+			evt = hooks.next(t)
+			assert.Equal(t, tt.event, evt.Type)
+			assert.Equal(t, id, evt.Object.ID)
+			assert.Equal(t, tt.status, evt.Object.Status)
+			if tt.declineCode != "" {
+				assert.Equal(t, tt.declineCode, got["last_payment_error"].(map[string]any)["decline_code"])
+				assert.Equal(t, tt.declineCode, evt.Object.LastPaymentError["decline_code"])
+				assert.EqualValues(t, 0, got["amount_received"])
+			} else {
+				assert.Nil(t, got["last_payment_error"])
+				assert.EqualValues(t, 1200, got["amount_received"])
+			}
+			assert.Equal(t, http.StatusConflict, c.control(http.MethodPost, "/_emulator/payment_intents/"+id+"/settle"), "settled once")
+		})
+	}
+	t.Run("an unknown intent cannot be settled", func(t *testing.T) {
+		c := newClient(t, "")
+		assert.Equal(t, http.StatusNotFound, c.control(http.MethodPost, "/_emulator/payment_intents/pi_none/settle"))
+	})
+}
+
+func TestProcessingSettlesAfterTheDelay(t *testing.T) {
+	hooks, hookURL := newHookReceiver(t, "whsec_test")
+	c := newClientWith(t, options{WebhookURL: hookURL, ProcessingDelay: 20 * time.Millisecond})
+	_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"800"}, "currency": {"eur"}, "payment_method": {"pm_card_processing"}, "confirm": {"true"},
+	})
+	require.Equal(t, "processing", pi["status"])
+	assert.Equal(t, "payment_intent.processing", hooks.next(t).Type)
+	evt := hooks.next(t)
+	assert.Equal(t, "payment_intent.succeeded", evt.Type)
+	assert.Equal(t, pi["id"], evt.Object.ID)
+	_, got := c.do(http.MethodGet, "/v1/payment_intents/"+pi["id"].(string), "", nil)
+	assert.Equal(t, "succeeded", got["status"])
+	assert.Equal(t, http.StatusConflict, c.control(http.MethodPost, "/_emulator/payment_intents/"+pi["id"].(string)+"/settle"))
+}
+
+func TestWithheldWebhooksAreDeliveredOnRelease(t *testing.T) {
+	hooks, hookURL := newHookReceiver(t, "whsec_test")
+	c := newClient(t, hookURL)
+	require.Equal(t, http.StatusNoContent, c.control(http.MethodPut, "/_emulator/webhooks/hold"))
+	_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"1000"}, "currency": {"usd"}, "payment_method": {"pm_card_visa"}, "confirm": {"true"},
+	})
+	require.Equal(t, "succeeded", pi["status"])
+
+	status, list := c.do(http.MethodGet, "/v1/events?type=payment_intent.succeeded", "", nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Len(t, list["data"], 1)
+	held := list["data"].([]any)[0].(map[string]any)
+	assert.EqualValues(t, 1, held["pending_webhooks"], "not delivered yet")
+	assert.Equal(t, pi["id"], held["data"].(map[string]any)["object"].(map[string]any)["id"])
+	assert.Never(t, func() bool { return len(hooks.events) > 0 }, 200*time.Millisecond, 10*time.Millisecond, "held back")
+
+	require.Equal(t, http.StatusNoContent, c.control(http.MethodDelete, "/_emulator/webhooks/hold"))
+	evt := hooks.next(t)
+	assert.Equal(t, held["id"], evt.ID, "the held event itself is delivered")
+	require.Eventually(t, func() bool {
+		_, got := c.do(http.MethodGet, "/v1/events/"+evt.ID, "", nil)
+		return got["pending_webhooks"] == 0.0
+	}, 10*time.Second, 10*time.Millisecond, "the event is marked delivered")
+
+	_, pi = c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"1000"}, "currency": {"usd"}, "payment_method": {"pm_card_visa"}, "confirm": {"true"},
+	})
+	assert.Equal(t, pi["id"], hooks.next(t).Object.ID, "released: new events go out at once")
+}
+
+func TestEventsList(t *testing.T) {
+	c := newClient(t, "")
+	var ids []string
+	for _, card := range []string{"pm_card_visa", "pm_card_chargeDeclined", "pm_card_mastercard"} {
+		_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+			"amount": {"100"}, "currency": {"usd"}, "payment_method": {card}, "confirm": {"true"},
+		})
+		if pi["id"] == nil {
+			pi = errorOf(pi)["payment_intent"].(map[string]any)
+		}
+		ids = append(ids, pi["id"].(string))
+	}
+	objectIDs := func(list map[string]any) []string {
+		var out []string
+		for _, e := range list["data"].([]any) {
+			out = append(out, e.(map[string]any)["data"].(map[string]any)["object"].(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	_, list := c.do(http.MethodGet, "/v1/events", "", nil)
+	assert.Equal(t, []string{ids[2], ids[1], ids[0]}, objectIDs(list), "newest first")
+	assert.Equal(t, false, list["has_more"])
+	_, list = c.do(http.MethodGet, "/v1/events?type=payment_intent.succeeded&limit=1", "", nil)
+	assert.Equal(t, []string{ids[2]}, objectIDs(list))
+	assert.Equal(t, true, list["has_more"])
+	first := list["data"].([]any)[0].(map[string]any)
+	assert.EqualValues(t, 0, first["pending_webhooks"], "no webhook endpoint: nothing to deliver")
+
+	status, got := c.do(http.MethodGet, "/v1/events/"+first["id"].(string), "", nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, first, got)
+	status, body := c.do(http.MethodGet, "/v1/events/evt_none", "", nil)
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, "resource_missing", errorOf(body)["code"])
+	status, _ = c.do(http.MethodGet, "/v1/events?limit=101", "", nil)
+	assert.Equal(t, http.StatusBadRequest, status)
 }

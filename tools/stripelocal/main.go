@@ -9,10 +9,22 @@
 // Test PaymentMethods decide the outcome, like Stripe's test cards:
 // pm_card_visa and pm_card_mastercard succeed, pm_card_chargeDeclined is
 // declined (card_declined), pm_card_visa_chargeDeclinedInsufficientFunds is
-// declined with insufficient_funds.
+// declined with insufficient_funds. The emulator's own pm_card_processing
+// behaves like an asynchronous payment method: a confirmation answers with
+// the intent processing (payment_intent.processing), which succeeds after
+// -processing-delay (payment_intent.succeeded); pm_card_processing_chargeDeclined
+// and pm_card_processing_chargeDeclinedInsufficientFunds fall back to
+// requires_payment_method with last_payment_error instead
+// (payment_intent.payment_failed). GET /v1/events and /v1/events/{id} list
+// the recent events, with pending_webhooks 0 once delivered.
 //
-// PUT /_emulator/outage makes every API call answer 503 until DELETE
-// /_emulator/outage, keeping the state: tests stage an outage with it.
+// Test controls, unauthenticated, keeping the state:
+//   - PUT /_emulator/outage makes every API call answer 503 until DELETE
+//     /_emulator/outage.
+//   - PUT /_emulator/webhooks/hold withholds webhook deliveries until
+//     DELETE /_emulator/webhooks/hold, which delivers what was held.
+//   - POST /_emulator/payment_intents/{id}/settle settles a processing
+//     intent at once (409 when it is not processing).
 package main
 
 import (
@@ -38,6 +50,7 @@ func main() {
 	flag.StringVar(&cfg.secretsFile, "secrets", "", "JSON file holding stripe-secret-key and stripe-webhook-secret (the dev secret store)")
 	flag.StringVar(&cfg.apiKey, "api-key", os.Getenv("STRIPE_SECRET_KEY"), "the secret key callers must present (default $STRIPE_SECRET_KEY)")
 	flag.StringVar(&cfg.webhookSecret, "webhook-secret", os.Getenv("STRIPE_WEBHOOK_SECRET"), "the webhook signing secret (default $STRIPE_WEBHOOK_SECRET)")
+	flag.DurationVar(&cfg.processingDelay, "processing-delay", 2*time.Second, "how long a pm_card_processing* charge stays processing")
 	flag.Parse()
 	if err := run(ctx, cfg); err != nil {
 		slog.Error("exit", "err", err)
@@ -47,6 +60,7 @@ func main() {
 
 type config struct {
 	addr, webhookURL, secretsFile, apiKey, webhookSecret string
+	processingDelay                                      time.Duration
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -58,8 +72,14 @@ func run(ctx context.Context, cfg config) error {
 	if cfg.apiKey == "" || cfg.webhookSecret == "" {
 		return errors.New("an API key and a webhook secret are required (-secrets, -api-key, -webhook-secret)")
 	}
+	if cfg.processingDelay <= 0 {
+		return errors.New("-processing-delay must be positive")
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	em := newEmulator(options{APIKey: cfg.apiKey, WebhookSecret: cfg.webhookSecret, WebhookURL: cfg.webhookURL, Log: log})
+	em := newEmulator(options{
+		APIKey: cfg.apiKey, WebhookSecret: cfg.webhookSecret, WebhookURL: cfg.webhookURL,
+		ProcessingDelay: cfg.processingDelay, Log: log,
+	})
 	srv := &http.Server{Addr: cfg.addr, Handler: em, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

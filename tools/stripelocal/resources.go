@@ -41,9 +41,13 @@ type paymentMethod struct {
 type testCard struct {
 	brand, last4 string
 	declineCode  string // empty: the charge succeeds
+	// processing: a confirmation leaves the intent processing; the verdict
+	// (declineCode) comes later, like an asynchronous payment method's.
+	processing bool
 }
 
-// testCards are Stripe's test PaymentMethod ids the emulator knows.
+// testCards are Stripe's test PaymentMethod ids the emulator knows, plus
+// the emulator's own pm_card_processing*, which settle asynchronously.
 var testCards = map[string]testCard{
 	"pm_card_visa":                                 {brand: "visa", last4: "4242"},
 	"pm_card_mastercard":                           {brand: "mastercard", last4: "4444"},
@@ -51,6 +55,11 @@ var testCards = map[string]testCard{
 	"pm_card_visa_chargeDeclined":                  {brand: "visa", last4: "0002", declineCode: "generic_decline"},
 	"pm_card_chargeDeclinedInsufficientFunds":      {brand: "visa", last4: "9995", declineCode: "insufficient_funds"},
 	"pm_card_visa_chargeDeclinedInsufficientFunds": {brand: "visa", last4: "9995", declineCode: "insufficient_funds"},
+	"pm_card_processing":                           {brand: "visa", last4: "0077", processing: true},
+	"pm_card_processing_chargeDeclined":            {brand: "visa", last4: "0085", processing: true, declineCode: "generic_decline"},
+	"pm_card_processing_chargeDeclinedInsufficientFunds": {
+		brand: "visa", last4: "0093", processing: true, declineCode: "insufficient_funds",
+	},
 }
 
 type lastError struct {
@@ -77,6 +86,8 @@ type paymentIntent struct {
 	Metadata         map[string]string `json:"metadata"`
 
 	refunded int64
+	// verdict is what a processing intent settles to.
+	verdict testCard
 }
 
 type refund struct {
@@ -248,7 +259,8 @@ func (e *emulator) confirmIntent(r *http.Request, form url.Values) result {
 
 // confirm charges pi's PaymentMethod (pmID when given). A decline leaves
 // pi in requires_payment_method with its last error and answers 402, as
-// Stripe does; both outcomes are announced by webhook.
+// Stripe does; a processing card leaves pi processing until settle. Each
+// outcome is announced by webhook.
 func (e *emulator) confirm(pi *paymentIntent, pmID string) result {
 	if pi.Status != "requires_payment_method" && pi.Status != "requires_confirmation" {
 		return result{http.StatusBadRequest, map[string]apiError{"error": {
@@ -270,19 +282,50 @@ func (e *emulator) confirm(pi *paymentIntent, pmID string) result {
 		return invalidParam("payment_method", "The provided PaymentMethod belongs to another customer.")
 	}
 	pi.PaymentMethod = ptr(pmID)
+	pi.LastPaymentError = nil
+	if pm.outcome.processing {
+		pi.Status = "processing"
+		pi.verdict = pm.outcome
+		e.hook.send("payment_intent.processing", *pi)
+		e.settleLater(pi.ID)
+		return ok(pi)
+	}
 	if code := pm.outcome.declineCode; code != "" {
-		pi.Status = "requires_payment_method"
-		pi.LastPaymentError = &lastError{Type: "card_error", Code: "card_declined", DeclineCode: code, Message: declineMessage(code)}
-		e.hook.send("payment_intent.payment_failed", *pi)
+		e.decline(pi, code)
 		return result{http.StatusPaymentRequired, map[string]apiError{"error": {
 			Type: "card_error", Code: "card_declined", DeclineCode: code, Message: declineMessage(code), PaymentIntent: pi,
 		}}}
 	}
+	e.succeed(pi)
+	return ok(pi)
+}
+
+// settle gives a processing intent its verdict. It reports false when pi
+// is not processing.
+func (e *emulator) settle(pi *paymentIntent) bool {
+	if pi.Status != "processing" {
+		return false
+	}
+	if code := pi.verdict.declineCode; code != "" {
+		e.decline(pi, code)
+	} else {
+		e.succeed(pi)
+	}
+	return true
+}
+
+func (e *emulator) succeed(pi *paymentIntent) {
 	pi.Status = "succeeded"
 	pi.AmountReceived = pi.Amount
-	pi.LastPaymentError = nil
 	e.hook.send("payment_intent.succeeded", *pi)
-	return ok(pi)
+}
+
+// decline returns pi to requires_payment_method with the decline as its
+// last error, as Stripe does after a failed attempt.
+func (e *emulator) decline(pi *paymentIntent, code string) {
+	pi.Status = "requires_payment_method"
+	pi.LastPaymentError = &lastError{Type: "card_error", Code: "card_declined", DeclineCode: code, Message: declineMessage(code)}
+	e.hook.send("payment_intent.payment_failed", *pi)
 }
 
 func declineMessage(code string) string {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/daprshop/daprshop/services/platform/apperr"
 )
 
 // Reconciler settles payments whose verdict never arrived by webhook.
@@ -16,16 +18,28 @@ type Reconciler interface {
 // reconcileBatch bounds one run; the next tick takes the rest.
 const reconcileBatch = 100
 
+var errOlderThan = apperr.Validation(apperr.FieldError{Field: "older_than", Message: "must be a duration of zero or more, such as 30s"})
+
 // ReconcilePath runs one reconciliation. The workers' scheduled job
 // invokes it through Dapr; the gateway does not route it.
 const ReconcilePath = "/internal/payments/reconcile"
 
 // MountReconcile serves ReconcilePath: each run settles payments unsettled
-// for longer than age and answers how many. A failed run is left to the
+// for longer than age and answers how many. The query parameter older_than
+// (a duration such as 30s; 422 when invalid) replaces age for one run, for
+// operators who cannot wait and for tests. A failed run is left to the
 // next one.
 func MountReconcile(app fiber.Router, r Reconciler, log *slog.Logger, age time.Duration, now func() time.Time) {
 	app.Post(ReconcilePath, func(c *fiber.Ctx) error {
-		settled, err := r.Reconcile(c.UserContext(), now(), age, reconcileBatch)
+		olderThan := age
+		if v := c.Query("older_than"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errOlderThan
+			}
+			olderThan = d
+		}
+		settled, err := r.Reconcile(c.UserContext(), now(), olderThan, reconcileBatch)
 		if settled > 0 {
 			log.InfoContext(c.UserContext(), "payments reconciled", "settled", settled)
 		}

@@ -36,6 +36,9 @@ type fakeProvider struct {
 	cards   int
 	// refuse makes the provider turn refunds down, as Stripe does a bad one.
 	refuse bool
+	// async makes confirmations leave intents processing, as asynchronous
+	// payment methods do, until settle gives the verdict.
+	async bool
 }
 
 func newFakeProvider() *fakeProvider {
@@ -66,9 +69,22 @@ func (f *fakeProvider) CreateIntent(_ context.Context, req payments.IntentReques
 	if req.CardID != "" {
 		f.charged = append(f.charged, req.CardID)
 		i.Status = "succeeded"
+		if f.async {
+			i.Status = "processing"
+		}
 	}
 	f.intents[req.OrderID] = i
 	return i, nil
+}
+
+// settle gives the intent of order the provider's verdict: its status and
+// last failure.
+func (f *fakeProvider) settle(order uuid.UUID, status, failure string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.intents[order]
+	i.Status, i.FailureMessage = status, failure
+	f.intents[order] = i
 }
 
 func (f *fakeProvider) Intent(_ context.Context, id string) (payments.Intent, error) {

@@ -56,6 +56,9 @@ func (f fixture) webhook(t *testing.T, payload []byte, signature string) int {
 func intentEvent(t *testing.T, eventID, typ, intentID string) []byte {
 	t.Helper()
 	pi := map[string]any{"id": intentID, "object": "payment_intent", "status": "succeeded", "amount": 1500, "currency": "usd"}
+	if typ == "payment_intent.processing" {
+		pi["status"] = "processing"
+	}
 	if typ == "payment_intent.payment_failed" {
 		pi["status"] = "requires_payment_method"
 		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "decline_code": "generic_decline", "message": "Your card was declined."}

@@ -9,17 +9,20 @@ import (
 
 // ReconcileStore is what reconciliation needs from storage.
 type ReconcileStore interface {
-	// Unsettled lists up to limit payments still pending or processing
-	// that have not changed since before.
-	Unsettled(ctx context.Context, before time.Time, limit int) ([]Payment, error)
+	// ClaimUnsettled returns up to limit payments still pending or
+	// processing that have not changed since before, those looked at least
+	// recently first, and records at as their last look.
+	ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]Payment, error)
 }
 
-// Reconcile re-reads from the provider the intents of payments unsettled
-// for longer than age (a webhook lost, or stuck in processing) and settles
-// those the provider has decided, as their webhook would have. It returns
+// Reconcile re-reads from the provider the intents of up to limit payments
+// unsettled for longer than age (a webhook lost, or stuck in processing)
+// and settles those the provider has decided, as their webhook would have.
+// An intent still processing, or awaiting its client, is left for a later
+// run, which starts with the payments this one did not reach. It returns
 // how many it settled; one intent failing to load does not stop the rest.
 func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
-	stale, err := s.reconcile.Unsettled(ctx, now.Add(-age), limit)
+	stale, err := s.reconcile.ClaimUnsettled(ctx, now.Add(-age), now, limit)
 	if err != nil {
 		return 0, err
 	}

@@ -167,14 +167,22 @@ func (s *Store) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payme
 	return out, nil
 }
 
-// Unsettled lists up to limit payments pending or processing, unchanged
-// since before, oldest first.
-func (s *Store) Unsettled(ctx context.Context, before time.Time, limit int) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, order_id, payment_intent_id, status FROM payments
-		WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
-		ORDER BY updated_at, id LIMIT $2`, before, limit)
+// ClaimUnsettled returns up to limit payments pending or processing and
+// unchanged since before: those reconciliation looked at least recently
+// first (never, first of all), then the oldest. It records at as their
+// last look, so the next run starts with others; rows another run is
+// claiming are skipped.
+func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE payments SET reconciled_at = $3
+		WHERE id IN (
+			SELECT id FROM payments
+			WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
+			ORDER BY reconciled_at NULLS FIRST, updated_at, id
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED)
+		RETURNING id, order_id, payment_intent_id, status`, before, limit, at)
 	if err != nil {
-		return nil, fmt.Errorf("list unsettled payments: %w", err)
+		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Payment, error) {
 		var p payments.Payment
@@ -182,7 +190,7 @@ func (s *Store) Unsettled(ctx context.Context, before time.Time, limit int) ([]p
 		return p, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list unsettled payments: %w", err)
+		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}
 	return out, nil
 }
