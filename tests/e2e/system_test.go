@@ -92,6 +92,9 @@ func start() (*system, func() error, error) {
 	if err := resetRateLimits(); err != nil {
 		return nil, nil, err
 	}
+	if err := deleteStreams(); err != nil {
+		return nil, nil, err
+	}
 	if err := dropDatabases(); err != nil {
 		return nil, nil, err
 	}
@@ -239,6 +242,24 @@ func resetRateLimits() error {
 	for iter.Next(ctx) {
 		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
 			return fmt.Errorf("reset rate limits: %w", err)
+		}
+	}
+	return iter.Err()
+}
+
+// deleteStreams removes the Redis streams (pub/sub topics) of earlier runs,
+// as dropDatabases removes their databases: their events name orders that
+// no longer exist, and those a killed app left unacknowledged would be
+// redelivered to this run's consumers. Sidecars recreate them at start.
+func deleteStreams() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	iter := rdb.ScanType(ctx, 0, "*", 1000, "stream").Iterator()
+	for iter.Next(ctx) {
+		if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
+			return fmt.Errorf("delete stream %s: %w", iter.Val(), err)
 		}
 	}
 	return iter.Err()

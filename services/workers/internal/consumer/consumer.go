@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -23,8 +24,8 @@ const Name = "analytics"
 const DeadLetterTopic = "deadletter"
 
 // OrderPaid is the part of order.paid (published by orders) the analytics
-// read. PaidAt decides the day; without it, the day the event is
-// processed counts, which a replay on another day would move.
+// read. PaidAt decides the day; without it, the event's id does (see
+// Consumer.when).
 type OrderPaid struct {
 	OrderID    string    `json:"order_id"`
 	TotalCents int64     `json:"total_cents"`
@@ -40,7 +41,8 @@ type Item struct {
 }
 
 // PaymentRefunded is the part of payment.refunded (published by payments)
-// the analytics read.
+// the analytics read. RefundedAt decides the day; without it, the event's
+// id does (see Consumer.when).
 type PaymentRefunded struct {
 	PaymentID   string    `json:"payment_id"`
 	OrderID     string    `json:"order_id"`
@@ -56,7 +58,7 @@ type Consumer struct {
 }
 
 // New returns a Consumer writing to pool; now dates events that carry no
-// time of their own.
+// time of their own, neither in their data nor in their id.
 func New(pool *pgxpool.Pool, now func() time.Time) *Consumer { return &Consumer{pool: pool, now: now} }
 
 // Subscriptions lists the topics to mount with events.Mount.
@@ -67,11 +69,19 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	}
 }
 
-func (c *Consumer) when(t time.Time) time.Time {
-	if t.IsZero() {
-		return c.now()
+// when is the time that decides an event's day: the one in its data, else
+// the one in its id when that is a version 7 UUID (outbox event ids are,
+// minted in the transaction that made the change), else now. Only the
+// last moves when the event is replayed on another day, as an operator
+// does to rebuild the aggregates.
+func (c *Consumer) when(t time.Time, eventID string) time.Time {
+	if !t.IsZero() {
+		return t
 	}
-	return t
+	if id, err := uuid.Parse(eventID); err == nil && id.Version() == 7 {
+		return time.Unix(id.Time().UnixTime())
+	}
+	return c.now()
 }
 
 func (c *Consumer) orderPaid(ctx context.Context, e events.Event) error {
@@ -83,7 +93,7 @@ func (c *Consumer) orderPaid(ctx context.Context, e events.Event) error {
 	for i, it := range data.Items {
 		quantities[i] = it.Quantity
 	}
-	sale, err := analytics.Paid(c.when(data.PaidAt), data.TotalCents, quantities)
+	sale, err := analytics.Paid(c.when(data.PaidAt, e.ID), data.TotalCents, quantities)
 	if err != nil {
 		return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, err))
 	}
@@ -97,7 +107,7 @@ func (c *Consumer) paymentRefunded(ctx context.Context, e events.Event) error {
 	if err := e.Decode(&data); err != nil {
 		return fmt.Errorf("decode %s event %s: %w", e.Topic, e.ID, err)
 	}
-	refund, err := analytics.Refunded(c.when(data.RefundedAt), data.AmountCents)
+	refund, err := analytics.Refunded(c.when(data.RefundedAt, e.ID), data.AmountCents)
 	if err != nil {
 		return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, err))
 	}

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -86,5 +88,67 @@ func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 		again, err := postgres.NewStore(pool).Sales(context.Background(), r)
 		require.NoError(t, err)
 		assert.Len(t, again, 4)
+	})
+}
+
+// v7 is a version 7 UUID minted at at, as the outbox mints event ids.
+func v7(at time.Time) string {
+	var id uuid.UUID
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	id[6], id[8] = 0x70, 0x80 // version 7, RFC 4122 variant
+	return id.String()
+}
+
+func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	var now atomic.Int64 // unix seconds
+	now.Store(today.Unix())
+	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
+	events.Mount(srv.App(), slog.New(slog.DiscardHandler),
+		consumer.New(pool, func() time.Time { return time.Unix(now.Load(), 0) }).Subscriptions()...)
+	app := srv.App()
+	r, err := analytics.NewRange(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	d := func(s string) time.Time { v, _ := time.Parse(time.DateOnly, s); return v }
+	sales := func(t *testing.T) []analytics.DaySales {
+		t.Helper()
+		got, err := postgres.NewStore(pool).Sales(context.Background(), r)
+		require.NoError(t, err)
+		for i := range got {
+			got[i].Day = got[i].Day.UTC()
+		}
+		return got
+	}
+	refunds := []struct{ id, data string }{
+		// Completed a moment before midnight, processed days later.
+		{v7(time.Date(2025, 3, 5, 23, 59, 59, 900e6, time.UTC)), `{"order_id": "o1", "amount_cents": 400, "currency": "USD"}`},
+		// An id that carries no time: the day it is processed.
+		{"legacy-1", `{"order_id": "o2", "amount_cents": 100, "currency": "USD"}`},
+	}
+	deliverAll := func(t *testing.T) {
+		t.Helper()
+		for _, e := range refunds {
+			require.Equal(t, "SUCCESS", deliver(t, app, "/events/payment-refunded", e.id, e.data), e.id)
+		}
+	}
+
+	deliverAll(t)
+	assert.Equal(t, []analytics.DaySales{
+		{Day: d("2025-03-05"), RefundsCents: 400},
+		{Day: d("2025-03-10"), RefundsCents: 100},
+	}, sales(t))
+
+	t.Run("a rebuild on a later day keeps the refund on its day", func(t *testing.T) {
+		_, err := pool.Exec(context.Background(), `DELETE FROM processed_events; DELETE FROM daily_sales`)
+		require.NoError(t, err)
+		now.Store(time.Date(2025, 3, 12, 9, 0, 0, 0, time.UTC).Unix())
+		deliverAll(t)
+		assert.Equal(t, []analytics.DaySales{
+			{Day: d("2025-03-05"), RefundsCents: 400},
+			{Day: d("2025-03-12"), RefundsCents: 100},
+		}, sales(t))
 	})
 }
