@@ -393,9 +393,7 @@ func BenchmarkEventToMailIdle(b *testing.B) {
 		sent := waitMailed(b, conn, []string{id}, time.Minute, 2*time.Millisecond)
 		lat = append(lat, sent[id].Sub(at))
 	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	reportLatencies(b, "event → mail, idle", lat)
 }
 
 // benchPublish is publishEvent for load runs, safe to call from several
