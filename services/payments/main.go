@@ -85,6 +85,8 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
 		// Stripe gives up redelivering a webhook after three days.
 		"webhook_events": purge.Older(svc.DB, "webhook_events", "received_at", retention.ProcessedEvents),
+		// Long past any verdict a cancelled order's intent could still get.
+		"cancelled_orders": purge.Older(svc.DB, "cancelled_orders", "cancelled_at", retention.ProcessedEvents),
 	})
 	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], tolerance), svc.Verifier).Register(app)
 	return svc.Run(ctx)

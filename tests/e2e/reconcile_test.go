@@ -219,7 +219,8 @@ func TestReconcile(t *testing.T) {
 		assert.Zero(t, s.invoiceCount(t, customer, o.ID))
 
 		release()
-		stripe.waitDelivered(p.PaymentIntentID, "payment_intent.processing", "payment_intent.payment_failed")
+		// The cancelled order's intent is cancelled too: no retry can charge.
+		stripe.waitDelivered(p.PaymentIntentID, "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled")
 		assert.Equal(t, 1, outboxCount(t, "payment.failed", o.ID), "the late webhook settles nothing more")
 		assert.Zero(t, outboxCount(t, "payment.succeeded", o.ID))
 		assert.Equal(t, []string{"pending_payment", "cancelled"}, statuses(s.order(t, customer, o.ID)))

@@ -113,7 +113,9 @@ func newEmulator(opts options) *emulator {
 	e.handle("POST /v1/payment_intents", e.createIntent)
 	e.handle("GET /v1/payment_intents/{id}", e.getIntent)
 	e.handle("POST /v1/payment_intents/{id}/confirm", e.confirmIntent)
+	e.handle("POST /v1/payment_intents/{id}/cancel", e.cancelIntent)
 	e.handle("POST /v1/refunds", e.createRefund)
+	e.handle("GET /v1/refunds", e.listRefunds)
 	e.handle("GET /v1/events", e.listEvents)
 	e.handle("GET /v1/events/{id}", e.getEvent)
 	return e

@@ -255,6 +255,21 @@ func TestRefundsNeverExceedTheAmount(t *testing.T) {
 	status, body = c.do(http.MethodPost, "/v1/refunds", "", url.Values{"payment_intent": {id}})
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Equal(t, "charge_already_refunded", errorOf(body)["code"])
+
+	_, other := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"50"}, "currency": {"usd"}, "payment_method": {"pm_card_visa"}, "confirm": {"true"},
+	})
+	_, _ = c.do(http.MethodPost, "/v1/refunds", "", url.Values{"payment_intent": {other["id"].(string)}})
+	status, list := c.do(http.MethodGet, "/v1/refunds?payment_intent="+id, "", nil)
+	require.Equal(t, http.StatusOK, status)
+	var amounts []float64
+	for _, r := range list["data"].([]any) {
+		assert.Equal(t, id, r.(map[string]any)["payment_intent"])
+		amounts = append(amounts, r.(map[string]any)["amount"].(float64))
+	}
+	assert.ElementsMatch(t, []float64{300, 700}, amounts, "the intent's refunds only")
+	_, list = c.do(http.MethodGet, "/v1/refunds", "", nil)
+	assert.Len(t, list["data"], 3)
 }
 
 func TestWebhooksAreSignedLikeStripeAndRetried(t *testing.T) {
@@ -461,4 +476,102 @@ func TestEventsList(t *testing.T) {
 	assert.Equal(t, "resource_missing", errorOf(body)["code"])
 	status, _ = c.do(http.MethodGet, "/v1/events?limit=101", "", nil)
 	assert.Equal(t, http.StatusBadRequest, status)
+}
+
+func TestCancelIntent(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		form url.Values
+	}{
+		{"awaiting a payment method", url.Values{}},
+		{"awaiting its confirmation", url.Values{"payment_method": {"pm_card_visa"}}},
+		{"declined, awaiting another card", url.Values{"payment_method": {"pm_card_chargeDeclined"}, "confirm": {"true"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hooks, hookURL := newHookReceiver(t, "whsec_test")
+			c := newClient(t, hookURL)
+			tt.form.Set("amount", "1500")
+			tt.form.Set("currency", "usd")
+			_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", tt.form)
+			if errorOf(pi) != nil {
+				pi = errorOf(pi)["payment_intent"].(map[string]any)
+				assert.Equal(t, "payment_intent.payment_failed", hooks.next(t).Type)
+			}
+			id := pi["id"].(string)
+			assert.Nil(t, pi["canceled_at"])
+			assert.Nil(t, pi["cancellation_reason"])
+
+			path := "/v1/payment_intents/" + id + "/cancel"
+			form := url.Values{"cancellation_reason": {"requested_by_customer"}}
+			status, got := c.do(http.MethodPost, path, "pi-cancel-1", form)
+			require.Equal(t, http.StatusOK, status, got)
+			assert.Equal(t, "canceled", got["status"])
+			assert.Equal(t, "requested_by_customer", got["cancellation_reason"])
+			assert.NotNil(t, got["canceled_at"])
+			evt := hooks.next(t)
+			assert.Equal(t, "payment_intent.canceled", evt.Type)
+			assert.Equal(t, id, evt.Object.ID)
+			assert.Equal(t, "canceled", evt.Object.Status)
+
+			status, again := c.do(http.MethodPost, path, "pi-cancel-1", form)
+			assert.Equal(t, http.StatusOK, status, "the same key replays the cancel")
+			assert.Equal(t, got, again)
+			status, body := c.do(http.MethodPost, path, "", nil)
+			assert.Equal(t, http.StatusBadRequest, status, "cancelled once")
+			assert.Equal(t, "You cannot cancel this PaymentIntent because it has a status of canceled.", errorOf(body)["message"])
+
+			status, body = c.do(http.MethodPost, "/v1/payment_intents/"+id+"/confirm", "", url.Values{"payment_method": {"pm_card_visa"}})
+			assert.Equal(t, http.StatusBadRequest, status, "a canceled intent cannot charge")
+			assert.Equal(t, "invalid_request_error", errorOf(body)["type"])
+			assert.Equal(t, "payment_intent_unexpected_state", errorOf(body)["code"])
+			assert.Equal(t, "You cannot confirm this PaymentIntent because it has a status of canceled.", errorOf(body)["message"])
+			_, got = c.do(http.MethodGet, "/v1/payment_intents/"+id, "", nil)
+			assert.Equal(t, "canceled", got["status"])
+			assert.EqualValues(t, 0, got["amount_received"])
+		})
+	}
+}
+
+func TestCancelIntentRefusals(t *testing.T) {
+	c := newClientWith(t, options{ProcessingDelay: time.Hour})
+	intent := func(card string) string {
+		_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+			"amount": {"1500"}, "currency": {"usd"}, "payment_method": {card}, "confirm": {"true"},
+		})
+		if pi["id"] == nil { // declined
+			pi = errorOf(pi)["payment_intent"].(map[string]any)
+		}
+		return pi["id"].(string)
+	}
+	for _, tt := range []struct {
+		name, id, reason string
+		status           int
+		code, message    string
+	}{
+		{"succeeded", intent("pm_card_visa"), "", http.StatusBadRequest, "payment_intent_unexpected_state",
+			"You cannot cancel this PaymentIntent because it has a status of succeeded."},
+		{"processing", intent("pm_card_processing"), "", http.StatusBadRequest, "payment_intent_unexpected_state",
+			"You cannot cancel this PaymentIntent because it has a status of processing."},
+		{"an unknown reason", intent("pm_card_chargeDeclined"), "bored", http.StatusBadRequest, "parameter_invalid", ""},
+		{"no such intent", "pi_none", "", http.StatusNotFound, "resource_missing", "No such payment_intent: 'pi_none'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{}
+			if tt.reason != "" {
+				form.Set("cancellation_reason", tt.reason)
+			}
+			status, body := c.do(http.MethodPost, "/v1/payment_intents/"+tt.id+"/cancel", "", form)
+			assert.Equal(t, tt.status, status)
+			assert.Equal(t, "invalid_request_error", errorOf(body)["type"])
+			assert.Equal(t, tt.code, errorOf(body)["code"])
+			if tt.message != "" {
+				assert.Equal(t, tt.message, errorOf(body)["message"])
+			}
+			if tt.status == http.StatusBadRequest && tt.code == "payment_intent_unexpected_state" {
+				assert.Equal(t, tt.id, errorOf(body)["payment_intent"].(map[string]any)["id"])
+				_, got := c.do(http.MethodGet, "/v1/payment_intents/"+tt.id, "", nil)
+				assert.Equal(t, tt.name, got["status"], "unchanged")
+			}
+		})
+	}
 }

@@ -15,7 +15,12 @@
 // -processing-delay (payment_intent.succeeded); pm_card_processing_chargeDeclined
 // and pm_card_processing_chargeDeclinedInsufficientFunds fall back to
 // requires_payment_method with last_payment_error instead
-// (payment_intent.payment_failed). GET /v1/events and /v1/events/{id} list
+// (payment_intent.payment_failed). POST /v1/payment_intents/{id}/cancel
+// cancels an intent that has not charged (payment_intent.canceled); a
+// processing, succeeded or canceled one answers 400
+// payment_intent_unexpected_state, and a canceled one can no longer be
+// confirmed. GET /v1/refunds?payment_intent= lists an intent's refunds.
+// GET /v1/events and /v1/events/{id} list
 // the recent events, with pending_webhooks 0 once delivered.
 //
 // Test controls, unauthenticated, keeping the state:

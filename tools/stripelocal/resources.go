@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -81,6 +82,8 @@ type paymentIntent struct {
 	ClientSecret     string            `json:"client_secret"`
 	Description      string            `json:"description,omitempty"`
 	LastPaymentError *lastError        `json:"last_payment_error"`
+	CanceledAt       *int64            `json:"canceled_at"`
+	CancelReason     *string           `json:"cancellation_reason"`
 	Created          int64             `json:"created"`
 	Livemode         bool              `json:"livemode"`
 	Metadata         map[string]string `json:"metadata"`
@@ -257,16 +260,49 @@ func (e *emulator) confirmIntent(r *http.Request, form url.Values) result {
 	return e.confirm(pi, form.Get("payment_method"))
 }
 
+// cancellationReasons are the reasons a caller may give for a cancel.
+var cancellationReasons = map[string]bool{"abandoned": true, "duplicate": true, "fraudulent": true, "requested_by_customer": true}
+
+// cancelIntent cancels an intent that has not charged yet, as Stripe does:
+// from requires_payment_method, requires_confirmation, requires_action or
+// requires_capture. A processing intent (an asynchronous payment under
+// way) or a succeeded or canceled one cannot be cancelled: 400
+// payment_intent_unexpected_state with the intent.
+func (e *emulator) cancelIntent(r *http.Request, form url.Values) result {
+	pi, found := e.intents[r.PathValue("id")]
+	if !found {
+		return missing("payment_intent", r.PathValue("id"))
+	}
+	reason := form.Get("cancellation_reason")
+	if reason != "" && !cancellationReasons[reason] {
+		return invalidParam("cancellation_reason", "Invalid cancellation_reason: must be one of abandoned, duplicate, fraudulent or requested_by_customer.")
+	}
+	switch pi.Status {
+	case "requires_payment_method", "requires_confirmation", "requires_action", "requires_capture":
+	default:
+		return unexpectedState(pi, "cancel")
+	}
+	now := e.opts.Now().Unix()
+	pi.Status, pi.CanceledAt, pi.CancelReason = "canceled", &now, ptr(reason)
+	e.hook.send("payment_intent.canceled", *pi)
+	return ok(pi)
+}
+
+// unexpectedState refuses to act on pi in its status.
+func unexpectedState(pi *paymentIntent, action string) result {
+	return result{http.StatusBadRequest, map[string]apiError{"error": {
+		Type: "invalid_request_error", Code: "payment_intent_unexpected_state", PaymentIntent: pi,
+		Message: "You cannot " + action + " this PaymentIntent because it has a status of " + pi.Status + ".",
+	}}}
+}
+
 // confirm charges pi's PaymentMethod (pmID when given). A decline leaves
 // pi in requires_payment_method with its last error and answers 402, as
 // Stripe does; a processing card leaves pi processing until settle. Each
 // outcome is announced by webhook.
 func (e *emulator) confirm(pi *paymentIntent, pmID string) result {
 	if pi.Status != "requires_payment_method" && pi.Status != "requires_confirmation" {
-		return result{http.StatusBadRequest, map[string]apiError{"error": {
-			Type: "invalid_request_error", Code: "payment_intent_unexpected_state", PaymentIntent: pi,
-			Message: "You cannot confirm this PaymentIntent because it has a status of " + pi.Status + ".",
-		}}}
+		return unexpectedState(pi, "confirm")
 	}
 	if pmID == "" && pi.PaymentMethod != nil {
 		pmID = *pi.PaymentMethod
@@ -368,4 +404,22 @@ func (e *emulator) createRefund(_ *http.Request, form url.Values) result {
 	}
 	e.refunds[rf.ID] = rf
 	return ok(rf)
+}
+
+// listRefunds is GET /v1/refunds: every refund, or those of one
+// payment_intent, newest first.
+func (e *emulator) listRefunds(_ *http.Request, query url.Values) result {
+	data := []*refund{}
+	for _, rf := range e.refunds {
+		if pi := query.Get("payment_intent"); pi == "" || rf.PaymentIntent == pi {
+			data = append(data, rf)
+		}
+	}
+	sort.Slice(data, func(i, j int) bool {
+		if data[i].Created != data[j].Created {
+			return data[i].Created > data[j].Created
+		}
+		return data[i].ID < data[j].ID
+	})
+	return ok(map[string]any{"object": "list", "url": "/v1/refunds", "has_more": false, "data": data})
 }

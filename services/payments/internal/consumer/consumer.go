@@ -1,5 +1,5 @@
 // Package consumer applies the order events payments acts on: an order
-// placed is charged.
+// placed is charged, an order cancelled refunded or its payment closed.
 package consumer
 
 import (
@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/events"
 )
 
@@ -17,7 +18,7 @@ import (
 const DeadLetterTopic = "deadletter"
 
 // The events payments acts on: an order placed is charged, a paid order
-// cancelled is refunded.
+// cancelled is refunded, an unpaid one has its payment closed.
 const (
 	TopicOrderCreated   = "order.created"
 	TopicOrderCancelled = "order.cancelled"
@@ -27,6 +28,7 @@ const (
 type Payments interface {
 	Charge(ctx context.Context, eventID string, o payments.OrderCreated) error
 	RefundOrder(ctx context.Context, eventID string, orderID uuid.UUID) error
+	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) error
 }
 
 // Consumer handles order events.
@@ -46,17 +48,24 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 // orderCancelled is the order.cancelled payload fields payments reads.
 type orderCancelled struct {
 	OrderID uuid.UUID `json:"order_id"`
+	Reason  string    `json:"reason"`
 	Refund  bool      `json:"refund"`
 }
 
-// orderCancelled refunds a paid order in full; unpaid ones need nothing.
+// orderCancelled refunds a paid order in full. An unpaid one has its
+// payment closed, so that it can never charge; a provider refusing that
+// is final and goes to the dead letters.
 func (c *Consumer) orderCancelled(ctx context.Context, e events.Event) error {
 	var o orderCancelled
 	if err := e.Decode(&o); err != nil {
 		return fmt.Errorf("decode order.cancelled %s: %w", e.ID, err)
 	}
 	if !o.Refund {
-		return nil
+		err := c.payments.CancelOrder(ctx, o.OrderID, o.Reason)
+		if apperr.KindOf(err) == apperr.BadGateway {
+			return events.Drop(err)
+		}
+		return err
 	}
 	err := c.payments.RefundOrder(ctx, e.ID, o.OrderID)
 	if errors.Is(err, payments.ErrPaymentNotFound) || errors.Is(err, payments.ErrNotRefundable) || errors.Is(err, payments.ErrOverRefund) {

@@ -39,10 +39,17 @@ type fakeProvider struct {
 	// async makes confirmations leave intents processing, as asynchronous
 	// payment methods do, until settle gives the verdict.
 	async bool
+	// refunded holds the amount refunded per idempotency key; cancels the
+	// intents each cancel key cancelled, both like Stripe: once per key.
+	refunded map[string]int64
+	cancels  map[string]payments.Intent
+	// beforeCreate, when set, runs as an intent is about to be created,
+	// outside the lock: what happens meanwhile elsewhere.
+	beforeCreate func()
 }
 
 func newFakeProvider() *fakeProvider {
-	return &fakeProvider{intents: map[uuid.UUID]payments.Intent{}}
+	return &fakeProvider{intents: map[uuid.UUID]payments.Intent{}, refunded: map[string]int64{}, cancels: map[string]payments.Intent{}}
 }
 
 func (f *fakeProvider) CreateCustomer(_ context.Context, userID uuid.UUID, _ string) (string, error) {
@@ -59,6 +66,9 @@ func (f *fakeProvider) AttachCard(_ context.Context, _, _, token string) (paymen
 func (f *fakeProvider) DetachCard(context.Context, string, string) error { return nil }
 
 func (f *fakeProvider) CreateIntent(_ context.Context, req payments.IntentRequest) (payments.Intent, error) {
+	if f.beforeCreate != nil {
+		f.beforeCreate()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if i, ok := f.intents[req.OrderID]; ok {
@@ -98,11 +108,49 @@ func (f *fakeProvider) Intent(_ context.Context, id string) (payments.Intent, er
 	return payments.Intent{}, payments.ErrNotFound
 }
 
-func (f *fakeProvider) Refund(context.Context, string, string, int64) (string, error) {
+func (f *fakeProvider) Refund(_ context.Context, key, _ string, amountCents int64) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.refuse {
 		return "", apperr.New(apperr.BadGateway, "refused")
 	}
-	return "re_" + uuid.NewString(), nil
+	f.refunded[key] = amountCents
+	return "re_" + key, nil
+}
+
+// CancelIntent cancels the intent unless it is past that, as Stripe does,
+// and answers a key already used with the intent as it stands.
+func (f *fakeProvider) CancelIntent(_ context.Context, key, id string, _ payments.CancelReason) (payments.Intent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for order, i := range f.intents {
+		if i.ID != id {
+			continue
+		}
+		if _, used := f.cancels[key]; !used && (i.Status == "requires_payment_method" || i.Status == "requires_confirmation") {
+			i.Status = "canceled"
+			f.intents[order] = i
+			f.cancels[key] = i
+		}
+		return i, nil
+	}
+	return payments.Intent{}, apperr.New(apperr.BadGateway, "no such payment intent")
+}
+
+// cancelled counts the intents cancelled.
+func (f *fakeProvider) cancelled() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.cancels)
+}
+
+// refunds returns the amounts refunded per idempotency key.
+func (f *fakeProvider) refunds() map[string]int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for k, v := range f.refunded {
+		out[k] = v
+	}
+	return out
 }

@@ -60,6 +60,11 @@ type Payment struct {
 	UpdatedAt      time.Time
 	Refunds        []Refund
 	Lines          []Line // the order's, for its invoice
+	// OrderCancelled: the order was cancelled unpaid, so this payment must
+	// never pay it (see Service.CancelOrder); CancelReason is orders' word
+	// for why.
+	OrderCancelled bool
+	CancelReason   string
 }
 
 // Refund gives back part of a payment.

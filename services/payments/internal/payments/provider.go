@@ -25,7 +25,21 @@ type Provider interface {
 	Intent(ctx context.Context, id string) (Intent, error)
 	// Refund refunds amountCents of an intent; key makes it idempotent.
 	Refund(ctx context.Context, key, intentID string, amountCents int64) (string, error)
+	// CancelIntent cancels an intent, so it can never charge; key makes it
+	// idempotent. An intent that can no longer be cancelled (succeeded,
+	// processing, cancelled already) is not an error: the returned Intent,
+	// read afresh, says where it stands.
+	CancelIntent(ctx context.Context, key, intentID string, reason CancelReason) (Intent, error)
 }
+
+// CancelReason tells the provider why an intent is cancelled.
+type CancelReason string
+
+// Cancellation reasons, in Stripe's words.
+const (
+	CancelRequestedByCustomer CancelReason = "requested_by_customer"
+	CancelAbandoned           CancelReason = "abandoned"
+)
 
 // Card is what the provider tells about a saved card.
 type Card struct {
@@ -68,6 +82,9 @@ func (i Intent) Settled() (Status, bool) {
 	}
 	return "", false
 }
+
+// Cancelled tells whether the intent was cancelled: it can never charge.
+func (i Intent) Cancelled() bool { return i.Status == "canceled" }
 
 // WebhookEvent is a verified provider notification.
 type WebhookEvent struct {

@@ -11,7 +11,8 @@ import (
 type ReconcileStore interface {
 	// ClaimUnsettled returns up to limit payments still pending or
 	// processing that have not changed since before, those looked at least
-	// recently first, and records at as their last look.
+	// recently first, and records at as their last look. OrderCancelled
+	// and CancelReason are set.
 	ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]Payment, error)
 }
 
@@ -21,6 +22,8 @@ type ReconcileStore interface {
 // An intent still processing, or awaiting its client, is left for a later
 // run, which starts with the payments this one did not reach. It returns
 // how many it settled; one intent failing to load does not stop the rest.
+// The payment of a cancelled order is closed as its webhook or the
+// cancellation would have: its intent cancelled, or what it took refunded.
 func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
 	stale, err := s.reconcile.ClaimUnsettled(ctx, now.Add(-age), now, limit)
 	if err != nil {
@@ -34,18 +37,21 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 			errs = append(errs, err)
 			continue
 		}
-		status, done := intent.Settled()
-		if !done {
-			continue
+		if status, done := intent.Settled(); done {
+			// A stable id per verdict: a second run, or the webhook arriving
+			// later, finds the payment settled and changes nothing.
+			eventID := fmt.Sprintf("reconcile:%s:%s", intent.ID, status)
+			if p, err = s.store.Settle(ctx, eventID, "reconcile", intent.ID, status, intent.FailureMessage, s.taxBPS); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			settled++
 		}
-		// A stable id per verdict: a second run, or the webhook arriving
-		// later, finds the payment settled and changes nothing.
-		eventID := fmt.Sprintf("reconcile:%s:%s", intent.ID, status)
-		if err := s.store.Settle(ctx, eventID, "reconcile", intent.ID, status, intent.FailureMessage, s.taxBPS); err != nil {
-			errs = append(errs, err)
-			continue
+		if p.OrderCancelled {
+			if err := s.closeCancelled(ctx, p); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		settled++
 	}
 	return settled, errors.Join(errs...)
 }

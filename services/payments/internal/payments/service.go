@@ -29,14 +29,19 @@ type Store interface {
 	// DefaultMethod returns the user's default card, or ErrMethodNotFound.
 	DefaultMethod(ctx context.Context, userID uuid.UUID) (Method, error)
 	// RecordPayment records the payment of an order once per event id and
-	// per order, with payment.created. It reports whether it did.
-	RecordPayment(ctx context.Context, eventID string, p Payment) (bool, error)
+	// per order, with payment.created unless the order was cancelled
+	// meanwhile. It returns the order's payment as stored, OrderCancelled
+	// set when the order was cancelled.
+	RecordPayment(ctx context.Context, eventID string, p Payment) (Payment, error)
 	// Settle applies a provider's verdict on intentID once per event id,
 	// with payment.succeeded or payment.failed when it changes the payment.
 	// It returns ErrUnknownIntent when no payment has that intent.
 	// A success issues the order's invoice in the same transaction, its
-	// tax-inclusive total split at taxBPS.
-	Settle(ctx context.Context, eventID, eventType, intentID string, status Status, failure string, taxBPS int) error
+	// tax-inclusive total split at taxBPS. The payment of a cancelled order
+	// takes the verdict (a success even over a failure: the money is taken)
+	// without any event or invoice. It returns the payment as it stands,
+	// for a replayed event id too.
+	Settle(ctx context.Context, eventID, eventType, intentID string, status Status, failure string, taxBPS int) (Payment, error)
 	Invoices(ctx context.Context, orderID uuid.UUID) ([]Invoice, error)
 	// Invoice returns an invoice, or ErrInvoiceNotFound.
 	Invoice(ctx context.Context, id uuid.UUID) (Invoice, error)
@@ -48,6 +53,7 @@ type Service struct {
 	store     Store
 	refunds   RefundStore
 	reconcile ReconcileStore
+	cancels   CancelStore
 	provider  Provider
 	taxBPS    int
 }
@@ -57,8 +63,9 @@ func NewService(store interface {
 	Store
 	RefundStore
 	ReconcileStore
+	CancelStore
 }, provider Provider) *Service {
-	return &Service{store: store, refunds: store, reconcile: store, provider: provider}
+	return &Service{store: store, refunds: store, reconcile: store, cancels: store, provider: provider}
 }
 
 // WithTaxRate sets the tax rate, in basis points, included in the prices
@@ -140,10 +147,15 @@ var ErrBadOrder = errors.New("order cannot be charged")
 // Charge creates the payment of an order (event eventID): one provider
 // intent per order, confirmed at once with the user's default card when
 // there is one. A redelivered event finds the same intent (the provider
-// call is idempotent per order id) and records nothing new.
+// call is idempotent per order id) and records nothing new. An order
+// cancelled before it is charged gets no intent; one cancelled while its
+// intent was being created has it cancelled at once.
 func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) error {
 	if o.OrderID == uuid.Nil || o.UserID == uuid.Nil || o.TotalCents <= 0 || len(o.Currency) != 3 {
 		return fmt.Errorf("order %s: %w", o.OrderID, ErrBadOrder)
+	}
+	if cancelled, err := s.cancels.OrderCancelled(ctx, o.OrderID); err != nil || cancelled {
+		return err
 	}
 	req := IntentRequest{OrderID: o.OrderID, UserID: o.UserID, AmountCents: o.TotalCents, Currency: o.Currency}
 	card, err := s.store.DefaultMethod(ctx, o.UserID)
@@ -175,13 +187,20 @@ func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) er
 	if _, settled := intent.Settled(); settled || intent.Status == "processing" {
 		p.Status = StatusProcessing
 	}
-	_, err = s.store.RecordPayment(ctx, eventID, p)
-	return err
+	p, err = s.store.RecordPayment(ctx, eventID, p)
+	if err != nil || !p.OrderCancelled {
+		return err
+	}
+	return s.closeCancelled(ctx, p)
 }
 
 // Settle applies a verified provider webhook: the verdict on an intent
 // settles its payment, once per event id. Other events are acknowledged
 // and ignored. ErrUnknownIntent asks the provider to deliver it again.
+// The verdict on the payment of a cancelled order closes it instead of
+// paying the order: a success is refunded, a failure has its intent
+// cancelled. That runs for a redelivered event too, so a provider outage
+// on the way is retried with the webhook.
 func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
 	if evt.Intent == nil {
 		return nil
@@ -190,7 +209,11 @@ func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
 	if !settled {
 		return nil
 	}
-	return s.store.Settle(ctx, evt.ID, evt.Type, evt.Intent.ID, status, evt.Intent.FailureMessage, s.taxBPS)
+	p, err := s.store.Settle(ctx, evt.ID, evt.Type, evt.Intent.ID, status, evt.Intent.FailureMessage, s.taxBPS)
+	if err != nil || !p.OrderCancelled {
+		return err
+	}
+	return s.closeCancelled(ctx, p)
 }
 
 // Invoices lists an order's invoices.

@@ -15,28 +15,23 @@ import (
 
 // RecordPayment records the payment of an order with payment.created, once
 // per event id and once per order (a second order.created of the same
-// order, under another event id, changes nothing either).
-func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Payment) (bool, error) {
-	recorded := false
+// order, under another event id, changes nothing either), and returns the
+// order's payment as stored. An order cancelled meanwhile gets its payment
+// recorded, so that its intent can be cancelled, but no payment.created.
+func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Payment) (payments.Payment, error) {
+	var stored payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-			ConsumerName, eventID)
-		if err != nil || tag.RowsAffected() == 0 {
+		if err := lockOrder(ctx, tx, p.OrderID); err != nil {
 			return err
 		}
-		lines := p.Lines
-		if lines == nil {
-			lines = []payments.Line{}
-		}
-		tag, err = tx.Exec(ctx, `INSERT INTO payments
-			(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT DO NOTHING`,
-			p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines)
-		if err != nil || tag.RowsAffected() == 0 {
+		recorded, err := insertPayment(ctx, tx, eventID, p)
+		if err != nil {
 			return err
 		}
-		recorded = true
+		stored, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, p.OrderID))
+		if err != nil || !recorded || stored.OrderCancelled {
+			return err
+		}
 		_, err = outbox.Add(ctx, tx, payments.TopicPaymentCreated, payments.PaymentEvent{
 			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
 			ClientSecret: p.ClientSecret, Status: p.Status, AmountCents: p.AmountCents, Currency: p.Currency,
@@ -44,9 +39,32 @@ func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Pa
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("record payment of order %s: %w", p.OrderID, err)
+		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", p.OrderID, err)
 	}
-	return recorded, nil
+	return stored, nil
+}
+
+// insertPayment records eventID and inserts p, and reports whether both
+// were new.
+func insertPayment(ctx context.Context, tx pgx.Tx, eventID string, p payments.Payment) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		ConsumerName, eventID)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	lines := p.Lines
+	if lines == nil {
+		lines = []payments.Line{}
+	}
+	tag, err = tx.Exec(ctx, `INSERT INTO payments
+		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT DO NOTHING`,
+		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // Settle applies a verdict on intentID once per webhook event id: a
@@ -54,31 +72,34 @@ func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Pa
 // payment.succeeded or payment.failed. A verdict on a settled payment is
 // recorded and ignored. Without a payment for intentID nothing is recorded
 // and payments.ErrUnknownIntent is returned, so the webhook comes again.
-// A success issues the invoice, its total split at taxBPS.
-func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string, status payments.Status, failure string, taxBPS int) error {
+// A success issues the invoice, its total split at taxBPS. The payment of
+// a cancelled order takes the verdict silently: no event, no invoice, and
+// a success even over a failure, since the money was taken. It returns the
+// payment as it stands, for a replayed event id too.
+func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string, status payments.Status, failure string, taxBPS int) (payments.Payment, error) {
+	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, eventType)
-		if err != nil || tag.RowsAffected() == 0 {
+		if err != nil {
 			return err
 		}
 		// One statement decides, under the row lock: a payment committed
 		// between two separate reads would otherwise look settled already
 		// and its verdict would be lost.
-		var p payments.Payment
-		err = tx.QueryRow(ctx, `SELECT id, order_id, user_id, amount_cents, currency, status
-			FROM payments WHERE payment_intent_id = $1 FOR UPDATE`, intentID).
-			Scan(&p.ID, &p.OrderID, &p.UserID, &p.AmountCents, &p.Currency, &p.Status)
+		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.payment_intent_id = $1 FOR UPDATE OF p`, intentID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return payments.ErrUnknownIntent
 		}
-		if err != nil {
+		if err != nil || tag.RowsAffected() == 0 {
 			return err
+		}
+		if p.OrderCancelled {
+			return settleCancelled(ctx, tx, &p, status, failure)
 		}
 		if p.Status.Final() {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, failure_message = NULLIF($3, ''), updated_at = greatest(now(), created_at)
-			WHERE id = $1`, p.ID, status, failure); err != nil {
+		if err := setStatus(ctx, tx, &p, status, failure); err != nil {
 			return err
 		}
 		evt := payments.PaymentEvent{OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: intentID, Status: status}
@@ -95,8 +116,28 @@ func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string,
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("settle intent %s: %w", intentID, err)
+		return payments.Payment{}, fmt.Errorf("settle intent %s: %w", intentID, err)
 	}
+	return p, nil
+}
+
+// settleCancelled applies a verdict to the payment of a cancelled order:
+// nothing is published and no invoice issued, the order being over. A
+// success stands over anything but itself, for the money it took must be
+// refundable.
+func settleCancelled(ctx context.Context, tx pgx.Tx, p *payments.Payment, status payments.Status, failure string) error {
+	if p.Status == payments.StatusSucceeded || (status != payments.StatusSucceeded && p.Status.Final()) {
+		return nil
+	}
+	return setStatus(ctx, tx, p, status, failure)
+}
+
+func setStatus(ctx context.Context, tx pgx.Tx, p *payments.Payment, status payments.Status, failure string) error {
+	if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, failure_message = NULLIF($3, ''), updated_at = greatest(now(), created_at)
+		WHERE id = $1`, p.ID, status, failure); err != nil {
+		return err
+	}
+	p.Status = status
 	return nil
 }
 
@@ -173,22 +214,20 @@ func (s *Store) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payme
 // last look, so the next run starts with others; rows another run is
 // claiming are skipped.
 func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE payments SET reconciled_at = $3
-		WHERE id IN (
-			SELECT id FROM payments
-			WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
-			ORDER BY reconciled_at NULLS FIRST, updated_at, id
-			LIMIT $2
-			FOR UPDATE SKIP LOCKED)
-		RETURNING id, order_id, payment_intent_id, status`, before, limit, at)
+	rows, err := s.pool.Query(ctx, `WITH claimed AS (
+			UPDATE payments SET reconciled_at = $3
+			WHERE id IN (
+				SELECT id FROM payments
+				WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
+				ORDER BY reconciled_at NULLS FIRST, updated_at, id
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			RETURNING *)
+		SELECT `+paymentColumns+` FROM claimed p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id`, before, limit, at)
 	if err != nil {
 		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Payment, error) {
-		var p payments.Payment
-		err := row.Scan(&p.ID, &p.OrderID, &p.IntentID, &p.Status)
-		return p, err
-	})
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Payment, error) { return scanPayment(row) })
 	if err != nil {
 		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}

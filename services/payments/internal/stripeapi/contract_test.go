@@ -169,6 +169,13 @@ func TestStripeContract(t *testing.T) {
 		assert.True(t, strings.HasPrefix(id, "re_"), id)
 	})
 
+	t.Run("cancel an intent", func(t *testing.T) {
+		i, err := c.CancelIntent(ctx, "pi-cancel-"+uuid.NewString()+"-pending", intentID, payments.CancelRequestedByCustomer)
+		require.NoError(t, err)
+		assert.Equal(t, intentID, i.ID)
+		assert.NotEmpty(t, i.Status)
+	})
+
 	t.Run("detach the card", func(t *testing.T) {
 		require.NoError(t, c.DetachCard(ctx, "pm-detach-"+uuid.NewString(), cardID))
 	})

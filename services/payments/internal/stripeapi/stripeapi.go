@@ -178,6 +178,27 @@ func (c *Client) Refund(ctx context.Context, key, intentID string, amountCents i
 	return rf.ID, nil
 }
 
+// CancelIntent cancels a PaymentIntent. Stripe refuses to cancel one that
+// succeeded, is processing or was cancelled already
+// (payment_intent_unexpected_state): the intent is then read and returned
+// as it stands. It is read afresh because Stripe replays the refusal for
+// the idempotency key even after the intent moved on.
+func (c *Client) CancelIntent(ctx context.Context, key, id string, reason payments.CancelReason) (payments.Intent, error) {
+	p := &stripe.PaymentIntentCancelParams{Params: params(ctx, key)}
+	if reason != "" {
+		p.CancellationReason = stripe.String(string(reason))
+	}
+	pi, err := c.api.PaymentIntents.Cancel(id, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Code == stripe.ErrorCodePaymentIntentUnexpectedState {
+		return c.Intent(ctx, id)
+	}
+	if err != nil {
+		return payments.Intent{}, classify("cancel payment intent "+id, err)
+	}
+	return intent(pi), nil
+}
+
 // intent turns a Stripe PaymentIntent into the provider's view.
 func intent(pi *stripe.PaymentIntent) payments.Intent {
 	i := payments.Intent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: string(pi.Status)}

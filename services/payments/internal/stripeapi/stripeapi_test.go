@@ -97,3 +97,42 @@ func TestAnswers(t *testing.T) {
 		})
 	}
 }
+
+func TestCancelIntent(t *testing.T) {
+	var mu sync.Mutex
+	var got []seen
+	// Stripe refuses the cancel of an intent past it and may replay that
+	// refusal for the key: the intent is read afresh.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(raw))
+		mu.Lock()
+		got = append(got, seen{path: r.Method + " " + r.URL.Path, idemKey: r.Header.Get("Idempotency-Key"), form: form})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error": {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+				"message": "You cannot cancel this PaymentIntent because it has a status of processing."}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"id": "pi_1", "object": "payment_intent", "status": "succeeded"}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := stripeapi.New(stripeapi.Options{BaseURL: srv.URL, SecretKey: "sk_test_x", Timeout: 5 * time.Second})
+
+	intent, err := c.CancelIntent(context.Background(), "pi-cancel-o-pending", "pi_1", payments.CancelAbandoned)
+	require.NoError(t, err)
+	assert.Equal(t, payments.Intent{ID: "pi_1", Status: "succeeded"}, intent)
+	require.Len(t, got, 2)
+	assert.Equal(t, "POST /v1/payment_intents/pi_1/cancel", got[0].path)
+	assert.Equal(t, "pi-cancel-o-pending", got[0].idemKey)
+	assert.Equal(t, "abandoned", got[0].form.Get("cancellation_reason"))
+	assert.Equal(t, "GET /v1/payment_intents/pi_1", got[1].path)
+
+	t.Run("another refusal is a bad gateway", func(t *testing.T) {
+		c, _ := sidecar(t, http.StatusNotFound, `{"error": {"type": "invalid_request_error", "code": "resource_missing", "message": "No such payment_intent: 'pi_x'"}}`)
+		_, err := c.CancelIntent(context.Background(), "k", "pi_x", payments.CancelAbandoned)
+		assert.Equal(t, apperr.BadGateway, apperr.KindOf(err), "%v", err)
+	})
+}

@@ -1,0 +1,91 @@
+package payments
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+)
+
+// CancelStore is what closing the payments of cancelled orders needs from
+// storage.
+type CancelStore interface {
+	// CancelOrder records that orderID was cancelled unpaid (reason in
+	// orders' words), once, and returns the order's payment, or
+	// ErrPaymentNotFound when the order has none yet.
+	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
+	// OrderCancelled tells whether orderID was cancelled unpaid.
+	OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error)
+	// MarkCancelled marks a payment awaiting its verdict cancelled; a
+	// succeeded or failed one keeps its verdict.
+	MarkCancelled(ctx context.Context, paymentID uuid.UUID) error
+}
+
+// The reason orders gives when its customer cancels (order.cancelled).
+const orderReasonCustomer = "customer_cancelled"
+
+// CancelOrder closes the payment of an order cancelled before it was paid
+// (order.cancelled without a refund): its intent is cancelled at the
+// provider so that a late confirmation cannot charge, or, when the money
+// was taken meanwhile, it is refunded in full with payment.refunded. An
+// order with no payment yet is only recorded: Charge then creates no
+// intent. Every step is idempotent per order, so a redelivery resumes
+// where an outage stopped.
+func (s *Service) CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) error {
+	p, err := s.cancels.CancelOrder(ctx, orderID, reason)
+	if errors.Is(err, ErrPaymentNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.closeCancelled(ctx, p)
+}
+
+// closeCancelled makes sure the payment p of a cancelled order keeps no
+// money: a succeeded one is refunded; otherwise its intent is cancelled
+// (a declined one too, which its client could confirm again with another
+// card), unless the provider says it succeeded (then it is refunded) or is
+// still processing (its verdict, by webhook or reconciliation, comes back
+// here).
+func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
+	switch p.Status {
+	case StatusCancelled:
+		return nil
+	case StatusSucceeded:
+		return s.refundCancelled(ctx, p)
+	}
+	reason := CancelAbandoned
+	if p.CancelReason == orderReasonCustomer {
+		reason = CancelRequestedByCustomer
+	}
+	// One key per state of the payment: a refusal while the intent was
+	// processing is replayed for its key, and must not stand in the way of
+	// cancelling the intent once a decline left it open.
+	intent, err := s.provider.CancelIntent(ctx, "pi-cancel-"+p.OrderID.String()+"-"+string(p.Status), p.IntentID, reason)
+	switch {
+	case err != nil:
+		return err
+	case intent.Cancelled():
+		return s.cancels.MarkCancelled(ctx, p.ID)
+	case intent.Status == "succeeded":
+		// Confirmed before the cancellation reached the provider.
+		p, err = s.store.Settle(ctx, "cancel:"+intent.ID+":succeeded", "cancel", intent.ID, StatusSucceeded, "", s.taxBPS)
+		if err != nil {
+			return err
+		}
+		return s.refundCancelled(ctx, p)
+	}
+	return nil
+}
+
+// refundCancelled refunds in full what the payment of a cancelled order
+// took. The refund id derives from the order, so the cancellation, the
+// webhook, reconciliation and their redeliveries all resume one refund.
+func (s *Service) refundCancelled(ctx context.Context, p Payment) error {
+	_, err := s.Refund(ctx, uuid.NewSHA1(refundNamespace, []byte("cancelled-order:"+p.OrderID.String())), p.ID, 0)
+	if errors.Is(err, ErrOverRefund) {
+		return nil // refunded in full already, by an admin
+	}
+	return err
+}

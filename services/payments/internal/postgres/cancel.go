@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
+)
+
+// lockOrder serialises recording an order's payment with recording its
+// cancellation until the transaction ends: each checks for the other's
+// row, which neither would see while both are uncommitted.
+func lockOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, orderID); err != nil {
+		return fmt.Errorf("lock order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// paymentColumns read a payment with its order's cancellation, from
+// payments p LEFT JOIN cancelled_orders c.
+const paymentColumns = `p.id, p.order_id, p.user_id, p.payment_intent_id, p.status, p.amount_cents, p.refunded_cents,
+	p.currency, c.order_id IS NOT NULL, coalesce(c.reason, '')`
+
+const fromPayments = ` FROM payments p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id `
+
+func scanPayment(row pgx.Row) (payments.Payment, error) {
+	var p payments.Payment
+	err := row.Scan(&p.ID, &p.OrderID, &p.UserID, &p.IntentID, &p.Status, &p.AmountCents, &p.RefundedCents,
+		&p.Currency, &p.OrderCancelled, &p.CancelReason)
+	return p, err
+}
+
+// CancelOrder records that orderID was cancelled unpaid, once, and returns
+// its payment, or payments.ErrPaymentNotFound.
+func (s *Store) CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (payments.Payment, error) {
+	var (
+		p     payments.Payment
+		found bool
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO cancelled_orders (order_id, reason) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			orderID, reason); err != nil {
+			return err
+		}
+		var err error
+		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, orderID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // the cancellation is recorded all the same
+		}
+		found = err == nil
+		return err
+	})
+	if err == nil && !found {
+		err = payments.ErrPaymentNotFound
+	}
+	if err != nil {
+		return payments.Payment{}, fmt.Errorf("cancel payment of order %s: %w", orderID, err)
+	}
+	return p, nil
+}
+
+// OrderCancelled tells whether orderID was cancelled unpaid.
+func (s *Store) OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error) {
+	var cancelled bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)`, orderID).Scan(&cancelled)
+	if err != nil {
+		return false, fmt.Errorf("read cancellation of order %s: %w", orderID, err)
+	}
+	return cancelled, nil
+}
+
+// MarkCancelled marks a payment awaiting its verdict cancelled; a settled
+// one keeps its verdict.
+func (s *Store) MarkCancelled(ctx context.Context, paymentID uuid.UUID) error {
+	_, err := s.pool.Exec(ctx, `UPDATE payments SET status = 'cancelled', updated_at = greatest(now(), created_at)
+		WHERE id = $1 AND status IN ('pending', 'requires_action', 'processing')`, paymentID)
+	if err != nil {
+		return fmt.Errorf("mark payment %s cancelled: %w", paymentID, err)
+	}
+	return nil
+}
