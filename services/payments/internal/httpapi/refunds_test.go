@@ -56,6 +56,8 @@ func TestRefunds(t *testing.T) {
 	}
 	assert.Equal(t, 2, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.refunded'`))
 	assert.Equal(t, 1500, f.count(t, `SELECT sum(amount_cents) FROM refunds WHERE status = 'succeeded'`))
+	assert.Equal(t, 2, f.count(t, `SELECT count(*) FROM outbox o JOIN refunds r ON r.amount_cents = (o.payload->>'amount_cents')::bigint
+		WHERE o.topic = 'payment.refunded' AND (o.payload->>'refunded_at')::timestamptz = r.updated_at`), "each event dated by its refund")
 
 	t.Run("an unpaid payment cannot be refunded", func(t *testing.T) {
 		order := uuid.New()

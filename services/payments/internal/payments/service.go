@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -243,6 +244,9 @@ type PaymentEvent struct {
 	AmountCents     int64     `json:"amount_cents,omitempty"`
 	Currency        string    `json:"currency,omitempty"`
 	Reason          string    `json:"reason,omitempty"`
+	// RefundedAt dates payment.refunded, so analytics rebuilt later still
+	// count the refund on its day.
+	RefundedAt time.Time `json:"refunded_at,omitzero"`
 }
 
 // Topics payments publishes.

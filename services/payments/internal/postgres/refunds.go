@@ -84,8 +84,9 @@ func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID str
 			return err
 		}
 		evt := payments.PaymentEvent{PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: payments.RefundSucceeded}
-		if err := tx.QueryRow(ctx, `SELECT order_id, user_id, payment_intent_id FROM payments WHERE id = $1`, r.PaymentID).
-			Scan(&evt.OrderID, &evt.UserID, &evt.PaymentIntentID); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT p.order_id, p.user_id, p.payment_intent_id, r.updated_at
+			FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1`, id).
+			Scan(&evt.OrderID, &evt.UserID, &evt.PaymentIntentID, &evt.RefundedAt); err != nil {
 			return err
 		}
 		_, err = outbox.Add(ctx, tx, payments.TopicPaymentRefunded, evt)
