@@ -223,8 +223,10 @@ func TestChargeRacingTheCancellationLeavesNoIntentOpen(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, `LOCK TABLE outbox IN EXCLUSIVE MODE`)
 	require.NoError(t, err)
+	// Only this test's database: other tests share the server.
 	waiting := func() int {
-		return f.count(t, `SELECT count(*) FROM pg_locks WHERE NOT granted`)
+		return f.count(t, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+			WHERE NOT l.granted AND d.datname = current_database()`)
 	}
 
 	var wg sync.WaitGroup
