@@ -113,8 +113,14 @@ func testAuthLifecycle(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, refresh(t, first.RefreshToken).Status, "a spent refresh token")
 	assert.Equal(t, http.StatusUnauthorized, refresh(t, second.RefreshToken).Status, "its session was revoked")
 	assert.Equal(t, http.StatusUnauthorized, me(t, second.AccessToken).Status, "and its live access token with it")
+	assert.Equal(t, http.StatusUnauthorized, me(t, first.AccessToken).Status, "and the one issued before the refresh")
 
-	again := login(t, email, authPassword)
+	earlier := login(t, email, authPassword)
+	resp = refresh(t, earlier.RefreshToken)
+	require.Equal(t, http.StatusOK, resp.Status, "refresh: %s", resp.Body)
+	var again tokenPair
+	resp.JSON(t, &again)
+	require.Equal(t, http.StatusOK, me(t, earlier.AccessToken).Status, "an access token outlives the refresh")
 	resp = call(t, http.MethodGet, gatewayURL+"/api/v1/auth/sessions", nil, "Authorization", "Bearer "+again.AccessToken)
 	require.Equal(t, http.StatusOK, resp.Status)
 	var sessions []map[string]any
@@ -126,6 +132,7 @@ func testAuthLifecycle(t *testing.T) {
 	resp = call(t, http.MethodPost, gatewayURL+"/api/v1/auth/logout", nil, "Authorization", "Bearer "+again.AccessToken)
 	require.Equal(t, http.StatusNoContent, resp.Status, "logout: %s", resp.Body)
 	assert.Equal(t, http.StatusUnauthorized, me(t, again.AccessToken).Status, "refused at once after logout")
+	assert.Equal(t, http.StatusUnauthorized, me(t, earlier.AccessToken).Status, "so is every token of the session")
 	assert.Equal(t, http.StatusUnauthorized, refresh(t, again.RefreshToken).Status)
 }
 

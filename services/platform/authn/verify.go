@@ -53,19 +53,28 @@ var ErrInvalidToken = errors.New("invalid token")
 // FetchKeys returns the issuer's current JWKS document.
 type FetchKeys func(ctx context.Context) ([]byte, error)
 
+// Leeway is the clock skew tolerated on a token's times: a token is still
+// accepted this long after it expires.
+const Leeway = 5 * time.Second
+
 // refetchInterval bounds how often an unknown key id triggers a JWKS fetch,
 // so tokens with made-up key ids cannot turn into a flood of fetches.
 const refetchInterval = 10 * time.Second
 
-// Denylist tells whether an access token was revoked (logout, session
-// revoke) before it expired.
+// Denylist tells whether any of ids was revoked (logout, session revoke)
+// before the token expired: a token's id, or its session's (SessionRevocation).
 type Denylist interface {
-	Revoked(ctx context.Context, tokenID string) (bool, error)
+	Revoked(ctx context.Context, ids ...string) (bool, error)
 }
 
-// DenylistKey is the state store key under which a revoked token id is kept
-// until the token expires; the issuer writes it, every verifier reads it.
-func DenylistKey(tokenID string) string { return "denylist:" + tokenID }
+// DenylistKey is the state store key under which a revoked id is kept
+// until the tokens it names expire; the issuer writes it, every verifier
+// reads it.
+func DenylistKey(id string) string { return "denylist:" + id }
+
+// SessionRevocation is the denylist id that revokes every access token of
+// session sid at once, those issued before its last refresh included.
+func SessionRevocation(sid string) string { return "session:" + sid }
 
 // Verifier checks access tokens against the issuer's public keys, caching
 // them and fetching again when a token names a key it has not seen (after a
@@ -109,7 +118,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		jwt.WithValidMethods([]string{"EdDSA"}),
 		jwt.WithIssuer(Issuer), jwt.WithAudience(Audience),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(v.now), jwt.WithLeeway(5*time.Second))
+		jwt.WithTimeFunc(v.now), jwt.WithLeeway(Leeway))
 	if fetchErr != nil {
 		return nil, fetchErr
 	}
@@ -123,7 +132,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
 	}
 	if v.denylist != nil {
-		revoked, err := v.denylist.Revoked(ctx, claims.ID)
+		ids := []string{claims.ID}
+		if claims.SessionID != "" {
+			ids = append(ids, SessionRevocation(claims.SessionID))
+		}
+		revoked, err := v.denylist.Revoked(ctx, ids...)
 		if err != nil {
 			return nil, fmt.Errorf("check token denylist: %w", err)
 		}

@@ -41,7 +41,7 @@ func validClaims() *authn.Claims {
 			Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: userID, ID: uuid.NewString(),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
 		},
-		Roles: []string{authn.RoleCustomer},
+		Roles: []string{authn.RoleCustomer}, SessionID: uuid.NewString(),
 	}
 }
 
@@ -235,7 +235,14 @@ type denylist struct {
 	err     error
 }
 
-func (d denylist) Revoked(_ context.Context, id string) (bool, error) { return d.revoked[id], d.err }
+func (d denylist) Revoked(_ context.Context, ids ...string) (bool, error) {
+	for _, id := range ids {
+		if d.revoked[id] {
+			return true, d.err
+		}
+	}
+	return false, d.err
+}
 
 func TestVerifyChecksDenylist(t *testing.T) {
 	iss := authntest.NewIssuer(t)
@@ -248,6 +255,7 @@ func TestVerifyChecksDenylist(t *testing.T) {
 	}{
 		{"not revoked", denylist{revoked: map[string]bool{"other": true}}, nil},
 		{"revoked", denylist{revoked: map[string]bool{c.ID: true}}, authn.ErrInvalidToken},
+		{"its session revoked", denylist{revoked: map[string]bool{authn.SessionRevocation(c.SessionID): true}}, authn.ErrInvalidToken},
 		{"denylist down", denylist{err: errors.New("state store down")}, errors.New("state store down")},
 	}
 	for _, tt := range tests {

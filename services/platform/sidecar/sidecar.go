@@ -86,11 +86,24 @@ type Denylist struct {
 // Denylist returns the token denylist kept in store.
 func (s *Sidecar) Denylist(store string) *Denylist { return &Denylist{sidecar: s, store: store} }
 
-// Revoked reports whether tokenID was revoked.
-func (d *Denylist) Revoked(ctx context.Context, tokenID string) (bool, error) {
-	item, err := d.sidecar.GetState(ctx, d.store, authn.DenylistKey(tokenID), nil)
+// Revoked reports whether any of ids was revoked, in one call to the
+// sidecar.
+func (d *Denylist) Revoked(ctx context.Context, ids ...string) (bool, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = authn.DenylistKey(id)
+	}
+	items, err := d.sidecar.GetBulkState(ctx, d.store, keys, nil, int32(len(keys)))
 	if err != nil {
 		return false, fmt.Errorf("read denylist: %w", err)
 	}
-	return item != nil && len(item.Value) > 0, nil
+	for _, it := range items {
+		if it.Error != "" {
+			return false, fmt.Errorf("read denylist key %s: %s", it.Key, it.Error)
+		}
+		if len(it.Value) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -259,13 +259,16 @@ func (s *Service) revokeSession(ctx context.Context, id, owner uuid.UUID, now ti
 	if err != nil {
 		return err
 	}
-	return s.revokeAccess(ctx, sess.AccessTokenID, sess.AccessExpiresAt, now)
+	// Until the session's last access token expires, the ones issued
+	// before it having expired already.
+	return s.revokeAccess(ctx, authn.SessionRevocation(sess.ID.String()), sess.AccessExpiresAt, now)
 }
 
-// revokeAccess denylists a token until it expires; an expired one needs
-// nothing.
+// revokeAccess denylists a token id (or a session's, revoking all its
+// tokens) until expiresAt and the verifiers' leeway have passed; past
+// them, nothing is needed.
 func (s *Service) revokeAccess(ctx context.Context, tokenID string, expiresAt, now time.Time) error {
-	left := expiresAt.Sub(now)
+	left := expiresAt.Add(authn.Leeway).Sub(now)
 	if tokenID == "" || left <= 0 {
 		return nil
 	}

@@ -45,10 +45,15 @@ func (d *denylist) Revoke(_ context.Context, tokenID string, _ time.Duration) er
 	return nil
 }
 
-func (d *denylist) Revoked(_ context.Context, tokenID string) (bool, error) {
+func (d *denylist) Revoked(_ context.Context, ids ...string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.revoked[tokenID], nil
+	for _, id := range ids {
+		if d.revoked[id] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 type fixture struct {

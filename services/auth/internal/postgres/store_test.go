@@ -97,6 +97,14 @@ func (f fixture) login(t *testing.T, email string) accounts.Tokens {
 	return tok
 }
 
+// sessionIDOf is the session tok belongs to.
+func sessionIDOf(t *testing.T, f fixture, tok accounts.Tokens) uuid.UUID {
+	t.Helper()
+	var id uuid.UUID
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT session_id FROM refresh_tokens WHERE token_hash = $1`, tok.Refresh.Hash).Scan(&id))
+	return id
+}
+
 func (f fixture) sessionRevoked(t *testing.T, tok accounts.Tokens) bool {
 	t.Helper()
 	var revoked bool
@@ -231,9 +239,9 @@ func TestRefreshRotatesWithinTheSession(t *testing.T) {
 		_, err := f.svc.Refresh(ctx, first.Refresh.Plain)
 		require.ErrorIs(t, err, accounts.ErrInvalidRefresh)
 		assert.True(t, f.sessionRevoked(t, third))
-		ttl, ok := f.denylist.ttl(third.Access.ID)
-		require.True(t, ok, "the session's live access token is denylisted")
-		assert.InDelta(t, accounts.AccessTokenTTL.Seconds(), ttl.Seconds(), 1)
+		ttl, ok := f.denylist.ttl(authn.SessionRevocation(sessionIDOf(t, f, third).String()))
+		require.True(t, ok, "every access token of the session is denylisted")
+		assert.InDelta(t, (accounts.AccessTokenTTL + authn.Leeway).Seconds(), ttl.Seconds(), 1, "until its last one expires")
 		_, err = f.svc.Refresh(ctx, third.Refresh.Plain)
 		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh, "the newest token died with the session")
 	})
@@ -288,31 +296,26 @@ func TestLogoutAndSessionRevoke(t *testing.T) {
 	laptop := f.login(t, "jane@example.com")
 	phone := f.login(t, "jane@example.com")
 	bobs := f.login(t, "bob@example.com")
-	sessionOf := func(tok accounts.Tokens) uuid.UUID {
-		var id uuid.UUID
-		require.NoError(t, f.pool.QueryRow(ctx, `SELECT session_id FROM refresh_tokens WHERE token_hash = $1`, tok.Refresh.Hash).Scan(&id))
-		return id
-	}
 	janeCaller := func(tok accounts.Tokens) *authn.Claims {
-		c := &authn.Claims{UserID: jane.ID, SessionID: sessionOf(tok).String()}
+		c := &authn.Claims{UserID: jane.ID, SessionID: sessionIDOf(t, f, tok).String()}
 		c.ID, c.ExpiresAt = tok.Access.ID, jwt.NewNumericDate(tok.Access.ExpiresAt)
 		return c
 	}
 
 	t.Run("another user's session is not found", func(t *testing.T) {
-		err := f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(bobs))
+		err := f.svc.RevokeSession(ctx, janeCaller(laptop), sessionIDOf(t, f, bobs))
 		assert.ErrorIs(t, err, accounts.ErrSessionNotFound)
 		assert.False(t, f.sessionRevoked(t, bobs))
 	})
 	t.Run("revoking an own session denylists its access token", func(t *testing.T) {
 		f.clock.advance(5 * time.Minute)
-		require.NoError(t, f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(phone)))
-		ttl, ok := f.denylist.ttl(phone.Access.ID)
-		require.True(t, ok)
-		assert.InDelta(t, (10 * time.Minute).Seconds(), ttl.Seconds(), 1)
+		require.NoError(t, f.svc.RevokeSession(ctx, janeCaller(laptop), sessionIDOf(t, f, phone)))
+		ttl, ok := f.denylist.ttl(authn.SessionRevocation(sessionIDOf(t, f, phone).String()))
+		require.True(t, ok, "every access token of the session is denylisted")
+		assert.InDelta(t, (10*time.Minute + authn.Leeway).Seconds(), ttl.Seconds(), 1, "until its last one expires")
 		_, err := f.svc.Refresh(ctx, phone.Refresh.Plain)
 		assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
-		err = f.svc.RevokeSession(ctx, janeCaller(laptop), sessionOf(phone))
+		err = f.svc.RevokeSession(ctx, janeCaller(laptop), sessionIDOf(t, f, phone))
 		assert.ErrorIs(t, err, accounts.ErrSessionNotFound, "a revoked session is gone")
 	})
 	t.Run("logout denylists the caller's token and ends its session", func(t *testing.T) {
