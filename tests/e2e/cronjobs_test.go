@@ -24,9 +24,7 @@ func runJob(t *testing.T, name string) {
 }
 
 // TestScheduledJobs runs each of the workers' scheduled jobs and checks
-// its effect in the service owning the data. Like every test that needs
-// the workers, it must come before TestSystem (foundation_test.go), whose
-// last step kills them: go test runs files in name order.
+// its effect in the service owning the data.
 func TestScheduledJobs(t *testing.T) {
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -130,15 +131,16 @@ func connect(t *testing.T, database string) *pgx.Conn {
 }
 
 // testFaultIsolation kills the workers process: its routes turn into 503
-// problem documents while other services keep answering. The workers stay
-// down for the rest of the run, so tests that need them live in files
-// named before this one.
+// problem documents while other services keep answering. Then it starts
+// the workers again as the runner did, and their sidecar finds them back.
 func testFaultIsolation(t *testing.T) {
 	admin := token(t, uuid.New(), authn.RoleAdmin)
 	salesURL := gatewayURL + "/api/v1/admin/analytics/sales?from=2026-01-01&to=2026-01-02"
 	require.Equal(t, http.StatusOK, call(t, http.MethodGet, salesURL, nil, "Authorization", "Bearer "+admin).Status)
 
-	pid := pidOf(t, filepath.Join(sys.root, ".bin", "workers"))
+	exe := filepath.Join(sys.root, ".bin", "workers")
+	pid := pidOf(t, exe)
+	restart := restartable(t, exe, pid)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 
 	require.Eventually(t, func() bool {
@@ -151,6 +153,34 @@ func testFaultIsolation(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, http.MethodGet, gatewayURL+"/api/v1/products", nil).Status)
 	customer := token(t, uuid.New(), authn.RoleCustomer)
 	assert.Equal(t, http.StatusOK, call(t, http.MethodGet, gatewayURL+"/api/v1/orders", nil, "Authorization", "Bearer "+customer).Status)
+
+	restart()
+	require.Eventually(t, func() bool {
+		return call(t, http.MethodGet, salesURL, nil, "Authorization", "Bearer "+admin).Status == http.StatusOK
+	}, 60*time.Second, 100*time.Millisecond, "workers routes answer again once the workers are back")
+}
+
+// restartable records how process pid runs exe (arguments, environment,
+// directory) and returns a func starting it again the same way.
+func restartable(t *testing.T, exe string, pid int) func() {
+	t.Helper()
+	proc := filepath.Join("/proc", strconv.Itoa(pid))
+	cmdline, err := os.ReadFile(filepath.Join(proc, "cmdline"))
+	require.NoError(t, err)
+	environ, err := os.ReadFile(filepath.Join(proc, "environ"))
+	require.NoError(t, err)
+	dir, err := os.Readlink(filepath.Join(proc, "cwd"))
+	require.NoError(t, err)
+	split := func(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00") }
+	return func() {
+		log, err := os.Create(filepath.Join(sys.root, ".run", "e2e-restarted.log"))
+		require.NoError(t, err)
+		cmd := exec.Command(exe, split(cmdline)[1:]...)
+		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = split(environ), dir, log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		require.NoError(t, cmd.Start())
+		sys.restarted = append(sys.restarted, cmd)
+	}
 }
 
 // pidOf finds the running process whose executable is exe.

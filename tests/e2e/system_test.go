@@ -32,6 +32,9 @@ type system struct {
 	root    string            // repository root
 	env     map[string]string // dev tokens and settings from .run/dev.env
 	secrets map[string]string // the dev secret store
+	// restarted are apps a test killed and started again itself, outside
+	// the runner, which stops only its own.
+	restarted []*exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -169,6 +172,10 @@ func start() (*system, func() error, error) {
 
 	stop := func() error {
 		defer stopDevServers()
+		for _, app := range s.restarted {
+			_ = syscall.Kill(-app.Process.Pid, syscall.SIGTERM)
+			_ = app.Wait()
+		}
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			return err
 		}
