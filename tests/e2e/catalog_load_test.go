@@ -5,9 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,41 +45,18 @@ func BenchmarkGetProduct(b *testing.B) {
 	hc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 
 	for b.Loop() {
-		var (
-			mu     sync.Mutex
-			took   []time.Duration
-			failed int
-			wg     sync.WaitGroup
-		)
-		end := time.Now().Add(duration)
-		for range clients {
-			wg.Go(func() {
-				var mine []time.Duration
-				bad := 0
-				for time.Now().Before(end) {
-					start := time.Now()
-					r, err := hc.Get(url)
-					if err == nil {
-						_, _ = io.Copy(io.Discard, r.Body)
-						r.Body.Close()
-						if r.StatusCode != http.StatusOK {
-							bad++
-						}
-					} else {
-						bad++
-					}
-					mine = append(mine, time.Since(start))
-				}
-				mu.Lock()
-				took, failed = append(took, mine...), failed+bad
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		slices.Sort(took)
+		took, failed := loadRun(clients, duration, func() (time.Duration, bool) {
+			start := time.Now()
+			r, err := hc.Get(url)
+			if err != nil {
+				return time.Since(start), false
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			return time.Since(start), r.StatusCode == http.StatusOK
+		})
 		b.ReportMetric(float64(len(took))/duration.Seconds(), "rps")
-		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+		reportLatencies(b, "GET product", took)
 		b.ReportMetric(float64(failed), "errors")
 		b.Logf("cache=%q requests=%d", os.Getenv("CACHE_STORE"), len(took))
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,41 +62,18 @@ func BenchmarkCheckout(b *testing.B) {
 	addBody := fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, p.ID)
 
 	for b.Loop() {
-		var (
-			mu     sync.Mutex
-			took   []time.Duration
-			failed int
-			wg     sync.WaitGroup
-		)
-		end := time.Now().Add(duration)
-		for range clients {
-			wg.Go(func() {
-				var mine []time.Duration
-				bad := 0
-				for time.Now().Before(end) {
-					customer := "Bearer " + token(b, uuid.New(), authn.RoleCustomer)
-					if status, _, err := send(http.MethodPost, "/api/v1/cart/items", customer, "", addBody); err != nil || status != http.StatusOK {
-						bad++
-						continue
-					}
-					start := time.Now()
-					status, _, err := send(http.MethodPost, "/api/v1/checkout", customer, uuid.NewString(), address)
-					mine = append(mine, time.Since(start))
-					if err != nil || status != http.StatusCreated {
-						bad++
-					}
-				}
-				mu.Lock()
-				took, failed = append(took, mine...), failed+bad
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
+		took, failed := loadRun(clients, duration, func() (time.Duration, bool) {
+			customer := "Bearer " + token(b, uuid.New(), authn.RoleCustomer)
+			if status, _, err := send(http.MethodPost, "/api/v1/cart/items", customer, "", addBody); err != nil || status != http.StatusOK {
+				return 0, false
+			}
+			start := time.Now()
+			status, _, err := send(http.MethodPost, "/api/v1/checkout", customer, uuid.NewString(), address)
+			return time.Since(start), err == nil && status == http.StatusCreated
+		})
 		require.NotEmpty(b, took)
-		slices.Sort(took)
 		b.ReportMetric(float64(len(took))/duration.Seconds(), "checkouts/s")
-		b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
-		b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+		reportLatencies(b, "checkout", took)
 		b.ReportMetric(float64(failed), "errors")
 
 		lags := outboxLags(b, p.ID, len(took)-failed)

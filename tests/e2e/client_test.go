@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,4 +100,37 @@ func requestCount(t *testing.T, port int, route string, status int) int {
 		}
 	}
 	return 0
+}
+
+// loadRun runs step from clients goroutines at once until duration has
+// passed, and returns the latencies the steps measured (0: the step
+// failed before its timed part) and how many steps failed.
+func loadRun(clients int, duration time.Duration, step func() (took time.Duration, ok bool)) ([]time.Duration, int) {
+	var (
+		mu     sync.Mutex
+		took   []time.Duration
+		failed int
+		wg     sync.WaitGroup
+	)
+	end := time.Now().Add(duration)
+	for range clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(end) {
+				d, ok := step()
+				if d > 0 {
+					mine = append(mine, d)
+				}
+				if !ok {
+					bad++
+				}
+			}
+			mu.Lock()
+			took, failed = append(took, mine...), failed+bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return took, failed
 }

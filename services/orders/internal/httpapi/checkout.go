@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -272,60 +273,30 @@ func orderID(c *fiber.Ctx) (uuid.UUID, error) {
 	return id, nil
 }
 
-func (h *Handler) getOrder(c *fiber.Ctx) error {
-	v, err := viewerOf(c)
-	if err != nil {
-		return err
+// orderAction serves a route acting on order :id for the caller, and
+// answers the order as it then stands.
+func orderAction(act func(ctx context.Context, v orders.Viewer, id uuid.UUID) (orders.Detail, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := viewerOf(c)
+		if err != nil {
+			return err
+		}
+		id, err := orderID(c)
+		if err != nil {
+			return err
+		}
+		d, err := act(c.UserContext(), v, id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(newOrderDetailResponse(d))
 	}
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.orders.Get(c.UserContext(), v, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newOrderDetailResponse(d))
 }
 
-func (h *Handler) cancelOrder(c *fiber.Ctx) error {
-	v, err := viewerOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.orders.Cancel(c.UserContext(), v, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newOrderDetailResponse(d))
-}
-
-func (h *Handler) shipOrder(c *fiber.Ctx) error {
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.orders.Ship(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newOrderDetailResponse(d))
-}
-
-func (h *Handler) deliverOrder(c *fiber.Ctx) error {
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	d, err := h.orders.Deliver(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newOrderDetailResponse(d))
+// byID adapts an action that needs no viewer (an admin's: its route checks
+// the role) to orderAction.
+func byID(act func(context.Context, uuid.UUID) (orders.Detail, error)) func(context.Context, orders.Viewer, uuid.UUID) (orders.Detail, error) {
+	return func(ctx context.Context, _ orders.Viewer, id uuid.UUID) (orders.Detail, error) { return act(ctx, id) }
 }
 
 // expire cancels the orders nobody paid and releases the stock of the

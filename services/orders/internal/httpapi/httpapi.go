@@ -44,10 +44,10 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Delete("/api/v1/cart", user, h.clearCart)
 	app.Post("/api/v1/checkout", user, h.checkout)
 	app.Get("/api/v1/orders", user, h.listOrders)
-	app.Get("/api/v1/orders/:id", user, h.getOrder)
-	app.Post("/api/v1/orders/:id/cancel", user, h.cancelOrder)
-	app.Post("/api/v1/orders/:id/ship", user, admin, h.shipOrder)
-	app.Post("/api/v1/orders/:id/deliver", user, admin, h.deliverOrder)
+	app.Get("/api/v1/orders/:id", user, orderAction(h.orders.Get))
+	app.Post("/api/v1/orders/:id/cancel", user, orderAction(h.orders.Cancel))
+	app.Post("/api/v1/orders/:id/ship", user, admin, orderAction(byID(h.orders.Ship)))
+	app.Post("/api/v1/orders/:id/deliver", user, admin, orderAction(byID(h.orders.Deliver)))
 	app.Post(ExpirePath, h.expire)
 }
 

@@ -176,25 +176,39 @@ type paymentResponse struct {
 
 var errOrderIDRequired = apperr.Validation(apperr.FieldError{Field: "order_id", Message: "must be a UUID"})
 
-// listPayments shows an order's payments to its owner and to admins; to
-// anyone else the order does not exist.
-func (h *Handler) listPayments(c *fiber.Ctx) error {
+// callerAndOrder reads the caller and the required ?order_id= of a listing.
+func callerAndOrder(c *fiber.Ctx) (*authn.Claims, uuid.UUID, error) {
 	caller, err := authn.Caller(c.UserContext())
 	if err != nil {
-		return err
+		return nil, uuid.Nil, err
 	}
 	orderID, err := uuid.Parse(c.Query("order_id"))
 	if err != nil {
-		return errOrderIDRequired
+		return nil, uuid.Nil, errOrderIDRequired
+	}
+	return caller, orderID, nil
+}
+
+// sees tells whether caller may see what owner's payments produced: owners
+// and admins may; to anyone else it does not exist.
+func sees(caller *authn.Claims, owner uuid.UUID) bool {
+	return owner == caller.UserID || caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)
+}
+
+// listPayments shows an order's payments to its owner and to admins; to
+// anyone else the order does not exist.
+func (h *Handler) listPayments(c *fiber.Ctx) error {
+	caller, orderID, err := callerAndOrder(c)
+	if err != nil {
+		return err
 	}
 	found, err := h.svc.PaymentsOfOrder(c.UserContext(), orderID)
 	if err != nil {
 		return err
 	}
-	admin := caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)
 	out := []paymentResponse{}
 	for _, p := range found {
-		if p.UserID != caller.UserID && !admin {
+		if !sees(caller, p.UserID) {
 			continue
 		}
 		r := paymentResponse{
@@ -258,13 +272,9 @@ func newInvoiceResponse(inv payments.Invoice) invoiceResponse {
 }
 
 func (h *Handler) listInvoices(c *fiber.Ctx) error {
-	caller, err := authn.Caller(c.UserContext())
+	caller, orderID, err := callerAndOrder(c)
 	if err != nil {
 		return err
-	}
-	orderID, err := uuid.Parse(c.Query("order_id"))
-	if err != nil {
-		return errOrderIDRequired
 	}
 	found, err := h.svc.Invoices(c.UserContext(), orderID)
 	if err != nil {
@@ -272,7 +282,7 @@ func (h *Handler) listInvoices(c *fiber.Ctx) error {
 	}
 	out := []invoiceResponse{}
 	for _, inv := range found {
-		if inv.UserID == caller.UserID || caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin) {
+		if sees(caller, inv.UserID) {
 			out = append(out, newInvoiceResponse(inv))
 		}
 	}
@@ -294,7 +304,7 @@ func (h *Handler) invoice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if inv.UserID != caller.UserID && !caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin) {
+	if !sees(caller, inv.UserID) {
 		return payments.ErrInvoiceNotFound
 	}
 	if c.Accepts(fiber.MIMEApplicationJSON, mimePDF) != mimePDF {
