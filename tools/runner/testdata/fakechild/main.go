@@ -28,7 +28,12 @@ func main() {
 			role, addr, path = "daprd", "127.0.0.1:"+os.Args[i+1], "/v1.0/healthz"
 		}
 	}
-	if err := os.WriteFile(role+"-"+id+".pid", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	// Written aside, then renamed: a test never reads the file empty.
+	pidFile := role + "-" + id + ".pid"
+	if err := os.WriteFile(pidFile+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		fail(err)
+	}
+	if err := os.Rename(pidFile+".tmp", pidFile); err != nil {
 		fail(err)
 	}
 	if code := os.Getenv("FAKE_EXIT_CODE"); code != "" && role == "app" {
