@@ -9,6 +9,12 @@ RUN_DIR  := .run
 # once (about 10 minutes and 2 GB of modules cold), then reused.
 DAPRD    ?= $(HOME)/.dapr/bin/daprd
 DAPR_VERSION := 1.14.0
+# Dapr Sentry, the local certificate authority: with it every sidecar runs
+# with mTLS, so access control can tell which app is calling. Built from the
+# same pinned module as daprd.
+SENTRY   ?= $(HOME)/.dapr/bin/sentry
+SIDECAR_SECURITY := -sentry "$(SENTRY)" -sentry-config config/sentry.yaml \
+                    -sentry-credentials $(RUN_DIR)/sentry -access-config config/access
 # Backends: a directory under components/pubsub/ (redis, rabbitmq,
 # jetstream, kafka) and under components/state/ (redis, postgresql). The
 # choice swaps a resources path of dapr.yaml; nothing is copied or rebuilt.
@@ -21,12 +27,13 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build lint daprd prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build lint daprd sentry prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
 
-## run: build what is missing, then start every service with its sidecar,
-## plus mailpit (the SMTP server), the SMS/push sink and the Stripe
-## emulator, stopped with it
-run: build daprd prepare infra mailpit devsink stripelocal
+## run: build what is missing, then start Dapr Sentry and every service with
+## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
+## SMS/push sink and the Stripe emulator, stopped with it. Always through
+## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
+run: build daprd sentry prepare infra mailpit devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
@@ -34,8 +41,7 @@ run: build daprd prepare infra mailpit devsink stripelocal
 	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
 	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
 	trap 'kill $$mailpit $$devsink $$stripelocal 2>/dev/null || true' EXIT; \
-	if command -v dapr >/dev/null && [ "$(PUBSUB)$(STATE)" = redisredis ]; then dapr run -f dapr.yaml; \
-	else $(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SWAP_RESOURCES); fi
+	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES)
 
 ## test: lint, unit and integration tests, the end-to-end suite, then the
 ## event flow on every broker and the PostgreSQL state stores
@@ -80,6 +86,13 @@ $(DAPRD):
 	cd tools/daprd && GOWORK=off go build -tags stablecomponents -trimpath \
 	  -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" .
 
+## sentry: build Dapr Sentry once, from the module daprd is built from
+sentry: $(SENTRY)
+$(SENTRY):
+	@mkdir -p $(dir $(SENTRY))
+	cd tools/daprd && GOWORK=off go build -trimpath \
+	  -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(SENTRY)" github.com/dapr/dapr/cmd/sentry
+
 ## prepare: dev secrets and API tokens
 prepare:
 	@tools/dev/secrets.sh $(RUN_DIR)
@@ -91,21 +104,21 @@ infra:
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 
-e2e: build daprd prepare infra mailpit devsink stripelocal
-	cd tests && DAPRD="$(DAPRD)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
+e2e: build daprd sentry prepare infra mailpit devsink stripelocal
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
 
 ## e2e-brokers: the event-flow tests once per broker, then the state-store
 ## tests (and the auth flow, which uses the denylist) on PostgreSQL; each
 ## run prints its time
-e2e-brokers: build daprd prepare infra mailpit devsink stripelocal
+e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
 	@cd tests; for broker in $(BROKERS); do \
 	  echo "== event flow on $$broker"; SECONDS=0; \
-	  DAPRD="$(DAPRD)" PUBSUB=$$broker STATE=redis go test -race -count=1 -timeout 10m \
+	  DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$$broker STATE=redis go test -race -count=1 -timeout 10m \
 	    -run 'TestSystem|TestEventFlow|TestStateStore' ./e2e; \
 	  echo "== event flow on $$broker: passed in $${SECONDS}s"; \
 	done; \
 	echo "== state stores on postgresql"; \
-	DAPRD="$(DAPRD)" PUBSUB=redis STATE=postgresql go test -race -count=1 -timeout 10m \
+	DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=redis STATE=postgresql go test -race -count=1 -timeout 10m \
 	  -run 'TestSystem|TestStateStore|TestAuthFlow' ./e2e
 
 clean:

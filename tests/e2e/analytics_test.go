@@ -339,20 +339,20 @@ func hasGroup(groups []redis.XInfoGroup, name string) bool {
 	return false
 }
 
-// workersTopics asks the workers' sidecar which topics it subscribed to.
+// workersTopics asks the workers which topics they subscribe to, the way
+// their sidecar does at start (the sidecar's metadata API is closed to
+// everyone: the workers' Configuration does not allow it).
 func workersTopics(t *testing.T) []string {
 	t.Helper()
-	resp := call(t, http.MethodGet, "http://127.0.0.1:3506/v1.0/metadata", nil, "dapr-api-token", sys.env["DAPR_API_TOKEN"])
-	require.Equal(t, http.StatusOK, resp.Status, "metadata: %s", resp.Body)
-	var md struct {
-		Subscriptions []struct {
-			PubsubName string `json:"pubsubname"`
-			Topic      string `json:"topic"`
-		} `json:"subscriptions"`
+	resp := call(t, http.MethodGet, "http://127.0.0.1:3006/dapr/subscribe", nil, "dapr-api-token", sys.env["APP_API_TOKEN"])
+	require.Equal(t, http.StatusOK, resp.Status, "subscriptions: %s", resp.Body)
+	var subs []struct {
+		PubsubName string `json:"pubsubname"`
+		Topic      string `json:"topic"`
 	}
-	resp.JSON(t, &md)
+	resp.JSON(t, &subs)
 	var topics []string
-	for _, s := range md.Subscriptions {
+	for _, s := range subs {
 		if s.PubsubName == "pubsub" {
 			topics = append(topics, s.Topic)
 		}

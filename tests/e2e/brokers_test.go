@@ -41,6 +41,46 @@ func backend(kind, env string) string {
 	return filepath.Join(sys.root, "components", kind, name)
 }
 
+// probeResources copies the chosen backends' pub/sub and state components
+// and the denylist for probe id: every component is scoped to the apps
+// that use it and the pub/sub topics to their publishers and subscribers,
+// so the copies are scoped to the probe alone, which has topics of its own.
+func probeResources(t *testing.T, id string) string {
+	t.Helper()
+	dir := t.TempDir()
+	sources := []string{filepath.Join(sys.root, "components", "denylist.yaml")}
+	for _, kind := range []struct{ dir, env string }{{"pubsub", "PUBSUB"}, {"state", "STATE"}} {
+		files, err := filepath.Glob(filepath.Join(backend(kind.dir, kind.env), "*.yaml"))
+		require.NoError(t, err)
+		sources = append(sources, files...)
+	}
+	for _, src := range sources {
+		b, err := os.ReadFile(src)
+		require.NoError(t, err)
+		var out []string
+		lines := strings.Split(string(b), "\n")
+		for i := 0; i < len(lines); i++ {
+			switch line := lines[i]; {
+			case strings.HasPrefix(line, "scopes:"):
+				out = append(out, "scopes: ["+id+"]")
+			case strings.Contains(line, "- name: publishingScopes"), strings.Contains(line, "- name: subscriptionScopes"):
+				i++ // and its value
+			default:
+				out = append(out, line)
+			}
+		}
+		dst := filepath.Join(dir, filepath.Base(filepath.Dir(src))+"-"+filepath.Base(src))
+		require.NoError(t, os.WriteFile(dst, []byte(strings.Join(out, "\n")), 0o600))
+	}
+	return dir
+}
+
+// publish publishes a probe event on topic through the probe's sidecar.
+func (p *probe) publish(t *testing.T, topic, id string, data probeEvent) {
+	t.Helper()
+	publishEventAt(t, fmt.Sprintf("http://127.0.0.1:%d/v1.0/publish/pubsub/%s", p.daprPort, topic), topic, id, data)
+}
+
 // probeEvent is what a probe app is told to do with an event.
 type probeEvent struct {
 	FailOnceAt string `json:"fail_once_at,omitempty"` // the probe that answers 500 to the first delivery
@@ -145,7 +185,7 @@ func startProbe(t *testing.T, id string) *probe {
 		"--dapr-http-port", strconv.Itoa(p.daprPort), "--dapr-grpc-port", strconv.Itoa(freePort(t)),
 		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)), "--metrics-port", strconv.Itoa(freePort(t)),
 		"--dapr-listen-addresses", "127.0.0.1", "--dapr-internal-grpc-listen-address", "127.0.0.1",
-		"--resources-path", backend("pubsub", "PUBSUB"), "--resources-path", backend("state", "STATE"),
+		"--resources-path", probeResources(t, id),
 		"--log-level", "warn")
 	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -175,7 +215,7 @@ func waitSubscribed(t *testing.T, topic string, probes ...*probe) {
 	require.Eventually(t, func() bool {
 		id := "warmup-" + uuid.NewString()
 		ids = append(ids, id)
-		publishEvent(t, topic, id, probeEvent{})
+		probes[0].publish(t, topic, id, probeEvent{})
 		for _, p := range probes {
 			got := false
 			for _, id := range ids {
@@ -202,14 +242,14 @@ func TestEventFlow(t *testing.T) {
 	// counts taken afterwards include anything delivered before it.
 	barrier := func(t *testing.T, topic string) {
 		id := "barrier-" + uuid.NewString()
-		publishEvent(t, topic, id, probeEvent{})
+		a.publish(t, topic, id, probeEvent{})
 		require.Eventually(t, func() bool { return a.count(topic, id) == 1 && b.count(topic, id) == 1 },
 			60*time.Second, 50*time.Millisecond, "barrier on %s", topic)
 	}
 
 	t.Run("an event reaches each consumer group once", func(t *testing.T) {
 		id := uuid.NewString()
-		publishEvent(t, topicFlow, id, probeEvent{})
+		a.publish(t, topicFlow, id, probeEvent{})
 		require.Eventually(t, func() bool { return a.count(topicFlow, id) > 0 && b.count(topicFlow, id) > 0 },
 			30*time.Second, 50*time.Millisecond, "delivered to both apps")
 		barrier(t, topicFlow)
@@ -219,7 +259,7 @@ func TestEventFlow(t *testing.T) {
 
 	t.Run("a failed delivery is redelivered to that group only", func(t *testing.T) {
 		id := uuid.NewString()
-		publishEvent(t, topicRetry, id, probeEvent{FailOnceAt: a.id})
+		a.publish(t, topicRetry, id, probeEvent{FailOnceAt: a.id})
 		require.Eventually(t, func() bool { return a.count(topicRetry, id) >= 2 },
 			60*time.Second, 50*time.Millisecond, "redelivered after the failure")
 		barrier(t, topicRetry)
@@ -229,7 +269,7 @@ func TestEventFlow(t *testing.T) {
 
 	t.Run("a dropped event goes to the dead letter topic", func(t *testing.T) {
 		id := uuid.NewString()
-		publishEvent(t, topicFlow, id, probeEvent{DropAt: a.id})
+		a.publish(t, topicFlow, id, probeEvent{DropAt: a.id})
 		require.Eventually(t, func() bool { return a.count(topicDead, id) > 0 && b.count(topicDead, id) > 0 },
 			60*time.Second, 50*time.Millisecond, "the dead letter reached both apps")
 		barrier(t, topicFlow)

@@ -250,8 +250,7 @@ func TestCheckout(t *testing.T) {
 		ordersDB := connect(t, "orders")
 		_, err := ordersDB.Exec(ctx(t), `UPDATE orders SET created_at = created_at - interval '2 hours' WHERE id = $1`, o.ID)
 		require.NoError(t, err)
-		resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/orders/method/internal/orders/expire", nil,
-			"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		resp := invokeAs(t, "workers", http.MethodPost, "orders", "internal/orders/expire", "")
 		require.Equal(t, http.StatusOK, resp.Status, "expire: %s", resp.Body)
 		s.waitStatus(t, customer, o.ID, "cancelled")
 		s.waitInventory(t, productID, inventory{OnHand: 2, Reserved: 0, Available: 2})
@@ -312,10 +311,10 @@ func TestCheckout(t *testing.T) {
 		t.Cleanup(resume)
 
 		// The sidecar is frozen, so the expiry is asked of the app itself,
-		// as its sidecar would (with the app token): it commits the
-		// cancellation and its order.cancelled event.
+		// as its sidecar would deliver the workers' call (app token, caller
+		// id): it commits the cancellation and its order.cancelled event.
 		resp := call(t, http.MethodPost, "http://127.0.0.1:3003/internal/orders/expire", nil,
-			"dapr-api-token", sys.env["APP_API_TOKEN"])
+			"dapr-api-token", sys.env["APP_API_TOKEN"], "dapr-caller-app-id", "workers")
 		require.Equal(t, http.StatusOK, resp.Status, "expire: %s", resp.Body)
 		var eventID string
 		require.NoError(t, ordersDB.QueryRow(ctx(t), `SELECT event_id::text FROM outbox

@@ -14,12 +14,11 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
-// runJob triggers a workers job the way its cron binding does, through
-// Dapr invocation of the workers' /<binding name>, and waits for its run.
+// runJob triggers a workers job the way its cron binding does and waits
+// for its run.
 func runJob(t *testing.T, name string) {
 	t.Helper()
-	resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/workers/method/"+name, nil,
-		"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+	resp := deliverBinding(t, name)
 	require.Equal(t, http.StatusOK, resp.Status, "%s: %s", name, resp.Body)
 }
 
@@ -43,9 +42,8 @@ func TestScheduledJobs(t *testing.T) {
 		orderID, userID := uuid.New(), uuid.New()
 		// What a checkout that crashed between reserving and placing leaves:
 		// a reservation at products and an unfinished claim at orders.
-		resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/products/method/internal/reservations",
-			strings.NewReader(fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, orderID, productID)),
-			"Content-Type", "application/json", "dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		resp := invokeAs(t, "orders", http.MethodPost, "products", "internal/reservations",
+			fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, orderID, productID))
 		require.Equal(t, http.StatusOK, resp.Status, "reserve: %s", resp.Body)
 		s.waitInventory(t, productID, inventory{OnHand: 5, Reserved: 3, Available: 2})
 		_, err := connect(t, "orders").Exec(ctx(t), `INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id, created_at)

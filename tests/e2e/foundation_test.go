@@ -110,7 +110,7 @@ func testEventDelivery(t *testing.T) {
 	userID := uuid.New()
 	body, err := json.Marshal(map[string]string{"user_id": userID.String(), "email": "e2e@example.com", "name": "E2E"})
 	require.NoError(t, err)
-	resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/publish/pubsub/user.registered", bytes.NewReader(body),
+	resp := call(t, http.MethodPost, publishURL("user.registered"), bytes.NewReader(body),
 		"Content-Type", "application/json", "dapr-api-token", sys.env["DAPR_API_TOKEN"])
 	require.Equal(t, http.StatusNoContent, resp.Status, "publish: %s", resp.Body)
 

@@ -25,15 +25,23 @@ import (
 const mailpitURL = "http://127.0.0.1:8025"
 
 // publishEvent publishes a full CloudEvent with the given id through the
-// gateway's sidecar, so a test can deliver the same event twice.
+// sidecar of the topic's publisher, so a test can deliver the same event
+// twice.
 func publishEvent(t *testing.T, topic, id string, data any) {
+	t.Helper()
+	publishEventAt(t, publishURL(topic), topic, id, data)
+}
+
+// publishEventAt publishes a full CloudEvent on topic at url, a sidecar's
+// publish endpoint for that topic.
+func publishEventAt(t *testing.T, url, topic, id string, data any) {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{
 		"specversion": "1.0", "id": id, "source": "e2e", "type": "com.daprshop." + topic,
 		"datacontenttype": "application/json", "data": data,
 	})
 	require.NoError(t, err)
-	resp := call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/publish/pubsub/"+topic, bytes.NewReader(body),
+	resp := call(t, http.MethodPost, url, bytes.NewReader(body),
 		"Content-Type", "application/cloudevents+json", "dapr-api-token", sys.env["DAPR_API_TOKEN"])
 	require.Equal(t, http.StatusNoContent, resp.Status, "publish %s: %s", topic, resp.Body)
 }
@@ -406,7 +414,7 @@ func benchPublish(topic, id string, data any) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:3500/v1.0/publish/pubsub/"+topic, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, publishURL(topic), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

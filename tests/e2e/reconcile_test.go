@@ -110,8 +110,7 @@ func (s shop) reconcile(t *testing.T, auth, orderID string) paymentJSON {
 	var p paymentJSON
 	var last response
 	require.Eventually(t, func() bool {
-		last = call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/payments/method/internal/payments/reconcile?older_than=0s", nil,
-			"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		last = invokeAs(t, "workers", http.MethodPost, "payments", "internal/payments/reconcile?older_than=0s", "")
 		if last.Status != http.StatusOK {
 			return false
 		}

@@ -111,6 +111,16 @@ func start() (*system, func() error, error) {
 	if daprd := os.Getenv("DAPRD"); daprd != "" {
 		args = append(args, "-daprd", daprd)
 	}
+	// As `make run` does: Sentry gives every sidecar its mTLS identity, so
+	// that each app's access-control policy applies.
+	sentry := os.Getenv("SENTRY")
+	if sentry == "" {
+		sentry = filepath.Join(os.Getenv("HOME"), ".dapr", "bin", "sentry")
+	}
+	args = append(args, "-sentry", sentry,
+		"-sentry-config", filepath.Join(root, "config", "sentry.yaml"),
+		"-sentry-credentials", filepath.Join(root, ".run", "sentry"),
+		"-access-config", filepath.Join(root, "config", "access"))
 	// PUBSUB and STATE pick the backends (directories under components/), as
 	// `make run PUBSUB=... STATE=...` does.
 	for _, kind := range []struct{ env, dir string }{{"PUBSUB", "pubsub"}, {"STATE", "state"}} {
@@ -193,7 +203,7 @@ func start() (*system, func() error, error) {
 // portsFree fails fast when another copy of the system (make run) holds the
 // fixed ports, instead of testing that copy by mistake.
 func portsFree() error {
-	for _, port := range []int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506} {
+	for _, port := range []int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506, 3800, 3801} {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
 		if err == nil {
 			conn.Close()

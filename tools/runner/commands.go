@@ -12,8 +12,9 @@ import (
 )
 
 const (
-	roleApp   = "app"
-	roleDaprd = "daprd"
+	roleApp    = "app"
+	roleDaprd  = "daprd"
+	roleSentry = "sentry"
 )
 
 // findDaprd picks the daprd binary: the -daprd flag, else $DAPRD, else the
@@ -38,8 +39,9 @@ func findDaprd(flagValue string, getenv func(string) string) (string, error) {
 }
 
 // daprdArgs builds the sidecar's flags for a, omitting unset values so that
-// daprd's own defaults apply.
-func daprdArgs(a app) []string {
+// daprd's own defaults apply. With sec, the sidecar runs with mTLS and its
+// access-control Configuration after its own.
+func daprdArgs(a app, sec *mtls) []string {
 	args := []string{"--app-id", a.ID}
 	addString := func(flag, v string) {
 		if v != "" {
@@ -67,6 +69,12 @@ func daprdArgs(a app) []string {
 		args = append(args, "--resources-path", p)
 	}
 	addString("--config", a.ConfigFile)
+	if sec != nil {
+		args = append(args, "--enable-mtls", "--sentry-address", sec.sentryAddress)
+		if sec.accessDir != "" {
+			args = append(args, "--config", accessConfig(sec.accessDir, a.ID))
+		}
+	}
 	addString("--log-level", a.LogLevel)
 	args = append(args, "--log-as-json")
 	if a.HealthCheck {
@@ -83,10 +91,18 @@ func daprdArgs(a app) []string {
 
 // daprdEnv is the runner's environment plus a loopback DAPR_HOST_IP. The
 // default comes first because exec keeps the last value of a duplicated key,
-// so a DAPR_HOST_IP the operator exported wins.
-func daprdEnv(base []string) []string {
-	return append([]string{"DAPR_HOST_IP=127.0.0.1"}, base...)
+// so a DAPR_HOST_IP the operator exported wins. With sec, the sidecar trusts
+// Sentry's root certificate, and nothing else.
+func daprdEnv(base []string, sec *mtls) []string {
+	env := append([]string{"DAPR_HOST_IP=127.0.0.1"}, base...)
+	if sec != nil {
+		env = append(env, "DAPR_TRUST_ANCHORS="+sec.trustAnchors)
+	}
+	return env
 }
+
+// accessConfig is the access-control Configuration of app in dir.
+func accessConfig(dir, appID string) string { return filepath.Join(dir, appID+".yaml") }
 
 // appEnv is the runner's environment, then the run file's env, then the
 // variables the Dapr CLI gives every app; later entries win.
@@ -111,7 +127,7 @@ func appEnv(base []string, a app) []string {
 
 // processSpecs lists the two processes of every app, sidecar first.
 // startedAt names the log files, as the Dapr CLI does.
-func processSpecs(apps []app, daprd string, base []string, startedAt time.Time) []procSpec {
+func processSpecs(apps []app, daprd string, base []string, startedAt time.Time, sec *mtls) []procSpec {
 	specs := make([]procSpec, 0, 2*len(apps))
 	for _, a := range apps {
 		logFile := func(role string) string {
@@ -121,7 +137,7 @@ func processSpecs(apps []app, daprd string, base []string, startedAt time.Time) 
 		specs = append(specs,
 			procSpec{
 				appID: a.ID, role: roleDaprd, dir: a.Dir,
-				path: daprd, args: daprdArgs(a), env: daprdEnv(base),
+				path: daprd, args: daprdArgs(a, sec), env: daprdEnv(base, sec),
 				logTo: a.DaprdLog, logFile: logFile(roleDaprd),
 			},
 			procSpec{

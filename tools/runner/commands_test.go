@@ -58,7 +58,7 @@ func TestDaprdArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, daprdArgs(tt.app))
+			require.Equal(t, tt.want, daprdArgs(tt.app, nil))
 		})
 	}
 }
@@ -85,7 +85,7 @@ func TestDaprdEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := daprdEnv(tt.base)
+			env := daprdEnv(tt.base, nil)
 			got, _ := lastValue(env, "DAPR_HOST_IP")
 			require.Equal(t, tt.want, got)
 			require.Subset(t, env, tt.base)
@@ -141,12 +141,12 @@ func TestProcessSpecs(t *testing.T) {
 		ID: "orders", Dir: "/r/services/orders", Command: []string{"/r/.bin/orders", "-v"},
 		AppPort: 8081, HTTPPort: 3501, AppLog: logToFile, DaprdLog: logToConsole,
 	}
-	specs := processSpecs([]app{a}, "/opt/daprd", []string{"PATH=/bin"}, time.Unix(1700000000, 0))
+	specs := processSpecs([]app{a}, "/opt/daprd", []string{"PATH=/bin"}, time.Unix(1700000000, 0), nil)
 	require.Len(t, specs, 2)
 
 	require.Equal(t, procSpec{
-		appID: "orders", role: roleDaprd, dir: a.Dir, path: "/opt/daprd", args: daprdArgs(a),
-		env: daprdEnv([]string{"PATH=/bin"}), logTo: logToConsole,
+		appID: "orders", role: roleDaprd, dir: a.Dir, path: "/opt/daprd", args: daprdArgs(a, nil),
+		env: daprdEnv([]string{"PATH=/bin"}, nil), logTo: logToConsole,
 		logFile: "/r/services/orders/.dapr/logs/orders_daprd_1700000000.log",
 	}, specs[0])
 	require.Equal(t, "orders.daprd", specs[0].label())
@@ -192,4 +192,31 @@ func TestFindDaprd(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func TestSidecarsWithSentryRunMTLSAndTheirAccessPolicy(t *testing.T) {
+	sec := &mtls{sentryAddress: "127.0.0.1:3800", trustAnchors: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", accessDir: "/r/access"}
+	a := app{ID: "orders", AppPort: 8081, HTTPPort: 3501, ConfigFile: "/r/orders.yaml"}
+
+	args := strings.Join(daprdArgs(a, sec), " ")
+	require.Contains(t, args, "--config /r/orders.yaml --enable-mtls --sentry-address 127.0.0.1:3800 --config /r/access/orders.yaml",
+		"the access policy comes after the app's own Configuration, which daprd merges in order")
+	require.Contains(t, daprdEnv([]string{"PATH=/bin"}, sec), "DAPR_TRUST_ANCHORS="+sec.trustAnchors)
+
+	plain := strings.Join(daprdArgs(a, nil), " ")
+	require.NotContains(t, plain, "--enable-mtls")
+	require.NotContains(t, strings.Join(daprdEnv(nil, nil), " "), "DAPR_TRUST_ANCHORS")
+}
+
+func TestAccessPoliciesNeedSentry(t *testing.T) {
+	dir := t.TempDir()
+	opts := sentryOptions{AccessConfigDir: dir}
+	err := opts.validate()
+	require.ErrorContains(t, err, "needs -sentry", "default-deny policies without mTLS would refuse every call")
+
+	cfg := filepath.Join(dir, "sentry.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("kind: Configuration\n"), 0o600))
+	opts = sentryOptions{Binary: "/bin/true", Config: cfg, Credentials: filepath.Join(dir, "creds"), AccessConfigDir: dir}
+	require.NoError(t, opts.validate())
+	require.DirExists(t, opts.Credentials, "the issuer credentials directory is created for Sentry to fill")
 }

@@ -5,6 +5,11 @@
 // Usage:
 //
 //	runner [-f dapr.yaml] [-daprd path] [-swap-resources FROM=TO]... [-ready-timeout 120s] [-stop-timeout 10s]
+//	       [-sentry path -sentry-config file -sentry-credentials dir [-access-config dir]]
+//
+// With -sentry it also starts Dapr Sentry and runs every sidecar with mTLS,
+// which the Dapr CLI 1.14 cannot do in self-hosted mode; -access-config then
+// adds each app's access-control Configuration.
 //
 // Children run in their own process groups, so the runner is Unix-only.
 package main

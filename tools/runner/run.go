@@ -23,6 +23,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "how long children may take to stop before they are killed")
 	var swaps swapList
 	fs.Var(&swaps, "swap-resources", "replace the resources path `FROM=TO` (relative to the run file; repeatable), e.g. to pick a pub/sub backend")
+	var sentry sentryOptions
+	fs.StringVar(&sentry.Binary, "sentry", "", "Dapr Sentry `binary`: start it first and run every sidecar with mTLS")
+	fs.StringVar(&sentry.Config, "sentry-config", "", "Sentry's Configuration `file`")
+	fs.StringVar(&sentry.Credentials, "sentry-credentials", "", "`directory` of Sentry's issuer credentials (generated when empty)")
+	fs.IntVar(&sentry.Port, "sentry-port", 3800, "Sentry's gRPC `port` on 127.0.0.1")
+	fs.IntVar(&sentry.HealthzPort, "sentry-healthz-port", 3801, "Sentry's health `port` on 127.0.0.1")
+	fs.StringVar(&sentry.AccessConfigDir, "access-config", "", "`directory` with each app's access-control Configuration (<app-id>.yaml), added after its own; needs -sentry")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -48,16 +55,40 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return err
 	}
+	if err := sentry.validate(); err != nil {
+		return err
+	}
+	if sentry.AccessConfigDir != "" {
+		for _, a := range apps {
+			if _, err := os.Stat(accessConfig(sentry.AccessConfigDir, a.ID)); err != nil {
+				return fmt.Errorf("app %q has no access-control Configuration: %w", a.ID, err)
+			}
+		}
+	}
 
 	start := time.Now()
-	specs := processSpecs(apps, daprd, os.Environ(), start)
 	console := &lineSink{w: stdout}
 	// Buffered so that a child's exit never blocks once nobody listens.
-	exited := make(chan *child, len(specs))
+	exited := make(chan *child, 2*len(apps)+1)
 	var children []*child
 	// Every way out of run, a panic included, stops the children: none may
 	// outlive the runner.
 	defer func() { stopAll(children, *stopTimeout) }()
+	var sec *mtls
+	if sentry.Binary != "" {
+		c, err := startChild(sentry.spec(), console, exited)
+		if err != nil {
+			return err
+		}
+		children = append(children, c)
+		waitCtx, cancel := context.WithTimeout(ctx, *readyTimeout)
+		sec, err = sentry.wait(waitCtx, exited)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	specs := processSpecs(apps, daprd, os.Environ(), start, sec)
 	for _, spec := range specs {
 		c, err := startChild(spec, console, exited)
 		if err != nil {

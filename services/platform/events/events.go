@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/daprshop/daprshop/services/platform/logging"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 // PubsubName is the pub/sub component every service uses; the backend
@@ -68,14 +69,15 @@ type subscriptionJSON struct {
 }
 
 // Mount serves GET /dapr/subscribe for subs and one POST route per
-// subscription.
+// subscription. Only the app's own sidecar may call them: an invoked
+// request, whoever sent it, could otherwise forge any event.
 func Mount(app fiber.Router, log *slog.Logger, subs ...Subscription) {
 	list := make([]subscriptionJSON, 0, len(subs))
 	for _, s := range subs {
 		list = append(list, subscriptionJSON{PubsubName: PubsubName, Topic: s.Topic, Route: s.Route, DeadLetterTopic: s.DeadLetterTopic})
-		app.Post(s.Route, deliver(log, s))
+		app.Post(s.Route, server.NotInvoked, deliver(log, s))
 	}
-	app.Get("/dapr/subscribe", func(c *fiber.Ctx) error { return c.JSON(list) })
+	app.Get("/dapr/subscribe", server.NotInvoked, func(c *fiber.Ctx) error { return c.JSON(list) })
 }
 
 // Dapr's delivery answers.

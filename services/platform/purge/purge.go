@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 // Path serves the purge; the gateway does not route it.
@@ -59,9 +60,12 @@ func Run(ctx context.Context, now time.Time, tasks map[string]Task) (Result, err
 	return res, errors.Join(errs...)
 }
 
+// Caller is the only app that may invoke Path: the workers run the purge.
+const Caller = "workers"
+
 // Mount serves Path, answering the Result, or 500 when a task failed.
 func Mount(app fiber.Router, now func() time.Time, tasks map[string]Task) {
-	app.Post(Path, func(c *fiber.Ctx) error {
+	app.Post(Path, server.OnlyCallers(Caller), func(c *fiber.Ctx) error {
 		res, err := Run(c.UserContext(), now(), tasks)
 		if err != nil {
 			return err

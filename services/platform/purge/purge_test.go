@@ -18,6 +18,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/purge"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 //go:embed testdata/migrations/*.sql
@@ -71,7 +72,9 @@ func TestOneRunDeletesAtMostABatch(t *testing.T) {
 }
 
 func post(t *testing.T, app *fiber.App) (int, string) {
-	resp, err := app.Test(httptest.NewRequest(http.MethodPost, purge.Path, nil), -1)
+	req := httptest.NewRequest(http.MethodPost, purge.Path, nil)
+	req.Header.Set(server.HeaderCallerAppID, purge.Caller)
+	resp, err := app.Test(req, -1)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

@@ -79,8 +79,13 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	s.Server = server.New(server.Options{
 		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody, BodyLimit: spec.BodyLimit,
 	})
-	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now).
-		WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))
+	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
+	// The edge's sidecar may only invoke (its Configuration allows no state
+	// API, and the denylist is not scoped to it): the services behind it
+	// check revocations on every request.
+	if !spec.Public {
+		s.Verifier = s.Verifier.WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))
+	}
 	if spec.Outbox {
 		if s.DB == nil {
 			s.Close()

@@ -31,6 +31,9 @@ func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Ha
 // route it.
 const ExpirePath = "/internal/orders/expire"
 
+// ExpireCaller is the app whose scheduled job invokes ExpirePath.
+const ExpireCaller = "workers"
+
 // Register mounts the routes on app, each behind token verification.
 // Middleware is attached per route, so metrics label every answer, 401s
 // included, with the route it was for.
@@ -48,7 +51,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Post("/api/v1/orders/:id/cancel", user, orderAction(h.orders.Cancel))
 	app.Post("/api/v1/orders/:id/ship", user, admin, orderAction(byID(h.orders.Ship)))
 	app.Post("/api/v1/orders/:id/deliver", user, admin, orderAction(byID(h.orders.Deliver)))
-	app.Post(ExpirePath, h.expire)
+	app.Post(ExpirePath, server.OnlyCallers(ExpireCaller), h.expire)
 }
 
 type orderResponse struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 // Reconciler settles payments whose verdict never arrived by webhook.
@@ -24,13 +25,16 @@ var errOlderThan = apperr.Validation(apperr.FieldError{Field: "older_than", Mess
 // invokes it through Dapr; the gateway does not route it.
 const ReconcilePath = "/internal/payments/reconcile"
 
+// ReconcileCaller is the app whose scheduled job invokes ReconcilePath.
+const ReconcileCaller = "workers"
+
 // MountReconcile serves ReconcilePath: each run settles payments unsettled
 // for longer than age and answers how many. The query parameter older_than
 // (a duration such as 30s; 422 when invalid) replaces age for one run, for
 // operators who cannot wait and for tests. A failed run is left to the
 // next one.
 func MountReconcile(app fiber.Router, r Reconciler, log *slog.Logger, age time.Duration, now func() time.Time) {
-	app.Post(ReconcilePath, func(c *fiber.Ctx) error {
+	app.Post(ReconcilePath, server.OnlyCallers(ReconcileCaller), func(c *fiber.Ctx) error {
 		olderThan := age
 		if v := c.Query("older_than"); v != "" {
 			d, err := time.ParseDuration(v)

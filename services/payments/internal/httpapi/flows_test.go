@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 func (f fixture) do(t *testing.T, method, path, token string, body any) (*http.Response, []byte) {
@@ -34,6 +37,9 @@ func (f fixture) do(t *testing.T, method, path, token string, body any) (*http.R
 	}
 	if token != "" {
 		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
+	}
+	if strings.HasPrefix(path, httpapi.ReconcilePath) {
+		req.Header.Set(server.HeaderCallerAppID, httpapi.ReconcileCaller) // as the workers' sidecar does
 	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)

@@ -69,10 +69,11 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Patch("/api/v1/categories/:id", user, admin, h.updateCategory)
 	app.Delete("/api/v1/categories/:id", user, admin, h.deleteCategory)
 
-	app.Post(ReservationsPath, h.reserve)
-	app.Get(ReservationsPath+"/:order_id", h.getReservation)
-	app.Post(ReservationsPath+"/:order_id/commit", h.commit)
-	app.Post(ReservationsPath+"/:order_id/release", h.release)
+	orders := server.OnlyCallers(ReservationsCaller)
+	app.Post(ReservationsPath, orders, h.reserve)
+	app.Get(ReservationsPath+"/:order_id", orders, h.getReservation)
+	app.Post(ReservationsPath+"/:order_id/commit", orders, h.commit)
+	app.Post(ReservationsPath+"/:order_id/release", orders, h.release)
 }
 
 type productResponse struct {

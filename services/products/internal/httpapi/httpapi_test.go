@@ -94,6 +94,13 @@ func (f fixture) do(t *testing.T, method, path, token, contentType, body string)
 	if contentType != "" {
 		req.Header.Set(fiber.HeaderContentType, contentType)
 	}
+	// Internal routes are invoked through Dapr by their one caller.
+	switch {
+	case strings.HasPrefix(path, httpapi.ReservationsPath):
+		req.Header.Set(server.HeaderCallerAppID, httpapi.ReservationsCaller)
+	case strings.HasPrefix(path, httpapi.LowStockPath):
+		req.Header.Set(server.HeaderCallerAppID, httpapi.LowStockCaller)
+	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)
 	b, err := io.ReadAll(resp.Body)

@@ -24,6 +24,9 @@ import (
 // answers the settled one.
 const ReservationsPath = "/internal/reservations"
 
+// ReservationsCaller is the only app that may invoke ReservationsPath.
+const ReservationsCaller = "orders"
+
 type reserveRequest struct {
 	OrderID string        `json:"order_id" validate:"required,uuid"`
 	Lines   []lineRequest `json:"lines" validate:"required,min=1,max=100,dive"`

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
@@ -15,6 +16,9 @@ import (
 //
 //	GET /internal/inventory/low-stock → 200 {items: [{product_id, sku, name, available, threshold}]}
 const LowStockPath = "/internal/inventory/low-stock"
+
+// LowStockCaller is the app whose daily digest job invokes LowStockPath.
+const LowStockCaller = "workers"
 
 // lowStockLimit keeps the digest a mail a person reads.
 const lowStockLimit = 500
@@ -34,7 +38,7 @@ type lowStockResponse struct {
 
 // MountLowStock serves LowStockPath from l.
 func MountLowStock(app fiber.Router, l LowStockLister) {
-	app.Get(LowStockPath, func(c *fiber.Ctx) error {
+	app.Get(LowStockPath, server.OnlyCallers(LowStockCaller), func(c *fiber.Ctx) error {
 		items, err := l.LowStock(c.UserContext(), lowStockLimit)
 		if err != nil {
 			return err

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 // Job does one run and reports how many items it handled.
@@ -70,11 +72,12 @@ func (r *Runner) Run(ctx context.Context, name string, job Job) error {
 }
 
 // Mount serves each job at POST /<name>, where its cron binding of that
-// name delivers. A failed run answers 500, which daprd logs; the next
-// scheduled run tries again.
+// name delivers. Only the workers' own sidecar may call it: an invocation,
+// from any app, is refused. A failed run answers 500, which daprd logs; the
+// next scheduled run tries again.
 func (r *Runner) Mount(app fiber.Router, jobs map[string]Job) {
 	for name, job := range jobs {
-		app.Post("/"+name, func(c *fiber.Ctx) error {
+		app.Post("/"+name, server.NotInvoked, func(c *fiber.Ctx) error {
 			if err := r.Run(c.UserContext(), name, job); err != nil {
 				return err
 			}
