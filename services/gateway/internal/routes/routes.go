@@ -17,7 +17,7 @@ import (
 
 // Access levels of a route.
 const (
-	Public = "public" // anyone; a bearer token, if sent, only picks the rate-limit bucket
+	Public = "public" // anyone; a bearer token, if sent, is the service's to check
 	User   = "user"   // a valid access token
 )
 
