@@ -118,7 +118,7 @@ func TestRoutesMatchOnSegmentBoundaries(t *testing.T) {
 	}
 }
 
-func TestPublicRoutesBucketByClientAddress(t *testing.T) {
+func TestPublicRoutesWithTheirOwnLimitBucketByClientAddress(t *testing.T) {
 	f := newFixture(t, nil)
 	login := func(token string) string {
 		f.limiter.bucket = ""
@@ -136,12 +136,14 @@ func TestPublicRoutesBucketByClientAddress(t *testing.T) {
 		"a valid token of one account must not buy a bucket of its own")
 	assert.Equal(t, "ip:203.0.113.5", login(f.issuer.Token(t, uuid.NewString(), authn.RoleCustomer)))
 
-	subject := uuid.NewString()
-	resp, err := serveRaw(f.app, "GET", "/api/v1/orders", "203.0.113.5",
-		"Authorization", "Bearer "+f.issuer.Token(t, subject, authn.RoleCustomer))
-	require.NoError(t, err)
-	require.Equal(t, 200, resp.StatusCode())
-	assert.Equal(t, "user:"+subject, f.limiter.bucket, "authenticated routes count per user")
+	for _, target := range []string{"/api/v1/orders", "/api/v1/products"} {
+		subject := uuid.NewString()
+		resp, err := serveRaw(f.app, "GET", target, "203.0.113.5",
+			"Authorization", "Bearer "+f.issuer.Token(t, subject, authn.RoleCustomer))
+		require.NoError(t, err)
+		require.Equal(t, 200, resp.StatusCode())
+		assert.Equal(t, "user:"+subject, f.limiter.bucket, "%s on the default limit counts per user", target)
+	}
 }
 
 func TestClientAddress(t *testing.T) {

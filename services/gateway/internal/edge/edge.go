@@ -106,19 +106,22 @@ func (g *Gate) Handle(c *fiber.Ctx) error {
 	return g.opts.Forwarder.Forward(c, route.App, target.URI(), client)
 }
 
-// authenticate returns the caller's claims on authenticated routes. On
-// public ones a token is not even read: it is the service's to refuse,
-// and it must not pick the rate-limit bucket.
+// authenticate returns the caller's claims: required and checked on
+// authenticated routes, optional on public ones (where they may only
+// choose the rate-limit bucket; an invalid token there is the service's to
+// refuse).
 func (g *Gate) authenticate(c *fiber.Ctx, route routes.Route) (*authn.Claims, error) {
-	if !route.Authenticated() {
-		return nil, nil
-	}
 	token, hasToken := authn.BearerToken(c.Get(fiber.HeaderAuthorization))
 	if !hasToken {
-		return nil, errNoToken
+		if route.Authenticated() {
+			return nil, errNoToken
+		}
+		return nil, nil
 	}
 	claims, err := g.opts.Verifier.Verify(c.UserContext(), token)
 	switch {
+	case err != nil && !route.Authenticated():
+		return nil, nil
 	case errors.Is(err, authn.ErrInvalidToken):
 		return nil, errBadToken
 	case err != nil:
@@ -130,11 +133,13 @@ func (g *Gate) authenticate(c *fiber.Ctx, route routes.Route) (*authn.Claims, er
 	return claims, nil
 }
 
-// limit counts the request against its route's limit, per user on
-// authenticated routes and per client address on public ones: a token a
-// client chose (one of many accounts it registered) must never buy it
-// another bucket of login attempts. A Redis outage lets requests through:
-// losing rate limiting for a while beats refusing every client.
+// limit counts the request against its route's limit, per user when
+// authenticated and per client address otherwise. A public route with a
+// limit of its own (login, register, refresh) always counts per client
+// address: that limit slows guessing, and a token of one of many accounts
+// the client registered must not buy it another bucket of attempts. A
+// Redis outage lets requests through: losing rate limiting for a while
+// beats refusing every client.
 func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims, client string) error {
 	if g.opts.Limiter == nil {
 		return nil
@@ -145,7 +150,7 @@ func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims, cli
 	}
 	limit := g.opts.Limits[name]
 	bucket := "ip:" + client
-	if claims != nil {
+	if claims != nil && (route.Authenticated() || route.RateLimit == "") {
 		bucket = "user:" + claims.Subject
 	}
 	d, err := g.opts.Limiter.Allow(c.UserContext(), name, bucket, limit.Requests, limit.Window)
