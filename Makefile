@@ -45,7 +45,7 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 
 ## test: lint, unit and integration tests, the end-to-end suite, then the
 ## event flow on every broker and the PostgreSQL state stores
-test: lint unit e2e e2e-brokers
+test: lint unit fuzz e2e e2e-brokers
 
 ## build: compile every service and the local runner into .bin/
 build:
@@ -103,6 +103,15 @@ infra:
 
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
+
+## fuzz: each fuzz target of the gateway's edge (request-target
+## canonicalisation, route matching, the whole gate) for FUZZTIME
+FUZZTIME ?= 15s
+FUZZ_TARGETS := canon:FuzzParse routes:FuzzMatch edge:FuzzGate
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./services/gateway/internal/$${t%%:*} || exit 1; \
+	done
 
 e2e: build daprd sentry prepare infra mailpit devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...

@@ -85,8 +85,9 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 			BodyLimit:       bodyLimit,
 			Logger:          svc.Log,
 		}),
-		BodyLimit: bodyLimit,
-		Logger:    svc.Log,
+		BodyLimit:      bodyLimit,
+		TrustedProxies: svc.Config.TrustedProxyNets,
+		Logger:         svc.Log,
 	}).Handle)
 	return svc.Run(ctx)
 }

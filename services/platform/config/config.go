@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,9 +27,15 @@ type Base struct {
 	DaprAPIToken    string        // sent to the sidecar on every call
 	AppAPIToken     string        // required from the sidecar on every call
 	ShutdownTimeout time.Duration // how long in-flight requests may drain
-	// TrustedProxies (IPs or CIDRs) may set X-Forwarded-For: the client IP
-	// is read from it only for requests from them.
+	// TrustedProxies may set X-Forwarded-For: the client address is read
+	// from it only for requests whose peer is one of them. TRUSTED_PROXIES
+	// is a comma-separated list of IP addresses and CIDR prefixes
+	// ("10.0.0.0/8, 192.0.2.7, fd00::/8"); unset, no proxy is trusted and
+	// the peer is the client. A malformed entry fails the start.
 	TrustedProxies []string
+	// TrustedProxyNets is TrustedProxies parsed; a single address is a
+	// prefix of its full length.
+	TrustedProxyNets []netip.Prefix
 }
 
 // Load reads the base settings of service; defaultPort is its fixed port in
@@ -52,6 +59,7 @@ func Load(getenv Getenv, service, database string, defaultPort int) (Base, error
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		TrustedProxies:  r.List("TRUSTED_PROXIES"),
 	}
+	b.TrustedProxyNets = r.prefixes("TRUSTED_PROXIES", b.TrustedProxies)
 	// A prefix gives a whole test run databases of its own.
 	database = r.String("DATABASE_NAME_PREFIX", "") + database
 	b.DatabaseURL = r.String("DATABASE_URL", DatabaseURL(r.String("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), database))
@@ -110,6 +118,24 @@ func (r *Reader) List(key string) []string {
 		if v = strings.TrimSpace(v); v != "" {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// prefixes parses list, read from key, as IP addresses and CIDR prefixes.
+func (r *Reader) prefixes(key string, list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range list {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			addr, addrErr := netip.ParseAddr(v)
+			if addrErr != nil {
+				r.fail(key, v, err)
+				return nil
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
 	}
 	return out
 }

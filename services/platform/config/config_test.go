@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -55,6 +56,13 @@ func TestLoadOverrides(t *testing.T) {
 			b.BindAddress, b.Port, b.LogLevel, b.DaprHTTPPort, b.DaprGRPCPort = "0.0.0.0", 8081, "debug", 3503, 50004
 			b.DaprAPIToken, b.AppAPIToken, b.ShutdownTimeout = "dt", "at", 2*time.Second
 		}},
+		{"trusted proxies", "", map[string]string{"TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7,fd00::/8 ,10.1.2.3/8"}, func(b *config.Base) {
+			b.TrustedProxies = []string{"10.0.0.0/8", "192.0.2.7", "fd00::/8", "10.1.2.3/8"}
+			b.TrustedProxyNets = []netip.Prefix{
+				netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+				netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("10.0.0.0/8"),
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +85,8 @@ func TestLoadReportsMalformedSettings(t *testing.T) {
 		{"port", map[string]string{"APP_PORT": "eighty"}, `setting APP_PORT="eighty"`},
 		{"dapr port", map[string]string{"DAPR_GRPC_PORT": "5000x"}, `setting DAPR_GRPC_PORT="5000x"`},
 		{"duration without unit", map[string]string{"SHUTDOWN_TIMEOUT": "15"}, `setting SHUTDOWN_TIMEOUT="15"`},
+		{"trusted proxy not an address", map[string]string{"TRUSTED_PROXIES": "10.0.0.1,proxy.internal"}, `setting TRUSTED_PROXIES="proxy.internal"`},
+		{"trusted proxy bad prefix", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, `setting TRUSTED_PROXIES="10.0.0.0/33"`},
 		{"first of several", map[string]string{"APP_PORT": "x", "SHUTDOWN_TIMEOUT": "y"}, `setting APP_PORT="x"`},
 	}
 	for _, tt := range tests {

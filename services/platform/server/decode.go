@@ -48,6 +48,11 @@ func Decode(c *fiber.Ctx, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.New(apperr.Malformed, "the body must hold a single JSON value")
 	}
+	// JSON may spell NUL as \u0000; PostgreSQL text cannot store it and
+	// would answer a query holding one with an error, not a result.
+	if holdsNUL(reflect.ValueOf(dst)) {
+		return apperr.New(apperr.Malformed, "the body holds a NUL character")
+	}
 	return Validate(dst)
 }
 
@@ -113,19 +118,73 @@ func ruleMessage(fe validator.FieldError) string {
 	}
 }
 
+// describeJSONError says what is wrong with a body in fixed words plus, for
+// a value of the wrong type, the field's name from the request struct.
+// encoding/json's own messages quote the offending input (an unknown key,
+// a number too large) and Go type names: neither goes back to the client.
 func describeJSONError(err error) string {
-	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.Is(err, io.EOF):
 		return "the body is empty"
-	case errors.As(err, &syntaxErr):
-		return fmt.Sprintf("the body is not valid JSON (at byte %d)", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return fmt.Sprintf("field %q must be %s", typeErr.Field, jsonKind(typeErr.Type))
 	case errors.As(err, &typeErr):
-		return fmt.Sprintf("field %q must be %s", typeErr.Field, typeErr.Type.String())
+		return "the body must be " + jsonKind(typeErr.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return "the body holds a field this endpoint does not accept"
 	default:
 		return "the body is not valid JSON"
 	}
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// holdsNUL reports whether a decoded value holds a string with a NUL.
+func holdsNUL(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && holdsNUL(v.Elem())
+	case reflect.String:
+		return strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && holdsNUL(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if holdsNUL(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if holdsNUL(it.Key()) || holdsNUL(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
 }

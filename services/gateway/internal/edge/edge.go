@@ -1,7 +1,7 @@
-// Package edge is the gateway's front door: it matches each request to a
-// route, turns away what can never succeed (no route, missing or bad token,
-// wrong role, over its rate limit, body too large or not JSON) and hands
-// the rest to the proxy.
+// Package edge is the gateway's front door: it refuses request-targets that
+// are not canonical, matches the rest to a route, turns away what can never
+// succeed (no route, missing or bad token, wrong role, over its rate limit,
+// body too large or not JSON) and hands the rest to the proxy.
 package edge
 
 import (
@@ -9,12 +9,14 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/daprshop/daprshop/services/gateway/internal/canon"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -32,9 +34,12 @@ type Limiter interface {
 	Allow(ctx context.Context, name, bucket string, requests int, window time.Duration) (ratelimit.Decision, error)
 }
 
-// Forwarder sends an admitted request to app.
+// Forwarder sends an admitted request to app. uri is the request-target
+// to send (the canonical path the route was matched on, plus the query)
+// and client the address to pass on as X-Forwarded-For: the raw request
+// line and forwarding headers are the client's and must not be sent.
 type Forwarder interface {
-	Forward(c *fiber.Ctx, app string) error
+	Forward(c *fiber.Ctx, app, uri, client string) error
 }
 
 // Options configure a Gate.
@@ -46,7 +51,10 @@ type Options struct {
 	Limiter   Limiter
 	Forwarder Forwarder
 	BodyLimit int
-	Logger    *slog.Logger
+	// TrustedProxies may name the client in X-Forwarded-For; with none,
+	// the peer of the connection is the client.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // Gate admits requests.
@@ -56,41 +64,52 @@ type Gate struct{ opts Options }
 func New(opts Options) *Gate { return &Gate{opts: opts} }
 
 var (
-	errNoRoute   = apperr.New(apperr.NotFound, "no such resource")
-	errNoToken   = apperr.New(apperr.Unauthorized, "a bearer token is required")
-	errBadToken  = apperr.New(apperr.Unauthorized, "the bearer token is invalid or expired")
-	errNoRole    = apperr.New(apperr.Forbidden, "your role does not allow this")
-	errNoAuth    = apperr.New(apperr.Unavailable, "token verification is unavailable")
-	errLimited   = apperr.New(apperr.RateLimited, "too many requests; retry later")
-	errNotJSON   = fiber.NewError(fiber.StatusUnsupportedMediaType, "the body must be application/json")
-	errTooLarge  = fiber.ErrRequestEntityTooLarge
-	bodyMethods  = map[string]bool{fiber.MethodPost: true, fiber.MethodPut: true, fiber.MethodPatch: true}
-	internalHdrs = []string{"X-User", "X-Auth", "X-Internal", "X-Real-Ip", "X-Forwarded-", "X-Original-", "Forwarded", "Dapr-"}
+	errNotCanonical = apperr.New(apperr.Malformed, "the request target is not in canonical form")
+	errNoRoute      = apperr.New(apperr.NotFound, "no such resource")
+	errNoToken      = apperr.New(apperr.Unauthorized, "a bearer token is required")
+	errBadToken     = apperr.New(apperr.Unauthorized, "the bearer token is invalid or expired")
+	errNoRole       = apperr.New(apperr.Forbidden, "your role does not allow this")
+	errNoAuth       = apperr.New(apperr.Unavailable, "token verification is unavailable")
+	errLimited      = apperr.New(apperr.RateLimited, "too many requests; retry later")
+	errNotJSON      = fiber.NewError(fiber.StatusUnsupportedMediaType, "the body must be application/json")
+	errTooLarge     = fiber.ErrRequestEntityTooLarge
+	bodyMethods     = map[string]bool{fiber.MethodPost: true, fiber.MethodPut: true, fiber.MethodPatch: true}
+	internalHdrs    = []string{"X-User", "X-Auth", "X-Internal", "X-Real-Ip", "X-Forwarded-", "X-Original-", "Forwarded", "Dapr-"}
 )
 
-// Handle admits and forwards one request.
+// Handle admits and forwards one request. The route is chosen on the raw
+// request-target only once it is known canonical, and exactly that target
+// is forwarded: the sidecar and the services never see a path the route
+// table did not.
 func (g *Gate) Handle(c *fiber.Ctx) error {
-	route, ok := g.opts.Table.Match(c.Method(), c.Path())
+	target, err := canon.Parse(string(c.Request().Header.RequestURI()))
+	if err != nil {
+		return errNotCanonical
+	}
+	route, ok := g.opts.Table.Match(c.Method(), target.Path)
 	if !ok {
 		return errNoRoute
 	}
+	// Read before the forwarding headers it may come from are stripped.
+	client := clientAddr(c, g.opts.TrustedProxies)
 	stripInternalHeaders(c)
 	claims, err := g.authenticate(c, route)
 	if err != nil {
 		return err
 	}
-	if err := g.limit(c, route, claims); err != nil {
+	if err := g.limit(c, route, claims, client); err != nil {
 		return err
 	}
 	if err := g.checkBody(c); err != nil {
 		return err
 	}
-	return g.opts.Forwarder.Forward(c, route.App)
+	return g.opts.Forwarder.Forward(c, route.App, target.URI(), client)
 }
 
 // authenticate returns the caller's claims: required and checked on
-// authenticated routes, optional on public ones (where they only choose the
-// rate-limit bucket; an invalid token there is the service's to refuse).
+// authenticated routes, optional on public ones (where they may only
+// choose the rate-limit bucket; an invalid token there is the service's to
+// refuse).
 func (g *Gate) authenticate(c *fiber.Ctx, route routes.Route) (*authn.Claims, error) {
 	token, hasToken := authn.BearerToken(c.Get(fiber.HeaderAuthorization))
 	if !hasToken {
@@ -115,9 +134,13 @@ func (g *Gate) authenticate(c *fiber.Ctx, route routes.Route) (*authn.Claims, er
 }
 
 // limit counts the request against its route's limit, per user when
-// authenticated and per client IP otherwise. A Redis outage lets requests
-// through: losing rate limiting for a while beats refusing every client.
-func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims) error {
+// authenticated and per client address otherwise. A public route with a
+// limit of its own (login, register, refresh) always counts per client
+// address: that limit slows guessing, and a token of one of many accounts
+// the client registered must not buy it another bucket of attempts. A
+// Redis outage lets requests through: losing rate limiting for a while
+// beats refusing every client.
+func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims, client string) error {
 	if g.opts.Limiter == nil {
 		return nil
 	}
@@ -126,8 +149,8 @@ func (g *Gate) limit(c *fiber.Ctx, route routes.Route, claims *authn.Claims) err
 		name = "default"
 	}
 	limit := g.opts.Limits[name]
-	bucket := "ip:" + c.IP()
-	if claims != nil {
+	bucket := "ip:" + client
+	if claims != nil && (route.Authenticated() || route.RateLimit == "") {
 		bucket = "user:" + claims.Subject
 	}
 	d, err := g.opts.Limiter.Allow(c.UserContext(), name, bucket, limit.Requests, limit.Window)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -27,24 +28,29 @@ import (
 
 // forwarder records what reached the proxy.
 type forwarder struct {
-	app     string
-	headers http.Header
+	app, uri, client string
+	rawTarget        string // the request-target the client sent
+	headers          http.Header
 }
 
-func (f *forwarder) Forward(c *fiber.Ctx, app string) error {
-	f.app = app
+func (f *forwarder) Forward(c *fiber.Ctx, app, uri, client string) error {
+	f.app, f.uri, f.client = app, uri, client
+	f.rawTarget = string(c.Request().Header.RequestURI())
 	f.headers = http.Header{}
 	c.Request().Header.VisitAll(func(k, v []byte) { f.headers.Add(string(k), string(v)) })
 	return c.JSON(fiber.Map{"app": app})
 }
 
-// limiter allows a fixed number of requests, or fails.
+// limiter allows a fixed number of requests, or fails; it remembers the
+// last bucket counted.
 type limiter struct {
-	left int
-	err  error
+	left   int
+	err    error
+	bucket string
 }
 
-func (l *limiter) Allow(_ context.Context, _, _ string, requests int, window time.Duration) (ratelimit.Decision, error) {
+func (l *limiter) Allow(_ context.Context, _, bucket string, requests int, window time.Duration) (ratelimit.Decision, error) {
+	l.bucket = bucket
 	if l.err != nil {
 		return ratelimit.Decision{}, l.err
 	}
@@ -60,12 +66,13 @@ func (unavailableVerifier) Verify(context.Context, string) (*authn.Claims, error
 
 type fixture struct {
 	app     *fiber.App
+	table   *routes.Table
 	fwd     *forwarder
 	limiter *limiter
 	issuer  *authntest.Issuer
 }
 
-func newFixture(t *testing.T, verifier edge.Verifier) *fixture {
+func newFixture(t testing.TB, verifier edge.Verifier, trusted ...netip.Prefix) *fixture {
 	t.Helper()
 	limits := map[string]routes.Limit{"default": {Requests: 100, Window: time.Minute}, "auth": {Requests: 5, Window: time.Minute}}
 	table, err := routes.New([]routes.Route{
@@ -75,7 +82,7 @@ func newFixture(t *testing.T, verifier edge.Verifier) *fixture {
 		{Prefix: "/api/v1/auth/login", Methods: []string{"POST"}, App: "auth", Access: routes.Public, RateLimit: "auth"},
 	}, limits)
 	require.NoError(t, err)
-	f := &fixture{fwd: &forwarder{}, limiter: &limiter{left: 100}, issuer: authntest.NewIssuer(t)}
+	f := &fixture{table: table, fwd: &forwarder{}, limiter: &limiter{left: 100}, issuer: authntest.NewIssuer(t)}
 	if verifier == nil {
 		verifier = f.issuer.Verifier()
 	}
@@ -84,7 +91,8 @@ func newFixture(t *testing.T, verifier edge.Verifier) *fixture {
 	f.app = srv.App()
 	f.app.Use(edge.SecurityHeaders)
 	f.app.All("/*", edge.New(edge.Options{
-		Table: table, Limits: limits, Verifier: verifier, Limiter: f.limiter, Forwarder: f.fwd, BodyLimit: 64, Logger: log,
+		Table: table, Limits: limits, Verifier: verifier, Limiter: f.limiter, Forwarder: f.fwd, BodyLimit: 64,
+		TrustedProxies: trusted, Logger: log,
 	}).Handle)
 	return f
 }

@@ -68,11 +68,16 @@ func New(opts Options) *Proxy {
 }
 
 // Forward invokes app with the request through the sidecar and streams
-// the answer back. The caller has already checked the request.
-func (p *Proxy) Forward(c *fiber.Ctx, app string) error {
+// the answer back. The caller has already checked the request: uri is the
+// request-target to send in place of the client's, client the address to
+// pass on as X-Forwarded-For.
+func (p *Proxy) Forward(c *fiber.Ctx, app, uri, client string) error {
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	c.Request().Header.CopyTo(&req.Header)
+	// The copy carries the client's raw request line; only the checked
+	// target may reach the sidecar, which would clean a raw one itself.
+	req.SetRequestURI(uri)
 	for _, h := range append(sidecarHeaders, hopHeaders...) {
 		req.Header.Del(h)
 	}
@@ -83,7 +88,7 @@ func (p *Proxy) Forward(c *fiber.Ctx, app string) error {
 	ctx := c.UserContext()
 	req.Header.Set(server.HeaderRequestID, logging.RequestID(ctx))
 	req.Header.Set(server.HeaderTraceparent, logging.Traceparent(ctx))
-	req.Header.Set(fiber.HeaderXForwardedFor, c.IP())
+	req.Header.Set(fiber.HeaderXForwardedFor, client)
 	req.Header.Set(fiber.HeaderXForwardedProto, c.Protocol())
 	if err := p.setBody(c, req); err != nil {
 		return err

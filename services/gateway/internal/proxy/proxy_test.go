@@ -29,12 +29,17 @@ func sidecar(t *testing.T, handler http.HandlerFunc) int {
 	return srv.Listener.Addr().(*net.TCPAddr).Port
 }
 
-func gateway(t *testing.T, sidecarPort int, timeout time.Duration) *fiber.App {
+// gateway forwards every request to orders with the target the edge
+// would have chosen: target(c), or the client's own one when nil.
+func gateway(t *testing.T, sidecarPort int, timeout time.Duration, target func(c *fiber.Ctx) string) *fiber.App {
 	t.Helper()
+	if target == nil {
+		target = func(c *fiber.Ctx) string { return c.OriginalURL() }
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := server.New(server.Options{Config: config.Base{Service: "gateway"}, Logger: log, Public: true, StreamRequestBody: true})
 	p := proxy.New(proxy.Options{SidecarHTTPPort: sidecarPort, DaprAPIToken: "sidecar-token", Timeout: timeout, BodyLimit: 1 << 10, Logger: log})
-	srv.App().All("/*", func(c *fiber.Ctx) error { return p.Forward(c, "orders") })
+	srv.App().All("/*", func(c *fiber.Ctx) error { return p.Forward(c, "orders", target(c), "203.0.113.9") })
 	return srv.App()
 }
 
@@ -55,7 +60,7 @@ func TestForwardsThroughTheSidecar(t *testing.T) {
 	req.Header.Set("X-Request-ID", "req-1")
 	req.Header.Set("dapr-api-token", "client-guess")
 	req.Header.Set("Connection", "keep-alive")
-	resp, err := gateway(t, port, 5*time.Second).Test(req, -1)
+	resp, err := gateway(t, port, 5*time.Second, nil).Test(req, -1)
 	require.NoError(t, err)
 
 	assert.Equal(t, http.StatusCreated, resp.StatusCode)
@@ -73,7 +78,21 @@ func TestForwardsThroughTheSidecar(t *testing.T) {
 	assert.Equal(t, "sidecar-token", got.Header.Get("dapr-api-token"), "the client's token guess is replaced")
 	assert.Equal(t, "req-1", got.Header.Get("X-Request-ID"))
 	assert.NotEmpty(t, got.Header.Get("traceparent"))
-	assert.NotEmpty(t, got.Header.Get("X-Forwarded-For"))
+	assert.Equal(t, "203.0.113.9", got.Header.Get("X-Forwarded-For"), "the address the edge computed")
+}
+
+func TestSendsOnlyTheTargetItIsGiven(t *testing.T) {
+	var gotURI string
+	port := sidecar(t, func(w http.ResponseWriter, r *http.Request) {
+		gotURI = r.RequestURI
+		w.WriteHeader(http.StatusNoContent)
+	})
+	app := gateway(t, port, 5*time.Second, func(*fiber.Ctx) string { return "/api/v1/orders/42?page=2" })
+	req := httptest.NewRequest("GET", "/api/v1/orders/../../v1.0/secrets/secretstore/bulk?page=2", nil)
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	assert.Equal(t, "/api/v1/orders/42?page=2", gotURI, "the client's raw request line reached the sidecar")
 }
 
 func TestFailuresBecomeProblems(t *testing.T) {
@@ -104,7 +123,7 @@ func TestFailuresBecomeProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			port := sidecar(t, tt.handler)
-			resp, err := gateway(t, port, 300*time.Millisecond).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
+			resp, err := gateway(t, port, 300*time.Millisecond, nil).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, resp.StatusCode)
 			assert.Equal(t, server.ProblemContentType, resp.Header.Get("Content-Type"))
@@ -120,7 +139,7 @@ func TestFailuresBecomeProblems(t *testing.T) {
 			w.WriteHeader(409)
 			_, _ = io.WriteString(w, `{"status":409,"code":"insufficient_stock"}`)
 		})
-		resp, err := gateway(t, port, time.Second).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
+		resp, err := gateway(t, port, time.Second, nil).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
 		require.NoError(t, err)
 		assert.Equal(t, 409, resp.StatusCode)
 		body, _ := io.ReadAll(resp.Body)
@@ -132,7 +151,7 @@ func TestFailuresBecomeProblems(t *testing.T) {
 		require.NoError(t, err)
 		port := ln.Addr().(*net.TCPAddr).Port
 		require.NoError(t, ln.Close())
-		resp, err := gateway(t, port, time.Second).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
+		resp, err := gateway(t, port, time.Second, nil).Test(httptest.NewRequest("GET", "/api/v1/orders", nil), -1)
 		require.NoError(t, err)
 		assert.Equal(t, 503, resp.StatusCode)
 	})
@@ -143,7 +162,7 @@ func TestFailuresBecomeProblems(t *testing.T) {
 func TestChunkedBodyOverTheLimitIs413(t *testing.T) {
 	called := false
 	port := sidecar(t, func(http.ResponseWriter, *http.Request) { called = true })
-	app := gateway(t, port, time.Second)
+	app := gateway(t, port, time.Second, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	go func() { _ = app.Listener(ln) }()

@@ -17,7 +17,7 @@ import (
 
 // Access levels of a route.
 const (
-	Public = "public" // anyone; a bearer token, if sent, only picks the rate-limit bucket
+	Public = "public" // anyone; a valid bearer token, if sent, picks the rate-limit bucket unless the route names a limit
 	User   = "user"   // a valid access token
 )
 

@@ -125,6 +125,8 @@ func TestListDeliveriesShowsOwnNewestFirstInPages(t *testing.T) {
 		{"?page_size=2", []uuid.UUID{a3, a2}},
 		{"?page=2&page_size=2", []uuid.UUID{a1}},
 		{"?page=3&page_size=2", []uuid.UUID{}},
+		{"?page=1000000000&page_size=100", []uuid.UUID{}},
+		{"?page=9223372036854775807&page_size=100", []uuid.UUID{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -150,14 +152,22 @@ func TestListDeliveriesShowsOwnNewestFirstInPages(t *testing.T) {
 
 func TestListDeliveriesValidatesPaging(t *testing.T) {
 	f := newFixture(t)
-	var p struct {
-		Errors []map[string]string `json:"errors"`
+	token := f.issuer.Token(t, uuid.NewString())
+	for _, query := range []string{
+		"?page=x&page_size=0", "?page=-1&page_size=1e3", "?page=1e17&page_size=-5",
+		"?page=99999999999999999999&page_size=101", "?page=%D9%A1&page_size=Inf",
+	} {
+		t.Run(query, func(t *testing.T) {
+			var p struct {
+				Errors []map[string]string `json:"errors"`
+			}
+			resp := f.get(t, "/api/v1/notifications"+query, token, &p)
+			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			require.Len(t, p.Errors, 2)
+			assert.Equal(t, "page", p.Errors[0]["field"])
+			assert.Equal(t, "page_size", p.Errors[1]["field"])
+		})
 	}
-	resp := f.get(t, "/api/v1/notifications?page=x&page_size=0", f.issuer.Token(t, uuid.NewString()), &p)
-	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-	require.Len(t, p.Errors, 2)
-	assert.Equal(t, "page", p.Errors[0]["field"])
-	assert.Equal(t, "page_size", p.Errors[1]["field"])
 }
 
 func TestGetPreferences(t *testing.T) {

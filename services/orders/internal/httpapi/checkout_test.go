@@ -65,6 +65,22 @@ func TestCartAndCheckout(t *testing.T) {
 				assert.Equal(t, http.StatusUnprocessableEntity, status)
 			})
 		}
+		for name, body := range map[string]string{
+			"quantity past int64":   `{"product_id": "` + p.ID.String() + `", "quantity": 99999999999999999999}`,
+			"quantity exponent":     `{"product_id": "` + p.ID.String() + `", "quantity": 1e400}`,
+			"fractional quantity":   `{"product_id": "` + p.ID.String() + `", "quantity": 1.5}`,
+			"quantity as text":      `{"product_id": "` + p.ID.String() + `", "quantity": "1"}`,
+			"infinite quantity":     `{"product_id": "` + p.ID.String() + `", "quantity": Infinity}`,
+			"NUL in the product id": `{"product_id": "\u0000", "quantity": 1}`,
+		} {
+			t.Run(name, func(t *testing.T) {
+				status, problem := add(body)
+				assert.Equal(t, http.StatusBadRequest, status)
+				assert.NotContains(t, problem["detail"], "99999999999999999999")
+			})
+		}
+		status, _ := add(`{"product_id": "` + p.ID.String() + `", "quantity": -1}`)
+		assert.Equal(t, http.StatusUnprocessableEntity, status, "a negative quantity")
 		status, cart := f.do(t, http.MethodGet, "/api/v1/cart", user, "")
 		require.Equal(t, http.StatusOK, status)
 		assert.Empty(t, cart["items"])

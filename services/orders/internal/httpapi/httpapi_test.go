@@ -211,6 +211,11 @@ func TestListOrdersValidatesQuery(t *testing.T) {
 		{"?user_id=42&status=lost", []string{"user_id", "status"}},
 		{"?page=0", []string{"page"}},
 		{"?page_size=101", []string{"page_size"}},
+		{"?page=-1", []string{"page"}},
+		{"?page=1e17", []string{"page"}},
+		{"?page=99999999999999999999", []string{"page"}},
+		{"?page=%EF%BC%91&page_size=1e3", []string{"page", "page_size"}},
+		{"?page=NaN&page_size=%2B1", []string{"page", "page_size"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -246,6 +251,8 @@ func TestListOrdersPages(t *testing.T) {
 		{"?page=2&page_size=2", newestFirst[2:4], 2, 2},
 		{"?page=3&page_size=2", newestFirst[4:], 3, 2},
 		{"?page=4&page_size=2", []uuid.UUID{}, 4, 2},
+		{"?page=1000000000&page_size=100", []uuid.UUID{}, 1000000000, 100},
+		{"?page=9223372036854775807&page_size=100", []uuid.UUID{}, 9223372036854775807, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

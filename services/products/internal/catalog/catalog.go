@@ -22,10 +22,14 @@ var (
 	ErrUnknownParent    = apperr.Validation(apperr.FieldError{Field: "parent_id", Message: "names no category"})
 	ErrCategoryCycle    = apperr.Validation(apperr.FieldError{Field: "parent_id", Message: "would make the category its own ancestor"})
 	ErrBelowReserved    = &apperr.Error{Kind: apperr.Conflict, Code: "below_reserved", Message: "on hand stock cannot go below the reserved quantity"}
+	ErrAboveMaxStock    = &apperr.Error{Kind: apperr.Conflict, Code: "above_max_stock", Message: "on hand stock cannot exceed 2147483647 units"}
 	ErrNoReservation    = apperr.New(apperr.NotFound, "reservation not found")
 	ErrReleased         = &apperr.Error{Kind: apperr.Conflict, Code: "reservation_released", Message: "the reservation was released"}
 	ErrCommitted        = &apperr.Error{Kind: apperr.Conflict, Code: "reservation_committed", Message: "the reservation was committed"}
 )
+
+// MaxOnHand is the most stock one product can hold (a PostgreSQL integer).
+const MaxOnHand = 1<<31 - 1
 
 // CodeInsufficientStock is the problem code of a refused reservation.
 const CodeInsufficientStock = "insufficient_stock"

@@ -199,7 +199,7 @@ type createProductRequest struct {
 	SKU               string  `json:"sku" validate:"required,max=64"`
 	Name              string  `json:"name" validate:"required,max=200"`
 	Description       string  `json:"description" validate:"max=5000"`
-	PriceCents        *int64  `json:"price_cents" validate:"required,gte=0"`
+	PriceCents        *int64  `json:"price_cents" validate:"required,gte=0,lte=100000000000"`
 	Currency          string  `json:"currency" validate:"omitempty,iso4217"`
 	CategoryID        *string `json:"category_id" validate:"omitempty,uuid"`
 	InitialStock      *int    `json:"initial_stock" validate:"required,gte=0,lte=10000000"`
@@ -232,7 +232,7 @@ type updateProductRequest struct {
 	SKU               *string    `json:"sku" validate:"omitempty,min=1,max=64"`
 	Name              *string    `json:"name" validate:"omitempty,min=1,max=200"`
 	Description       *string    `json:"description" validate:"omitempty,max=5000"`
-	PriceCents        *int64     `json:"price_cents" validate:"omitempty,gte=0"`
+	PriceCents        *int64     `json:"price_cents" validate:"omitempty,gte=0,lte=100000000000"`
 	Currency          *string    `json:"currency" validate:"omitempty,iso4217"`
 	CategoryID        nullableID `json:"category_id"`
 	LowStockThreshold *int       `json:"low_stock_threshold" validate:"omitempty,gte=0,lte=10000000"`

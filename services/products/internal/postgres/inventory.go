@@ -74,19 +74,28 @@ func (s *Store) LowStock(ctx context.Context, limit int) ([]catalog.LowStock, er
 
 // Adjust changes on-hand stock by a.Delta and records the adjustment. It
 // returns catalog.ErrBelowReserved when on hand would fall below what is
-// reserved, and catalog.ErrNotFound for an unknown product.
+// reserved, catalog.ErrAboveMaxStock when it would pass catalog.MaxOnHand,
+// and catalog.ErrNotFound for an unknown product.
 func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock, error) {
 	st := catalog.Stock{ProductID: a.ProductID}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var sku, name string
-		// on_hand + delta >= reserved also keeps on_hand from going negative.
+		// on_hand + delta >= reserved also keeps on_hand from going negative;
+		// the sum is taken in bigint so that passing the column's ceiling is
+		// a refusal, not an integer overflow.
 		err := tx.QueryRow(ctx, `UPDATE inventory i SET on_hand = i.on_hand + $2
-			FROM products p WHERE i.product_id = $1 AND p.id = i.product_id AND i.on_hand + $2 >= i.reserved
-			RETURNING i.on_hand, i.reserved, i.low_stock_threshold, p.sku, p.name`, a.ProductID, a.Delta).
+			FROM products p WHERE i.product_id = $1 AND p.id = i.product_id
+			AND i.on_hand::bigint + $2 BETWEEN i.reserved AND $3
+			RETURNING i.on_hand, i.reserved, i.low_stock_threshold, p.sku, p.name`, a.ProductID, a.Delta, catalog.MaxOnHand).
 			Scan(&st.OnHand, &st.Reserved, &st.LowStockThreshold, &sku, &name)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if _, err := s.Stock(ctx, a.ProductID); err != nil {
 				return err
+			}
+			// on_hand never starts below reserved, so only a cut can fall
+			// below it and only a rise can pass the ceiling.
+			if a.Delta > 0 {
+				return catalog.ErrAboveMaxStock
 			}
 			return catalog.ErrBelowReserved
 		}

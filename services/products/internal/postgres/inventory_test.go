@@ -247,6 +247,16 @@ func TestAdjustments(t *testing.T) {
 		_, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: uuid.New(), Delta: 1, Reason: "x", ActorID: "a"})
 		assert.ErrorIs(t, err, catalog.ErrNotFound)
 	})
+	t.Run("past the most stock a product can hold", func(t *testing.T) {
+		full := createProduct(t, f.store, catalog.NewProduct{Name: "Bolt", InitialStock: catalog.MaxOnHand - 5})
+		want := catalog.Stock{ProductID: full.ID, OnHand: catalog.MaxOnHand - 5}
+		_, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: full.ID, Delta: 10_000_000, Reason: "x", ActorID: "a"})
+		assert.ErrorIs(t, err, catalog.ErrAboveMaxStock)
+		assert.Equal(t, want, f.stock(t, full.ID), "nothing changed")
+		got, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: full.ID, Delta: 5, Reason: "to the brim", ActorID: "a"})
+		require.NoError(t, err)
+		assert.Equal(t, catalog.MaxOnHand, got.OnHand)
+	})
 }
 
 func TestReservingBelowThresholdEmitsLowStock(t *testing.T) {

@@ -120,6 +120,13 @@ func TestSalesValidatesRange(t *testing.T) {
 		{"?from=2025-03-01T00:00:00Z&to=tomorrow", []string{"from", "to"}},
 		{"?from=2025-03-02&to=2025-03-01", []string{"to"}},
 		{"?from=2023-01-01&to=2024-01-02", []string{"to"}},
+		{"?from=%EF%BC%92025-03-01&to=2025-03-0%D9%A1", []string{"from", "to"}}, // fullwidth and Arabic-Indic digits
+		{"?from=%2B2025-03-01&to=-2025-03-01", []string{"from", "to"}},
+		{"?from=99999-01-01&to=2025-03-01", []string{"from"}},
+		{"?from=2025-03-01&to=1e17", []string{"to"}},
+		{"?from=2025-03-01&to=NaN", []string{"to"}},
+		{"?from=2025-03-01%00&to=2025-03-01", []string{"from"}},
+		{"?from=0001-01-01&to=9999-12-31", []string{"to"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -136,6 +143,12 @@ func TestSalesValidatesRange(t *testing.T) {
 			assert.Equal(t, tt.fields, fields)
 		})
 	}
+	t.Run("the far ends of the calendar are answered, not failed", func(t *testing.T) {
+		for _, query := range []string{"?from=0000-01-01&to=0000-12-31", "?from=9999-01-01&to=9999-12-31"} {
+			resp, body := f.get(t, salesPath+query, admin)
+			assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		}
+	})
 	t.Run("a full leap year is allowed", func(t *testing.T) {
 		resp, _ := f.get(t, salesPath+"?from=2024-01-01&to=2024-12-31", admin)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
