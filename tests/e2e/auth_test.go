@@ -5,9 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	mathrand "math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +30,8 @@ const authPassword = "Blue-Kettle-Rain7"
 func TestAuthFlow(t *testing.T) {
 	t.Run("register, login, refresh, reuse detection, logout", testAuthLifecycle)
 	t.Run("five bad passwords lock the email out", testLoginLockout)
+	t.Run("thirty parallel bad passwords get five password checks", testParallelLoginLockout)
+	t.Run("a demoted admin loses the role on the next request", testDemotionTakesEffectAtOnce)
 	t.Run("forged and expired tokens are refused", testForgedTokens)
 	t.Run("admin routes need an admin", testAdminUsers)
 	t.Run("user.registered reaches notifications", testUserRegisteredEvent)
@@ -149,6 +155,135 @@ func testLoginLockout(t *testing.T) {
 	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 	require.NoError(t, err, "Retry-After: %q", resp.Header.Get("Retry-After"))
 	assert.InDelta(t, 15*60, secs, 60)
+}
+
+// addressClient sends requests from a loopback address of its own, so the
+// gateway's per-address limit on the public auth routes counts them apart
+// from the rest of the suite (and from earlier runs within its window).
+type addressClient struct{ http *http.Client }
+
+func newAddressClient() addressClient {
+	ip := net.IPv4(127, byte(1+mathrand.IntN(254)), byte(mathrand.IntN(256)), byte(1+mathrand.IntN(254)))
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}
+	return addressClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}}
+}
+
+// post sends a JSON body to a gateway path.
+func (a addressClient) post(t *testing.T, path string, body any) response {
+	t.Helper()
+	resp, err := a.tryPost(t, path, body)
+	require.NoError(t, err)
+	return resp
+}
+
+// tryPost is post for goroutines other than the test's, which must not
+// stop the test.
+func (a addressClient) tryPost(t *testing.T, path string, body any) (response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return response{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, gatewayURL+path, strings.NewReader(string(b)))
+	if err != nil {
+		return response{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	b, err = io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+}
+
+func (a addressClient) login(t *testing.T, email, password string) tokenPair {
+	t.Helper()
+	resp := a.post(t, "/api/v1/auth/login", map[string]string{"email": email, "password": password})
+	require.Equal(t, http.StatusOK, resp.Status, "login: %s", resp.Body)
+	var p tokenPair
+	resp.JSON(t, &p)
+	return p
+}
+
+// testParallelLoginLockout fires 30 wrong passwords for one email at once:
+// each attempt claims its slot before the password is hashed, so exactly
+// five reach the password check (401) and the rest are locked out (429).
+func testParallelLoginLockout(t *testing.T) {
+	email := uniqueEmail("parallel")
+	register(t, email)
+	const parallel = 30 // the gateway's auth limit per address and minute
+	guesser := newAddressClient()
+	start := make(chan struct{})
+	statuses := make(chan int, parallel)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			<-start
+			resp, err := guesser.tryPost(t, "/api/v1/auth/login", map[string]string{"email": email, "password": "Wrong-Password-1"})
+			if !assert.NoError(t, err) {
+				return
+			}
+			if resp.Status == http.StatusTooManyRequests {
+				assert.Contains(t, string(resp.Body), "failed logins", "the account lockout answered, not the gateway")
+			}
+			statuses <- resp.Status
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 5, http.StatusTooManyRequests: parallel - 5}, counts)
+
+	var failures int
+	require.NoError(t, connect(t, "auth").QueryRow(ctx(t), `SELECT count(*) FROM login_failures WHERE email = $1`, email).Scan(&failures))
+	assert.Equal(t, 5, failures, "five attempts counted, in the database")
+	resp := newAddressClient().post(t, "/api/v1/auth/login", map[string]string{"email": email, "password": authPassword})
+	assert.Equal(t, http.StatusTooManyRequests, resp.Status, "the right password waits too: %s", resp.Body)
+}
+
+// testDemotionTakesEffectAtOnce demotes an admin while their access token
+// is live: it is refused on the next request, and the refreshed one
+// carries the new roles.
+func testDemotionTakesEffectAtOnce(t *testing.T) {
+	from := newAddressClient()
+	email := uniqueEmail("demoted")
+	userID := register(t, email)
+	super := from.login(t, sys.secrets["admin-email"], sys.secrets["admin-password"]).AccessToken
+	setRoles := func(roles ...string) {
+		t.Helper()
+		resp := call(t, http.MethodPut, gatewayURL+"/api/v1/admin/users/"+userID.String()+"/roles",
+			jsonBody(t, map[string][]string{"roles": roles}), "Content-Type", "application/json", "Authorization", "Bearer "+super)
+		require.Equal(t, http.StatusOK, resp.Status, "set roles: %s", resp.Body)
+	}
+	listUsers := func(access string) int {
+		t.Helper()
+		return call(t, http.MethodGet, gatewayURL+"/api/v1/admin/users", nil, "Authorization", "Bearer "+access).Status
+	}
+	setRoles(authn.RoleAdmin, authn.RoleCustomer)
+	admin := from.login(t, email, authPassword)
+	require.Equal(t, http.StatusOK, listUsers(admin.AccessToken))
+
+	setRoles(authn.RoleCustomer)
+	assert.Equal(t, http.StatusUnauthorized, listUsers(admin.AccessToken), "the ADMIN token is refused on the next request")
+	assert.Equal(t, http.StatusOK, listUsers(super), "the demoting admin's token is untouched")
+
+	resp := from.post(t, "/api/v1/auth/refresh", map[string]string{"refresh_token": admin.RefreshToken})
+	require.Equal(t, http.StatusOK, resp.Status, "refresh: %s", resp.Body)
+	var renewed tokenPair
+	resp.JSON(t, &renewed)
+	assert.Equal(t, http.StatusForbidden, listUsers(renewed.AccessToken), "the new token carries the new roles")
+	resp = me(t, renewed.AccessToken)
+	require.Equal(t, http.StatusOK, resp.Status)
+	var u struct {
+		Roles []string `json:"roles"`
+	}
+	resp.JSON(t, &u)
+	assert.Equal(t, []string{authn.RoleCustomer}, u.Roles)
 }
 
 func testForgedTokens(t *testing.T) {

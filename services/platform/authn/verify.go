@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Claims struct {
 	Email     string   `json:"email,omitempty"`
 	Roles     []string `json:"roles"`
 	SessionID string   `json:"sid,omitempty"`
+	// RolesVersion counts the changes of the user's roles up to the ones
+	// the token carries; a token without it carries version 0.
+	RolesVersion int64 `json:"rver,omitempty"`
 	// UserID is the subject, checked to be a UUID by Verify.
 	UserID uuid.UUID `json:"-"`
 }
@@ -61,8 +65,9 @@ const Leeway = 5 * time.Second
 // so tokens with made-up key ids cannot turn into a flood of fetches.
 const refetchInterval = 10 * time.Second
 
-// Denylist tells whether any of ids was revoked (logout, session revoke)
-// before the token expired: a token's id, or its session's (SessionRevocation).
+// Denylist tells whether any of ids was revoked (logout, session revoke,
+// role change) before the token expired: a token's id, its session's
+// (SessionRevocation) or its user's roles version (RolesRevocation).
 type Denylist interface {
 	Revoked(ctx context.Context, ids ...string) (bool, error)
 }
@@ -75,6 +80,14 @@ func DenylistKey(id string) string { return "denylist:" + id }
 // SessionRevocation is the denylist id that revokes every access token of
 // session sid at once, those issued before its last refresh included.
 func SessionRevocation(sid string) string { return "session:" + sid }
+
+// RolesRevocation is the denylist id that revokes every access token of
+// user carrying roles version: written when those roles change, so a
+// demoted user's tokens lose their old roles on the next request while the
+// tokens issued afterwards, with the next version, pass.
+func RolesRevocation(user uuid.UUID, version int64) string {
+	return "roles:" + user.String() + ":" + strconv.FormatInt(version, 10)
+}
 
 // Verifier checks access tokens against the issuer's public keys, caching
 // them and fetching again when a token names a key it has not seen (after a
@@ -101,9 +114,10 @@ func (v *Verifier) WithDenylist(d Denylist) *Verifier {
 }
 
 // Verify parses and verifies an access token: EdDSA signature by a known
-// key, issuer, audience, expiry, not revoked. It returns ErrInvalidToken
-// (wrapped) for a token that fails any check, or the fetch error when keys
-// or the denylist are unavailable.
+// key, issuer, audience, expiry, and neither the token, nor its session,
+// nor the roles it carries revoked (one denylist read for all three). It
+// returns ErrInvalidToken (wrapped) for a token that fails any check, or
+// the fetch error when keys or the denylist are unavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	var fetchErr error
 	claims := &Claims{}
@@ -132,7 +146,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
 	}
 	if v.denylist != nil {
-		ids := []string{claims.ID}
+		ids := []string{claims.ID, RolesRevocation(claims.UserID, claims.RolesVersion)}
 		if claims.SessionID != "" {
 			ids = append(ids, SessionRevocation(claims.SessionID))
 		}

@@ -256,6 +256,8 @@ func TestVerifyChecksDenylist(t *testing.T) {
 		{"not revoked", denylist{revoked: map[string]bool{"other": true}}, nil},
 		{"revoked", denylist{revoked: map[string]bool{c.ID: true}}, authn.ErrInvalidToken},
 		{"its session revoked", denylist{revoked: map[string]bool{authn.SessionRevocation(c.SessionID): true}}, authn.ErrInvalidToken},
+		{"its user's roles changed since it was issued", denylist{revoked: map[string]bool{authn.RolesRevocation(uuid.MustParse(userID), 0): true}}, authn.ErrInvalidToken},
+		{"another user's roles changed", denylist{revoked: map[string]bool{authn.RolesRevocation(uuid.New(), 0): true}}, nil},
 		{"denylist down", denylist{err: errors.New("state store down")}, errors.New("state store down")},
 	}
 	for _, tt := range tests {
@@ -272,6 +274,57 @@ func TestVerifyChecksDenylist(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readCounter records each denylist read.
+type readCounter struct {
+	mu      sync.Mutex
+	reads   [][]string
+	revoked map[string]bool
+}
+
+func (r *readCounter) Revoked(_ context.Context, ids ...string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads = append(r.reads, ids)
+	for _, id := range ids {
+		if r.revoked[id] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func TestVerifyRefusesTokensCarryingRevokedRoles(t *testing.T) {
+	iss := authntest.NewIssuer(t)
+	user := uuid.MustParse(userID)
+	withVersion := func(v int64) (*authn.Claims, string) {
+		c := validClaims()
+		c.Roles, c.RolesVersion = []string{authn.RoleAdmin}, v
+		return c, iss.Sign(t, c)
+	}
+	before, oldToken := withVersion(3)
+	_, newToken := withVersion(4)
+	list := &readCounter{revoked: map[string]bool{authn.RolesRevocation(user, 3): true}}
+	v := iss.Verifier().WithDenylist(list)
+
+	_, err := v.Verify(context.Background(), oldToken)
+	assert.ErrorIs(t, err, authn.ErrInvalidToken, "the token from before the change")
+	claims, err := v.Verify(context.Background(), newToken)
+	require.NoError(t, err, "the token issued with the new roles")
+	assert.Equal(t, int64(4), claims.RolesVersion)
+
+	require.Len(t, list.reads, 2, "one denylist read per verification")
+	assert.ElementsMatch(t, []string{before.ID, authn.SessionRevocation(before.SessionID), authn.RolesRevocation(user, 3)}, list.reads[0],
+		"token, session and roles are checked in the same read")
+}
+
+func TestRolesRevocationKeepsItsOwnKeySpace(t *testing.T) {
+	user := uuid.MustParse(userID)
+	key := authn.RolesRevocation(user, 7)
+	assert.Equal(t, "roles:"+userID+":7", key)
+	assert.NotEqual(t, authn.SessionRevocation(userID), key, "a session id equal to a user id names another entry")
+	assert.NotEqual(t, authn.RolesRevocation(user, 70), authn.RolesRevocation(user, 7))
 }
 
 func TestParseJWKS(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -44,6 +45,7 @@ var (
 	ErrUserNotFound    = apperr.New(apperr.NotFound, "user not found")
 	ErrSessionNotFound = apperr.New(apperr.NotFound, "session not found")
 	ErrRolesChanged    = apperr.New(apperr.Conflict, "the user's roles changed meanwhile; read them again")
+	ErrLastSuperAdmin  = apperr.New(apperr.Conflict, "this would leave no SUPER_ADMIN; grant the role to someone else first")
 	errPrivilegedRoles = apperr.New(apperr.Forbidden, "only a SUPER_ADMIN grants or removes ADMIN and SUPER_ADMIN")
 	errLockedOut       = apperr.New(apperr.RateLimited, "too many failed logins for this email; try again later")
 )
@@ -64,6 +66,8 @@ type User struct {
 	Name         string
 	PasswordHash string
 	Roles        []string
+	// RolesVersion counts the changes of Roles; access tokens carry it.
+	RolesVersion int64
 	CreatedAt    time.Time
 }
 
@@ -112,6 +116,32 @@ type Tokens struct {
 type Client struct {
 	UserAgent string
 	IP        string
+}
+
+// Bounds of what a session keeps of its client, in characters.
+const (
+	maxUserAgentLength = 512
+	maxIPLength        = 64
+)
+
+// NewClient describes a login's origin from the headers a client sent,
+// kept as text fit to store and show: valid UTF-8 without control
+// characters (Postgres refuses invalid UTF-8 and NUL), bounded in length.
+func NewClient(userAgent, ip string) Client {
+	return Client{UserAgent: printable(userAgent, maxUserAgentLength), IP: printable(ip, maxIPLength)}
+}
+
+func printable(s string, maxRunes int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if r := []rune(s); len(r) > maxRunes {
+		s = string(r[:maxRunes])
+	}
+	return s
 }
 
 var knownRoles = []string{authn.RoleCustomer, authn.RoleAdmin, authn.RoleSuperAdmin}

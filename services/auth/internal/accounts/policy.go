@@ -34,6 +34,7 @@ const (
 	msgNoDigit      = "must contain a digit"
 	msgCommon       = "is too common"
 	msgContainsMail = "must not contain the email address or its local part"
+	msgControlChars = "must not contain control characters"
 )
 
 //go:embed common_passwords.txt
@@ -78,11 +79,23 @@ func NewRegistration(email, password, name string) (Registration, error) {
 		fields = append(fields, apperr.FieldError{Field: "name", Message: "is required"})
 	case n > maxNameLength:
 		fields = append(fields, apperr.FieldError{Field: "name", Message: "must have at most 200 characters"})
+	case strings.ContainsFunc(r.Name, unicode.IsControl):
+		fields = append(fields, apperr.FieldError{Field: "name", Message: msgControlChars})
 	}
 	if len(fields) > 0 {
 		return Registration{}, apperr.Validation(fields...)
 	}
 	return r, nil
+}
+
+// LoginEmailViolations returns what makes email unfit to look an account
+// up with: control characters (NUL among them, which Postgres refuses in
+// text) never pass sign-up, so no account has them.
+func LoginEmailViolations(email string) []apperr.FieldError {
+	if strings.ContainsFunc(email, unicode.IsControl) {
+		return []apperr.FieldError{{Field: "email", Message: msgControlChars}}
+	}
+	return nil
 }
 
 // NormalizeEmail trims and lower-cases an email, so one mailbox is one

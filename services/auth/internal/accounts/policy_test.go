@@ -76,6 +76,9 @@ func TestNewRegistration(t *testing.T) {
 			{Field: "name", Message: "is required"},
 		}},
 		{"name too long", "jane@example.com", "Blue-Kettle-Rain7", strings.Repeat("n", 201), []apperr.FieldError{{Field: "name", Message: "must have at most 200 characters"}}},
+		{"NUL in the name", "jane@example.com", "Blue-Kettle-Rain7", "Ja\x00ne", []apperr.FieldError{{Field: "name", Message: "must not contain control characters"}}},
+		{"C1 control in the name", "jane@example.com", "Blue-Kettle-Rain7", "Ja\u0085ne", []apperr.FieldError{{Field: "name", Message: "must not contain control characters"}}},
+		{"NUL in the email", "ja\x00ne@example.com", "Blue-Kettle-Rain7", "Jane", []apperr.FieldError{{Field: "email", Message: "must be a valid email address"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,4 +122,31 @@ func fieldsOf(t *testing.T, err error) []apperr.FieldError {
 	require.True(t, errors.As(err, &ae), "want a validation error, got %v", err)
 	require.Equal(t, apperr.Invalid, ae.Kind)
 	return ae.Fields
+}
+
+func TestLoginEmailViolations(t *testing.T) {
+	assert.Empty(t, accounts.LoginEmailViolations("jäne@example.com"))
+	assert.Empty(t, accounts.LoginEmailViolations("not even an email"), "a wrong email is a failed login, not a malformed one")
+	for _, email := range []string{"ja\x00ne@example.com", "jane@example.com\n", "\x7f"} {
+		assert.Equal(t, []apperr.FieldError{{Field: "email", Message: "must not contain control characters"}},
+			accounts.LoginEmailViolations(email), "%q", email)
+	}
+}
+
+func TestNewClientKeepsPrintableBoundedText(t *testing.T) {
+	tests := []struct {
+		name, userAgent, ip string
+		want                accounts.Client
+	}{
+		{"as sent", "Mozilla/5.0 (X11) Firefox/130.0", "2001:db8::1", accounts.Client{UserAgent: "Mozilla/5.0 (X11) Firefox/130.0", IP: "2001:db8::1"}},
+		{"unicode kept", "Brówser/1 ✓", "203.0.113.7", accounts.Client{UserAgent: "Brówser/1 ✓", IP: "203.0.113.7"}},
+		{"invalid UTF-8 replaced", "a\xff\xfeb", "\xff", accounts.Client{UserAgent: "a\uFFFDb", IP: "\uFFFD"}},
+		{"control characters dropped", "a\x00b\tc\u0085d", "1.2.3.4\r\n", accounts.Client{UserAgent: "abcd", IP: "1.2.3.4"}},
+		{"long values cut", strings.Repeat("é", 600), strings.Repeat("1", 100), accounts.Client{UserAgent: strings.Repeat("é", 512), IP: strings.Repeat("1", 64)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, accounts.NewClient(tt.userAgent, tt.ip))
+		})
+	}
 }

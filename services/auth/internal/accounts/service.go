@@ -23,14 +23,20 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error) // ErrUserNotFound
 	UserByID(ctx context.Context, id uuid.UUID) (User, error)    // ErrUserNotFound
 	ListUsers(ctx context.Context, offset, limit int) ([]User, int, error)
-	// SetRoles replaces the roles of user id if they are still old:
-	// ErrUserNotFound, ErrRolesChanged.
+	// SetRoles replaces the roles of user id if they are still old and
+	// advances its RolesVersion when they differ: ErrUserNotFound,
+	// ErrRolesChanged, ErrLastSuperAdmin when it would take SUPER_ADMIN from
+	// the only user holding it (checked atomically with the change).
 	SetRoles(ctx context.Context, id uuid.UUID, old, roles []string) (User, error)
 
-	RecordLoginFailure(ctx context.Context, email string, at time.Time) error
-	// LoginFailures counts the failures for email since a time and returns
-	// the oldest of them.
-	LoginFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error)
+	// ClaimLoginAttempt records a login attempt for email at now as a
+	// failure before its password is checked, unless MaxLoginFailures
+	// failures within LockoutWindow lock the email: then it returns a
+	// *LockedOutError and records nothing. Concurrent claims for one email
+	// are serialised, so at most MaxLoginFailures pass per window.
+	ClaimLoginAttempt(ctx context.Context, email string, now time.Time) (uuid.UUID, error)
+	// ForgetLoginAttempt removes the claim of an attempt that succeeded.
+	ForgetLoginAttempt(ctx context.Context, id uuid.UUID) error
 
 	// CreateSession stores a new session with its first refresh token.
 	CreateSession(ctx context.Context, s Session, refresh RefreshToken) error
@@ -139,12 +145,12 @@ func (s *Service) BootstrapSuperAdmin(ctx context.Context, email, password strin
 func (s *Service) Login(ctx context.Context, email, password string, client Client) (Tokens, error) {
 	email = NormalizeEmail(email)
 	now := s.now()
-	n, oldest, err := s.store.LoginFailures(ctx, email, now.Add(-LockoutWindow))
+	// Claimed before the password is checked: counting failures first and
+	// recording them after would let a burst of parallel guesses all pass
+	// the count.
+	attempt, err := s.store.ClaimLoginAttempt(ctx, email, now)
 	if err != nil {
 		return Tokens{}, err
-	}
-	if n >= MaxLoginFailures {
-		return Tokens{}, &LockedOutError{RetryAfter: oldest.Add(LockoutWindow).Sub(now)}
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	switch {
@@ -153,7 +159,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		if _, err := s.hasher.Verify(s.dummyHash, password); err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{}, s.failLogin(ctx, email, now)
+		return Tokens{}, ErrBadCredentials
 	case err != nil:
 		return Tokens{}, err
 	}
@@ -162,7 +168,10 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		return Tokens{}, err
 	}
 	if !ok {
-		return Tokens{}, s.failLogin(ctx, email, now)
+		return Tokens{}, ErrBadCredentials
+	}
+	if err := s.store.ForgetLoginAttempt(ctx, attempt); err != nil {
+		return Tokens{}, err
 	}
 	sess := Session{ID: uuid.New(), UserID: u.ID, UserAgent: client.UserAgent, IP: client.IP, CreatedAt: now, LastUsedAt: now}
 	tokens, err := s.issue(u, sess.ID, now)
@@ -174,13 +183,6 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		return Tokens{}, err
 	}
 	return tokens, nil
-}
-
-func (s *Service) failLogin(ctx context.Context, email string, now time.Time) error {
-	if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
-		return err
-	}
-	return ErrBadCredentials
 }
 
 // Refresh spends a refresh token and issues the next pair of its session.
@@ -293,8 +295,17 @@ func (s *Service) Users(ctx context.Context, offset, limit int) ([]User, int, er
 	return s.store.ListUsers(ctx, offset, limit)
 }
 
+// rolesRevocationTTL is how long the tokens of a replaced roles version
+// are denylisted: an access token's life and the verifiers' leeway, plus a
+// margin for a login or refresh that read the old roles just before the
+// change and signs its token just after.
+const rolesRevocationTTL = AccessTokenTTL + authn.Leeway + time.Minute
+
 // SetRoles replaces a user's roles. Only a SUPER_ADMIN may grant or remove
-// ADMIN or SUPER_ADMIN; roles must be known and not empty.
+// ADMIN or SUPER_ADMIN; roles must be known and not empty; the last
+// SUPER_ADMIN keeps the role (ErrLastSuperAdmin). The user's access tokens
+// issued with the old roles are refused from the next request on; a
+// refresh issues tokens with the new ones.
 func (s *Service) SetRoles(ctx context.Context, caller *authn.Claims, id uuid.UUID, roles []string) (User, error) {
 	roles, err := NormalizeRoles(roles)
 	if err != nil {
@@ -307,5 +318,18 @@ func (s *Service) SetRoles(ctx context.Context, caller *authn.Claims, id uuid.UU
 	if changesPrivilege(u.Roles, roles) && !caller.HasRole(authn.RoleSuperAdmin) {
 		return User{}, errPrivilegedRoles
 	}
-	return s.store.SetRoles(ctx, id, u.Roles, roles)
+	u, err = s.store.SetRoles(ctx, id, u.Roles, roles)
+	if err != nil {
+		return User{}, err
+	}
+	// Written after the change is committed (a failure here leaves the old
+	// tokens valid, so it is an error the admin retries) and again on a
+	// retry that changes nothing: revoking the version before the current
+	// one is always right.
+	if u.RolesVersion > 0 {
+		if err := s.denylist.Revoke(ctx, authn.RolesRevocation(u.ID, u.RolesVersion-1), rolesRevocationTTL); err != nil {
+			return User{}, fmt.Errorf("revoke tokens with the old roles: %w", err)
+		}
+	}
+	return u, nil
 }

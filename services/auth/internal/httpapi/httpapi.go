@@ -3,6 +3,7 @@ package httpapi
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/auth/internal/accounts"
 	"github.com/daprshop/daprshop/services/auth/internal/keys"
+	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
@@ -116,7 +118,10 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	if err := server.Decode(c, &in); err != nil {
 		return err
 	}
-	client := accounts.Client{UserAgent: c.Get(fiber.HeaderUserAgent), IP: clientIP(c)}
+	if fields := accounts.LoginEmailViolations(in.Email); len(fields) > 0 {
+		return apperr.Validation(fields...)
+	}
+	client := accounts.NewClient(c.Get(fiber.HeaderUserAgent), clientIP(c))
 	tokens, err := h.accounts.Login(c.UserContext(), in.Email, in.Password, client)
 	if locked, ok := asLockedOut(err); ok {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(locked.RetryAfter)))
@@ -233,7 +238,7 @@ func (h *Handler) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := h.accounts.Users(c.UserContext(), page.Offset(), page.PageSize)
+	list, total, err := h.accounts.Users(c.UserContext(), offset(page), page.PageSize)
 	if err != nil {
 		return err
 	}
@@ -242,6 +247,15 @@ func (h *Handler) listUsers(c *fiber.Ctx) error {
 		items[i] = newUserResponse(u)
 	}
 	return c.JSON(server.NewPage(page, items, total))
+}
+
+// offset is where page starts, saturating instead of overflowing for
+// absurd page numbers: such a page is empty either way.
+func offset(page server.PageRequest) int {
+	if page.Page-1 > math.MaxInt/page.PageSize {
+		return math.MaxInt
+	}
+	return page.Offset()
 }
 
 type rolesRequest struct {

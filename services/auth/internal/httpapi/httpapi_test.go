@@ -283,3 +283,95 @@ func TestSessionRevokeOfAnotherUsersSessionIsNotFound(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, f.do(t, http.MethodDelete, "/api/v1/auth/sessions/"+bobSession, bob, "").status)
 	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/auth/me", bob, "").status)
 }
+
+func TestHostileInputGetsAClientError(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "jane@example.com")
+	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
+	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
+	long := strings.Repeat("ü", 5000)
+	const login, register = "/api/v1/auth/login", "/api/v1/auth/register"
+	tests := []struct {
+		name, method, path, token, body string
+		headers                         []string
+		status                          int
+	}{
+		{"NUL in a login email", http.MethodPost, login, "", `{"email":"ja\u0000ne@example.com","password":"x"}`, nil, http.StatusUnprocessableEntity},
+		{"NUL in a password", http.MethodPost, login, "", `{"email":"jane@example.com","password":"\u0000"}`, nil, http.StatusUnauthorized},
+		{"overlong login email", http.MethodPost, login, "", `{"email":"` + long + `","password":"x"}`, nil, http.StatusUnprocessableEntity},
+		{"overlong login password", http.MethodPost, login, "", `{"email":"jane@example.com","password":"` + long + `"}`, nil, http.StatusUnprocessableEntity},
+		{"lone surrogate in an email", http.MethodPost, login, "", `{"email":"\ud800@example.com","password":"x"}`, nil, http.StatusUnauthorized},
+		{"invalid UTF-8 in an email", http.MethodPost, login, "", "{\"email\":\"\xff\xfe@example.com\",\"password\":\"x\"}", nil, http.StatusUnauthorized},
+		{"huge number for a string", http.MethodPost, login, "", `{"email":1e999999,"password":"x"}`, nil, http.StatusBadRequest},
+		{"malformed JSON", http.MethodPost, login, "", `{"email":"` + long, nil, http.StatusBadRequest},
+		{"invalid UTF-8 user agent on a good login", http.MethodPost, login, "", `{"email":"jane@example.com","password":"Blue-Kettle-Rain7"}`,
+			[]string{"User-Agent", "\xff\xfe" + strings.Repeat("ü", 1000), "X-Forwarded-For", "\xff"}, http.StatusOK},
+		{"NUL in a name", http.MethodPost, register, "", `{"email":"nul@example.com","password":"Blue-Kettle-Rain7","name":"J\u0000"}`, nil, http.StatusUnprocessableEntity},
+		{"NUL in a sign-up email", http.MethodPost, register, "", `{"email":"n\u0000ul@example.com","password":"Blue-Kettle-Rain7","name":"J"}`, nil, http.StatusUnprocessableEntity},
+		{"overlong sign-up fields", http.MethodPost, register, "", `{"email":"` + long + `@example.com","password":"` + long + `","name":"` + long + `"}`, nil, http.StatusUnprocessableEntity},
+		{"NUL in a refresh token", http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"\u0000"}`, nil, http.StatusUnauthorized},
+		{"huge number for a role", http.MethodPut, "/api/v1/admin/users/" + uuid.NewString() + "/roles", root, `{"roles":[123456789012345678901234567890]}`, nil, http.StatusBadRequest},
+		{"NUL in a role", http.MethodPut, "/api/v1/admin/users/" + uuid.NewString() + "/roles", root, `{"roles":["ADMIN\u0000"]}`, nil, http.StatusUnprocessableEntity},
+		{"a page past any offset", http.MethodGet, "/api/v1/admin/users?page=9223372036854775807&page_size=100", root, "", nil, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.do(t, tt.method, tt.path, tt.token, tt.body, tt.headers...)
+			assert.Equal(t, tt.status, r.status, "%.300s", r.raw)
+			if r.status >= 400 {
+				assert.Equal(t, server.ProblemContentType, r.header.Get(fiber.HeaderContentType))
+				assert.NotContains(t, string(r.raw), "üü", "the problem does not echo the request")
+				assert.NotContains(t, string(r.raw), `\u0000`)
+			}
+		})
+	}
+	t.Run("nothing was stored", func(t *testing.T) {
+		page := f.do(t, http.MethodGet, "/api/v1/admin/users", root, "")
+		assert.InDelta(t, 2, page.body["total"], 0, "only jane and root")
+	})
+}
+
+func TestRoleChangeTakesEffectOnTheNextRequest(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
+	janeID := f.register(t, "jane@example.com")
+	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
+	setRoles := func(roles string) reply {
+		return f.do(t, http.MethodPut, "/api/v1/admin/users/"+janeID+"/roles", root, `{"roles":`+roles+`}`)
+	}
+	require.Equal(t, http.StatusOK, setRoles(`["ADMIN","CUSTOMER"]`).status)
+	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7")
+	access, refresh := jane.body["access_token"].(string), jane.body["refresh_token"].(string)
+	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/admin/users", access, "").status)
+
+	demoted := setRoles(`["CUSTOMER"]`)
+	require.Equal(t, http.StatusOK, demoted.status, string(demoted.raw))
+	assert.Equal(t, []any{"CUSTOMER"}, demoted.body["roles"])
+	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/admin/users", access, "").status,
+		"the ADMIN token is refused on the next request")
+
+	next := f.do(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	require.Equal(t, http.StatusOK, next.status, string(next.raw))
+	renewed := next.body["access_token"].(string)
+	assert.Equal(t, http.StatusForbidden, f.do(t, http.MethodGet, "/api/v1/admin/users", renewed, "").status)
+	me := f.do(t, http.MethodGet, "/api/v1/auth/me", renewed, "")
+	require.Equal(t, http.StatusOK, me.status)
+	assert.Equal(t, []any{"CUSTOMER"}, me.body["roles"])
+	assert.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/admin/users", root, "").status, "other users' tokens are untouched")
+}
+
+func TestTheLastSuperAdminCannotBeDemoted(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
+	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
+	me := f.do(t, http.MethodGet, "/api/v1/auth/me", root, "")
+	rootID := me.body["id"].(string)
+
+	r := f.do(t, http.MethodPut, "/api/v1/admin/users/"+rootID+"/roles", root, `{"roles":["ADMIN"]}`)
+	assert.Equal(t, http.StatusConflict, r.status, string(r.raw))
+	assert.Equal(t, server.ProblemContentType, r.header.Get(fiber.HeaderContentType))
+	assert.Contains(t, r.body["detail"], "no SUPER_ADMIN")
+	after := f.do(t, http.MethodGet, "/api/v1/auth/me", root, "")
+	require.Equal(t, http.StatusOK, after.status, "the refused change revoked nothing")
+	assert.Equal(t, []any{"SUPER_ADMIN"}, after.body["roles"])
+}

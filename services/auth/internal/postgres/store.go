@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/auth/internal/accounts"
+	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
 	"github.com/daprshop/daprshop/services/platform/purge"
@@ -30,19 +32,27 @@ type userRow struct {
 	Name         string    `db:"name"`
 	PasswordHash string    `db:"password_hash"`
 	Roles        []string  `db:"roles"`
+	RolesVersion int64     `db:"roles_version"`
 	CreatedAt    time.Time `db:"created_at"`
 }
 
 func (r userRow) user() accounts.User {
-	return accounts.User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash, Roles: r.Roles, CreatedAt: r.CreatedAt}
+	return accounts.User{
+		ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash,
+		Roles: r.Roles, RolesVersion: r.RolesVersion, CreatedAt: r.CreatedAt,
+	}
 }
 
-const userColumns = `id, email, name, password_hash, roles, created_at`
+const userColumns = `id, email, name, password_hash, roles, roles_version, created_at`
+
+// newUserColumns are set when an account is created; roles_version starts
+// at 0.
+const newUserColumns = `id, email, name, password_hash, roles, created_at, updated_at`
 
 // CreateUser inserts u and its user.registered event in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u accounts.User) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO users (`+newUserColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
 			u.ID, u.Email, u.Name, u.PasswordHash, u.Roles, u.CreatedAt); err != nil {
 			return err
 		}
@@ -71,7 +81,7 @@ func (s *Store) CreateSuperAdmin(ctx context.Context, u accounts.User) (bool, er
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('auth.bootstrap_super_admin'))`); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, updated_at)
+		tag, err := tx.Exec(ctx, `INSERT INTO users (`+newUserColumns+`)
 			SELECT $1, $2, $3, $4, $5, $6, $6
 			WHERE NOT EXISTS (SELECT 1 FROM users WHERE 'SUPER_ADMIN' = ANY (roles))
 			ON CONFLICT (email) DO NOTHING`,
@@ -132,50 +142,91 @@ func (s *Store) ListUsers(ctx context.Context, offset, limit int) ([]accounts.Us
 }
 
 // SetRoles replaces the roles of user id when they still are old, so two
-// admins editing one user at once cannot both act on a stale view.
+// admins editing one user at once cannot both act on a stale view, and
+// advances roles_version when they differ. A change taking SUPER_ADMIN
+// away first takes a transaction-scoped advisory lock: two such changes
+// (two super admins demoting each other) run one after the other, and the
+// second sees that the first left a single SUPER_ADMIN.
 func (s *Store) SetRoles(ctx context.Context, id uuid.UUID, old, roles []string) (accounts.User, error) {
-	rows, _ := s.pool.Query(ctx, `UPDATE users SET roles = $3, updated_at = now()
-		WHERE id = $1 AND roles = $2 RETURNING `+userColumns, id, old, roles)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := s.UserByID(ctx, id); err != nil {
-			return accounts.User{}, err
+	var u accounts.User
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if slices.Contains(old, authn.RoleSuperAdmin) && !slices.Contains(roles, authn.RoleSuperAdmin) {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('auth.super_admins'))`); err != nil {
+				return err
+			}
 		}
-		return accounts.User{}, accounts.ErrRolesChanged
+		rows, _ := tx.Query(ctx, `UPDATE users SET roles = $3, updated_at = now(),
+				roles_version = roles_version + CASE WHEN roles = $3 THEN 0 ELSE 1 END
+			WHERE id = $1 AND roles = $2
+			  AND ('SUPER_ADMIN' = ANY ($3) OR NOT ('SUPER_ADMIN' = ANY (roles))
+			       OR EXISTS (SELECT 1 FROM users o WHERE o.id <> $1 AND 'SUPER_ADMIN' = ANY (o.roles)))
+			RETURNING `+userColumns, id, old, roles)
+		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
+		if err == nil {
+			u = r.user()
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var current []string
+		switch err := tx.QueryRow(ctx, `SELECT roles FROM users WHERE id = $1`, id).Scan(&current); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return accounts.ErrUserNotFound
+		case err != nil:
+			return err
+		case !slices.Equal(current, old):
+			return accounts.ErrRolesChanged
+		default:
+			return accounts.ErrLastSuperAdmin
+		}
+	})
+	if errors.Is(err, accounts.ErrUserNotFound) || errors.Is(err, accounts.ErrRolesChanged) || errors.Is(err, accounts.ErrLastSuperAdmin) {
+		return accounts.User{}, err
 	}
 	if err != nil {
 		return accounts.User{}, fmt.Errorf("set roles: %w", err)
 	}
-	return r.user(), nil
+	return u, nil
 }
 
-// RecordLoginFailure records a failed login for email and forgets that
-// email's failures too old to count.
-func (s *Store) RecordLoginFailure(ctx context.Context, email string, at time.Time) error {
-	_, err := s.pool.Exec(ctx, `WITH pruned AS (
-			DELETE FROM login_failures WHERE email = $1 AND at < $3
-		)
-		INSERT INTO login_failures (email, at) VALUES ($1, $2)`, email, at, at.Add(-accounts.LockoutWindow))
+// ClaimLoginAttempt records an attempt for email as a failure unless the
+// email is locked out. Claims for one email queue on a transaction-scoped
+// advisory lock, so each counts the window after the previous one
+// recorded itself; failures older than the window are forgotten on the way.
+func (s *Store) ClaimLoginAttempt(ctx context.Context, email string, now time.Time) (uuid.UUID, error) {
+	id := uuid.New()
+	var claimed bool
+	var oldest time.Time
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('auth.login:' || $1, 0))`, email); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `WITH pruned AS (
+				DELETE FROM login_failures WHERE email = $1 AND at <= $3
+			), live AS (
+				SELECT count(*) AS n, coalesce(min(at), $4) AS oldest FROM login_failures WHERE email = $1 AND at > $3
+			), claim AS (
+				INSERT INTO login_failures (id, email, at) SELECT $2, $1, $4 FROM live WHERE n < $5 RETURNING id
+			)
+			SELECT EXISTS (SELECT 1 FROM claim), oldest FROM live`,
+			email, id, now.Add(-accounts.LockoutWindow), now, accounts.MaxLoginFailures).Scan(&claimed, &oldest)
+	})
 	if err != nil {
-		return fmt.Errorf("record login failure: %w", err)
+		return uuid.Nil, fmt.Errorf("claim login attempt: %w", err)
+	}
+	if !claimed {
+		return uuid.Nil, &accounts.LockedOutError{RetryAfter: oldest.Add(accounts.LockoutWindow).Sub(now)}
+	}
+	return id, nil
+}
+
+// ForgetLoginAttempt deletes the claim id.
+func (s *Store) ForgetLoginAttempt(ctx context.Context, id uuid.UUID) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("forget login attempt: %w", err)
 	}
 	return nil
-}
-
-// LoginFailures counts email's failures after since and returns the
-// oldest of them (zero time when none).
-func (s *Store) LoginFailures(ctx context.Context, email string, since time.Time) (int, time.Time, error) {
-	var n int
-	var oldest *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT count(*), min(at) FROM login_failures WHERE email = $1 AND at > $2`,
-		email, since).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("count login failures: %w", err)
-	}
-	if oldest == nil {
-		return 0, time.Time{}, nil
-	}
-	return n, *oldest, nil
 }
 
 // CreateSession stores s and its first refresh token in one transaction.

@@ -3,8 +3,10 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,11 +73,17 @@ var cheapHash = password.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, Ke
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
+	return newFixtureHashing(t, password.NewHasher(cheapHash))
+}
+
+// newFixtureHashing runs the service with hasher.
+func newFixtureHashing(t *testing.T, hasher accounts.Hasher) fixture {
+	t.Helper()
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	set, err := keys.FromSecrets(map[string]string{keys.SecretCurrent: "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=", keys.SecretCurrentID: "k1"})
 	require.NoError(t, err)
 	f := fixture{pool: pool, clock: &clock{t: time.Now().UTC().Truncate(time.Microsecond)}, denylist: &denylist{revoked: map[string]time.Duration{}}}
-	f.svc, err = accounts.NewService(postgres.NewStore(pool), password.NewHasher(cheapHash), tokens.NewIssuer(set),
+	f.svc, err = accounts.NewService(postgres.NewStore(pool), hasher, tokens.NewIssuer(set),
 		f.denylist, slog.New(slog.DiscardHandler), f.clock.now)
 	require.NoError(t, err)
 	return f
@@ -409,4 +417,198 @@ func mustUserID(t *testing.T, f fixture, email string) uuid.UUID {
 	u, err := postgres.NewStore(f.pool).UserByEmail(context.Background(), email)
 	require.NoError(t, err)
 	return u.ID
+}
+
+// countingHasher counts password checks.
+type countingHasher struct {
+	accounts.Hasher
+	checks atomic.Int64
+}
+
+func (h *countingHasher) Verify(encoded, password string) (bool, error) {
+	h.checks.Add(1)
+	return h.Hasher.Verify(encoded, password)
+}
+
+func TestParallelWrongPasswordsGetAtMostFivePasswordChecks(t *testing.T) {
+	const parallel = 30
+	for _, tt := range []struct{ name, email string }{
+		{"an account", "jane@example.com"},
+		{"an unknown email", "nobody@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hasher := &countingHasher{Hasher: password.NewHasher(cheapHash)}
+			f := newFixtureHashing(t, hasher)
+			f.register(t, "jane@example.com")
+			start := make(chan struct{})
+			errs := make(chan error, parallel)
+			var wg sync.WaitGroup
+			for range parallel {
+				wg.Go(func() {
+					<-start
+					_, err := f.svc.Login(context.Background(), tt.email, "Wrong-Password-1", accounts.Client{})
+					errs <- err
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			bad, locked := 0, 0
+			for err := range errs {
+				var lockedOut *accounts.LockedOutError
+				switch {
+				case errors.Is(err, accounts.ErrBadCredentials):
+					bad++
+				case errors.As(err, &lockedOut):
+					locked++
+				default:
+					t.Errorf("unexpected answer: %v", err)
+				}
+			}
+			assert.Equal(t, int64(accounts.MaxLoginFailures), hasher.checks.Load(), "password checks")
+			assert.Equal(t, accounts.MaxLoginFailures, bad)
+			assert.Equal(t, parallel-accounts.MaxLoginFailures, locked)
+			_, err := f.svc.Login(context.Background(), "jane@example.com", "Blue-Kettle-Rain7", accounts.Client{})
+			if tt.email == "jane@example.com" {
+				var lockedOut *accounts.LockedOutError
+				assert.ErrorAs(t, err, &lockedOut, "the right password waits for the lockout too")
+			} else {
+				assert.NoError(t, err, "another email's failures do not count")
+			}
+		})
+	}
+}
+
+func TestSuccessfulLoginsDoNotCount(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "jane@example.com")
+	for range 2 * accounts.MaxLoginFailures {
+		f.login(t, "jane@example.com")
+	}
+	var n int
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT count(*) FROM login_failures`).Scan(&n))
+	assert.Zero(t, n)
+}
+
+func TestRoleChangeRevokesTheTokensOfTheOldRoles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	jane := f.register(t, "jane@example.com")
+	assert.Zero(t, jane.RolesVersion)
+	super := &authn.Claims{Roles: []string{authn.RoleSuperAdmin}}
+	revokedFor := func(version int64) (time.Duration, bool) {
+		return f.denylist.ttl(authn.RolesRevocation(jane.ID, version))
+	}
+
+	u, err := f.svc.SetRoles(ctx, super, jane.ID, []string{"ADMIN", "CUSTOMER"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), u.RolesVersion)
+	ttl, ok := revokedFor(0)
+	require.True(t, ok, "the tokens issued as CUSTOMER are denylisted")
+	assert.Equal(t, accounts.AccessTokenTTL+authn.Leeway+time.Minute, ttl, "until the last of them, issued around the change, expires")
+
+	tok := f.login(t, "jane@example.com")
+	claims := parseClaims(t, tok.Access.Token)
+	assert.Equal(t, int64(1), claims.RolesVersion)
+	assert.Equal(t, []string{"ADMIN", "CUSTOMER"}, claims.Roles)
+
+	u, err = f.svc.SetRoles(ctx, super, jane.ID, []string{"CUSTOMER"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), u.RolesVersion)
+	_, ok = revokedFor(1)
+	assert.True(t, ok, "the ADMIN token is denylisted")
+
+	refreshed, err := f.svc.Refresh(ctx, tok.Refresh.Plain)
+	require.NoError(t, err)
+	claims = parseClaims(t, refreshed.Access.Token)
+	assert.Equal(t, []string{"CUSTOMER"}, claims.Roles, "a refresh reads the roles again")
+	assert.Equal(t, int64(2), claims.RolesVersion)
+
+	t.Run("setting the same roles again changes no version", func(t *testing.T) {
+		u, err := f.svc.SetRoles(ctx, super, jane.ID, []string{"CUSTOMER"})
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), u.RolesVersion)
+		_, ok := revokedFor(2)
+		assert.False(t, ok, "the live tokens stay valid")
+	})
+}
+
+// parseClaims reads a token's claims without verifying it.
+func parseClaims(t *testing.T, token string) *authn.Claims {
+	t.Helper()
+	var c authn.Claims
+	_, _, err := jwt.NewParser().ParseUnverified(token, &c)
+	require.NoError(t, err)
+	return &c
+}
+
+func TestTheLastSuperAdminKeepsTheRole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.svc.BootstrapSuperAdmin(ctx, "root@example.com", "Root-Password-1"))
+	root := mustUserID(t, f, "root@example.com")
+	super := &authn.Claims{Roles: []string{authn.RoleSuperAdmin}, UserID: root}
+
+	for _, roles := range [][]string{{"CUSTOMER"}, {"ADMIN"}} {
+		_, err := f.svc.SetRoles(ctx, super, root, roles)
+		assert.ErrorIs(t, err, accounts.ErrLastSuperAdmin, "to %v", roles)
+		assert.Equal(t, apperr.Conflict, apperr.KindOf(err))
+	}
+	u, err := postgres.NewStore(f.pool).UserByID(ctx, root)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"SUPER_ADMIN"}, u.Roles, "nothing changed")
+	assert.Zero(t, u.RolesVersion)
+	_, ok := f.denylist.ttl(authn.RolesRevocation(root, 0))
+	assert.False(t, ok, "no token was revoked")
+
+	u, err = f.svc.SetRoles(ctx, super, root, []string{"ADMIN", "SUPER_ADMIN"})
+	require.NoError(t, err, "adding a role to the last SUPER_ADMIN is fine")
+	assert.Equal(t, []string{"ADMIN", "SUPER_ADMIN"}, u.Roles)
+}
+
+func TestTwoSuperAdminsDemotingEachOtherLeaveOne(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.svc.BootstrapSuperAdmin(ctx, "root@example.com", "Root-Password-1"))
+	root := mustUserID(t, f, "root@example.com")
+	bob := f.register(t, "bob@example.com").ID
+	claimsOf := func(id uuid.UUID) *authn.Claims {
+		return &authn.Claims{Roles: []string{authn.RoleSuperAdmin}, UserID: id}
+	}
+	for round := range 10 {
+		// Both are SUPER_ADMINs again at the start of every round.
+		for _, id := range []uuid.UUID{root, bob} {
+			_, err := f.svc.SetRoles(ctx, claimsOf(root), id, []string{"SUPER_ADMIN"})
+			require.NoError(t, err)
+		}
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		var wg sync.WaitGroup
+		for _, pair := range [][2]uuid.UUID{{root, bob}, {bob, root}} {
+			wg.Go(func() {
+				<-start
+				_, err := f.svc.SetRoles(ctx, claimsOf(pair[0]), pair[1], []string{"CUSTOMER"})
+				errs <- err
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		var ok, refused int
+		for err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, accounts.ErrLastSuperAdmin):
+				refused++
+			default:
+				t.Errorf("round %d: unexpected answer: %v", round, err)
+			}
+		}
+		assert.Equal(t, 1, ok, "round %d", round)
+		assert.Equal(t, 1, refused, "round %d", round)
+		var supers int
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE 'SUPER_ADMIN' = ANY (roles)`).Scan(&supers))
+		require.Equal(t, 1, supers, "round %d", round)
+	}
 }

@@ -35,7 +35,7 @@ func (i *Issuer) Access(u accounts.User, sessionID uuid.UUID, now time.Time) (ac
 			Issuer: authn.Issuer, Audience: jwt.ClaimStrings{authn.Audience}, Subject: u.ID.String(),
 			ID: id, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 		},
-		Email: u.Email, Roles: u.Roles, SessionID: sessionID.String(),
+		Email: u.Email, Roles: u.Roles, RolesVersion: u.RolesVersion, SessionID: sessionID.String(),
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = i.keys.Current.ID

@@ -45,7 +45,7 @@ func verifier(t *testing.T, set keys.Set, now time.Time) *authn.Verifier {
 func TestAccessTokensVerifyWithThePublishedKeys(t *testing.T) {
 	set := keySet(t, 'a', 0)
 	now := time.Now()
-	u := accounts.User{ID: uuid.New(), Email: "jane@example.com", Roles: []string{authn.RoleAdmin, authn.RoleCustomer}}
+	u := accounts.User{ID: uuid.New(), Email: "jane@example.com", Roles: []string{authn.RoleAdmin, authn.RoleCustomer}, RolesVersion: 3}
 	sid := uuid.New()
 	tok, err := tokens.NewIssuer(set).Access(u, sid, now)
 	require.NoError(t, err)
@@ -57,6 +57,7 @@ func TestAccessTokensVerifyWithThePublishedKeys(t *testing.T) {
 	assert.Equal(t, "jane@example.com", claims.Email)
 	assert.Equal(t, []string{authn.RoleAdmin, authn.RoleCustomer}, claims.Roles)
 	assert.Equal(t, sid.String(), claims.SessionID)
+	assert.Equal(t, int64(3), claims.RolesVersion, "the version of the roles it carries")
 	assert.Equal(t, tok.ExpiresAt.Unix(), claims.ExpiresAt.Unix())
 	assert.InDelta(t, accounts.AccessTokenTTL.Seconds(), claims.ExpiresAt.Sub(now).Seconds(), 1)
 
