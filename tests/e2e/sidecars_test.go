@@ -15,10 +15,11 @@ import (
 
 // Sidecar ports of dapr.yaml.
 const (
-	gatewaySidecarHTTP = 3500
-	gatewaySidecarGRPC = 3600
-	paymentsSidecar    = 3504
-	workersSidecar     = 3506
+	gatewaySidecarHTTP   = 3500
+	gatewaySidecarGRPC   = 3600
+	paymentsSidecar      = 3504
+	notificationsSidecar = 3505
+	workersSidecar       = 3506
 )
 
 // sidecarError is the body of an error answered by daprd itself.
@@ -122,6 +123,13 @@ func TestSidecarLockdown(t *testing.T) {
 	// sidecar turns into 403 ERR_DIRECT_INVOKE (pkg/acl/acl.go,
 	// pkg/api/grpc/daprinternal.go callLocalValidateACL).
 	reserve := fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, uuid.NewString(), productID)
+	t.Run("the notifications' sidecar cannot reserve stock", func(t *testing.T) {
+		// Refused by products' access policy (403), or before it leaves when
+		// the notifications' sidecar does not serve invocation at all (404).
+		defer unchanged(t)()
+		resp := sidecar(t, notificationsSidecar, http.MethodPost, "/v1.0/invoke/products/method/internal/reservations", reserve)
+		assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, resp.Status, "%s", redacted(resp.Body))
+	})
 	for _, tc := range []struct {
 		name       string
 		port       int
