@@ -1095,7 +1095,7 @@ func TestObservability(t *testing.T) {
 	t.Run("local targets", func(t *testing.T) {
 		jobs := load(t, "prometheus.yml")
 		for job, port := range map[string]func(runApp) int{
-			"daprshop-apps": func(a runApp) int { return a.AppPort },
+			"daprshop-apps": appMetricsPort,
 			"daprd":         func(a runApp) int { return a.MetricsPort },
 		} {
 			t.Run(job, func(t *testing.T) {
@@ -1245,4 +1245,13 @@ func TestOverlays(t *testing.T) {
 			assert.True(t, c.Spec.MTLS.Enabled)
 		}
 	})
+}
+
+// appMetricsPort is where an app serves /metrics: its app port, except the
+// gateway, which keeps them off the port clients reach.
+func appMetricsPort(a runApp) int {
+	if a.AppID == "gateway" {
+		return 3100
+	}
+	return a.AppPort
 }

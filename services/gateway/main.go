@@ -37,6 +37,8 @@ func main() {
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	svc, err := service.Start(ctx, service.Spec{
 		Name: "gateway", Port: 3000, Public: true,
+		// Clients reach every path of the public port; metrics are not theirs.
+		MetricsPort: 3100,
 		// Buffer what arrives with the headers, stream the rest: the edge
 		// checks the announced length, the proxy never holds whole bodies.
 		StreamRequestBody: true, BodyLimit: 16 << 10,

@@ -48,6 +48,11 @@ func Decode(c *fiber.Ctx, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.New(apperr.Malformed, "the body must hold a single JSON value")
 	}
+	// Parsers disagree on which of two equal keys wins (Go takes the last,
+	// others the first), so a body meaning two things is refused.
+	if repeatsAKey(c.Body()) {
+		return apperr.New(apperr.Malformed, "the body names a field more than once")
+	}
 	// JSON may spell NUL as \u0000; PostgreSQL text cannot store it and
 	// would answer a query holding one with an error, not a result.
 	if holdsNUL(reflect.ValueOf(dst)) {
@@ -187,4 +192,47 @@ func holdsNUL(v reflect.Value) bool {
 		}
 	}
 	return false
+}
+
+// repeatsAKey reports whether any object in body, a valid JSON value,
+// names the same key twice.
+func repeatsAKey(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// One entry per open object or array: the keys seen (nil for an array)
+	// and whether the next token of an object is a key.
+	type frame struct {
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+			if key, ok := tok.(string); ok {
+				top := stack[n-1]
+				if top.keys[key] {
+					return true
+				}
+				top.keys[key], top.wantKey = true, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value has ended: inside an object, a key comes next.
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
 }

@@ -30,8 +30,11 @@ type Options struct {
 	// Checks are run by /readyz; each must answer within CheckTimeout.
 	Checks map[string]Check
 	// Public marks the edge: it is called by clients, not by its sidecar,
-	// so it does not require the app API token.
+	// so it does not require the app API token, and its metrics are served
+	// on MetricsPort instead, out of clients' reach.
 	Public bool
+	// MetricsPort serves /metrics of a Public server (on the bind address).
+	MetricsPort int
 	// BodyLimit caps request bodies (413 past it); 1 MiB when zero. With
 	// StreamRequestBody it is only how much is buffered before the handler
 	// runs: the rest arrives as a stream, whose size the handler checks.
@@ -58,6 +61,9 @@ type Server struct {
 	checks   map[string]Check
 	metrics  *Metrics
 	draining atomic.Bool
+	// ops serves /metrics apart from app on a Public server; nil otherwise.
+	ops         *fiber.App
+	metricsPort int
 }
 
 // New builds a Server. Routes registered on App come after the shared
@@ -86,7 +92,13 @@ func New(opts Options) *Server {
 	s.app.Use(requestContext, s.metrics.middleware, accessLog(opts.Logger), recoverPanics(opts.Logger))
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.readyz)
-	s.app.Get("/metrics", s.metrics.handler())
+	if opts.Public {
+		s.ops = fiber.New(fiber.Config{DisableStartupMessage: true})
+		s.ops.Get("/metrics", s.metrics.handler())
+		s.metricsPort = opts.MetricsPort
+	} else {
+		s.app.Get("/metrics", s.metrics.handler())
+	}
 	if !opts.Public && opts.Config.AppAPIToken != "" {
 		s.app.Use(requireAppToken(opts.Config.AppAPIToken))
 	}
@@ -121,6 +133,15 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened (tests pass port 0).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.ops != nil {
+		addr := net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.metricsPort))
+		opsLn, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", addr, err)
+		}
+		go func() { _ = s.ops.Listener(opsLn) }()
+		defer s.ops.Shutdown()
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.app.Listener(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String())

@@ -194,6 +194,8 @@ func TestDecode(t *testing.T) {
 		{"Infinity", "application/json", `{"name":"Ada","quantity":-Infinity}`, 400, "the body is not valid JSON", nil},
 		{"nested wrong type", "application/json", `{"name":"Ada","quantity":1,"shipping_address":{"city":7}}`, 400, `field "shipping_address.city" must be a string`, nil},
 		{"array instead of object", "application/json", `["zz-echo"]`, 400, "the body must be an object", nil},
+		{"a field twice", "application/json", `{"name":"Ada","quantity":1,"quantity":5}`, 400, "the body names a field more than once", nil},
+		{"a nested field twice", "application/json", `{"name":"Ada","quantity":1,"shipping_address":{"city":"A","city":"B"}}`, 400, "the body names a field more than once", nil},
 		{"NUL in a string", "application/json", `{"name":"Ada\u0000zz-echo","quantity":1}`, 400, "the body holds a NUL character", nil},
 		{"NUL deep inside", "application/json", `{"name":"Ada","quantity":1,"shipping_address":{"city":"\u0000","postal_code":"1"}}`, 400, "the body holds a NUL character", nil},
 		{"invalid fields", "application/json", `{"quantity":0,"currency":"EURO","shipping_address":{"city":"Paris"}}`, 422, "the request has invalid fields", []any{

@@ -33,8 +33,10 @@ type Spec struct {
 	// Migrations are the service's goose files; nil for a service without
 	// a database.
 	Migrations fs.FS
-	// Public marks the edge (see server.Options.Public).
-	Public bool
+	// Public marks the edge (see server.Options.Public); its metrics are on
+	// MetricsPort (APP_METRICS_PORT overrides it).
+	Public      bool
+	MetricsPort int
 	// StreamRequestBody and BodyLimit: see server.Options.
 	StreamRequestBody bool
 	BodyLimit         int
@@ -78,6 +80,7 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	}
 	s.Server = server.New(server.Options{
 		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody, BodyLimit: spec.BodyLimit,
+		MetricsPort: s.Env.Int("APP_METRICS_PORT", spec.MetricsPort),
 	})
 	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
 	// The edge's sidecar may only invoke (its Configuration allows no state
