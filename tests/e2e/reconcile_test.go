@@ -100,6 +100,15 @@ func (e emulator) waitDelivered(intentID string, want ...string) {
 	}, 30*time.Second, 100*time.Millisecond, "events %v of %s delivered", want, intentID)
 }
 
+// runReconcile asks payments, through Dapr invocation from the gateway's
+// sidecar as the workers' schedule does, for one reconciliation run over
+// everything unsettled (older_than=0s rather than RECONCILE_AFTER).
+func runReconcile(t *testing.T) response {
+	t.Helper()
+	return call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/payments/method/internal/payments/reconcile?older_than=0s", nil,
+		"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+}
+
 // reconcile asks payments, through Dapr invocation from the gateway's
 // sidecar as the workers' schedule does, to reconcile every unsettled
 // payment (older_than=0s rather than RECONCILE_AFTER) until the order's
@@ -110,8 +119,7 @@ func (s shop) reconcile(t *testing.T, auth, orderID string) paymentJSON {
 	var p paymentJSON
 	var last response
 	require.Eventually(t, func() bool {
-		last = call(t, http.MethodPost, "http://127.0.0.1:3500/v1.0/invoke/payments/method/internal/payments/reconcile?older_than=0s", nil,
-			"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		last = runReconcile(t)
 		if last.Status != http.StatusOK {
 			return false
 		}
