@@ -42,15 +42,28 @@ func (e emulator) stripeRefundsOf(intentID string) map[string]int64 {
 	var list struct {
 		Data []struct {
 			Amount   int64
+			Status   string
 			Metadata map[string]string
 		}
 	}
 	e.get("/v1/refunds?payment_intent="+intentID, &list)
 	out := map[string]int64{}
 	for _, rf := range list.Data {
-		out[rf.Metadata["refund_id"]] += rf.Amount
+		if rf.Status != "failed" {
+			out[rf.Metadata["refund_id"]] += rf.Amount
+		}
 	}
 	return out
+}
+
+// stripeRefundIDs lists the ids of the intent's refunds at Stripe.
+func (e emulator) stripeRefundIDs(intentID string) []string {
+	e.t.Helper()
+	var ids []string
+	for _, rf := range e.refunds(intentID) {
+		ids = append(ids, rf.ID)
+	}
+	return ids
 }
 
 // TestRefunds proves that an admin's refund moves money once whatever the
@@ -58,11 +71,11 @@ func (e emulator) stripeRefundsOf(intentID string) map[string]int64 {
 func TestRefunds(t *testing.T) {
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
 	stripe := emulator{t}
-	paidOrder := func(t *testing.T) (customer string, o orderJSON, p paymentJSON) {
+	paidOrder := func(t *testing.T, card string) (customer string, o orderJSON, p paymentJSON) {
 		t.Helper()
 		productID := s.newProduct(t, 2000, 3)
 		customer = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
-		s.saveCard(t, customer, "pm_card_visa")
+		s.saveCard(t, customer, card)
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
 		resp := s.checkout(t, customer, uuid.NewString(), address)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
@@ -72,7 +85,7 @@ func TestRefunds(t *testing.T) {
 	}
 
 	t.Run("retried with the same key: one refund at Stripe, the same answer", func(t *testing.T) {
-		customer, o, p := paidOrder(t)
+		customer, o, p := paidOrder(t, "pm_card_visa")
 		key := uuid.NewString()
 		var wg sync.WaitGroup
 		answers := make([]response, 3)
@@ -103,7 +116,7 @@ func TestRefunds(t *testing.T) {
 	})
 
 	t.Run("during a Stripe outage: pending, then settled once by reconciliation", func(t *testing.T) {
-		customer, o, p := paidOrder(t)
+		customer, o, p := paidOrder(t, "pm_card_visa")
 		outage := func(method string) {
 			resp := call(t, method, "http://"+stripeAddr+"/_emulator/outage", nil)
 			require.Equal(t, http.StatusNoContent, resp.Status)
@@ -133,5 +146,29 @@ func TestRefunds(t *testing.T) {
 		assert.Equal(t, refundJSON{ID: pending[0].ID, AmountCents: 500, Status: "succeeded"}, r)
 		assert.Len(t, stripe.stripeRefundsOf(p.PaymentIntentID), 1)
 		assert.Equal(t, 1, outboxCount(t, "payment.refunded", o.ID))
+	})
+	t.Run("held pending by Stripe, then failed: reconciliation releases the amount", func(t *testing.T) {
+		customer, o, p := paidOrder(t, "pm_card_pendingRefund")
+		resp := s.refund(t, p.ID, uuid.NewString(), "")
+		require.Equal(t, http.StatusCreated, resp.Status, "refund: %s", resp.Body)
+		var r refundJSON
+		resp.JSON(t, &r)
+		assert.Equal(t, refundJSON{ID: r.ID, AmountCents: 2000, Status: "pending"}, r)
+		resp = s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 1}`)
+		assert.Equal(t, http.StatusConflict, resp.Status, "the pending amount is held: %s", resp.Body)
+
+		ids := stripe.stripeRefundIDs(p.PaymentIntentID)
+		require.Len(t, ids, 1)
+		settle := call(t, http.MethodPost, "http://"+stripeAddr+"/_emulator/refunds/"+ids[0]+"/settle?status=failed", nil)
+		require.Equal(t, http.StatusOK, settle.Status, "%s", settle.Body)
+		var last response
+		require.Eventually(t, func() bool {
+			last = runReconcile(t)
+			return last.Status == http.StatusOK && s.refundsOf(t, customer, o.ID)[0].Status == "failed"
+		}, 60*time.Second, 250*time.Millisecond, "reconciliation fails the refund (last run: %d %s)", last.Status, last.Body)
+		assert.Zero(t, outboxCount(t, "payment.refunded", o.ID))
+
+		resp = s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 2000}`)
+		assert.Equal(t, http.StatusCreated, resp.Status, "the released amount is refundable again: %s", resp.Body)
 	})
 }
