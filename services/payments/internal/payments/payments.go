@@ -75,10 +75,8 @@ type Refund struct {
 	Currency    string
 	Status      string
 	CreatedAt   time.Time
-	// IntentID is the payment's provider intent; ProviderID the
-	// provider's refund, once it answered.
-	IntentID   string
-	ProviderID string
+	// IntentID is the payment's provider intent, which the refund is of.
+	IntentID string
 	// RequestHash identifies the admin's request that asked for the refund
 	// (empty for refunds of cancelled orders); AnsweredStatus is the
 	// status its first 201 carried, empty until then.

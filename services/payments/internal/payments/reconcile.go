@@ -16,7 +16,7 @@ type ReconcileStore interface {
 	ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]Payment, error)
 	// ClaimPendingRefunds returns up to limit refunds pending and
 	// unchanged since before, those looked at least recently first, with
-	// their IntentID and ProviderID, and records at as their last look.
+	// their IntentID, and records at as their last look.
 	ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]Refund, error)
 }
 

@@ -15,10 +15,10 @@ import (
 
 func scanRefund(row pgx.Row) (payments.Refund, error) {
 	var r payments.Refund
-	var providerID, requestHash, answered *string
+	var requestHash, answered *string
 	err := row.Scan(&r.ID, &r.PaymentID, &r.AmountCents, &r.Currency, &r.Status, &r.CreatedAt,
-		&r.IntentID, &providerID, &requestHash, &answered)
-	r.ProviderID, r.RequestHash, r.AnsweredStatus = deref(providerID), deref(requestHash), deref(answered)
+		&r.IntentID, &requestHash, &answered)
+	r.RequestHash, r.AnsweredStatus = deref(requestHash), deref(answered)
 	return r, err
 }
 
@@ -32,7 +32,7 @@ func deref(s *string) string {
 // refundColumns are read from refunds r joined with their payment p.
 const (
 	refundColumns = `r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at,
-		p.payment_intent_id, r.stripe_refund_id, r.request_hash, r.answered_status`
+		p.payment_intent_id, r.request_hash, r.answered_status`
 	fromRefunds = ` FROM refunds r JOIN payments p ON p.id = r.payment_id `
 )
 
