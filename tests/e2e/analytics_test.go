@@ -165,7 +165,7 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 
 	const partial = 1000
 	p := s.payment(t, bob, partly.ID, "succeeded")
-	resp := s.send(t, http.MethodPost, "/api/v1/payments/"+p.ID+"/refunds", s.admin, fmt.Sprintf(`{"amount_cents": %d}`, partial))
+	resp := s.refund(t, p.ID, uuid.NewString(), fmt.Sprintf(`{"amount_cents": %d}`, partial))
 	require.Equal(t, http.StatusCreated, resp.Status, "partial refund: %s", resp.Body)
 	cancel(t, cyd, cancelled.ID)
 	s.waitStatus(t, cyd, cancelled.ID, "refunded")
@@ -203,7 +203,7 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 		auth, o := buy(t, "pm_card_visa", map[string]int{widget: 1})
 		s.waitStatus(t, auth, o.ID, "paid")
 		p := s.payment(t, auth, o.ID, "succeeded")
-		resp := s.send(t, http.MethodPost, "/api/v1/payments/"+p.ID+"/refunds", s.admin, `{"amount_cents": 100}`)
+		resp := s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 100}`)
 		require.Equal(t, http.StatusCreated, resp.Status, "refund: %s", resp.Body)
 		return daySales{Orders: 1, RevenueCents: o.TotalCents, RefundsCents: 100, ItemsSold: 1}
 	}

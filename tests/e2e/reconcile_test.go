@@ -100,8 +100,16 @@ func (e emulator) waitDelivered(intentID string, want ...string) {
 	}, 30*time.Second, 100*time.Millisecond, "events %v of %s delivered", want, intentID)
 }
 
-// reconcile asks payments, through Dapr invocation from the gateway's
-// sidecar as the workers' schedule does, to reconcile every unsettled
+// runReconcile asks payments, through Dapr invocation from the workers'
+// sidecar as their schedule does, for one reconciliation run over
+// everything unsettled (older_than=0s rather than RECONCILE_AFTER).
+func runReconcile(t *testing.T) response {
+	t.Helper()
+	return invokeAs(t, "workers", http.MethodPost, "payments", "internal/payments/reconcile?older_than=0s", "")
+}
+
+// reconcile asks payments, through Dapr invocation from the workers'
+// sidecar as their schedule does, to reconcile every unsettled
 // payment (older_than=0s rather than RECONCILE_AFTER) until the order's
 // payment leaves processing. A run takes a bounded batch, so it may take
 // more than one.
@@ -110,7 +118,7 @@ func (s shop) reconcile(t *testing.T, auth, orderID string) paymentJSON {
 	var p paymentJSON
 	var last response
 	require.Eventually(t, func() bool {
-		last = invokeAs(t, "workers", http.MethodPost, "payments", "internal/payments/reconcile?older_than=0s", "")
+		last = runReconcile(t)
 		if last.Status != http.StatusOK {
 			return false
 		}

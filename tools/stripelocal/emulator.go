@@ -104,6 +104,8 @@ func newEmulator(opts options) *emulator {
 	e.mux.HandleFunc("DELETE /_emulator/webhooks/hold", e.holdWebhooks(false))
 	// Settles a processing intent without waiting for ProcessingDelay.
 	e.mux.HandleFunc("POST /_emulator/payment_intents/{id}/settle", e.settleNow)
+	// Decides a pending refund: ?status=succeeded (the default) or failed.
+	e.mux.HandleFunc("POST /_emulator/refunds/{id}/settle", e.settleRefundNow)
 	e.handle("POST /v1/customers", e.createCustomer)
 	e.handle("GET /v1/customers/{id}", e.getCustomer)
 	e.handle("GET /v1/payment_methods", e.listMethods)
@@ -116,6 +118,7 @@ func newEmulator(opts options) *emulator {
 	e.handle("POST /v1/payment_intents/{id}/cancel", e.cancelIntent)
 	e.handle("POST /v1/refunds", e.createRefund)
 	e.handle("GET /v1/refunds", e.listRefunds)
+	e.handle("GET /v1/refunds/{id}", e.getRefund)
 	e.handle("GET /v1/events", e.listEvents)
 	e.handle("GET /v1/events/{id}", e.getEvent)
 	return e
@@ -157,6 +160,33 @@ func (e *emulator) settleNow(w http.ResponseWriter, r *http.Request) {
 		delete(e.settling, pi.ID)
 	}
 	writeResult(w, ok(pi))
+}
+
+// settleRefundNow decides a pending refund: 200 with the refund, 400 for
+// a status other than succeeded or failed, 404 when there is no such
+// refund, 409 when it is not pending.
+func (e *emulator) settleRefundNow(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	if status == "" {
+		status = "succeeded"
+	}
+	if status != "succeeded" && status != "failed" {
+		writeResult(w, invalidParam("status", "Must be succeeded or failed."))
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rf, found := e.refunds[r.PathValue("id")]
+	if !found {
+		writeResult(w, missing("refund", r.PathValue("id")))
+		return
+	}
+	if !e.settleRefund(rf, status) {
+		writeResult(w, stripeError(http.StatusConflict, "invalid_request_error", "refund_unexpected_state",
+			"This refund is not pending; its status is "+rf.Status+"."))
+		return
+	}
+	writeResult(w, ok(rf))
 }
 
 // settleLater settles the processing intent id after ProcessingDelay.

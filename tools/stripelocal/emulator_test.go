@@ -575,3 +575,61 @@ func TestCancelIntentRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestPendingRefunds(t *testing.T) {
+	c := newClient(t, "")
+	_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"1000"}, "currency": {"usd"}, "payment_method": {"pm_card_pendingRefund"}, "confirm": {"true"},
+	})
+	id := pi["id"].(string)
+	require.Equal(t, "succeeded", pi["status"])
+	refund := func(key, amount, ours string) (int, map[string]any) {
+		return c.do(http.MethodPost, "/v1/refunds", key, url.Values{"payment_intent": {id}, "amount": {amount}, "metadata[refund_id]": {ours}})
+	}
+
+	status, rf := refund("refund-a", "600", "a")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "pending", rf["status"], "a refund of this card starts pending")
+	refundID := rf["id"].(string)
+	status, got := c.do(http.MethodGet, "/v1/refunds/"+refundID, "", nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "pending", got["status"])
+	assert.Equal(t, map[string]any{"refund_id": "a"}, got["metadata"])
+	status, _ = refund("refund-b", "401", "b")
+	assert.Equal(t, http.StatusBadRequest, status, "the pending amount is held")
+
+	assert.Equal(t, http.StatusBadRequest, c.control(http.MethodPost, "/_emulator/refunds/"+refundID+"/settle?status=lost"))
+	assert.Equal(t, http.StatusNotFound, c.control(http.MethodPost, "/_emulator/refunds/re_none/settle"))
+	require.Equal(t, http.StatusOK, c.control(http.MethodPost, "/_emulator/refunds/"+refundID+"/settle?status=failed"))
+	assert.Equal(t, http.StatusConflict, c.control(http.MethodPost, "/_emulator/refunds/"+refundID+"/settle"), "decided once")
+	_, got = c.do(http.MethodGet, "/v1/refunds/"+refundID, "", nil)
+	assert.Equal(t, "failed", got["status"])
+	assert.Equal(t, "declined", got["failure_reason"])
+
+	status, rf = refund("refund-c", "1000", "c")
+	require.Equal(t, http.StatusOK, status, "a failed refund gives its amount back")
+	require.Equal(t, http.StatusOK, c.control(http.MethodPost, "/_emulator/refunds/"+rf["id"].(string)+"/settle"))
+	_, got = c.do(http.MethodGet, "/v1/refunds/"+rf["id"].(string), "", nil)
+	assert.Equal(t, "succeeded", got["status"])
+	status, _ = c.do(http.MethodGet, "/v1/refunds/re_none", "", nil)
+	assert.Equal(t, http.StatusNotFound, status)
+}
+
+func TestRefundAfterAnOutageIsMadeOnce(t *testing.T) {
+	c := newClient(t, "")
+	_, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+		"amount": {"1000"}, "currency": {"usd"}, "payment_method": {"pm_card_visa"}, "confirm": {"true"},
+	})
+	form := url.Values{"payment_intent": {pi["id"].(string)}, "amount": {"300"}, "metadata[refund_id]": {"ours"}}
+	require.Equal(t, http.StatusNoContent, c.control(http.MethodPut, "/_emulator/outage"))
+	status, _ := c.do(http.MethodPost, "/v1/refunds", "refund-ours", form)
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, http.StatusNoContent, c.control(http.MethodDelete, "/_emulator/outage"))
+
+	_, first := c.do(http.MethodPost, "/v1/refunds", "refund-ours", form)
+	_, again := c.do(http.MethodPost, "/v1/refunds", "refund-ours", form)
+	assert.Equal(t, first["id"], again["id"], "the key replays the refund")
+	_, list := c.do(http.MethodGet, "/v1/refunds?payment_intent="+pi["id"].(string), "", nil)
+	require.Len(t, list["data"], 1)
+	assert.Equal(t, map[string]any{"refund_id": "ours"}, list["data"].([]any)[0].(map[string]any)["metadata"])
+}

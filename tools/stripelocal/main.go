@@ -19,7 +19,12 @@
 // cancels an intent that has not charged (payment_intent.canceled); a
 // processing, succeeded or canceled one answers 400
 // payment_intent_unexpected_state, and a canceled one can no longer be
-// confirmed. GET /v1/refunds?payment_intent= lists an intent's refunds.
+// confirmed. GET /v1/refunds?payment_intent= lists an intent's refunds
+// (their metadata tells them apart: Stripe has no metadata filter) and
+// GET /v1/refunds/{id} reads one. A refund of a charge made with
+// pm_card_pendingRefund starts pending, as on Stripe, and stays pending
+// until the test control below decides it; a failed refund has
+// failure_reason declined and gives its amount back to the intent.
 // GET /v1/events and /v1/events/{id} list
 // the recent events, with pending_webhooks 0 once delivered.
 //
@@ -30,6 +35,8 @@
 //     DELETE /_emulator/webhooks/hold, which delivers what was held.
 //   - POST /_emulator/payment_intents/{id}/settle settles a processing
 //     intent at once (409 when it is not processing).
+//   - POST /_emulator/refunds/{id}/settle?status=succeeded|failed decides a
+//     pending refund (refund.updated; 409 when it is not pending).
 package main
 
 import (

@@ -45,6 +45,9 @@ type testCard struct {
 	// processing: a confirmation leaves the intent processing; the verdict
 	// (declineCode) comes later, like an asynchronous payment method's.
 	processing bool
+	// pendingRefund: refunds of the charge start pending, like Stripe's
+	// pm_card_pendingRefund's, until /_emulator/refunds/{id}/settle.
+	pendingRefund bool
 }
 
 // testCards are Stripe's test PaymentMethod ids the emulator knows, plus
@@ -61,6 +64,7 @@ var testCards = map[string]testCard{
 	"pm_card_processing_chargeDeclinedInsufficientFunds": {
 		brand: "visa", last4: "0093", processing: true, declineCode: "insufficient_funds",
 	},
+	"pm_card_pendingRefund": {brand: "visa", last4: "7726", pendingRefund: true},
 }
 
 type lastError struct {
@@ -101,6 +105,7 @@ type refund struct {
 	PaymentIntent string            `json:"payment_intent"`
 	Status        string            `json:"status"`
 	Reason        *string           `json:"reason"`
+	FailureReason *string           `json:"failure_reason,omitempty"`
 	Created       int64             `json:"created"`
 	Metadata      map[string]string `json:"metadata"`
 }
@@ -402,8 +407,43 @@ func (e *emulator) createRefund(_ *http.Request, form url.Values) result {
 		ID: "re_" + randomID(24), Object: "refund", Amount: amount, Currency: pi.Currency, PaymentIntent: pi.ID,
 		Status: "succeeded", Reason: ptr(form.Get("reason")), Created: e.opts.Now().Unix(), Metadata: metadata(form),
 	}
+	if pm, found := e.method(deref(pi.PaymentMethod)); found && pm.outcome.pendingRefund {
+		rf.Status = "pending"
+	}
 	e.refunds[rf.ID] = rf
 	return ok(rf)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (e *emulator) getRefund(r *http.Request, _ url.Values) result {
+	rf, found := e.refunds[r.PathValue("id")]
+	if !found {
+		return missing("refund", r.PathValue("id"))
+	}
+	return ok(rf)
+}
+
+// settleRefund gives a pending refund its verdict, succeeded or failed
+// (failure_reason declined); a failed refund gives its amount back to the
+// intent, as Stripe does. Each verdict is announced by refund.updated.
+// It reports false when rf is not pending.
+func (e *emulator) settleRefund(rf *refund, status string) bool {
+	if rf.Status != "pending" {
+		return false
+	}
+	rf.Status = status
+	if status == "failed" {
+		rf.FailureReason = ptr("declined")
+		e.intents[rf.PaymentIntent].refunded -= rf.Amount
+	}
+	e.hook.send("refund.updated", *rf)
+	return true
 }
 
 // listRefunds is GET /v1/refunds: every refund, or those of one

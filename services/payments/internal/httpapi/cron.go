@@ -11,7 +11,8 @@ import (
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
-// Reconciler settles payments whose verdict never arrived by webhook.
+// Reconciler settles payments whose verdict never arrived by webhook, and
+// refunds left pending.
 type Reconciler interface {
 	Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error)
 }
@@ -28,8 +29,8 @@ const ReconcilePath = "/internal/payments/reconcile"
 // ReconcileCaller is the app whose scheduled job invokes ReconcilePath.
 const ReconcileCaller = "workers"
 
-// MountReconcile serves ReconcilePath: each run settles payments unsettled
-// for longer than age and answers how many. The query parameter older_than
+// MountReconcile serves ReconcilePath: each run settles payments and
+// refunds unsettled for longer than age and answers how many. The query parameter older_than
 // (a duration such as 30s; 422 when invalid) replaces age for one run, for
 // operators who cannot wait and for tests. A failed run is left to the
 // next one.

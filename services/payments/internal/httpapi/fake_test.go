@@ -34,14 +34,23 @@ type fakeProvider struct {
 	created int                           // intents actually created
 	charged []string                      // cards confirmed
 	cards   int
-	// refuse makes the provider turn refunds down, as Stripe does a bad one.
-	refuse bool
+	// refuse makes the provider turn refunds down, as Stripe does a bad one;
+	// down makes refund calls fail as in an outage; refundsPending makes
+	// new refunds start pending, until settleRefund decides them.
+	refuse, down, refundsPending bool
+	// loseAnswers makes refunds happen but their answers fail, as when a
+	// call times out after the provider acted.
+	loseAnswers bool
+	// beforeRefund, when set, runs as a refund is asked for, outside the
+	// lock: what happens meanwhile elsewhere.
+	beforeRefund func()
 	// async makes confirmations leave intents processing, as asynchronous
 	// payment methods do, until settle gives the verdict.
 	async bool
-	// refunded holds the amount refunded per idempotency key; cancels the
-	// intents each cancel key cancelled, both like Stripe: once per key.
-	refunded map[string]int64
+	// refunded holds the refunds made, by our refund id (their
+	// idempotency key and metadata); cancels the intents each cancel key
+	// cancelled, both like Stripe: once per key.
+	refunded map[uuid.UUID]*fakeRefund
 	cancels  map[string]payments.Intent
 	// beforeCreate, when set, runs as an intent is about to be created,
 	// outside the lock: what happens meanwhile elsewhere.
@@ -49,7 +58,7 @@ type fakeProvider struct {
 }
 
 func newFakeProvider() *fakeProvider {
-	return &fakeProvider{intents: map[uuid.UUID]payments.Intent{}, refunded: map[string]int64{}, cancels: map[string]payments.Intent{}}
+	return &fakeProvider{intents: map[uuid.UUID]payments.Intent{}, refunded: map[uuid.UUID]*fakeRefund{}, cancels: map[string]payments.Intent{}}
 }
 
 func (f *fakeProvider) CreateCustomer(_ context.Context, userID uuid.UUID, _ string) (string, error) {
@@ -108,14 +117,66 @@ func (f *fakeProvider) Intent(_ context.Context, id string) (payments.Intent, er
 	return payments.Intent{}, payments.ErrNotFound
 }
 
-func (f *fakeProvider) Refund(_ context.Context, key, _ string, amountCents int64) (string, error) {
+type fakeRefund struct {
+	payments.ProviderRefund
+	amountCents int64
+}
+
+var errFakeOutage = apperr.New(apperr.Unavailable, "the payment provider is unavailable")
+
+func (f *fakeProvider) Refund(_ context.Context, refundID uuid.UUID, _ string, amountCents int64) (payments.ProviderRefund, error) {
+	if f.beforeRefund != nil {
+		f.beforeRefund()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.refuse {
-		return "", apperr.New(apperr.BadGateway, "refused")
+	switch {
+	case f.down:
+		return payments.ProviderRefund{}, errFakeOutage
+	case f.refunded[refundID] != nil:
+		return f.refunded[refundID].ProviderRefund, nil
+	case f.refuse:
+		return payments.ProviderRefund{}, apperr.New(apperr.BadGateway, "refused")
 	}
-	f.refunded[key] = amountCents
-	return "re_" + key, nil
+	r := &fakeRefund{ProviderRefund: payments.ProviderRefund{ID: "re_" + refundID.String(), Status: "succeeded"}, amountCents: amountCents}
+	if f.refundsPending {
+		r.Status = "pending"
+	}
+	f.refunded[refundID] = r
+	if f.loseAnswers {
+		return payments.ProviderRefund{}, errFakeOutage
+	}
+	return r.ProviderRefund, nil
+}
+
+func (f *fakeProvider) FindRefund(_ context.Context, refundID uuid.UUID, _ string) (payments.ProviderRefund, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.down:
+		return payments.ProviderRefund{}, errFakeOutage
+	case f.refunded[refundID] == nil:
+		return payments.ProviderRefund{}, payments.ErrNotFound
+	}
+	return f.refunded[refundID].ProviderRefund, nil
+}
+
+// settleRefunds decides every pending refund with status.
+func (f *fakeProvider) settleRefunds(status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.refunded {
+		if r.Status == "pending" {
+			r.Status = status
+		}
+	}
+}
+
+// setDown starts or ends an outage of refund calls.
+func (f *fakeProvider) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
 }
 
 // CancelIntent cancels the intent unless it is past that, as Stripe does,
@@ -144,13 +205,15 @@ func (f *fakeProvider) cancelled() int {
 	return len(f.cancels)
 }
 
-// refunds returns the amounts refunded per idempotency key.
-func (f *fakeProvider) refunds() map[string]int64 {
+// refunds returns the amounts refunded, or held pending, per refund id.
+func (f *fakeProvider) refunds() map[uuid.UUID]int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[string]int64{}
-	for k, v := range f.refunded {
-		out[k] = v
+	out := map[uuid.UUID]int64{}
+	for id, r := range f.refunded {
+		if r.Status != "failed" {
+			out[id] = r.amountCents
+		}
 	}
 	return out
 }

@@ -4,6 +4,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,7 +28,7 @@ type Service interface {
 	MakeDefault(ctx context.Context, userID, id uuid.UUID) (payments.Method, error)
 	PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payments.Payment, error)
 	Settle(ctx context.Context, evt payments.WebhookEvent) error
-	Refund(ctx context.Context, id, paymentID uuid.UUID, amountCents int64) (payments.Refund, error)
+	Refund(ctx context.Context, req payments.RefundRequest) (payments.Refund, error)
 	Invoices(ctx context.Context, orderID uuid.UUID) ([]payments.Invoice, error)
 	Invoice(ctx context.Context, id uuid.UUID) (payments.Invoice, error)
 }
@@ -227,16 +231,42 @@ func (h *Handler) listPayments(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// HeaderIdempotencyKey names the client's key for a retry-safe refund.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+var (
+	errNoKey  = apperr.New(apperr.Malformed, "the Idempotency-Key header is required")
+	errBadKey = apperr.New(apperr.Malformed, "the Idempotency-Key header must be 1 to 255 printable characters")
+)
+
+func idempotencyKey(c *fiber.Ctx) (string, error) {
+	key := c.Get(HeaderIdempotencyKey)
+	switch {
+	case key == "":
+		return "", errNoKey
+	case len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0:
+		return "", errBadKey
+	}
+	// Copied: Fiber's header strings alias a reused buffer.
+	return strings.Clone(key), nil
+}
+
 type refundRequest struct {
-	AmountCents int64 `json:"amount_cents" validate:"omitempty,gt=0"`
+	// Absent or null: all that is left; 0 is no amount to refund.
+	AmountCents *int64 `json:"amount_cents" validate:"omitempty,gt=0"`
 }
 
 // refund gives back part or (without an amount) all of what is left of a
-// payment: 409 above that.
+// payment, once per Idempotency-Key: a retry answers the first answer
+// again; 409 above what is left.
 func (h *Handler) refund(c *fiber.Ctx) error {
 	paymentID, err := uuid.Parse(c.Params("id"))
 	if err != nil {
 		return payments.ErrPaymentNotFound
+	}
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
 	}
 	var in refundRequest
 	if len(c.Body()) > 0 {
@@ -244,9 +274,23 @@ func (h *Handler) refund(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	r, err := h.svc.Refund(c.UserContext(), uuid.New(), paymentID, in.AmountCents)
+	// The decoded request, re-encoded, identifies it whatever the spacing
+	// of the body; no body and a null amount both ask for the rest.
+	canonical, err := json.Marshal(in)
 	if err != nil {
 		return err
+	}
+	sum := sha256.Sum256(canonical)
+	req := payments.RefundRequest{PaymentID: paymentID, Key: key, RequestHash: hex.EncodeToString(sum[:])}
+	if in.AmountCents != nil {
+		req.AmountCents = *in.AmountCents
+	}
+	r, err := h.svc.Refund(c.UserContext(), req)
+	if err != nil {
+		return err
+	}
+	if r.Replayed {
+		c.Set("Idempotent-Replayed", "true")
 	}
 	return c.Status(fiber.StatusCreated).JSON(refundResponse{ID: r.ID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt})
 }

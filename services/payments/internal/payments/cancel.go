@@ -83,7 +83,7 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 // took. The refund id derives from the order, so the cancellation, the
 // webhook, reconciliation and their redeliveries all resume one refund.
 func (s *Service) refundCancelled(ctx context.Context, p Payment) error {
-	_, err := s.Refund(ctx, uuid.NewSHA1(refundNamespace, []byte("cancelled-order:"+p.OrderID.String())), p.ID, 0)
+	err := s.refundInFull(ctx, uuid.NewSHA1(refundNamespace, []byte("cancelled-order:"+p.OrderID.String())), p.ID)
 	if errors.Is(err, ErrOverRefund) {
 		return nil // refunded in full already, by an admin
 	}

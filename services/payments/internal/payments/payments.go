@@ -75,6 +75,15 @@ type Refund struct {
 	Currency    string
 	Status      string
 	CreatedAt   time.Time
+	// IntentID is the payment's provider intent, which the refund is of.
+	IntentID string
+	// RequestHash identifies the admin's request that asked for the refund
+	// (empty for refunds of cancelled orders); AnsweredStatus is the
+	// status its first 201 carried, empty until then.
+	RequestHash    string
+	AnsweredStatus string
+	// Replayed marks the answer given to an earlier request.
+	Replayed bool
 }
 
 // Errors the service returns.
@@ -86,6 +95,10 @@ var (
 	ErrPaymentNotFound = apperr.New(apperr.NotFound, "payment not found")
 	ErrOverRefund      = &apperr.Error{Kind: apperr.Conflict, Code: "over_refund", Message: "the refund exceeds what is left of the payment"}
 	ErrNotRefundable   = &apperr.Error{Kind: apperr.Conflict, Code: "not_refundable", Message: "only a succeeded payment can be refunded"}
+	ErrKeyReused       = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
+	// ErrRefundFailed: the provider refused the refund or failed it; its
+	// amount is refundable again, under a new key.
+	ErrRefundFailed = &apperr.Error{Kind: apperr.BadGateway, Code: "refund_failed", Message: "the payment provider refused the refund"}
 	// ErrUnknownIntent: a webhook names an intent with no payment yet (its
 	// order.created is still being applied); the provider retries it.
 	ErrUnknownIntent = apperr.New(apperr.Unavailable, "payment not recorded yet")

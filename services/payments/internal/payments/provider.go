@@ -23,8 +23,14 @@ type Provider interface {
 	CreateIntent(ctx context.Context, req IntentRequest) (Intent, error)
 	// Intent reads an intent's current state.
 	Intent(ctx context.Context, id string) (Intent, error)
-	// Refund refunds amountCents of an intent; key makes it idempotent.
-	Refund(ctx context.Context, key, intentID string, amountCents int64) (string, error)
+	// Refund refunds amountCents of an intent as our refund refundID,
+	// which makes the call idempotent and is kept with the provider's
+	// refund so that FindRefund finds it. A refusal is an apperr.BadGateway
+	// error; after any other error the outcome is unknown.
+	Refund(ctx context.Context, refundID uuid.UUID, intentID string, amountCents int64) (ProviderRefund, error)
+	// FindRefund returns the provider's refund made as refundID of
+	// intentID, or ErrNotFound when the provider never made it.
+	FindRefund(ctx context.Context, refundID uuid.UUID, intentID string) (ProviderRefund, error)
 	// CancelIntent cancels an intent, so it can never charge; key makes it
 	// idempotent. An intent that can no longer be cancelled (succeeded,
 	// processing, cancelled already) is not an error: the returned Intent,
@@ -85,6 +91,25 @@ func (i Intent) Settled() (Status, bool) {
 
 // Cancelled tells whether the intent was cancelled: it can never charge.
 func (i Intent) Cancelled() bool { return i.Status == "canceled" }
+
+// ProviderRefund is the provider's view of a refund.
+type ProviderRefund struct {
+	ID string
+	// Status in the provider's words: pending, requires_action,
+	// succeeded, failed, canceled.
+	Status string
+}
+
+// Verdict tells whether the provider decided the refund, and how.
+func (r ProviderRefund) Verdict() (string, bool) {
+	switch r.Status {
+	case "succeeded":
+		return RefundSucceeded, true
+	case "failed", "canceled":
+		return RefundFailed, true
+	}
+	return "", false
+}
 
 // WebhookEvent is a verified provider notification.
 type WebhookEvent struct {

@@ -14,6 +14,10 @@ type ReconcileStore interface {
 	// recently first, and records at as their last look. OrderCancelled
 	// and CancelReason are set.
 	ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]Payment, error)
+	// ClaimPendingRefunds returns up to limit refunds pending and
+	// unchanged since before, those looked at least recently first, with
+	// their IntentID, and records at as their last look.
+	ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]Refund, error)
 }
 
 // Reconcile re-reads from the provider the intents of up to limit payments
@@ -21,9 +25,12 @@ type ReconcileStore interface {
 // and settles those the provider has decided, as their webhook would have.
 // An intent still processing, or awaiting its client, is left for a later
 // run, which starts with the payments this one did not reach. It returns
-// how many it settled; one intent failing to load does not stop the rest.
+// how many payments and refunds it settled; one intent failing to load does
+// not stop the rest.
 // The payment of a cancelled order is closed as its webhook or the
 // cancellation would have: its intent cancelled, or what it took refunded.
+// Refunds left pending (a provider outage or timeout, or a refund the
+// provider holds pending) are settled too, see reconcileRefunds.
 func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
 	stale, err := s.reconcile.ClaimUnsettled(ctx, now.Add(-age), now, limit)
 	if err != nil {
@@ -51,6 +58,34 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 			if err := s.closeCancelled(ctx, p); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	refunds, err := s.reconcileRefunds(ctx, now, age, limit)
+	return settled + refunds, errors.Join(append(errs, err)...)
+}
+
+// reconcileRefunds settles up to limit refunds pending for longer than
+// age: each is looked up at the provider and, when the provider never
+// made it, asked for again under the same idempotency key. A success
+// publishes payment.refunded once; a failure or refusal releases the
+// amount held. A refund still pending at the provider, or a provider
+// still down, waits for a later run. It returns how many it settled.
+func (s *Service) reconcileRefunds(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
+	pending, err := s.reconcile.ClaimPendingRefunds(ctx, now.Add(-age), now, limit)
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	var errs []error
+	for _, r := range pending {
+		r, err := s.submitRefund(ctx, r, true)
+		switch {
+		case errors.Is(err, ErrRefundFailed):
+			settled++
+		case err != nil:
+			errs = append(errs, err)
+		case r.Status != RefundPending:
+			settled++
 		}
 	}
 	return settled, errors.Join(errs...)

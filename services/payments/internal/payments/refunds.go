@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -11,43 +12,147 @@ import (
 
 // RefundStore is what refunds need from storage.
 type RefundStore interface {
-	// ReserveRefund records refund id of amountCents (0: what is left) of a
-	// payment as pending and raises the payment's refunded amount, in one
-	// transaction guarded in SQL. Reserving an id again returns the refund
-	// as recorded. It returns ErrPaymentNotFound, ErrNotRefundable or
-	// ErrOverRefund.
-	ReserveRefund(ctx context.Context, id, paymentID uuid.UUID, amountCents int64) (Refund, string, error)
+	// ReserveRefund records refund c.ID of c.AmountCents (0: what is left)
+	// of a payment as pending and raises the payment's refunded amount, in
+	// one transaction guarded in SQL, and reports whether it did. Reserving
+	// an id again returns the refund as recorded, whatever c asks. It
+	// returns ErrPaymentNotFound, ErrNotRefundable or ErrOverRefund.
+	ReserveRefund(ctx context.Context, c RefundClaim) (Refund, bool, error)
 	// CompleteRefund marks a pending refund succeeded, with
-	// payment.refunded; a refund already complete is left as it is.
+	// payment.refunded; a refund already decided is returned as it is.
 	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
 	// FailRefund marks a pending refund failed and gives its amount back
 	// to the payment.
 	FailRefund(ctx context.Context, id uuid.UUID) error
+	// SubmitRefund records the provider's id of a refund it holds pending,
+	// and returns the refund.
+	SubmitRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
+	// AnswerRefund records status as the answer to the request that asked
+	// for refund id, unless an answer is recorded already, and returns the
+	// refund carrying the recorded answer (Replayed when it was not this
+	// one).
+	AnswerRefund(ctx context.Context, id uuid.UUID, status string) (Refund, error)
 	// PaymentOfOrder returns the order's payment, or ErrPaymentNotFound.
 	PaymentOfOrder(ctx context.Context, orderID uuid.UUID) (Payment, error)
 }
 
-// Refund gives back amountCents (0: all that is left) of a payment. The
-// amount is reserved before the provider is called, so concurrent refunds
-// never add up to more than was paid; the refund id is the provider's
-// idempotency key. A provider refusal releases the reservation; an outage
-// leaves the refund pending for the next attempt with the same id.
-func (s *Service) Refund(ctx context.Context, id, paymentID uuid.UUID, amountCents int64) (Refund, error) {
-	r, intentID, err := s.refunds.ReserveRefund(ctx, id, paymentID, amountCents)
-	if err != nil || r.Status == RefundSucceeded {
-		return r, err
+// RefundClaim asks to reserve a refund. Key and RequestHash are set for an
+// admin's request, empty for the refund of a cancelled order.
+type RefundClaim struct {
+	ID          uuid.UUID
+	PaymentID   uuid.UUID
+	AmountCents int64
+	Key         string
+	RequestHash string
+}
+
+// RefundRequest is an admin's request to refund a payment.
+type RefundRequest struct {
+	PaymentID uuid.UUID
+	// AmountCents is what to give back; 0: all that is left.
+	AmountCents int64
+	// Key is the client's Idempotency-Key; RequestHash identifies the
+	// request body, so a reused key with another body is refused.
+	Key         string
+	RequestHash string
+}
+
+// refundIDSpace namespaces the refund ids derived from idempotency keys.
+var refundIDSpace = uuid.MustParse("3a7d5e62-9b1f-4c08-8e4d-2f6a1b9c0d73")
+
+// RefundIDFor is the id of the refund an admin's request with key makes of
+// paymentID. A key is scoped to its payment, not to the admin who sent
+// it: it names one refund of that payment whoever retries it (the same
+// admin with a fresh session, or another taking over a refund that timed
+// out), and the same key sent for another payment is another refund.
+func RefundIDFor(paymentID uuid.UUID, key string) uuid.UUID {
+	return uuid.NewSHA1(refundIDSpace, []byte(paymentID.String()+"\x00"+key))
+}
+
+// Refund gives back part or (AmountCents 0) all that is left of a payment,
+// once per idempotency key: a repeated request answers the refund as it
+// was first answered, Replayed set, without asking the provider again. A
+// retry of a request whose provider call failed or is still running
+// resumes the same refund under the same provider idempotency key, so the
+// money moves once. The amount is reserved before the provider is called,
+// so concurrent refunds never add up to more than was paid. It returns
+// ErrKeyReused for a key used with another body, ErrOverRefund,
+// ErrNotRefundable, ErrPaymentNotFound, ErrRefundFailed when the provider
+// refused it (its amount is released), and the provider's outage, which
+// leaves the refund pending with its amount held until a retry or
+// reconciliation settles it.
+func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
+	r, reserved, err := s.refunds.ReserveRefund(ctx, RefundClaim{
+		ID: RefundIDFor(req.PaymentID, req.Key), PaymentID: req.PaymentID, AmountCents: req.AmountCents,
+		Key: req.Key, RequestHash: req.RequestHash,
+	})
+	if err != nil {
+		return Refund{}, err
 	}
-	providerID, err := s.provider.Refund(ctx, "refund-"+r.ID.String(), intentID, r.AmountCents)
+	if r.RequestHash != req.RequestHash {
+		return Refund{}, ErrKeyReused
+	}
+	if r.AnsweredStatus != "" {
+		r.Status, r.Replayed = r.AnsweredStatus, true
+		return r, nil
+	}
+	if r, err = s.submitRefund(ctx, r, !reserved); err != nil {
+		return Refund{}, err
+	}
+	if r.Status == RefundFailed {
+		return Refund{}, ErrRefundFailed
+	}
+	return s.refunds.AnswerRefund(ctx, r.ID, r.Status)
+}
+
+// submitRefund asks the provider for the pending refund r and applies its
+// answer. A refund that may have reached the provider already (resumed) is
+// looked up there first: provider idempotency keys expire, a refund does
+// not. A decided refund is returned as it is, a failed one as
+// ErrRefundFailed.
+func (s *Service) submitRefund(ctx context.Context, r Refund, resumed bool) (Refund, error) {
+	switch r.Status {
+	case RefundSucceeded:
+		return r, nil
+	case RefundFailed:
+		return Refund{}, ErrRefundFailed
+	}
+	if resumed {
+		pr, err := s.provider.FindRefund(ctx, r.ID, r.IntentID)
+		if err == nil {
+			return s.applyRefund(ctx, r, pr)
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return Refund{}, err
+		}
+	}
+	pr, err := s.provider.Refund(ctx, r.ID, r.IntentID, r.AmountCents)
 	if apperr.KindOf(err) == apperr.BadGateway {
 		if ferr := s.refunds.FailRefund(ctx, r.ID); ferr != nil {
 			return Refund{}, fmt.Errorf("%w (and releasing it: %w)", err, ferr)
 		}
-		return Refund{}, err
+		return Refund{}, fmt.Errorf("%w: %w", ErrRefundFailed, err)
 	}
 	if err != nil {
 		return Refund{}, err
 	}
-	return s.refunds.CompleteRefund(ctx, r.ID, providerID)
+	return s.applyRefund(ctx, r, pr)
+}
+
+// applyRefund records the provider's verdict on r; a refund the provider
+// holds pending stays pending, its amount held, for reconciliation.
+func (s *Service) applyRefund(ctx context.Context, r Refund, pr ProviderRefund) (Refund, error) {
+	status, decided := pr.Verdict()
+	switch {
+	case !decided:
+		return s.refunds.SubmitRefund(ctx, r.ID, pr.ID)
+	case status == RefundSucceeded:
+		return s.refunds.CompleteRefund(ctx, r.ID, pr.ID)
+	}
+	if err := s.refunds.FailRefund(ctx, r.ID); err != nil {
+		return Refund{}, err
+	}
+	return Refund{}, ErrRefundFailed
 }
 
 // refundNamespace derives refund ids from event ids.
@@ -61,7 +166,16 @@ func (s *Service) RefundOrder(ctx context.Context, eventID string, orderID uuid.
 	if err != nil {
 		return err
 	}
-	_, err = s.Refund(ctx, uuid.NewSHA1(refundNamespace, []byte(eventID)), p.ID, 0)
+	return s.refundInFull(ctx, uuid.NewSHA1(refundNamespace, []byte(eventID)), p.ID)
+}
+
+// refundInFull refunds all that is left of a payment as refund id.
+func (s *Service) refundInFull(ctx context.Context, id, paymentID uuid.UUID) error {
+	r, reserved, err := s.refunds.ReserveRefund(ctx, RefundClaim{ID: id, PaymentID: paymentID})
+	if err != nil {
+		return err
+	}
+	_, err = s.submitRefund(ctx, r, !reserved)
 	return err
 }
 

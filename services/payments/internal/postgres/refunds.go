@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -14,78 +15,103 @@ import (
 
 func scanRefund(row pgx.Row) (payments.Refund, error) {
 	var r payments.Refund
-	err := row.Scan(&r.ID, &r.PaymentID, &r.AmountCents, &r.Currency, &r.Status, &r.CreatedAt)
+	var requestHash, answered *string
+	err := row.Scan(&r.ID, &r.PaymentID, &r.AmountCents, &r.Currency, &r.Status, &r.CreatedAt,
+		&r.IntentID, &requestHash, &answered)
+	r.RequestHash, r.AnsweredStatus = deref(requestHash), deref(answered)
 	return r, err
 }
 
-const refundColumns = `id, payment_id, amount_cents, currency, status, created_at`
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// refundColumns are read from refunds r joined with their payment p.
+const (
+	refundColumns = `r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at,
+		p.payment_intent_id, r.request_hash, r.answered_status`
+	fromRefunds = ` FROM refunds r JOIN payments p ON p.id = r.payment_id `
+)
+
+// selectRefund reads refund id with refundColumns.
+const selectRefund = `SELECT ` + refundColumns + fromRefunds + `WHERE r.id = $1`
 
 // ReserveRefund records a pending refund and raises the payment's
 // refunded amount in one transaction; the CHECK on payments is the last
 // guard against an over-refund.
-func (s *Store) ReserveRefund(ctx context.Context, id, paymentID uuid.UUID, amountCents int64) (payments.Refund, string, error) {
+func (s *Store) ReserveRefund(ctx context.Context, c payments.RefundClaim) (payments.Refund, bool, error) {
 	var (
 		r        payments.Refund
-		intentID string
+		reserved bool
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var status string
 		var amount, refunded int64
-		err := tx.QueryRow(ctx, `SELECT status, amount_cents, refunded_cents, payment_intent_id
-			FROM payments WHERE id = $1 FOR UPDATE`, paymentID).Scan(&status, &amount, &refunded, &intentID)
+		// The payment's row lock serialises the refunds of one payment,
+		// retries of one key included.
+		err := tx.QueryRow(ctx, `SELECT status, amount_cents, refunded_cents FROM payments WHERE id = $1 FOR UPDATE`, c.PaymentID).
+			Scan(&status, &amount, &refunded)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return payments.ErrPaymentNotFound
 		}
 		if err != nil {
 			return err
 		}
-		// A redelivered request resumes its refund.
-		r, err = scanRefund(tx.QueryRow(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = $1 AND payment_id = $2`, id, paymentID))
+		// A retried request resumes its refund.
+		r, err = scanRefund(tx.QueryRow(ctx, selectRefund+` AND r.payment_id = $2`, c.ID, c.PaymentID))
 		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		if status != string(payments.StatusSucceeded) {
 			return payments.ErrNotRefundable
 		}
+		left := amount - refunded
+		amountCents := c.AmountCents
 		if amountCents == 0 {
-			amountCents = amount - refunded
+			amountCents = left
 		}
-		if amountCents <= 0 || refunded+amountCents > amount {
+		// Compared with what is left, not summed: a huge amount must not
+		// overflow into a small one.
+		if amountCents <= 0 || amountCents > left {
 			return payments.ErrOverRefund
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET refunded_cents = refunded_cents + $2, updated_at = greatest(now(), created_at)
-			WHERE id = $1`, paymentID, amountCents); err != nil {
+			WHERE id = $1`, c.PaymentID, amountCents); err != nil {
 			return err
 		}
-		r, err = scanRefund(tx.QueryRow(ctx, `INSERT INTO refunds (id, payment_id, amount_cents, currency)
-			SELECT $1, id, $3, currency FROM payments WHERE id = $2
-			RETURNING `+refundColumns, id, paymentID, amountCents))
+		if _, err := tx.Exec(ctx, `INSERT INTO refunds (id, payment_id, amount_cents, currency, idempotency_key, request_hash)
+			SELECT $1, id, $3, currency, NULLIF($4, ''), NULLIF($5, '') FROM payments WHERE id = $2`,
+			c.ID, c.PaymentID, amountCents, c.Key, c.RequestHash); err != nil {
+			return err
+		}
+		reserved = true
+		r, err = scanRefund(tx.QueryRow(ctx, selectRefund, c.ID))
 		return err
 	})
 	if err != nil {
-		return payments.Refund{}, "", fmt.Errorf("reserve refund of payment %s: %w", paymentID, err)
+		return payments.Refund{}, false, fmt.Errorf("reserve refund of payment %s: %w", c.PaymentID, err)
 	}
-	return r, intentID, nil
+	return r, reserved, nil
 }
 
 // CompleteRefund marks a pending refund succeeded and adds
-// payment.refunded to the outbox.
+// payment.refunded to the outbox; a decided refund is returned as it is.
 func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (payments.Refund, error) {
 	var r payments.Refund
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		r, err = scanRefund(tx.QueryRow(ctx, `UPDATE refunds SET status = 'succeeded', stripe_refund_id = $2, updated_at = greatest(now(), created_at)
-			WHERE id = $1 AND status = 'pending' RETURNING `+refundColumns, id, providerID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			r, err = scanRefund(tx.QueryRow(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = $1`, id))
-			return err
-		}
+		tag, err := tx.Exec(ctx, `UPDATE refunds SET status = 'succeeded', stripe_refund_id = $2, updated_at = greatest(now(), created_at)
+			WHERE id = $1 AND status = 'pending'`, id, providerID)
 		if err != nil {
 			return err
 		}
+		if r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id)); err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
 		evt := payments.PaymentEvent{PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: payments.RefundSucceeded}
-		if err := tx.QueryRow(ctx, `SELECT p.order_id, p.user_id, p.payment_intent_id, r.updated_at
-			FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1`, id).
+		if err := tx.QueryRow(ctx, `SELECT p.order_id, p.user_id, p.payment_intent_id, r.updated_at`+fromRefunds+`WHERE r.id = $1`, id).
 			Scan(&evt.OrderID, &evt.UserID, &evt.PaymentIntentID, &evt.RefundedAt); err != nil {
 			return err
 		}
@@ -100,18 +126,80 @@ func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID str
 
 // FailRefund marks a pending refund failed and gives its amount back.
 func (s *Store) FailRefund(ctx context.Context, id uuid.UUID) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `WITH failed AS (
-				UPDATE refunds SET status = 'failed', updated_at = greatest(now(), created_at)
-				WHERE id = $1 AND status = 'pending' RETURNING payment_id, amount_cents)
-			UPDATE payments p SET refunded_cents = p.refunded_cents - f.amount_cents
-			FROM failed f WHERE p.id = f.payment_id`, id)
-		return err
-	})
+	_, err := s.pool.Exec(ctx, `WITH failed AS (
+			UPDATE refunds SET status = 'failed', updated_at = greatest(now(), created_at)
+			WHERE id = $1 AND status = 'pending' RETURNING payment_id, amount_cents)
+		UPDATE payments p SET refunded_cents = p.refunded_cents - f.amount_cents
+		FROM failed f WHERE p.id = f.payment_id`, id)
 	if err != nil {
 		return fmt.Errorf("fail refund %s: %w", id, err)
 	}
 	return nil
+}
+
+// SubmitRefund records the Stripe refund of a refund Stripe holds pending.
+func (s *Store) SubmitRefund(ctx context.Context, id uuid.UUID, providerID string) (payments.Refund, error) {
+	var r payments.Refund
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE refunds SET stripe_refund_id = $2, updated_at = greatest(now(), created_at)
+			WHERE id = $1 AND status = 'pending' AND stripe_refund_id IS DISTINCT FROM $2`, id, providerID); err != nil {
+			return err
+		}
+		var err error
+		r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id))
+		return err
+	})
+	if err != nil {
+		return payments.Refund{}, fmt.Errorf("record stripe refund of %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// AnswerRefund records the answer to the request of refund id unless a
+// concurrent retry recorded one first, and returns the refund as answered.
+func (s *Store) AnswerRefund(ctx context.Context, id uuid.UUID, status string) (payments.Refund, error) {
+	var r payments.Refund
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE refunds SET answered_status = $2 WHERE id = $1 AND answered_status IS NULL`, id, status)
+		if err != nil {
+			return err
+		}
+		if r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id)); err != nil {
+			return err
+		}
+		r.Status, r.Replayed = r.AnsweredStatus, tag.RowsAffected() == 0
+		return nil
+	})
+	if err != nil {
+		return payments.Refund{}, fmt.Errorf("answer refund %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// ClaimPendingRefunds returns up to limit refunds pending and unchanged
+// since before: those reconciliation looked at least recently first
+// (never, first of all), then the oldest. It records at as their last
+// look, so the next run starts with others; rows another run is claiming
+// are skipped.
+func (s *Store) ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]payments.Refund, error) {
+	rows, err := s.pool.Query(ctx, `WITH claimed AS (
+			UPDATE refunds SET reconciled_at = $3
+			WHERE id IN (
+				SELECT id FROM refunds
+				WHERE status = 'pending' AND updated_at < $1
+				ORDER BY reconciled_at NULLS FIRST, updated_at, id
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			RETURNING *)
+		SELECT `+refundColumns+` FROM claimed r JOIN payments p ON p.id = r.payment_id`, before, limit, at)
+	if err != nil {
+		return nil, fmt.Errorf("claim pending refunds: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Refund, error) { return scanRefund(row) })
+	if err != nil {
+		return nil, fmt.Errorf("claim pending refunds: %w", err)
+	}
+	return out, nil
 }
 
 // PaymentOfOrder returns the succeeded payment of an order, or

@@ -108,6 +108,12 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 		{"unknown payment status", `UPDATE payments SET status = 'lost' WHERE id = $1`, []any{pending}, "23514"},
 		{"succeeded refund without stripe id", `INSERT INTO refunds (id, payment_id, amount_cents, currency, status)
 			VALUES ($1, $2, 10, 'USD', 'succeeded')`, []any{uuid.New(), paid}, "23514"},
+		{"refund key without its request", `INSERT INTO refunds (id, payment_id, amount_cents, currency, idempotency_key)
+			VALUES ($1, $2, 10, 'USD', 'k')`, []any{uuid.New(), paid}, "23514"},
+		{"refund key too long", `INSERT INTO refunds (id, payment_id, amount_cents, currency, idempotency_key, request_hash)
+			VALUES ($1, $2, 10, 'USD', repeat('k', 256), 'h')`, []any{uuid.New(), paid}, "23514"},
+		{"refund answered as failed", `INSERT INTO refunds (id, payment_id, amount_cents, currency, answered_status)
+			VALUES ($1, $2, 10, 'USD', 'failed')`, []any{uuid.New(), paid}, "23514"},
 		{"invoice total is not subtotal plus tax", `INSERT INTO invoices
 			(id, number, payment_id, order_id, user_id, lines, subtotal_cents, tax_cents, total_cents, currency)
 			VALUES ($1, 1, $2, $3, $4, '[]', 1000, 200, 1000, 'USD')`, []any{uuid.New(), paid, uuid.New(), user}, "23514"},

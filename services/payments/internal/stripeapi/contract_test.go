@@ -164,9 +164,17 @@ func TestStripeContract(t *testing.T) {
 	})
 
 	t.Run("refund part of an intent", func(t *testing.T) {
-		id, err := c.Refund(ctx, "refund-"+uuid.NewString(), intentID, 1000)
+		rf, err := c.Refund(ctx, uuid.New(), intentID, 1000)
 		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(id, "re_"), id)
+		assert.True(t, strings.HasPrefix(rf.ID, "re_"), rf.ID)
+		assert.NotEmpty(t, rf.Status)
+	})
+
+	t.Run("look a refund up", func(t *testing.T) {
+		// stripe-mock answers fixtures, not what was created: this checks
+		// the request's shape and that an unknown refund is not found.
+		_, err := c.FindRefund(ctx, uuid.New(), intentID)
+		assert.ErrorIs(t, err, payments.ErrNotFound)
 	})
 
 	t.Run("cancel an intent", func(t *testing.T) {

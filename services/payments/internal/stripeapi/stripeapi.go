@@ -167,15 +167,44 @@ func (c *Client) Intent(ctx context.Context, id string) (payments.Intent, error)
 	return intent(pi), nil
 }
 
-// Refund refunds amountCents of intentID.
-func (c *Client) Refund(ctx context.Context, key, intentID string, amountCents int64) (string, error) {
-	rf, err := c.api.Refunds.New(&stripe.RefundParams{
-		Params: params(ctx, key), PaymentIntent: stripe.String(intentID), Amount: stripe.Int64(amountCents),
-	})
-	if err != nil {
-		return "", classify("refund payment intent "+intentID, err)
+// refundMetadata names our refund id in a Stripe refund's metadata.
+const refundMetadata = "refund_id"
+
+// Refund refunds amountCents of intentID as our refund refundID: the
+// idempotency key derives from it, and it is kept in the refund's
+// metadata for FindRefund.
+func (c *Client) Refund(ctx context.Context, refundID uuid.UUID, intentID string, amountCents int64) (payments.ProviderRefund, error) {
+	p := &stripe.RefundParams{
+		Params: params(ctx, "refund-"+refundID.String()), PaymentIntent: stripe.String(intentID), Amount: stripe.Int64(amountCents),
 	}
-	return rf.ID, nil
+	p.AddMetadata(refundMetadata, refundID.String())
+	rf, err := c.api.Refunds.New(p)
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeIdempotency {
+		// The key was used before, so a refund may exist: never a refusal
+		// that would release its amount.
+		return payments.ProviderRefund{}, fmt.Errorf("refund payment intent %s: %w", intentID, errInProgress)
+	}
+	if err != nil {
+		return payments.ProviderRefund{}, classify("refund payment intent "+intentID, err)
+	}
+	return payments.ProviderRefund{ID: rf.ID, Status: string(rf.Status)}, nil
+}
+
+// FindRefund finds among the refunds of intentID the one made as
+// refundID. Stripe cannot filter refunds by metadata, and an intent has
+// few refunds: they are listed and matched here.
+func (c *Client) FindRefund(ctx context.Context, refundID uuid.UUID, intentID string) (payments.ProviderRefund, error) {
+	it := c.api.Refunds.List(&stripe.RefundListParams{ListParams: stripe.ListParams{Context: ctx}, PaymentIntent: stripe.String(intentID)})
+	for it.Next() {
+		if rf := it.Refund(); rf.Metadata[refundMetadata] == refundID.String() {
+			return payments.ProviderRefund{ID: rf.ID, Status: string(rf.Status)}, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return payments.ProviderRefund{}, classify("list refunds of payment intent "+intentID, err)
+	}
+	return payments.ProviderRefund{}, payments.ErrNotFound
 }
 
 // CancelIntent cancels a PaymentIntent. Stripe refuses to cancel one that
@@ -220,10 +249,18 @@ var errUnavailable = apperr.New(apperr.Unavailable, "the payment provider is una
 
 var errRejected = apperr.New(apperr.BadGateway, "the payment provider refused the request")
 
+// errInProgress is Stripe refusing a key another request holds: the first
+// request's outcome is not known yet, so this is no refusal.
+var errInProgress = &apperr.Error{Kind: apperr.Conflict, Code: "request_in_progress", Message: "the same request to the payment provider is still in progress; retry it later"}
+
 // classify keeps Stripe's own refusals (4xx) apart from outages, which a
-// caller may retry.
+// caller may retry, and from a key in use by a request still running
+// (409), whose outcome is not known yet.
 func classify(what string, err error) error {
 	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusConflict {
+		return fmt.Errorf("%s: %w", what, errInProgress)
+	}
 	if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 {
 		return fmt.Errorf("%s: %w: %s %s", what, errRejected, se.Type, se.Code)
 	}

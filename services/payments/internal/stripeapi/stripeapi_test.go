@@ -136,3 +136,61 @@ func TestCancelIntent(t *testing.T) {
 		assert.Equal(t, apperr.BadGateway, apperr.KindOf(err), "%v", err)
 	})
 }
+
+func TestRefund(t *testing.T) {
+	id := uuid.New()
+	t.Run("carries our refund id as key and metadata", func(t *testing.T) {
+		c, requests := sidecar(t, http.StatusOK, `{"id": "re_1", "object": "refund", "status": "pending", "amount": 300}`)
+		rf, err := c.Refund(context.Background(), id, "pi_1", 300)
+		require.NoError(t, err)
+		assert.Equal(t, payments.ProviderRefund{ID: "re_1", Status: "pending"}, rf)
+		got := requests()
+		require.Len(t, got, 1)
+		assert.Equal(t, "/v1.0/invoke/stripe/method/v1/refunds", got[0].path)
+		assert.Equal(t, "refund-"+id.String(), got[0].idemKey)
+		assert.Equal(t, id.String(), got[0].form.Get("metadata[refund_id]"))
+		assert.Equal(t, "300", got[0].form.Get("amount"))
+		assert.Equal(t, "pi_1", got[0].form.Get("payment_intent"))
+	})
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+		kind   apperr.Kind
+	}{
+		{"a refusal is a bad gateway", http.StatusBadRequest,
+			`{"error": {"type": "invalid_request_error", "code": "charge_already_refunded", "message": "refunded"}}`, apperr.BadGateway},
+		{"the key in use by a running request is no refusal", http.StatusConflict,
+			`{"error": {"type": "idempotency_error", "message": "There is currently another in-progress request using this Idempotent Key"}}`, apperr.Conflict},
+		{"the key used with other parameters is no refusal", http.StatusBadRequest,
+			`{"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"}}`, apperr.Conflict},
+		{"an outage is unavailable", http.StatusServiceUnavailable,
+			`{"error": {"type": "api_error", "message": "down"}}`, apperr.Unavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := sidecar(t, tt.status, tt.body)
+			_, err := c.Refund(context.Background(), id, "pi_1", 300)
+			assert.Equal(t, tt.kind, apperr.KindOf(err), "%v", err)
+		})
+	}
+}
+
+func TestFindRefund(t *testing.T) {
+	id := uuid.New()
+	list := `{"object": "list", "has_more": false, "url": "/v1/refunds", "data": [
+		{"id": "re_other", "object": "refund", "status": "succeeded", "metadata": {"refund_id": "` + uuid.NewString() + `"}},
+		{"id": "re_ours", "object": "refund", "status": "failed", "metadata": {"refund_id": "` + id.String() + `"}}]}`
+	c, requests := sidecar(t, http.StatusOK, list)
+	rf, err := c.FindRefund(context.Background(), id, "pi_1")
+	require.NoError(t, err)
+	assert.Equal(t, payments.ProviderRefund{ID: "re_ours", Status: "failed"}, rf)
+	require.Len(t, requests(), 1)
+	assert.Equal(t, "/v1.0/invoke/stripe/method/v1/refunds", requests()[0].path)
+
+	_, err = c.FindRefund(context.Background(), uuid.New(), "pi_1")
+	assert.ErrorIs(t, err, payments.ErrNotFound, "none of the intent's refunds is ours")
+
+	down, _ := sidecar(t, http.StatusServiceUnavailable, `{"error": {"type": "api_error", "message": "down"}}`)
+	_, err = down.FindRefund(context.Background(), id, "pi_1")
+	assert.Equal(t, apperr.Unavailable, apperr.KindOf(err), "%v", err)
+}
