@@ -17,6 +17,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -140,6 +142,32 @@ func testAuthLifecycle(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, me(t, again.AccessToken).Status, "refused at once after logout")
 	assert.Equal(t, http.StatusUnauthorized, me(t, earlier.AccessToken).Status, "so is every token of the session")
 	assert.Equal(t, http.StatusUnauthorized, refresh(t, again.RefreshToken).Status)
+	assertRevocationDurable(t, again.AccessToken)
+}
+
+// assertRevocationDurable checks that the revocation of token's session is
+// kept in PostgreSQL, whichever state backend the suite runs on, and not
+// in Redis, whose restart would otherwise bring the token back.
+func assertRevocationDurable(t *testing.T, token string) {
+	t.Helper()
+	var claims authn.Claims
+	_, _, err := jwt.NewParser().ParseUnverified(token, &claims)
+	require.NoError(t, err)
+	require.NotEmpty(t, claims.SessionID)
+	key := authn.DenylistKey(authn.SessionRevocation(claims.SessionID))
+
+	db, err := pgx.Connect(ctx(t), "postgres://postgres@127.0.0.1:5432/dapr_state?sslmode=disable")
+	require.NoError(t, err)
+	defer db.Close(ctx(t))
+	var n int
+	require.NoError(t, db.QueryRow(ctx(t), `SELECT count(*) FROM denylist WHERE key = $1`, key).Scan(&n))
+	assert.Equal(t, 1, n, "the session's revocation is in PostgreSQL")
+
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	keys, err := rdb.Keys(ctx(t), "*"+claims.SessionID+"*").Result()
+	require.NoError(t, err)
+	assert.Empty(t, keys, "nothing of the revocation lives in Redis")
 }
 
 func testLoginLockout(t *testing.T) {
