@@ -75,6 +75,11 @@ type metadataItem struct {
 	SecretKeyRef *secretKeyRef `json:"secretKeyRef,omitempty"`
 }
 
+// authRef names the secret store a resource's secretKeyRefs resolve from.
+type authRef struct {
+	SecretStore string `json:"secretStore"`
+}
+
 type component struct {
 	APIVersion string     `json:"apiVersion"`
 	Kind       string     `json:"kind"`
@@ -86,9 +91,7 @@ type component struct {
 		InitTimeout  string         `json:"initTimeout,omitempty"`
 		Metadata     []metadataItem `json:"metadata"`
 	} `json:"spec"`
-	Auth *struct {
-		SecretStore string `json:"secretStore"`
-	} `json:"auth,omitempty"`
+	Auth   *authRef `json:"auth,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
 }
 
@@ -234,9 +237,7 @@ type httpEndpoint struct {
 		BaseURL string         `json:"baseUrl"`
 		Headers []metadataItem `json:"headers,omitempty"`
 	} `json:"spec"`
-	Auth *struct {
-		SecretStore string `json:"secretStore"`
-	} `json:"auth,omitempty"`
+	Auth   *authRef `json:"auth,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
 }
 

@@ -345,9 +345,7 @@ func secretStoreProblems(apps []string, comps []*component, eps []*httpEndpoint,
 	return p
 }
 
-func authStore(a *struct {
-	SecretStore string `json:"secretStore"`
-}) string {
+func authStore(a *authRef) string {
 	if a == nil {
 		return ""
 	}
