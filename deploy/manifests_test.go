@@ -75,6 +75,11 @@ type metadataItem struct {
 	SecretKeyRef *secretKeyRef `json:"secretKeyRef,omitempty"`
 }
 
+// authRef names the secret store a resource's secretKeyRefs resolve from.
+type authRef struct {
+	SecretStore string `json:"secretStore"`
+}
+
 type component struct {
 	APIVersion string     `json:"apiVersion"`
 	Kind       string     `json:"kind"`
@@ -86,9 +91,7 @@ type component struct {
 		InitTimeout  string         `json:"initTimeout,omitempty"`
 		Metadata     []metadataItem `json:"metadata"`
 	} `json:"spec"`
-	Auth *struct {
-		SecretStore string `json:"secretStore"`
-	} `json:"auth,omitempty"`
+	Auth   *authRef `json:"auth,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
 }
 
@@ -128,6 +131,9 @@ type configuration struct {
 			Name    string `json:"name"`
 			Enabled bool   `json:"enabled"`
 		} `json:"features,omitempty"`
+		API           *apiSpec           `json:"api,omitempty"`
+		Secrets       *secretsSpec       `json:"secrets,omitempty"`
+		AccessControl *accessControlSpec `json:"accessControl,omitempty"`
 		// Read by the control plane from dapr-system/daprsystem only.
 		MTLS *struct {
 			Enabled          bool   `json:"enabled"`
@@ -135,6 +141,53 @@ type configuration struct {
 			AllowedClockSkew string `json:"allowedClockSkew,omitempty"`
 		} `json:"mtls,omitempty"`
 	} `json:"spec"`
+}
+
+// apiSpec is a Configuration's Dapr API allow-list (and deny-list).
+type apiSpec struct {
+	Allowed []apiRule `json:"allowed,omitempty"`
+	Denied  []apiRule `json:"denied,omitempty"`
+}
+
+type apiRule struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Protocol string `json:"protocol"`
+}
+
+type secretsSpec struct {
+	Scopes []secretScope `json:"scopes"`
+}
+
+// secretScope limits what an app may read from one store through the
+// secrets API.
+type secretScope struct {
+	StoreName      string   `json:"storeName"`
+	DefaultAccess  string   `json:"defaultAccess,omitempty"`
+	AllowedSecrets []string `json:"allowedSecrets,omitempty"`
+	DeniedSecrets  []string `json:"deniedSecrets,omitempty"`
+}
+
+// accessControlSpec says which callers (by mTLS identity) may invoke which
+// routes of the app.
+type accessControlSpec struct {
+	DefaultAction string      `json:"defaultAction"`
+	TrustDomain   string      `json:"trustDomain"`
+	Policies      []aclPolicy `json:"policies"`
+}
+
+type aclPolicy struct {
+	AppID         string         `json:"appId"`
+	DefaultAction string         `json:"defaultAction"`
+	TrustDomain   string         `json:"trustDomain"`
+	Namespace     string         `json:"namespace"`
+	Operations    []aclOperation `json:"operations"`
+}
+
+type aclOperation struct {
+	Name     string   `json:"name"`
+	HTTPVerb []string `json:"httpVerb"`
+	Action   string   `json:"action"`
 }
 
 type policyRefs struct {
@@ -184,9 +237,7 @@ type httpEndpoint struct {
 		BaseURL string         `json:"baseUrl"`
 		Headers []metadataItem `json:"headers,omitempty"`
 	} `json:"spec"`
-	Auth *struct {
-		SecretStore string `json:"secretStore"`
-	} `json:"auth,omitempty"`
+	Auth   *authRef `json:"auth,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
 }
 
@@ -343,6 +394,8 @@ type manifests struct {
 	configurations map[string]*configuration
 	resiliencies   map[string]*resiliency
 	httpEndpoints  map[string]*httpEndpoint
+	roles          []*rbacv1.Role
+	roleBindings   []*rbacv1.RoleBinding
 }
 
 func loadManifests(t *testing.T, docs []document) manifests {
@@ -372,6 +425,10 @@ func loadManifests(t *testing.T, docs []document) manifests {
 			m.netpols = append(m.netpols, o)
 		case *corev1.ServiceAccount:
 			m.serviceAccount[o.Name] = true
+		case *rbacv1.Role:
+			m.roles = append(m.roles, o)
+		case *rbacv1.RoleBinding:
+			m.roleBindings = append(m.roleBindings, o)
 		case *httpEndpoint:
 			require.NotContains(t, m.httpEndpoints, o.Metadata.Name, "duplicate HTTPEndpoint in %s", d)
 			m.httpEndpoints[o.Metadata.Name] = o
@@ -596,11 +653,15 @@ func checkAppsMatchRunFile(t *testing.T, m manifests) {
 					"dapr.io/enabled":          "true",
 					"dapr.io/app-id":           app.AppID,
 					"dapr.io/app-port":         strconv.Itoa(app.AppPort),
-					"dapr.io/config":           "daprconfig",
+					"dapr.io/config":           app.AppID,
 					"dapr.io/enable-metrics":   "true",
 					"dapr.io/log-as-json":      "true",
 					"dapr.io/api-token-secret": "dapr-api-token",
 					"dapr.io/app-token-secret": "app-api-token",
+					// daprd's built-in store would serve every secret the pod's
+					// ServiceAccount may read, past the app's secret scopes.
+					"dapr.io/disable-builtin-k8s-secret-store": "true",
+					"dapr.io/sidecar-seccomp-profile-type":     "RuntimeDefault",
 				}
 				for k, v := range want {
 					assert.Equal(t, v, ann[k], k)
@@ -661,6 +722,13 @@ func checkAppsMatchRunFile(t *testing.T, m manifests) {
 					assert.NotContains(t, env, "DATABASE_URL")
 				} else {
 					assertSecretEnv(t, env, "DATABASE_URL", "postgres", "url-"+app.AppID)
+				}
+				if app.AppID == "gateway" {
+					// Rate limits on: the limiter's Redis from the Secret, by the
+					// kubelet, since the gateway's sidecar serves no secrets.
+					assertSecretEnv(t, env, "REDIS_ADDR", "redis", "host")
+					assertSecretEnv(t, env, "REDIS_PASSWORD", "redis", "password")
+					assert.NotEqual(t, "off", env["RATE_LIMITS"].Value, "rate limits off")
 				}
 			})
 
@@ -775,16 +843,22 @@ func TestDaprResources(t *testing.T) { forEachManifestSet(t, checkDaprResources)
 
 func checkDaprResources(t *testing.T, m manifests) {
 
-	t.Run("configuration", func(t *testing.T) {
-		c, ok := m.configurations["daprconfig"]
-		require.True(t, ok, "Configuration daprconfig")
-		assert.Nil(t, c.Spec.NameResolution, "the cluster resolves app-ids through DNS")
-		if assert.NotNil(t, c.Spec.Tracing) {
-			_, err := strconv.ParseFloat(c.Spec.Tracing.SamplingRate, 64)
-			assert.NoError(t, err, "samplingRate")
-		}
-		if assert.NotNil(t, c.Spec.Metrics) && assert.NotNil(t, c.Spec.Metrics.Enabled) {
-			assert.True(t, *c.Spec.Metrics.Enabled)
+	t.Run("configurations", func(t *testing.T) {
+		for _, app := range loadRunApps(t) {
+			t.Run(app.AppID, func(t *testing.T) {
+				c, ok := m.configurations[app.AppID]
+				require.True(t, ok, "Configuration %s", app.AppID)
+				assert.Equal(t, namespace, c.Metadata.Namespace)
+				assert.Nil(t, c.Spec.NameResolution, "the cluster resolves app-ids through DNS")
+				assert.Nil(t, c.Spec.MTLS, "sidecars read mTLS from dapr-system/daprsystem only")
+				if assert.NotNil(t, c.Spec.Tracing) {
+					_, err := strconv.ParseFloat(c.Spec.Tracing.SamplingRate, 64)
+					assert.NoError(t, err, "samplingRate")
+				}
+				if assert.NotNil(t, c.Spec.Metrics) && assert.NotNil(t, c.Spec.Metrics.Enabled) {
+					assert.True(t, *c.Spec.Metrics.Enabled)
+				}
+			})
 		}
 	})
 
@@ -939,12 +1013,13 @@ func TestKustomization(t *testing.T) {
 // secretish matches keys and variable names that hold credentials.
 var secretish = regexp.MustCompile(`(?i)(password|passwd|token|secret|credential|apikey|api_key|privatekey|private_key|connectionstring|database_url|dsn)`)
 
-// nameRefKeys hold the name of a secret, not its value.
+// nameRefKeys hold the name of a secret or a switch, not a value.
 var nameRefKeys = map[string]bool{
-	"dapr.io/api-token-secret": true,
-	"dapr.io/app-token-secret": true,
-	"secretStore":              true,
-	"secretName":               true,
+	"dapr.io/api-token-secret":                 true,
+	"dapr.io/app-token-secret":                 true,
+	"dapr.io/disable-builtin-k8s-secret-store": true,
+	"secretStore":                              true,
+	"secretName":                               true,
 }
 
 // literalSecrets reports every place in v where a credential is written out:
@@ -1214,7 +1289,7 @@ func TestNetworkPolicies(t *testing.T) {
 }
 
 // TestOverlays checks what the overlays add: images of the overlay's tag,
-// and in prod the control plane's mTLS.
+// and in every overlay the control plane's mTLS.
 func TestOverlays(t *testing.T) {
 	for dir, tag := range map[string]string{"overlays/dev": "dev", "overlays/prod": "1.0.0"} {
 		t.Run(dir, func(t *testing.T) {
@@ -1236,15 +1311,19 @@ func TestOverlays(t *testing.T) {
 		})
 	}
 
-	t.Run("prod turns mTLS on", func(t *testing.T) {
-		m := loadManifests(t, render(t, filepath.Join(overlaysDir, "prod")))
-		c, ok := m.configurations["daprsystem"]
-		require.True(t, ok, "Configuration daprsystem")
-		assert.Equal(t, "dapr-system", c.Metadata.Namespace, "the control plane reads it from its own namespace")
-		if assert.NotNil(t, c.Spec.MTLS) {
-			assert.True(t, c.Spec.MTLS.Enabled)
-		}
-	})
+	// Access control knows callers only by their mTLS certificates: with
+	// mTLS off every invocation would get the default action, deny.
+	for _, dir := range overlays(t) {
+		t.Run(dir+" turns mTLS on", func(t *testing.T) {
+			m := loadManifests(t, render(t, dir))
+			c, ok := m.configurations["daprsystem"]
+			require.True(t, ok, "Configuration daprsystem")
+			assert.Equal(t, "dapr-system", c.Metadata.Namespace, "the control plane reads it from its own namespace")
+			if assert.NotNil(t, c.Spec.MTLS) {
+				assert.True(t, c.Spec.MTLS.Enabled)
+			}
+		})
+	}
 }
 
 // appMetricsPort is where an app serves /metrics: its app port, except the

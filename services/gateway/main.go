@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Off only for load runs from a single host, where every request shares
 	// one client IP.
 	if svc.Env.String("RATE_LIMITS", "on") != "off" {
-		rdb := redis.NewClient(&redis.Options{Addr: svc.Env.String("REDIS_ADDR", "127.0.0.1:6379")})
+		rdb := redis.NewClient(redisOptions(svc.Env))
 		defer rdb.Close()
 		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
 	}
@@ -92,4 +92,14 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		Logger:         svc.Log,
 	}).Handle)
 	return svc.Run(ctx)
+}
+
+// redisOptions points the rate limiter at REDIS_ADDR, authenticating with
+// REDIS_PASSWORD when the server requires one (in Kubernetes both come from
+// the Secret redis).
+func redisOptions(env *config.Reader) *redis.Options {
+	return &redis.Options{
+		Addr:     env.String("REDIS_ADDR", "127.0.0.1:6379"),
+		Password: env.String("REDIS_PASSWORD", ""),
+	}
 }
