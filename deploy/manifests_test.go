@@ -1089,6 +1089,9 @@ func TestNoLiteralSecrets(t *testing.T) {
 					assert.Empty(t, s.Data, "use stringData with placeholders")
 					require.NotEmpty(t, s.StringData, s.Name)
 					for k, v := range s.StringData {
+						if v == "" {
+							continue // a secret that is empty until used (a key being rotated out)
+						}
 						assert.Contains(t, v, "CHANGE-ME", "%s/%s is not an obvious placeholder", s.Name, k)
 					}
 					continue

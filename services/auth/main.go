@@ -33,6 +33,13 @@ const (
 	secretAdminPassword = "admin-password"
 )
 
+// authSecrets are every secret auth reads (config/auth.yaml allows exactly
+// these).
+var authSecrets = []string{
+	keys.SecretCurrent, keys.SecretCurrentID, keys.SecretPrevious, keys.SecretPreviousID,
+	secretAdminEmail, secretAdminPassword,
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -52,11 +59,18 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	denylistStore := svc.Env.String("DENYLIST_STORE", service.DenylistStore)
 	var secrets map[string]string
 	err = service.WaitFor(ctx, "read secrets", func(ctx context.Context) error {
-		bulk, err := svc.Sidecar.GetBulkSecret(ctx, secretStore, nil)
-		if err != nil {
-			return fmt.Errorf("read secret store %s: %w", secretStore, err)
+		// One by one, by name: the secret scopes and the cluster's RBAC
+		// grant auth these secrets only, and listing a store cannot be
+		// limited to names. The previous key's secrets exist, empty while
+		// no rotation is under way.
+		secrets = make(map[string]string, len(authSecrets))
+		for _, name := range authSecrets {
+			s, err := svc.Sidecar.GetSecret(ctx, secretStore, name, nil)
+			if err != nil {
+				return fmt.Errorf("read secret %s from %s: %w", name, secretStore, err)
+			}
+			secrets[name] = s[name]
 		}
-		secrets = flatten(bulk)
 		return nil
 	})
 	if err != nil {
@@ -84,17 +98,4 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	})
 	httpapi.New(signing, accts, verifier).Register(svc.Server.App())
 	return svc.Run(ctx)
-}
-
-// flatten turns the secret store's bulk answer (secret → key → value) into
-// secret → value: local and Kubernetes stores both key single values by the
-// secret's own name.
-func flatten(bulk map[string]map[string]string) map[string]string {
-	out := make(map[string]string, len(bulk))
-	for name, values := range bulk {
-		if v, ok := values[name]; ok {
-			out[name] = v
-		}
-	}
-	return out
 }

@@ -34,6 +34,10 @@ add_secret() {
   mv "$file.tmp" "$file"
   echo "added $key to $file"
 }
+# The signing key being rotated out, empty until a rotation: auth reads
+# every secret it uses by name, so these exist either way.
+add_secret jwt-previous-signing-key ""
+add_secret jwt-previous-signing-key-id ""
 # Stripe test-mode credentials shared by the local emulator and payments.
 add_secret stripe-secret-key "sk_test_$(random_hex 24)"
 add_secret stripe-webhook-secret "whsec_$(random_hex 32)"
