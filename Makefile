@@ -27,7 +27,7 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build lint daprd sentry prepare infra unit e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build lint daprd sentry prepare infra unit fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
