@@ -6,8 +6,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/platform/events"
@@ -34,39 +32,31 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 		return events.Subscription{Topic: topic, Route: route, DeadLetterTopic: DeadLetterTopic, Handler: h}
 	}
 	return []events.Subscription{
-		sub(TopicUserRegistered, RouteUserRegistered, handle(c.svc.Welcome)),
-		sub("order.created", "/events/order-created", handle(toUser[notifications.OrderEvent](c.svc, "order_created"))),
-		sub("order.paid", "/events/order-paid", handle(toUser[notifications.OrderPaid](c.svc, "order_paid"))),
-		sub("order.shipped", "/events/order-shipped", handle(toUser[notifications.OrderEvent](c.svc, "order_shipped"))),
-		sub("order.delivered", "/events/order-delivered", handle(toUser[notifications.OrderEvent](c.svc, "order_delivered"))),
-		sub("order.cancelled", "/events/order-cancelled", handle(toUser[notifications.OrderEvent](c.svc, "order_cancelled"))),
-		sub("payment.failed", "/events/payment-failed", handle(toUser[notifications.PaymentEvent](c.svc, "payment_failed"))),
-		sub("payment.refunded", "/events/payment-refunded", handle(toUser[notifications.PaymentEvent](c.svc, "payment_refunded"))),
-		sub("inventory.low_stock", "/events/inventory-low-stock", handle(func(ctx context.Context, id string, d notifications.LowStock) error {
-			return c.svc.NotifyAdmins(ctx, id, "low_stock", d)
-		})),
-		sub("notification.requested", "/events/notification-requested", handle(c.svc.Request)),
+		sub(TopicUserRegistered, RouteUserRegistered, apply(c.svc.Welcome)),
+		sub("order.created", "/events/order-created", apply(toUser[notifications.OrderEvent](c.svc, "order_created"))),
+		sub("order.paid", "/events/order-paid", apply(toUser[notifications.OrderPaid](c.svc, "order_paid"))),
+		sub("order.shipped", "/events/order-shipped", apply(toUser[notifications.OrderEvent](c.svc, "order_shipped"))),
+		sub("order.delivered", "/events/order-delivered", apply(toUser[notifications.OrderEvent](c.svc, "order_delivered"))),
+		sub("order.cancelled", "/events/order-cancelled", apply(toUser[notifications.OrderEvent](c.svc, "order_cancelled"))),
+		sub("payment.failed", "/events/payment-failed", apply(toUser[notifications.PaymentEvent](c.svc, "payment_failed"))),
+		sub("payment.refunded", "/events/payment-refunded", apply(toUser[notifications.PaymentEvent](c.svc, "payment_refunded"))),
+		sub("inventory.low_stock", "/events/inventory-low-stock", apply(c.lowStock)),
+		sub("notification.requested", "/events/notification-requested", apply(c.svc.Request)),
 	}
 }
 
-// handle decodes an event's data as T and applies it with apply. An event
-// that can never take effect is dropped; any other failure retried.
-func handle[T any](apply func(ctx context.Context, eventID string, data T) error) events.Handler {
-	return func(ctx context.Context, e events.Event) error {
-		var data T
-		if err := e.Decode(&data); err != nil {
-			return fmt.Errorf("decode %s event %s: %w", e.Topic, e.ID, err)
-		}
-		err := apply(ctx, e.ID, data)
-		if errors.Is(err, notifications.ErrMalformed) || errors.Is(err, notifications.ErrTemplateNotFound) {
-			return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, err))
-		}
-		return err
-	}
+// apply hands events to f; one that can never make a message is dropped.
+func apply[T any](f func(ctx context.Context, eventID string, data T) error) events.Handler {
+	return events.Apply(f, notifications.ErrMalformed, notifications.ErrTemplateNotFound)
 }
 
-// toUser applies an event of type T by sending the user it names the
-// template's message, rendered with the event's data.
+// lowStock tells the shop's admins a product runs low.
+func (c *Consumer) lowStock(ctx context.Context, eventID string, data notifications.LowStock) error {
+	return c.svc.NotifyAdmins(ctx, eventID, "low_stock", data)
+}
+
+// toUser sends the user an event of type T names the template's message,
+// rendered with the event's data.
 func toUser[T interface{ Recipient() (userID, email string) }](svc *notifications.Service, template string) func(ctx context.Context, eventID string, data T) error {
 	return func(ctx context.Context, eventID string, data T) error {
 		userID, email := data.Recipient()

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/platform/events"
 )
 
 // Store reads and writes deliveries and preferences.
@@ -173,15 +174,7 @@ const ConsumerName = "notifications"
 // one transaction. plan's error is returned as is.
 func (s *Store) Queue(ctx context.Context, eventID string,
 	plan func(ctx context.Context, in notifications.Intake) ([]notifications.Delivery, error)) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-			ConsumerName, eventID)
-		if err != nil {
-			return fmt.Errorf("record event %s: %w", eventID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil
-		}
+	return events.Once(ctx, s.pool, ConsumerName, events.Event{ID: eventID}, func(ctx context.Context, tx pgx.Tx) error {
 		ds, err := plan(ctx, intake{tx})
 		if err != nil {
 			return err
