@@ -13,6 +13,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
 	"github.com/daprshop/daprshop/services/notifications/internal/httpapi"
+	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
@@ -38,17 +39,18 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	}
 	defer svc.Close()
 	app := svc.Server.App()
-	// Subscriptions first: the sidecar calls them with its app token but no
-	// user's bearer token, so no route group's auth may come before them.
-	c := consumer.New(svc.DB, sender.New(svc.Sidecar), consumer.Options{
+	notifier := notifications.NewService(postgres.NewStore(svc.DB), sender.New(svc.Sidecar), notifications.Options{
 		MaxAttempts: svc.Env.Int("NOTIFY_MAX_ATTEMPTS", 8),
 		AdminEmail:  svc.Env.String("NOTIFY_ADMIN_EMAIL", "admin@daprshop.local"),
 		Log:         svc.Log,
+		Now:         time.Now,
 	})
-	events.Mount(app, svc.Log, c.Subscriptions()...)
+	// Subscriptions first: the sidecar calls them with its app token but no
+	// user's bearer token, so no route group's auth may come before them.
+	events.Mount(app, svc.Log, consumer.New(notifier).Subscriptions()...)
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents),
 	})
-	httpapi.New(postgres.NewStore(svc.DB), svc.Verifier).Register(app)
+	httpapi.New(notifier, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
+	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 	"github.com/daprshop/daprshop/services/workers/internal/consumer"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
 	"github.com/daprshop/daprshop/services/workers/internal/jobs"
@@ -38,14 +39,14 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	}
 	defer svc.Close()
 	app := svc.Server.App()
-	store := postgres.NewStore(svc.DB)
+	sales := analytics.NewService(postgres.NewStore(svc.DB), time.Now)
 	runner, err := jobs.NewRunner(svc.Log, svc.Server.Metrics().Registry, time.Now)
 	if err != nil {
 		return err
 	}
 	// Events and cron deliveries come from the sidecar with its app token
 	// only, so they are mounted before the routes that need a user's token.
-	events.Mount(app, svc.Log, consumer.New(svc.DB, time.Now).Subscriptions()...)
+	events.Mount(app, svc.Log, consumer.New(sales).Subscriptions()...)
 	// Each job is named after the cron binding (components/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
@@ -56,6 +57,6 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 			time.Now),
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})
-	httpapi.New(store, svc.Verifier).Register(app)
+	httpapi.New(sales, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
+	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
@@ -31,7 +33,7 @@ func newApp(t *testing.T, pool *pgxpool.Pool) *fiber.App {
 func newAppSending(t *testing.T, pool *pgxpool.Pool, s *fakeSender) *fiber.App {
 	t.Helper()
 	srv := server.New(server.Options{Config: config.Base{Service: "notifications"}, Logger: slog.New(slog.DiscardHandler)})
-	c := consumer.New(pool, s, consumer.Options{MaxAttempts: 3, AdminEmail: "ops@example.com"})
+	c := consumer.New(notifications.NewService(postgres.NewStore(pool), s, notifications.Options{MaxAttempts: 3, AdminEmail: "ops@example.com"}))
 	events.Mount(srv.App(), slog.New(slog.DiscardHandler), c.Subscriptions()...)
 	return srv.App()
 }

@@ -2,7 +2,6 @@
 package httpapi
 
 import (
-	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,25 +12,15 @@ import (
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
-// Store is what the handlers need from storage.
-type Store interface {
-	Deliveries(ctx context.Context, q notifications.ListQuery) ([]notifications.Delivery, int, error)
-	DeadLetters(ctx context.Context, q notifications.ListQuery) ([]notifications.Delivery, int, error)
-	Preferences(ctx context.Context, userID uuid.UUID) (notifications.Preferences, error)
-	SetPreferences(ctx context.Context, p notifications.Preferences) error
-	Template(ctx context.Context, name string) (notifications.Template, error)
-	SaveTemplate(ctx context.Context, t notifications.Template) (notifications.Template, error)
-}
-
 // Handler serves the notification routes.
 type Handler struct {
-	store    Store
+	svc      *notifications.Service
 	verifier *authn.Verifier
 }
 
-// New returns a Handler over store; verifier checks every caller's token.
-func New(store Store, verifier *authn.Verifier) *Handler {
-	return &Handler{store: store, verifier: verifier}
+// New returns a Handler over svc; verifier checks every caller's token.
+func New(svc *notifications.Service, verifier *authn.Verifier) *Handler {
+	return &Handler{svc: svc, verifier: verifier}
 }
 
 // Register mounts the routes on app, each behind token verification.
@@ -108,7 +97,7 @@ func (h *Handler) listDeliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := h.store.Deliveries(c.UserContext(),
+	list, total, err := h.svc.Deliveries(c.UserContext(),
 		notifications.ListQuery{UserID: userID, Offset: page.Offset(), Limit: page.PageSize})
 	if err != nil {
 		return err
@@ -128,7 +117,7 @@ func (h *Handler) getPreferences(c *fiber.Ctx) error {
 		return err
 	}
 	userID := caller.UserID
-	p, err := h.store.Preferences(c.UserContext(), userID)
+	p, err := h.svc.Preferences(c.UserContext(), userID)
 	if err != nil {
 		return err
 	}
@@ -145,7 +134,7 @@ func (h *Handler) putPreferences(c *fiber.Ctx) error {
 		return err
 	}
 	p := notifications.Preferences{UserID: caller.UserID, Email: *in.Email, SMS: *in.SMS, Push: *in.Push}
-	if err := h.store.SetPreferences(c.UserContext(), p); err != nil {
+	if err := h.svc.SetPreferences(c.UserContext(), p); err != nil {
 		return err
 	}
 	return c.JSON(preferencesResponse{Email: p.Email, SMS: p.SMS, Push: p.Push})
@@ -156,7 +145,7 @@ func (h *Handler) listDeadLetters(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := h.store.DeadLetters(c.UserContext(), notifications.ListQuery{Offset: page.Offset(), Limit: page.PageSize})
+	list, total, err := h.svc.DeadLetters(c.UserContext(), notifications.ListQuery{Offset: page.Offset(), Limit: page.PageSize})
 	if err != nil {
 		return err
 	}
@@ -171,7 +160,7 @@ func (h *Handler) listDeadLetters(c *fiber.Ctx) error {
 }
 
 func (h *Handler) getTemplate(c *fiber.Ctx) error {
-	t, err := h.store.Template(c.UserContext(), c.Params("name"))
+	t, err := h.svc.Template(c.UserContext(), c.Params("name"))
 	if err != nil {
 		return err
 	}
@@ -186,10 +175,7 @@ func (h *Handler) putTemplate(c *fiber.Ctx) error {
 		return err
 	}
 	t := notifications.Template{Name: c.Params("name"), Subject: in.Subject, HTML: in.Body, Text: in.Text}
-	if err := t.Validate(); err != nil {
-		return err
-	}
-	saved, err := h.store.SaveTemplate(c.UserContext(), t)
+	saved, err := h.svc.SaveTemplate(c.UserContext(), t)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/httpapi"
+	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
@@ -38,7 +39,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "notifications"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(postgres.NewStore(pool), issuer.Verifier()).Register(srv.App())
+	httpapi.New(notifications.NewService(postgres.NewStore(pool), nil, notifications.Options{}), issuer.Verifier()).Register(srv.App())
 	return fixture{app: srv.App(), pool: pool, issuer: issuer}
 }
 

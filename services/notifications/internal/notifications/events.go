@@ -32,6 +32,10 @@ type OrderEvent struct {
 	TrackingNumber string `json:"tracking_number,omitempty"` // order.shipped
 }
 
+// Recipient is the user the event concerns and, when the event gives it,
+// their address.
+func (e OrderEvent) Recipient() (userID, email string) { return e.UserID, e.Email }
+
 // OrderPaid is order.paid, published by orders once payment succeeded.
 type OrderPaid struct {
 	OrderID       string    `json:"order_id"`
@@ -42,6 +46,10 @@ type OrderPaid struct {
 	InvoiceNumber string    `json:"invoice_number,omitempty"` // optional: the receipt names it when known
 	PaidAt        time.Time `json:"paid_at,omitzero"`
 }
+
+// Recipient is the user the event concerns and, when the event gives it,
+// their address.
+func (e OrderPaid) Recipient() (userID, email string) { return e.UserID, e.Email }
 
 // PaymentEvent is payment.failed and payment.refunded, published by
 // payments.
@@ -55,6 +63,10 @@ type PaymentEvent struct {
 	Reason      string `json:"reason,omitempty"` // payment.failed
 }
 
+// Recipient is the user the event concerns and, when the event gives it,
+// their address.
+func (e PaymentEvent) Recipient() (userID, email string) { return e.UserID, e.Email }
+
 // LowStock is inventory.low_stock, published by products; it goes to the
 // shop's admins.
 type LowStock struct {
@@ -63,6 +75,15 @@ type LowStock struct {
 	ProductName string `json:"name"`
 	Available   int    `json:"available"`
 	Threshold   int    `json:"threshold"`
+}
+
+// Requested is notification.requested: another service asks for a named
+// message to a user or, without user_id, to the admins.
+type Requested struct {
+	Template string          `json:"template"`
+	UserID   string          `json:"user_id,omitempty"`
+	Email    string          `json:"email,omitempty"`
+	Data     json.RawMessage `json:"data"`
 }
 
 // LowStockDigest is the data of the daily low-stock digest the workers

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/platform/events"
 )
 
 // Store reads and writes deliveries and preferences.
@@ -154,11 +155,6 @@ func (s *Store) Preferences(ctx context.Context, userID uuid.UUID) (notification
 	return preferences(ctx, s.pool, userID)
 }
 
-// PreferencesTx is Preferences read in tx.
-func PreferencesTx(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (notifications.Preferences, error) {
-	return preferences(ctx, tx, userID)
-}
-
 // SetPreferences stores p, replacing the user's earlier choice.
 func (s *Store) SetPreferences(ctx context.Context, p notifications.Preferences) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, $2, $3, $4)
@@ -170,11 +166,38 @@ func (s *Store) SetPreferences(ctx context.Context, p notifications.Preferences)
 	return nil
 }
 
-// CreatePreferences stores p in tx unless the user already has
-// preferences: a user who chose before the creating event arrived keeps
-// their choice.
-func CreatePreferences(ctx context.Context, tx pgx.Tx, p notifications.Preferences) error {
-	_, err := tx.Exec(ctx, `INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, $2, $3, $4)
+// ConsumerName identifies notifications in processed_events.
+const ConsumerName = "notifications"
+
+// Queue applies event eventID once: unless its id is recorded already, it
+// records it, calls plan and inserts the deliveries plan returns, all in
+// one transaction. plan's error is returned as is.
+func (s *Store) Queue(ctx context.Context, eventID string,
+	plan func(ctx context.Context, in notifications.Intake) ([]notifications.Delivery, error)) error {
+	return events.Once(ctx, s.pool, ConsumerName, events.Event{ID: eventID}, func(ctx context.Context, tx pgx.Tx) error {
+		ds, err := plan(ctx, intake{tx})
+		if err != nil {
+			return err
+		}
+		return insertDeliveries(ctx, tx, ds)
+	})
+}
+
+// intake reads and writes in the transaction of an event being queued.
+type intake struct{ tx pgx.Tx }
+
+func (in intake) Preferences(ctx context.Context, userID uuid.UUID) (notifications.Preferences, error) {
+	return preferences(ctx, in.tx, userID)
+}
+
+func (in intake) Template(ctx context.Context, name string) (notifications.Template, error) {
+	return template(ctx, in.tx, name)
+}
+
+// CreatePreferences stores p unless the user already has preferences: a
+// user who chose before the creating event arrived keeps their choice.
+func (in intake) CreatePreferences(ctx context.Context, p notifications.Preferences) error {
+	_, err := in.tx.Exec(ctx, `INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (user_id) DO NOTHING`, p.UserID, p.Email, p.SMS, p.Push)
 	if err != nil {
 		return fmt.Errorf("create preferences of %s: %w", p.UserID, err)
@@ -183,8 +206,8 @@ func CreatePreferences(ctx context.Context, tx pgx.Tx, p notifications.Preferenc
 }
 
 // SaveRecipient records where userID is reached by email.
-func SaveRecipient(ctx context.Context, tx pgx.Tx, userID uuid.UUID, email, name string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO recipients (user_id, email, name) VALUES ($1, $2, $3)
+func (in intake) SaveRecipient(ctx context.Context, userID uuid.UUID, email, name string) error {
+	_, err := in.tx.Exec(ctx, `INSERT INTO recipients (user_id, email, name) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, updated_at = now()`,
 		userID, email, name)
 	if err != nil {
@@ -194,9 +217,9 @@ func SaveRecipient(ctx context.Context, tx pgx.Tx, userID uuid.UUID, email, name
 }
 
 // RecipientEmail returns userID's address, or "" when none is known.
-func RecipientEmail(ctx context.Context, tx pgx.Tx, userID uuid.UUID) (string, error) {
+func (in intake) RecipientEmail(ctx context.Context, userID uuid.UUID) (string, error) {
 	var email string
-	err := tx.QueryRow(ctx, `SELECT email FROM recipients WHERE user_id = $1`, userID).Scan(&email)
+	err := in.tx.QueryRow(ctx, `SELECT email FROM recipients WHERE user_id = $1`, userID).Scan(&email)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -235,11 +258,6 @@ func (s *Store) Template(ctx context.Context, name string) (notifications.Templa
 	return template(ctx, s.pool, name)
 }
 
-// TemplateTx is Template read in tx.
-func TemplateTx(ctx context.Context, tx pgx.Tx, name string) (notifications.Template, error) {
-	return template(ctx, tx, name)
-}
-
 // SaveTemplate replaces the template t names and returns it as stored. It
 // returns notifications.ErrTemplateNotFound when there is none by that name.
 func (s *Store) SaveTemplate(ctx context.Context, t notifications.Template) (notifications.Template, error) {
@@ -268,9 +286,9 @@ func body(m notifications.Message, ch notifications.Channel) string {
 	return m.Text
 }
 
-// InsertDeliveries records planned deliveries in tx. A delivery whose
+// insertDeliveries records planned deliveries in tx. A delivery whose
 // event and channel are already recorded is left as it is.
-func InsertDeliveries(ctx context.Context, tx pgx.Tx, ds []notifications.Delivery) error {
+func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []notifications.Delivery) error {
 	for _, d := range ds {
 		if _, err := tx.Exec(ctx, `INSERT INTO deliveries
 			(id, user_id, event_id, channel, template, recipient, subject, body, status, error)

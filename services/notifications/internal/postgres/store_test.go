@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
@@ -86,15 +85,15 @@ func TestPreferences(t *testing.T) {
 	assert.Equal(t, notifications.Preferences{UserID: user, Email: true}, got, "defaults without a row")
 
 	chosen := notifications.Preferences{UserID: user, Email: false, SMS: true, Push: true}
-	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return postgres.CreatePreferences(ctx, tx, chosen)
+	require.NoError(t, store.Queue(ctx, "evt-1", func(ctx context.Context, in notifications.Intake) ([]notifications.Delivery, error) {
+		return nil, in.CreatePreferences(ctx, chosen)
 	}))
 	got, err = store.Preferences(ctx, user)
 	require.NoError(t, err)
 	assert.Equal(t, chosen, got)
 
-	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return postgres.CreatePreferences(ctx, tx, notifications.DefaultPreferences(user))
+	require.NoError(t, store.Queue(ctx, "evt-2", func(ctx context.Context, in notifications.Intake) ([]notifications.Delivery, error) {
+		return nil, in.CreatePreferences(ctx, notifications.DefaultPreferences(user))
 	}))
 	got, err = store.Preferences(ctx, user)
 	require.NoError(t, err)

@@ -43,7 +43,7 @@ func deliver(t *testing.T, app *fiber.App, route, id, data string) string {
 func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
-	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(pool, func() time.Time { return today }).Subscriptions()...)
+	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(analytics.NewService(postgres.NewStore(pool), func() time.Time { return today })).Subscriptions()...)
 	app := srv.App()
 
 	stream := []struct{ route, id, data string }{
@@ -108,7 +108,7 @@ func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
 	now.Store(today.Unix())
 	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
 	events.Mount(srv.App(), slog.New(slog.DiscardHandler),
-		consumer.New(pool, func() time.Time { return time.Unix(now.Load(), 0) }).Subscriptions()...)
+		consumer.New(analytics.NewService(postgres.NewStore(pool), func() time.Time { return time.Unix(now.Load(), 0) })).Subscriptions()...)
 	app := srv.App()
 	r, err := analytics.NewRange(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)

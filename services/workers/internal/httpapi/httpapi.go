@@ -2,7 +2,6 @@
 package httpapi
 
 import (
-	"context"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,20 +11,15 @@ import (
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 )
 
-// Store is what the handlers need from storage.
-type Store interface {
-	Sales(ctx context.Context, r analytics.Range) ([]analytics.DaySales, error)
-}
-
 // Handler serves the report routes.
 type Handler struct {
-	store    Store
+	svc      *analytics.Service
 	verifier *authn.Verifier
 }
 
-// New returns a Handler over store; verifier checks every caller's token.
-func New(store Store, verifier *authn.Verifier) *Handler {
-	return &Handler{store: store, verifier: verifier}
+// New returns a Handler over svc; verifier checks every caller's token.
+func New(svc *analytics.Service, verifier *authn.Verifier) *Handler {
+	return &Handler{svc: svc, verifier: verifier}
 }
 
 // Register mounts the routes on app, for admins only.
@@ -47,7 +41,7 @@ func (h *Handler) sales(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := h.store.Sales(c.UserContext(), r)
+	days, err := h.svc.Sales(c.UserContext(), r)
 	if err != nil {
 		return err
 	}

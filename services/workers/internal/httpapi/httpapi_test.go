@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -20,6 +21,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres/migrations"
@@ -40,7 +42,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(postgres.NewStore(pool), issuer.Verifier()).Register(srv.App())
+	httpapi.New(analytics.NewService(postgres.NewStore(pool), time.Now), issuer.Verifier()).Register(srv.App())
 	return fixture{app: srv.App(), pool: pool, issuer: issuer}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 )
 
@@ -49,9 +50,19 @@ func (s *Store) Sales(ctx context.Context, r analytics.Range) ([]analytics.DaySa
 	return days, nil
 }
 
-// AddSales adds d to its day's row in tx, creating the row on the day's
-// first sale.
-func AddSales(ctx context.Context, tx pgx.Tx, d analytics.DaySales) error {
+// ConsumerName identifies the analytics in processed_events.
+const ConsumerName = "analytics"
+
+// AddSales adds d to its day's row, creating the row on the day's first
+// sale, unless eventID is recorded already; it records eventID in the
+// same transaction.
+func (s *Store) AddSales(ctx context.Context, eventID string, d analytics.DaySales) error {
+	return events.Once(ctx, s.pool, ConsumerName, events.Event{ID: eventID}, func(ctx context.Context, tx pgx.Tx) error {
+		return addSales(ctx, tx, d)
+	})
+}
+
+func addSales(ctx context.Context, tx pgx.Tx, d analytics.DaySales) error {
 	_, err := tx.Exec(ctx, `INSERT INTO daily_sales (day, orders, revenue_cents, refunds_cents, items_sold)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (day) DO UPDATE SET
