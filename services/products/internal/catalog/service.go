@@ -182,14 +182,7 @@ func (s *Service) Release(ctx context.Context, orderID uuid.UUID) (Reservation, 
 // nothing to commit; that is logged and acknowledged, since redelivery
 // cannot change it.
 func (s *Service) OrderPaid(ctx context.Context, eventID string, orderID uuid.UUID) error {
-	_, err := s.store.SettleOnce(ctx, eventID, orderID, Committed, func(err error) error {
-		if errors.Is(err, ErrNoReservation) || errors.Is(err, ErrReleased) {
-			s.log.WarnContext(ctx, "paid order has no reservation to commit", "order_id", orderID, "err", err)
-			return nil
-		}
-		return err
-	})
-	return err
+	return s.settleOnce(ctx, eventID, orderID, Committed, ErrReleased, slog.LevelWarn, "paid order has no reservation to commit")
 }
 
 // OrderCancelled releases the reservation of a cancelled order, once per
@@ -197,9 +190,16 @@ func (s *Service) OrderPaid(ctx context.Context, eventID string, orderID uuid.UU
 // committed: the units left the warehouse's free stock when the order was
 // paid, and returning them is an inventory adjustment.
 func (s *Service) OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID) error {
-	_, err := s.store.SettleOnce(ctx, eventID, orderID, Released, func(err error) error {
-		if errors.Is(err, ErrNoReservation) || errors.Is(err, ErrCommitted) {
-			s.log.InfoContext(ctx, "cancelled order has no reservation to release", "order_id", orderID, "err", err)
+	return s.settleOnce(ctx, eventID, orderID, Released, ErrCommitted, slog.LevelInfo, "cancelled order has no reservation to release")
+}
+
+// settleOnce settles to `to` for an event; no reservation, or one settled
+// the other way (settledOtherwise), is logged at level and acknowledged.
+func (s *Service) settleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to ReservationStatus,
+	settledOtherwise error, level slog.Level, msg string) error {
+	_, err := s.store.SettleOnce(ctx, eventID, orderID, to, func(err error) error {
+		if errors.Is(err, ErrNoReservation) || errors.Is(err, settledOtherwise) {
+			s.log.Log(ctx, level, msg, "order_id", orderID, "err", err)
 			return nil
 		}
 		return err
