@@ -15,6 +15,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
+	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/consumer"
 	"github.com/daprshop/daprshop/services/products/internal/httpapi"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
@@ -43,18 +44,17 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	if cacheStore == cacheOff {
 		cacheStore = ""
 	}
-	db := postgres.NewStore(svc.DB)
-	store := cache.New(db, svc.Sidecar, cacheStore, svc.Log)
+	store := cache.New(postgres.NewStore(svc.DB), svc.Sidecar, cacheStore, svc.Log)
+	products := catalog.NewService(store, svc.Log)
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(svc.DB, store, svc.Log).Subscriptions()...)
+	events.Mount(app, svc.Log, consumer.New(products).Subscriptions()...)
 	retention := purge.RetentionFrom(svc.Env)
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
 	})
-	httpapi.MountLowStock(app, db)
-	httpapi.New(store, svc.Verifier).Register(app)
+	httpapi.New(products, svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

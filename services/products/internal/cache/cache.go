@@ -47,30 +47,10 @@ type StateStore interface {
 	DeleteBulkState(ctx context.Context, storeName string, keys []string, meta map[string]string) error
 }
 
-// Store is the catalog behind the cache.
-type Store interface {
-	Get(ctx context.Context, id uuid.UUID) (catalog.Product, error)
-	List(ctx context.Context, q catalog.ListQuery) ([]catalog.Product, int, error)
-	Create(ctx context.Context, np catalog.NewProduct) (catalog.Product, error)
-	Update(ctx context.Context, id uuid.UUID, patch catalog.ProductPatch) (catalog.Product, error)
-	Delete(ctx context.Context, id uuid.UUID) error
-	Categories(ctx context.Context) ([]catalog.Category, error)
-	Category(ctx context.Context, id uuid.UUID) (catalog.Category, error)
-	CreateCategory(ctx context.Context, c catalog.Category) (catalog.Category, error)
-	UpdateCategory(ctx context.Context, id uuid.UUID, patch catalog.CategoryPatch) (catalog.Category, error)
-	DeleteCategory(ctx context.Context, id uuid.UUID) error
-	Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error)
-	Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock, error)
-	Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.Line) (catalog.Reservation, error)
-	Reservation(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-	Commit(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-	Release(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-}
-
-// Catalog is Store with cached reads and invalidating writes. Methods it
-// does not override go straight to the Store.
+// Catalog is a catalog.Store with cached reads and invalidating writes.
+// Methods it does not override go straight to the Store.
 type Catalog struct {
-	Store
+	catalog.Store
 	states    StateStore
 	storeName string
 	log       *slog.Logger
@@ -78,7 +58,7 @@ type Catalog struct {
 
 // New caches store in the state store named storeName; an empty name turns
 // caching off (every call goes to store), for comparing the two.
-func New(store Store, states StateStore, storeName string, log *slog.Logger) *Catalog {
+func New(store catalog.Store, states StateStore, storeName string, log *slog.Logger) *Catalog {
 	return &Catalog{Store: store, states: states, storeName: storeName, log: log}
 }
 
@@ -282,6 +262,17 @@ func (c *Catalog) Release(ctx context.Context, orderID uuid.UUID) (catalog.Reser
 	res, err := c.Store.Release(ctx, orderID)
 	if err != nil {
 		return catalog.Reservation{}, err
+	}
+	return res, c.Invalidate(ctx, res.ProductIDs()...)
+}
+
+// SettleOnce invalidates what a release returned to available, after the
+// release committed, so no read can cache the stock from before it.
+func (c *Catalog) SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to catalog.ReservationStatus,
+	accept func(error) error) (catalog.Reservation, error) {
+	res, err := c.Store.SettleOnce(ctx, eventID, orderID, to, accept)
+	if err != nil || to != catalog.Released || len(res.Lines) == 0 {
+		return res, err
 	}
 	return res, c.Invalidate(ctx, res.ProductIDs()...)
 }

@@ -47,7 +47,7 @@ func (m *memoryState) DeleteBulkState(_ context.Context, _ string, keys []string
 // slowStore serves one product; a Get can be held between reading the
 // database and returning, as a slow request would be.
 type slowStore struct {
-	cache.Store
+	catalog.Store
 	mu      sync.Mutex
 	product catalog.Product
 	reads   int

@@ -187,6 +187,21 @@ const (
 	Released  ReservationStatus = "released"
 )
 
+// Settles decides settling r to status to (Committed or Released): done
+// when r already is (settling again is a no-op), ErrCommitted or
+// ErrReleased when r was settled the other way.
+func (r Reservation) Settles(to ReservationStatus) (done bool, err error) {
+	switch r.Status {
+	case to:
+		return true, nil
+	case Committed:
+		return false, ErrCommitted
+	case Released:
+		return false, ErrReleased
+	}
+	return false, nil
+}
+
 // Line asks for quantity units of a product.
 type Line struct {
 	ProductID uuid.UUID

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	dapr "github.com/dapr/go-sdk/client"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -18,17 +19,32 @@ import (
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/products/internal/cache"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/consumer"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
 )
 
-// invalidations records what the consumer asked the cache to forget.
+// invalidations is the cache's state store, recording the products whose
+// cached reads the cache invalidated (it deletes their generation keys,
+// gen|product|<id>).
 type invalidations struct{ ids []uuid.UUID }
 
-func (i *invalidations) Invalidate(_ context.Context, ids ...uuid.UUID) error {
-	i.ids = append(i.ids, ids...)
+func (i *invalidations) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
+	return &dapr.StateItem{Key: key}, nil
+}
+
+func (i *invalidations) SaveState(context.Context, string, string, []byte, map[string]string, ...dapr.StateOption) error {
+	return nil
+}
+
+func (i *invalidations) DeleteBulkState(_ context.Context, _ string, keys []string, _ map[string]string) error {
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "gen|product|"); ok {
+			i.ids = append(i.ids, uuid.MustParse(id))
+		}
+	}
 	return nil
 }
 
@@ -53,7 +69,8 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	inv := &invalidations{}
 	srv := server.New(server.Options{Config: config.Base{Service: "products"}, Logger: log})
-	events.Mount(srv.App(), log, consumer.New(pool, inv, log).Subscriptions()...)
+	svc := catalog.NewService(cache.New(store, inv, "cache", log), log)
+	events.Mount(srv.App(), log, consumer.New(svc).Subscriptions()...)
 	app := srv.App()
 
 	p, err := store.Create(ctx, catalog.NewProduct{SKU: "A", Name: "A", Currency: "USD", InitialStock: 10})

@@ -46,11 +46,11 @@ func categoryID(c *fiber.Ctx) (uuid.UUID, error) {
 }
 
 func (h *Handler) listCategories(c *fiber.Ctx) error {
-	cats, err := h.store.Categories(c.UserContext())
+	roots, err := h.catalog.CategoryTree(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(newCategoryResponses(catalog.Tree(cats)))
+	return c.JSON(newCategoryResponses(roots))
 }
 
 // getCategory answers with the category alone; the tree comes from the list.
@@ -59,7 +59,7 @@ func (h *Handler) getCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := h.store.Category(c.UserContext(), id)
+	cat, err := h.catalog.Category(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (h *Handler) createCategory(c *fiber.Ctx) error {
 	if !slugPattern.MatchString(in.Slug) {
 		return errBadSlug
 	}
-	cat, err := h.store.CreateCategory(c.UserContext(), catalog.Category{Name: in.Name, Slug: in.Slug, ParentID: parseOptionalID(in.ParentID)})
+	cat, err := h.catalog.CreateCategory(c.UserContext(), catalog.Category{Name: in.Name, Slug: in.Slug, ParentID: parseOptionalID(in.ParentID)})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (h *Handler) updateCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := h.store.UpdateCategory(c.UserContext(), id, catalog.CategoryPatch{
+	cat, err := h.catalog.UpdateCategory(c.UserContext(), id, catalog.CategoryPatch{
 		Name: in.Name, Slug: in.Slug, SetParent: in.ParentID.Set, ParentID: parent,
 	})
 	if err != nil {
@@ -123,7 +123,7 @@ func (h *Handler) deleteCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteCategory(c.UserContext(), id); err != nil {
+	if err := h.catalog.DeleteCategory(c.UserContext(), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -18,35 +17,16 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
-// Store is what the handlers need from the catalog.
-type Store interface {
-	Get(ctx context.Context, id uuid.UUID) (catalog.Product, error)
-	List(ctx context.Context, q catalog.ListQuery) ([]catalog.Product, int, error)
-	Create(ctx context.Context, np catalog.NewProduct) (catalog.Product, error)
-	Update(ctx context.Context, id uuid.UUID, patch catalog.ProductPatch) (catalog.Product, error)
-	Delete(ctx context.Context, id uuid.UUID) error
-	Categories(ctx context.Context) ([]catalog.Category, error)
-	Category(ctx context.Context, id uuid.UUID) (catalog.Category, error)
-	CreateCategory(ctx context.Context, c catalog.Category) (catalog.Category, error)
-	UpdateCategory(ctx context.Context, id uuid.UUID, patch catalog.CategoryPatch) (catalog.Category, error)
-	DeleteCategory(ctx context.Context, id uuid.UUID) error
-	Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error)
-	Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock, error)
-	Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.Line) (catalog.Reservation, error)
-	Reservation(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-	Commit(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-	Release(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error)
-}
-
 // Handler serves the catalog routes.
 type Handler struct {
-	store    Store
+	catalog  *catalog.Service
 	verifier *authn.Verifier
 }
 
-// New returns a Handler over store; verifier checks admins' tokens.
-func New(store Store, verifier *authn.Verifier) *Handler {
-	return &Handler{store: store, verifier: verifier}
+// New returns a Handler over the catalog service; verifier checks admins'
+// tokens.
+func New(svc *catalog.Service, verifier *authn.Verifier) *Handler {
+	return &Handler{catalog: svc, verifier: verifier}
 }
 
 // Register mounts the routes on app. Middleware is attached per route, so
@@ -74,6 +54,8 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Get(ReservationsPath+"/:order_id", orders, h.getReservation)
 	app.Post(ReservationsPath+"/:order_id/commit", orders, h.commit)
 	app.Post(ReservationsPath+"/:order_id/release", orders, h.release)
+
+	app.Get(LowStockPath, server.OnlyCallers(LowStockCaller), h.lowStock)
 }
 
 type productResponse struct {
@@ -172,7 +154,7 @@ func (h *Handler) listProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	products, total, err := h.store.List(c.UserContext(), q)
+	products, total, err := h.catalog.Products(c.UserContext(), q)
 	if err != nil {
 		return err
 	}
@@ -188,7 +170,7 @@ func (h *Handler) getProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.store.Get(c.UserContext(), id)
+	p, err := h.catalog.Product(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -206,9 +188,6 @@ type createProductRequest struct {
 	LowStockThreshold int     `json:"low_stock_threshold" validate:"gte=0,lte=10000000"`
 }
 
-// defaultCurrency is the API's currency when a product names none.
-const defaultCurrency = "USD"
-
 func (h *Handler) createProduct(c *fiber.Ctx) error {
 	var in createProductRequest
 	if err := server.Decode(c, &in); err != nil {
@@ -218,10 +197,7 @@ func (h *Handler) createProduct(c *fiber.Ctx) error {
 		SKU: in.SKU, Name: in.Name, Description: in.Description, PriceCents: *in.PriceCents, Currency: in.Currency,
 		CategoryID: parseOptionalID(in.CategoryID), InitialStock: *in.InitialStock, LowStockThreshold: in.LowStockThreshold,
 	}
-	if np.Currency == "" {
-		np.Currency = defaultCurrency
-	}
-	p, err := h.store.Create(c.UserContext(), np)
+	p, err := h.catalog.CreateProduct(c.UserContext(), np)
 	if err != nil {
 		return err
 	}
@@ -251,7 +227,7 @@ func (h *Handler) updateProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.store.Update(c.UserContext(), id, catalog.ProductPatch{
+	p, err := h.catalog.UpdateProduct(c.UserContext(), id, catalog.ProductPatch{
 		SKU: in.SKU, Name: in.Name, Description: in.Description, PriceCents: in.PriceCents, Currency: in.Currency,
 		SetCategory: in.CategoryID.Set, CategoryID: category, LowStockThreshold: in.LowStockThreshold,
 	})
@@ -266,7 +242,7 @@ func (h *Handler) deleteProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.store.Delete(c.UserContext(), id); err != nil {
+	if err := h.catalog.DeleteProduct(c.UserContext(), id); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -291,7 +267,7 @@ func (h *Handler) getStock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, err := h.store.Stock(c.UserContext(), id)
+	s, err := h.catalog.Stock(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -316,7 +292,7 @@ func (h *Handler) adjustStock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s, err := h.store.Adjust(c.UserContext(), catalog.Adjustment{
+	s, err := h.catalog.AdjustStock(c.UserContext(), catalog.Adjustment{
 		ProductID: id, Delta: *in.Delta, Reason: in.Reason, ActorID: caller.UserID.String(),
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
+	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/httpapi"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
@@ -71,7 +72,7 @@ func newFixture(t *testing.T) fixture {
 	log := slog.New(slog.DiscardHandler)
 	srv := server.New(server.Options{Config: config.Base{Service: "products"}, Logger: log})
 	store := cache.New(postgres.NewStore(pool), &memoryState{values: map[string][]byte{}}, "cache", log)
-	httpapi.New(store, issuer.Verifier()).Register(srv.App())
+	httpapi.New(catalog.NewService(store, log), issuer.Verifier()).Register(srv.App())
 	return fixture{
 		app:      srv.App(),
 		admin:    issuer.Token(t, uuid.NewString(), authn.RoleAdmin),

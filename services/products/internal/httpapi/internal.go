@@ -70,7 +70,7 @@ func (h *Handler) reserve(c *fiber.Ctx) error {
 	for i, l := range in.Lines {
 		lines[i] = catalog.Line{ProductID: uuid.MustParse(l.ProductID), Quantity: l.Quantity}
 	}
-	r, err := h.store.Reserve(c.UserContext(), uuid.MustParse(in.OrderID), lines)
+	r, err := h.catalog.Reserve(c.UserContext(), uuid.MustParse(in.OrderID), lines)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (h *Handler) getReservation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.store.Reservation(c.UserContext(), id)
+	r, err := h.catalog.Reservation(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (h *Handler) commit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.store.Commit(c.UserContext(), id)
+	r, err := h.catalog.Commit(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h *Handler) release(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.store.Release(c.UserContext(), id)
+	r, err := h.catalog.Release(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
@@ -231,20 +232,7 @@ func reservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (
 	return res, err
 }
 
-// CommitReservation settles an order's held stock once it is paid: the
-// units leave on hand and reserved together, so available does not move.
-// Committing again is a no-op; it returns catalog.ErrReleased for a
-// released reservation and catalog.ErrNoReservation for an unknown order.
-func CommitReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (catalog.Reservation, error) {
-	return settle(ctx, tx, orderID, catalog.Committed)
-}
-
-// ReleaseReservation returns an order's held stock to available. Releasing
-// again is a no-op; it returns catalog.ErrCommitted for a committed
-// reservation and catalog.ErrNoReservation for an unknown order.
-func ReleaseReservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) (catalog.Reservation, error) {
-	return settle(ctx, tx, orderID, catalog.Released)
-}
+var settleVerb = map[catalog.ReservationStatus]string{catalog.Committed: "commit", catalog.Released: "release"}
 
 var settleLine = map[catalog.ReservationStatus]string{
 	catalog.Committed: `UPDATE inventory SET on_hand = on_hand - $2, reserved = reserved - $2 WHERE product_id = $1`,
@@ -258,13 +246,12 @@ func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Reserv
 	if err != nil {
 		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
 	}
-	switch res.Status {
-	case to:
+	done, err := res.Settles(to)
+	if err != nil {
+		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", settleVerb[to], orderID, err)
+	}
+	if done {
 		return res, nil
-	case catalog.Committed:
-		return catalog.Reservation{}, fmt.Errorf("release reservation of order %s: %w", orderID, catalog.ErrCommitted)
-	case catalog.Released:
-		return catalog.Reservation{}, fmt.Errorf("commit reservation of order %s: %w", orderID, catalog.ErrReleased)
 	}
 	for _, l := range res.Lines { // in product id order, like Reserve
 		if _, err := tx.Exec(ctx, settleLine[to], l.ProductID, l.Quantity); err != nil {
@@ -283,23 +270,44 @@ func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Reserv
 	return res, nil
 }
 
-// Commit is CommitReservation in a transaction of its own.
+// Commit settles an order's held stock once it is paid: the units leave
+// on hand and reserved together, so available does not move. Committing
+// again is a no-op; it returns catalog.ErrReleased for a released
+// reservation and catalog.ErrNoReservation for an unknown order.
 func (s *Store) Commit(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
-	return s.inTx(ctx, orderID, CommitReservation)
+	return s.settleInTx(ctx, orderID, catalog.Committed)
 }
 
-// Release is ReleaseReservation in a transaction of its own.
+// Release returns an order's held stock to available. Releasing again is
+// a no-op; it returns catalog.ErrCommitted for a committed reservation and
+// catalog.ErrNoReservation for an unknown order.
 func (s *Store) Release(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
-	return s.inTx(ctx, orderID, ReleaseReservation)
+	return s.settleInTx(ctx, orderID, catalog.Released)
 }
 
-func (s *Store) inTx(ctx context.Context, orderID uuid.UUID,
-	op func(context.Context, pgx.Tx, uuid.UUID) (catalog.Reservation, error)) (catalog.Reservation, error) {
+func (s *Store) settleInTx(ctx context.Context, orderID uuid.UUID, to catalog.ReservationStatus) (catalog.Reservation, error) {
 	var res catalog.Reservation
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		res, err = op(ctx, tx, orderID)
+		res, err = settle(ctx, tx, orderID, to)
 		return err
+	})
+	return res, err
+}
+
+// SettleOnce is Commit or Release (to) in the transaction that records
+// eventID as processed by ConsumerName; an event already recorded changes
+// nothing. A settling error is recorded as the event's outcome when accept
+// turns it into nil.
+func (s *Store) SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to catalog.ReservationStatus,
+	accept func(error) error) (catalog.Reservation, error) {
+	var res catalog.Reservation
+	err := events.Once(ctx, s.pool, ConsumerName, events.Event{ID: eventID}, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		if res, err = settle(ctx, tx, orderID, to); err != nil {
+			return accept(err)
+		}
+		return nil
 	})
 	return res, err
 }

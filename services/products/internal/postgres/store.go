@@ -17,6 +17,9 @@ import (
 
 const codeForeignKeyViolation = "23503"
 
+// ConsumerName identifies the catalog in processed_events.
+const ConsumerName = "products"
+
 // Store reads and writes the catalog.
 type Store struct{ pool *pgxpool.Pool }
 
