@@ -49,14 +49,25 @@ func main() {
 	}
 }
 
+// settings are the auth service's own; config.Parse reads them.
+type settings struct {
+	SecretStore      string        `env:"SECRET_STORE" default:"secretstore" doc:"Secret store component holding the signing keys and the bootstrap admin's credentials."`
+	SessionRetention time.Duration `env:"SESSION_RETENTION" default:"168h" doc:"How long ended sessions are kept before they are purged."`
+	Retention        purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "auth", Port: 3001, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	secretStore := svc.Env.String("SECRET_STORE", "secretstore")
-	denylistStore := svc.Env.String("DENYLIST_STORE", service.DenylistStore)
+	secretStore := cfg.SecretStore
+	denylistStore := svc.Config.DenylistStore
 	var secrets map[string]string
 	err = service.WaitFor(ctx, "read secrets", func(ctx context.Context) error {
 		// One by one, by name: the secret scopes and the cluster's RBAC
@@ -93,8 +104,8 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	verifier := authn.NewVerifier(func(context.Context) ([]byte, error) { return json.Marshal(signing.JWKS()) }, time.Now).
 		WithDenylist(svc.Sidecar.Denylist(denylistStore))
 	purge.Mount(svc.Server.App(), time.Now, map[string]purge.Task{
-		"outbox":   purge.PublishedOutbox(svc.DB, purge.RetentionFrom(svc.Env).PublishedOutbox),
-		"sessions": postgres.EndedSessions(svc.DB, svc.Env.Duration("SESSION_RETENTION", 7*24*time.Hour)),
+		"outbox":   purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
+		"sessions": postgres.EndedSessions(svc.DB, cfg.SessionRetention),
 	})
 	httpapi.New(signing, accts, verifier).Register(svc.Server.App())
 	return svc.Run(ctx)

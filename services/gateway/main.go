@@ -34,7 +34,29 @@ func main() {
 	}
 }
 
+// settings are the gateway's own; config.Parse reads them.
+type settings struct {
+	RoutesFile string `env:"ROUTES_FILE" default:"routes.yaml" doc:"The route table: which paths are public, which need a token or a role, rate limits and CORS."`
+	BodyLimit  int    `env:"BODY_LIMIT_BYTES" default:"1048576" doc:"Largest request body passed on, in bytes (413 past it)."`
+	// Off only for load runs from a single host, where every request shares
+	// one client IP.
+	RateLimits      string        `env:"RATE_LIMITS" default:"on" doc:"off turns rate limiting off, for load runs from a single host where every request shares one client IP."`
+	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" default:"15s" doc:"Deadline of a request proxied to a service."`
+	Redis           redisSettings
+}
+
+// redisSettings point the rate limiter at its Redis (in Kubernetes both
+// come from the Secret redis).
+type redisSettings struct {
+	Addr     string `env:"REDIS_ADDR" default:"127.0.0.1:6379" doc:"Redis server holding the rate limiter's counters."`
+	Password string `env:"REDIS_PASSWORD" doc:"Password of REDIS_ADDR, when the server requires one."`
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{
 		Name: "gateway", Port: 3000, Public: true,
 		// Clients reach every path of the public port; metrics are not theirs.
@@ -47,17 +69,15 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		return err
 	}
 	defer svc.Close()
-	cfg, table, err := routes.Load(svc.Env.String("ROUTES_FILE", "routes.yaml"))
+	routing, table, err := routes.Load(cfg.RoutesFile)
 	if err != nil {
 		return err
 	}
-	bodyLimit := svc.Env.Int("BODY_LIMIT_BYTES", 1<<20)
+	bodyLimit := cfg.BodyLimit
 
 	var limiter edge.Limiter
-	// Off only for load runs from a single host, where every request shares
-	// one client IP.
-	if svc.Env.String("RATE_LIMITS", "on") != "off" {
-		rdb := redis.NewClient(redisOptions(svc.Env))
+	if cfg.RateLimits != "off" {
+		rdb := redis.NewClient(redisOptions(cfg.Redis))
 		defer rdb.Close()
 		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
 	}
@@ -69,7 +89,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 
 	app := svc.Server.App()
 	app.Use(edge.SecurityHeaders, cors.New(cors.Config{
-		AllowOrigins:  strings.Join(cfg.CORS.AllowOrigins, ","),
+		AllowOrigins:  strings.Join(routing.CORS.AllowOrigins, ","),
 		AllowHeaders:  "Authorization, Content-Type, Idempotency-Key, X-Request-ID, traceparent",
 		ExposeHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After",
 		MaxAge:        600,
@@ -77,13 +97,13 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app.Get(openapi.Path, openapi.Handler(doc))
 	app.All("/*", edge.New(edge.Options{
 		Table:    table,
-		Limits:   cfg.RateLimits,
+		Limits:   routing.RateLimits,
 		Verifier: svc.Verifier,
 		Limiter:  limiter,
 		Forwarder: proxy.New(proxy.Options{
 			SidecarHTTPPort: svc.Config.DaprHTTPPort,
 			DaprAPIToken:    svc.Config.DaprAPIToken,
-			Timeout:         svc.Env.Duration("UPSTREAM_TIMEOUT", 15*time.Second),
+			Timeout:         cfg.UpstreamTimeout,
 			BodyLimit:       bodyLimit,
 			Logger:          svc.Log,
 		}),
@@ -94,12 +114,8 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	return svc.Run(ctx)
 }
 
-// redisOptions points the rate limiter at REDIS_ADDR, authenticating with
-// REDIS_PASSWORD when the server requires one (in Kubernetes both come from
-// the Secret redis).
-func redisOptions(env *config.Reader) *redis.Options {
-	return &redis.Options{
-		Addr:     env.String("REDIS_ADDR", "127.0.0.1:6379"),
-		Password: env.String("REDIS_PASSWORD", ""),
-	}
+// redisOptions points the rate limiter at its Redis, authenticating with
+// the password when the server requires one.
+func redisOptions(r redisSettings) *redis.Options {
+	return &redis.Options{Addr: r.Addr, Password: r.Password}
 }

@@ -54,7 +54,9 @@ func TestRedisOptionsAuthenticateWithThePassword(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, handshakes := fakeRedis(t)
 			env := map[string]string{"REDIS_ADDR": addr, "REDIS_PASSWORD": tc.password}
-			rdb := redis.NewClient(redisOptions(config.NewReader(func(k string) string { return env[k] })))
+			var cfg settings
+			require.NoError(t, config.Parse(func(k string) string { return env[k] }, &cfg))
+			rdb := redis.NewClient(redisOptions(cfg.Redis))
 			defer rdb.Close()
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -32,7 +32,18 @@ func main() {
 	}
 }
 
+// settings are the notifications service's own; config.Parse reads them.
+type settings struct {
+	MaxAttempts int    `env:"NOTIFY_MAX_ATTEMPTS" default:"8" doc:"How many times one delivery is sent before it is failed (and dead-lettered)."`
+	AdminEmail  string `env:"NOTIFY_ADMIN_EMAIL" default:"admin@daprshop.local" doc:"Address receiving the messages meant for the shop's admins."`
+	Retention   purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "notifications", Port: 3005, Migrations: migrations.FS}, getenv, logOut)
 	if err != nil {
 		return err
@@ -40,8 +51,8 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	defer svc.Close()
 	app := svc.Server.App()
 	notifier := notifications.NewService(postgres.NewStore(svc.DB), sender.New(svc.Sidecar), notifications.Options{
-		MaxAttempts: svc.Env.Int("NOTIFY_MAX_ATTEMPTS", 8),
-		AdminEmail:  svc.Env.String("NOTIFY_ADMIN_EMAIL", "admin@daprshop.local"),
+		MaxAttempts: cfg.MaxAttempts,
+		AdminEmail:  cfg.AdminEmail,
 		Log:         svc.Log,
 		Now:         time.Now,
 	})
@@ -49,7 +60,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// user's bearer token, so no route group's auth may come before them.
 	events.Mount(app, svc.Log, consumer.New(notifier).Subscriptions()...)
 	purge.Mount(app, time.Now, map[string]purge.Task{
-		"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents),
+		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
 	})
 	httpapi.New(notifier, svc.Verifier).Register(app)
 	return svc.Run(ctx)

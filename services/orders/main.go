@@ -33,26 +33,36 @@ func main() {
 	}
 }
 
+// settings are the orders service's own; config.Parse reads them.
+type settings struct {
+	CartStore               string        `env:"CART_STORE" default:"statestore" doc:"State store component holding the carts."`
+	PaymentTimeout          time.Duration `env:"ORDER_PAYMENT_TIMEOUT" default:"30m" doc:"How long an order awaits its payment before it expires."`
+	IdempotencyKeyRetention time.Duration `env:"IDEMPOTENCY_KEY_RETENTION" default:"24h" doc:"How long a checkout's Idempotency-Key is kept: as long as Stripe keeps its keys."`
+	Retention               purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "orders", Port: 3003, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken)
-	carts := cartstate.New(svc.Sidecar, svc.Env.String("CART_STORE", "statestore"))
-	paymentTimeout := svc.Env.Duration("ORDER_PAYMENT_TIMEOUT", 30*time.Minute)
-	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, paymentTimeout)
+	carts := cartstate.New(svc.Sidecar, cfg.CartStore)
+	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, cfg.PaymentTimeout)
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
 	events.Mount(app, svc.Log, consumer.New(svc.DB, svc.Log).Subscriptions()...)
-	retention := purge.RetentionFrom(svc.Env)
 	purge.Mount(app, time.Now, map[string]purge.Task{
-		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
-		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 		// As long as Stripe keeps its keys.
-		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, svc.Env.Duration("IDEMPOTENCY_KEY_RETENTION", 24*time.Hour)),
+		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, cfg.IdempotencyKeyRetention),
 	})
 	httpapi.New(orderService, orders.NewCarts(carts, catalog), svc.Verifier).Register(app)
 	return svc.Run(ctx)

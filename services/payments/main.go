@@ -39,21 +39,30 @@ const (
 	secretWebhookSecret = "stripe-webhook-secret"
 )
 
+// settings are the payments service's own; config.Parse reads them.
+type settings struct {
+	SecretStore      string        `env:"SECRET_STORE" default:"secretstore" doc:"Secret store component holding the Stripe secret key and webhook secret."`
+	StripeEndpoint   string        `env:"STRIPE_ENDPOINT" default:"stripe" doc:"HTTPEndpoint component through which the sidecar reaches Stripe."`
+	WebhookTolerance time.Duration `env:"STRIPE_WEBHOOK_TOLERANCE" default:"5m" doc:"How old a Stripe webhook's signature timestamp may be."`
+	StripeTimeout    time.Duration `env:"STRIPE_TIMEOUT" default:"60s" doc:"Deadline of a call to Stripe."`
+	// Prices include tax; invoices split it out at this rate.
+	TaxBPS int `env:"INVOICE_TAX_RATE_BPS" default:"2100" doc:"Tax rate included in prices, split out on invoices, in basis points (2100 is 21%)."`
+	// Longer than a webhook normally takes, retries included.
+	ReconcileAfter time.Duration `env:"RECONCILE_AFTER" default:"2m" doc:"Age past which an unsettled payment is re-read from Stripe by the reconcile job."`
+	Retention      purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "payments", Port: 3004, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	secretStore := svc.Env.String("SECRET_STORE", "secretstore")
-	endpoint := svc.Env.String("STRIPE_ENDPOINT", "stripe")
-	tolerance := svc.Env.Duration("STRIPE_WEBHOOK_TOLERANCE", 5*time.Minute)
-	stripeTimeout := svc.Env.Duration("STRIPE_TIMEOUT", 60*time.Second)
-	// Prices include tax; invoices split it out at this rate.
-	taxBPS := svc.Env.Int("INVOICE_TAX_RATE_BPS", 2100)
-	// Payments unsettled for longer are re-read from Stripe by the cron
-	// job: longer than a webhook normally takes, retries included.
-	reconcileAge := svc.Env.Duration("RECONCILE_AFTER", 2*time.Minute)
+	secretStore := cfg.SecretStore
 	secrets := map[string]string{}
 	err = service.WaitFor(ctx, "read stripe secrets", func(ctx context.Context) error {
 		for _, key := range []string{secretStripeKey, secretWebhookSecret} {
@@ -72,22 +81,21 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		return err
 	}
 	provider := stripeapi.New(stripeapi.Options{
-		BaseURL: stripeapi.SidecarURL(svc.Config.DaprHTTPPort, endpoint), SecretKey: secrets[secretStripeKey],
-		DaprAPIToken: svc.Config.DaprAPIToken, Timeout: stripeTimeout,
+		BaseURL: stripeapi.SidecarURL(svc.Config.DaprHTTPPort, cfg.StripeEndpoint), SecretKey: secrets[secretStripeKey],
+		DaprAPIToken: svc.Config.DaprAPIToken, Timeout: cfg.StripeTimeout,
 	})
-	flows := payments.NewService(postgres.NewStore(svc.DB), provider).WithTaxRate(taxBPS)
+	flows := payments.NewService(postgres.NewStore(svc.DB), provider).WithTaxRate(cfg.TaxBPS)
 	app := svc.Server.App()
 	events.Mount(app, svc.Log, consumer.New(flows).Subscriptions()...)
-	httpapi.MountReconcile(app, flows, svc.Log, reconcileAge, time.Now)
-	retention := purge.RetentionFrom(svc.Env)
+	httpapi.MountReconcile(app, flows, svc.Log, cfg.ReconcileAfter, time.Now)
 	purge.Mount(app, time.Now, map[string]purge.Task{
-		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
-		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 		// Stripe gives up redelivering a webhook after three days.
-		"webhook_events": purge.Older(svc.DB, "webhook_events", "received_at", retention.ProcessedEvents),
+		"webhook_events": purge.Older(svc.DB, "webhook_events", "received_at", cfg.Retention.ProcessedEvents),
 		// Long past any verdict a cancelled order's intent could still get.
-		"cancelled_orders": purge.Older(svc.DB, "cancelled_orders", "cancelled_at", retention.ProcessedEvents),
+		"cancelled_orders": purge.Older(svc.DB, "cancelled_orders", "cancelled_at", cfg.Retention.ProcessedEvents),
 	})
-	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], tolerance), svc.Verifier).Register(app)
+	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], cfg.WebhookTolerance), svc.Verifier).Register(app)
 	return svc.Run(ctx)
 }

@@ -34,13 +34,23 @@ func main() {
 // cacheOff, as CACHE_STORE, serves every read from the database.
 const cacheOff = "off"
 
+// settings are the products service's own; config.Parse reads them.
+type settings struct {
+	CacheStore string `env:"CACHE_STORE" default:"cache" doc:"State store component caching catalog reads; off serves every read from the database."`
+	Retention  purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "products", Port: 3002, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	cacheStore := svc.Env.String("CACHE_STORE", "cache")
+	cacheStore := cfg.CacheStore
 	if cacheStore == cacheOff {
 		cacheStore = ""
 	}
@@ -50,10 +60,9 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
 	events.Mount(app, svc.Log, consumer.New(products).Subscriptions()...)
-	retention := purge.RetentionFrom(svc.Env)
 	purge.Mount(app, time.Now, map[string]purge.Task{
-		"processed_events": purge.ProcessedEvents(svc.DB, retention.ProcessedEvents),
-		"outbox":           purge.PublishedOutbox(svc.DB, retention.PublishedOutbox),
+		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)
 	return svc.Run(ctx)

@@ -32,7 +32,16 @@ func main() {
 	}
 }
 
+// settings are the workers service's own; config.Parse reads them.
+type settings struct {
+	Retention purge.Retention
+}
+
 func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var cfg settings
+	if err := config.Parse(getenv, &cfg); err != nil {
+		return err
+	}
 	svc, err := service.Start(ctx, service.Spec{Name: "workers", Database: "analytics", Port: 3006, Migrations: migrations.FS}, getenv, logOut)
 	if err != nil {
 		return err
@@ -53,7 +62,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire"),
 		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile"),
 		"cron-purge": jobs.Purge(svc.Sidecar, []string{"auth", "products", "orders", "payments", "notifications"},
-			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, purge.RetentionFrom(svc.Env).ProcessedEvents)},
+			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents)},
 			time.Now),
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})

@@ -1,13 +1,17 @@
-// Package config reads the settings every service shares from the
-// environment, once, at start.
+// Package config reads settings from the environment, once, at start, into
+// typed structs, and documents them.
+//
+// A struct field is a setting when it has an env tag naming its variable;
+// default is its value when the variable is unset and doc says what it
+// means. Parse checks every value before a service wires anything, so a
+// malformed one stops the start with the variable's name; Document renders
+// the same tags as the configuration reference.
 package config
 
 import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -17,53 +21,58 @@ type Getenv func(string) string
 
 // Base holds the settings common to every service.
 type Base struct {
-	Service         string
-	BindAddress     string // 127.0.0.1 locally; 0.0.0.0 in a pod so probes reach it
-	Port            int
-	LogLevel        string
-	DatabaseURL     string        // empty for services that own no database
-	DaprHTTPPort    int           // the sidecar's HTTP API, on 127.0.0.1
-	DaprGRPCPort    int           // the sidecar's gRPC API, on 127.0.0.1
-	DaprAPIToken    string        // sent to the sidecar on every call
-	AppAPIToken     string        // required from the sidecar on every call
-	ShutdownTimeout time.Duration // how long in-flight requests may drain
+	Service     string
+	BindAddress string `env:"BIND_ADDRESS" default:"127.0.0.1" doc:"Address the HTTP server listens on: 127.0.0.1 locally, 0.0.0.0 in a pod so probes reach it."`
+	Port        int    `env:"APP_PORT" doc:"Port the HTTP server listens on; unset, the service's port in the blueprint (gateway 3000, auth 3001, products 3002, orders 3003, payments 3004, notifications 3005, workers 3006)."`
+	MetricsPort int    `env:"APP_METRICS_PORT" doc:"The gateway's /metrics port, apart from its public one; unset, 3100. Other services serve /metrics to their sidecar on APP_PORT and ignore it."`
+	LogLevel    string `env:"LOG_LEVEL" default:"info" doc:"Lowest level logged: debug, info, warn or error."`
+	PostgresURL string `env:"POSTGRES_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" doc:"PostgreSQL server holding the service's database (named after the service; workers: analytics)."`
+	// DatabaseNamePrefix gives a whole test run databases of its own.
+	DatabaseNamePrefix string        `env:"DATABASE_NAME_PREFIX" doc:"Prefix of the service's database name on the POSTGRES_URL server."`
+	DatabaseURL        string        `env:"DATABASE_URL" doc:"The service's database; unset, the database named after the service on the POSTGRES_URL server."`
+	DaprHTTPPort       int           `env:"DAPR_HTTP_PORT" default:"3500" doc:"The sidecar's HTTP API port, on 127.0.0.1."`
+	DaprGRPCPort       int           `env:"DAPR_GRPC_PORT" default:"50001" doc:"The sidecar's gRPC API port, on 127.0.0.1."`
+	DaprAPIToken       string        `env:"DAPR_API_TOKEN" doc:"Sent to the sidecar on every call."`
+	AppAPIToken        string        `env:"APP_API_TOKEN" doc:"Required from the sidecar on every call it makes to the service."`
+	ShutdownTimeout    time.Duration `env:"SHUTDOWN_TIMEOUT" default:"15s" doc:"How long in-flight requests may drain at shutdown."`
 	// TrustedProxies may set X-Forwarded-For: the client address is read
-	// from it only for requests whose peer is one of them. TRUSTED_PROXIES
-	// is a comma-separated list of IP addresses and CIDR prefixes
-	// ("10.0.0.0/8, 192.0.2.7, fd00::/8"); unset, no proxy is trusted and
-	// the peer is the client. A malformed entry fails the start.
-	TrustedProxies []string
+	// from it only for requests whose peer is one of them.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" doc:"Comma-separated IP addresses and CIDR prefixes of proxies trusted to set X-Forwarded-For (\"10.0.0.0/8, 192.0.2.7\"); unset, none is and the peer is the client."`
 	// TrustedProxyNets is TrustedProxies parsed; a single address is a
 	// prefix of its full length.
 	TrustedProxyNets []netip.Prefix
+	DenylistStore    string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
 }
 
-// Load reads the base settings of service; defaultPort is its fixed port in
-// the blueprint. The database is named database (the service's name when
-// empty, after DATABASE_NAME_PREFIX) on the POSTGRES_URL server, unless
-// DATABASE_URL says otherwise.
-func Load(getenv Getenv, service, database string, defaultPort int) (Base, error) {
-	if database == "" {
-		database = service
+// Defaults are the settings of a service that differ from one service to
+// the next.
+type Defaults struct {
+	Service string
+	// Database is the service's database name when it differs from Service.
+	Database    string
+	Port        int
+	MetricsPort int
+}
+
+// Load reads the base settings of a service.
+func Load(getenv Getenv, d Defaults) (Base, error) {
+	b := Base{Service: d.Service, Port: d.Port, MetricsPort: d.MetricsPort}
+	if err := Parse(getenv, &b); err != nil {
+		return Base{}, err
 	}
-	r := Reader{getenv: getenv}
-	b := Base{
-		Service:         service,
-		BindAddress:     r.String("BIND_ADDRESS", "127.0.0.1"),
-		Port:            r.Int("APP_PORT", defaultPort),
-		LogLevel:        r.String("LOG_LEVEL", "info"),
-		DaprHTTPPort:    r.Int("DAPR_HTTP_PORT", 3500),
-		DaprGRPCPort:    r.Int("DAPR_GRPC_PORT", 50001),
-		DaprAPIToken:    r.String("DAPR_API_TOKEN", ""),
-		AppAPIToken:     r.String("APP_API_TOKEN", ""),
-		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		TrustedProxies:  r.List("TRUSTED_PROXIES"),
+	nets, err := prefixes(b.TrustedProxies)
+	if err != nil {
+		return Base{}, err
 	}
-	b.TrustedProxyNets = r.prefixes("TRUSTED_PROXIES", b.TrustedProxies)
-	// A prefix gives a whole test run databases of its own.
-	database = r.String("DATABASE_NAME_PREFIX", "") + database
-	b.DatabaseURL = r.String("DATABASE_URL", DatabaseURL(r.String("POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), database))
-	return b, r.Err()
+	b.TrustedProxyNets = nets
+	if b.DatabaseURL == "" {
+		database := d.Database
+		if database == "" {
+			database = d.Service
+		}
+		b.DatabaseURL = DatabaseURL(b.PostgresURL, b.DatabaseNamePrefix+database)
+	}
+	return b, nil
 }
 
 // DatabaseURL returns serverURL with its database name replaced by name.
@@ -76,86 +85,19 @@ func DatabaseURL(serverURL, name string) string {
 	return u.String()
 }
 
-// Reader reads typed settings and remembers the first malformed one, so a
-// service reports every setting in one place instead of checking each.
-type Reader struct {
-	getenv Getenv
-	err    error
-}
-
-// NewReader returns a Reader over getenv.
-func NewReader(getenv Getenv) *Reader { return &Reader{getenv: getenv} }
-
-// Err is the first malformed setting seen, if any.
-func (r *Reader) Err() error { return r.err }
-
-// String returns the variable or def when unset.
-func (r *Reader) String(key, def string) string {
-	if v := r.getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// Int returns the variable as an int or def when unset.
-func (r *Reader) Int(key string, def int) int {
-	v := r.getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		r.fail(key, v, err)
-		return def
-	}
-	return n
-}
-
-// List returns the comma-separated variable as a list without blanks.
-func (r *Reader) List(key string) []string {
-	var out []string
-	for _, v := range strings.Split(r.getenv(key), ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// prefixes parses list, read from key, as IP addresses and CIDR prefixes.
-func (r *Reader) prefixes(key string, list []string) []netip.Prefix {
+// prefixes parses TRUSTED_PROXIES entries as IP addresses and CIDR prefixes.
+func prefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, v := range list {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
 			addr, addrErr := netip.ParseAddr(v)
 			if addrErr != nil {
-				r.fail(key, v, err)
-				return nil
+				return nil, fmt.Errorf("TRUSTED_PROXIES: %q is not an IP address or CIDR prefix", v)
 			}
 			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
 		}
 		out = append(out, p.Masked())
 	}
-	return out
-}
-
-// Duration returns the variable as a time.Duration ("15s") or def when unset.
-func (r *Reader) Duration(key string, def time.Duration) time.Duration {
-	v := r.getenv(key)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.fail(key, v, err)
-		return def
-	}
-	return d
-}
-
-func (r *Reader) fail(key, value string, err error) {
-	if r.err == nil {
-		r.err = fmt.Errorf("setting %s=%q: %w", key, value, err)
-	}
+	return out, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -100,16 +99,8 @@ func PublishedOutbox(db *pgxpool.Pool, retention time.Duration) Task {
 }
 
 // Retention is how long rows outlive their use, the same settings in
-// every service.
+// every service (read with config.Parse).
 type Retention struct {
-	ProcessedEvents time.Duration // PROCESSED_EVENTS_RETENTION, well past the broker's redelivery window
-	PublishedOutbox time.Duration // OUTBOX_RETENTION
-}
-
-// RetentionFrom reads the retentions from env.
-func RetentionFrom(env *config.Reader) Retention {
-	return Retention{
-		ProcessedEvents: env.Duration("PROCESSED_EVENTS_RETENTION", 30*24*time.Hour),
-		PublishedOutbox: env.Duration("OUTBOX_RETENTION", 7*24*time.Hour),
-	}
+	ProcessedEvents time.Duration `env:"PROCESSED_EVENTS_RETENTION" default:"720h" doc:"How long ids of consumed events are kept to drop redeliveries: well past the broker's redelivery window."`
+	PublishedOutbox time.Duration `env:"OUTBOX_RETENTION" default:"168h" doc:"How long published outbox rows are kept to trace what was sent."`
 }

@@ -45,13 +45,9 @@ type Spec struct {
 	Outbox bool
 }
 
-// DenylistStore is the state store component holding revoked token ids.
-const DenylistStore = "denylist"
-
 // Service holds a started service's dependencies. Close releases them.
 type Service struct {
 	Config   config.Base
-	Env      *config.Reader // the service's own settings
 	Log      *slog.Logger
 	DB       *pgxpool.Pool // nil without migrations
 	Sidecar  *sidecar.Sidecar
@@ -60,13 +56,13 @@ type Service struct {
 	Relay    *outbox.Relay // nil unless Spec.Outbox
 }
 
-// Start reads the configuration and opens the service's dependencies.
+// Start reads the base settings and opens the service's dependencies.
 func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Writer) (*Service, error) {
-	cfg, err := config.Load(getenv, spec.Name, spec.Database, spec.Port)
+	cfg, err := config.Load(getenv, config.Defaults{Service: spec.Name, Database: spec.Database, Port: spec.Port, MetricsPort: spec.MetricsPort})
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Config: cfg, Env: config.NewReader(getenv), Log: logging.New(logOut, spec.Name, cfg.LogLevel)}
+	s := &Service{Config: cfg, Log: logging.New(logOut, spec.Name, cfg.LogLevel)}
 	if s.Sidecar, err = sidecar.New(cfg); err != nil {
 		return nil, err
 	}
@@ -80,14 +76,14 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	}
 	s.Server = server.New(server.Options{
 		Config: cfg, Logger: s.Log, Checks: checks, Public: spec.Public, StreamRequestBody: spec.StreamRequestBody, BodyLimit: spec.BodyLimit,
-		MetricsPort: s.Env.Int("APP_METRICS_PORT", spec.MetricsPort),
+		MetricsPort: cfg.MetricsPort,
 	})
 	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
 	// The edge's sidecar may only invoke (its Configuration allows no state
 	// API, and the denylist is not scoped to it): the services behind it
 	// check revocations on every request.
 	if !spec.Public {
-		s.Verifier = s.Verifier.WithDenylist(s.Sidecar.Denylist(s.Env.String("DENYLIST_STORE", DenylistStore)))
+		s.Verifier = s.Verifier.WithDenylist(s.Sidecar.Denylist(cfg.DenylistStore))
 	}
 	if spec.Outbox {
 		if s.DB == nil {
@@ -114,9 +110,6 @@ func (s *Service) fetchSigningKeys(ctx context.Context) ([]byte, error) {
 // both have stopped. A relay that cannot run (no outbox table) stops the
 // server too, and its error is returned.
 func (s *Service) Run(ctx context.Context) error {
-	if err := s.Env.Err(); err != nil {
-		return err
-	}
 	if s.Relay == nil {
 		return s.Server.Run(ctx)
 	}

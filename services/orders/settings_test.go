@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/daprshop/daprshop/services/platform/config/configtest"
+)
+
+func TestConfigurationReference(t *testing.T) {
+	configtest.Check(t, "../../docs/configuration/orders.md", "Settings of orders",
+		"Read by orders besides [the settings of every service](platform.md).", settings{})
+}
+
+func TestMalformedSettingStopsTheStart(t *testing.T) {
+	// Nothing is wired: a start would need a sidecar and create a database.
+	vars := map[string]string{"ORDER_PAYMENT_TIMEOUT": "abc"}
+	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
+	assert.ErrorContains(t, err, `ORDER_PAYMENT_TIMEOUT: "abc" is not a duration`)
+}
