@@ -194,3 +194,38 @@ func TestFindRefund(t *testing.T) {
 	_, err = down.FindRefund(context.Background(), id, "pi_1")
 	assert.Equal(t, apperr.Unavailable, apperr.KindOf(err), "%v", err)
 }
+
+func TestStripeStatusesMapToTheDomains(t *testing.T) {
+	for _, tt := range []struct {
+		stripe string
+		want   payments.IntentStatus
+	}{
+		{"requires_payment_method", payments.IntentAwaitingMethod},
+		{"requires_confirmation", payments.IntentAwaitingClient},
+		{"requires_action", payments.IntentAwaitingClient},
+		{"processing", payments.IntentProcessing},
+		{"succeeded", payments.IntentSucceeded},
+		{"canceled", payments.IntentCancelled},
+	} {
+		t.Run("intent "+tt.stripe, func(t *testing.T) {
+			c, _ := sidecar(t, http.StatusOK, `{"id": "pi_1", "object": "payment_intent", "status": "`+tt.stripe+`"}`)
+			intent, err := c.Intent(context.Background(), "pi_1")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, intent.Status)
+		})
+	}
+	for _, tt := range []struct{ stripe, want string }{
+		{"pending", payments.RefundPending},
+		{"requires_action", payments.RefundPending},
+		{"succeeded", payments.RefundSucceeded},
+		{"failed", payments.RefundFailed},
+		{"canceled", payments.RefundFailed},
+	} {
+		t.Run("refund "+tt.stripe, func(t *testing.T) {
+			c, _ := sidecar(t, http.StatusOK, `{"id": "re_1", "object": "refund", "status": "`+tt.stripe+`"}`)
+			rf, err := c.Refund(context.Background(), uuid.New(), "pi_1", 300)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, rf.Status)
+		})
+	}
+}
