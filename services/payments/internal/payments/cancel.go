@@ -56,7 +56,7 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 		return s.store.MarkCancelled(ctx, p.ID)
 	case intent.Status == IntentSucceeded:
 		// Confirmed before the cancellation reached the provider.
-		p, err = s.settle(ctx, intent.ID, "cancel:"+intent.ID+":succeeded", "cancel", StatusSucceeded, "")
+		p, err = s.applyVerdict(ctx, intent.ID, "cancel:"+intent.ID+":succeeded", "cancel", StatusSucceeded, "")
 		if err != nil {
 			return err
 		}

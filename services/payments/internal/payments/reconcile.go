@@ -35,7 +35,7 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 			// A stable id per verdict: a second run, or the webhook arriving
 			// later, finds the payment settled and changes nothing.
 			eventID := fmt.Sprintf("reconcile:%s:%s", intent.ID, status)
-			if p, err = s.settle(ctx, intent.ID, eventID, "reconcile", status, intent.FailureMessage); err != nil {
+			if p, err = s.applyVerdict(ctx, intent.ID, eventID, "reconcile", status, intent.FailureMessage); err != nil {
 				errs = append(errs, err)
 				continue
 			}

@@ -162,7 +162,7 @@ func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
 	if !settled {
 		return nil
 	}
-	p, err := s.settle(ctx, evt.Intent.ID, evt.ID, evt.Type, status, evt.Intent.FailureMessage)
+	p, err := s.applyVerdict(ctx, evt.Intent.ID, evt.ID, evt.Type, status, evt.Intent.FailureMessage)
 	if err != nil || !p.OrderCancelled {
 		return err
 	}

@@ -63,8 +63,8 @@ func OnVerdict(status Status, failure string, taxBPS int) Decide {
 	}
 }
 
-// settle applies the provider's verdict on intentID (status, with the
+// applyVerdict applies the provider's verdict on intentID (status, with the
 // decline failure) once per eventID, see OnVerdict and Store.Transition.
-func (s *Service) settle(ctx context.Context, intentID, eventID, eventType string, status Status, failure string) (Payment, error) {
+func (s *Service) applyVerdict(ctx context.Context, intentID, eventID, eventType string, status Status, failure string) (Payment, error) {
 	return s.store.Transition(ctx, intentID, eventID, eventType, OnVerdict(status, failure, s.taxBPS))
 }
