@@ -35,7 +35,7 @@ func (f fixture) intentStatus(t *testing.T, order uuid.UUID) string {
 	t.Helper()
 	f.provider.mu.Lock()
 	defer f.provider.mu.Unlock()
-	return f.provider.intents[order].Status
+	return string(f.provider.intents[order].Status)
 }
 
 // assertRefundedOnce checks that the payment of order was refunded in full

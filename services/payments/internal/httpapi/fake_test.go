@@ -102,7 +102,7 @@ func (f *fakeProvider) settle(order uuid.UUID, status, failure string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	i := f.intents[order]
-	i.Status, i.FailureMessage = status, failure
+	i.Status, i.FailureMessage = payments.IntentStatus(status), failure
 	f.intents[order] = i
 }
 
@@ -136,7 +136,7 @@ func (f *fakeProvider) Refund(_ context.Context, refundID uuid.UUID, _ string, a
 	case f.refunded[refundID] != nil:
 		return f.refunded[refundID].ProviderRefund, nil
 	case f.refuse:
-		return payments.ProviderRefund{}, apperr.New(apperr.BadGateway, "refused")
+		return payments.ProviderRefund{}, payments.ErrProviderRefused
 	}
 	r := &fakeRefund{ProviderRefund: payments.ProviderRefund{ID: "re_" + refundID.String(), Status: "succeeded"}, amountCents: amountCents}
 	if f.refundsPending {
@@ -161,10 +161,14 @@ func (f *fakeProvider) FindRefund(_ context.Context, refundID uuid.UUID, _ strin
 	return f.refunded[refundID].ProviderRefund, nil
 }
 
-// settleRefunds decides every pending refund with status.
+// settleRefunds decides every pending refund with status, in Stripe's
+// words, which an adapter maps to the domain's: a canceled refund failed.
 func (f *fakeProvider) settleRefunds(status string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if status == "canceled" {
+		status = payments.RefundFailed
+	}
 	for _, r := range f.refunded {
 		if r.Status == "pending" {
 			r.Status = status

@@ -7,20 +7,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// CancelStore is what closing the payments of cancelled orders needs from
-// storage.
-type CancelStore interface {
-	// CancelOrder records that orderID was cancelled unpaid (reason in
-	// orders' words), once, and returns the order's payment, or
-	// ErrPaymentNotFound when the order has none yet.
-	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
-	// OrderCancelled tells whether orderID was cancelled unpaid.
-	OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error)
-	// MarkCancelled marks a payment awaiting its verdict cancelled; a
-	// succeeded or failed one keeps its verdict.
-	MarkCancelled(ctx context.Context, paymentID uuid.UUID) error
-}
-
 // The reason orders gives when its customer cancels (order.cancelled).
 const orderReasonCustomer = "customer_cancelled"
 
@@ -32,7 +18,7 @@ const orderReasonCustomer = "customer_cancelled"
 // intent. Every step is idempotent per order, so a redelivery resumes
 // where an outage stopped.
 func (s *Service) CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) error {
-	p, err := s.cancels.CancelOrder(ctx, orderID, reason)
+	p, err := s.store.CancelOrder(ctx, orderID, reason)
 	if errors.Is(err, ErrPaymentNotFound) {
 		return nil
 	}
@@ -67,10 +53,10 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 	case err != nil:
 		return err
 	case intent.Cancelled():
-		return s.cancels.MarkCancelled(ctx, p.ID)
-	case intent.Status == "succeeded":
+		return s.store.MarkCancelled(ctx, p.ID)
+	case intent.Status == IntentSucceeded:
 		// Confirmed before the cancellation reached the provider.
-		p, err = s.store.Settle(ctx, "cancel:"+intent.ID+":succeeded", "cancel", intent.ID, StatusSucceeded, "", s.taxBPS)
+		p, err = s.applyVerdict(ctx, intent.ID, "cancel:"+intent.ID+":succeeded", "cancel", StatusSucceeded, "")
 		if err != nil {
 			return err
 		}

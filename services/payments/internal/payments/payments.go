@@ -99,6 +99,9 @@ var (
 	// ErrRefundFailed: the provider refused the refund or failed it; its
 	// amount is refundable again, under a new key.
 	ErrRefundFailed = &apperr.Error{Kind: apperr.BadGateway, Code: "refund_failed", Message: "the payment provider refused the refund"}
+	// ErrProviderRefused: the provider turned a request down, as opposed
+	// to failing to answer it.
+	ErrProviderRefused = apperr.New(apperr.BadGateway, "the payment provider refused the request")
 	// ErrUnknownIntent: a webhook names an intent with no payment yet (its
 	// order.created is still being applied); the provider retries it.
 	ErrUnknownIntent = apperr.New(apperr.Unavailable, "payment not recorded yet")

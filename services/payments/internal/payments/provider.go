@@ -25,8 +25,8 @@ type Provider interface {
 	Intent(ctx context.Context, id string) (Intent, error)
 	// Refund refunds amountCents of an intent as our refund refundID,
 	// which makes the call idempotent and is kept with the provider's
-	// refund so that FindRefund finds it. A refusal is an apperr.BadGateway
-	// error; after any other error the outcome is unknown.
+	// refund so that FindRefund finds it. A refusal is
+	// ErrProviderRefused; after any other error the outcome is unknown.
 	Refund(ctx context.Context, refundID uuid.UUID, intentID string, amountCents int64) (ProviderRefund, error)
 	// FindRefund returns the provider's refund made as refundID of
 	// intentID, or ErrNotFound when the provider never made it.
@@ -70,9 +70,9 @@ type IntentRequest struct {
 type Intent struct {
 	ID           string
 	ClientSecret string
-	// Status in the provider's words (requires_payment_method, processing,
-	// succeeded, …).
-	Status string
+	// Status is where the intent stands, mapped from the provider's words
+	// by its adapter.
+	Status IntentStatus
 	// FailureMessage is the last decline, if any.
 	FailureMessage string
 }
@@ -81,32 +81,48 @@ type Intent struct {
 // declined after a confirmation attempt.
 func (i Intent) Settled() (Status, bool) {
 	switch {
-	case i.Status == "succeeded":
+	case i.Status == IntentSucceeded:
 		return StatusSucceeded, true
-	case i.Status == "requires_payment_method" && i.FailureMessage != "":
+	case i.Status == IntentAwaitingMethod && i.FailureMessage != "":
 		return StatusFailed, true
 	}
 	return "", false
 }
 
 // Cancelled tells whether the intent was cancelled: it can never charge.
-func (i Intent) Cancelled() bool { return i.Status == "canceled" }
+func (i Intent) Cancelled() bool { return i.Status == IntentCancelled }
+
+// IntentStatus is where a provider's intent stands. The values are the
+// words of Stripe, the first provider; another provider's adapter maps
+// its own words to them.
+type IntentStatus string
+
+// Intent statuses.
+const (
+	// IntentAwaitingMethod: no card confirmed the intent yet, or the last
+	// one was declined (FailureMessage says why).
+	IntentAwaitingMethod IntentStatus = "requires_payment_method"
+	// IntentAwaitingClient: the client has yet to confirm or authenticate.
+	IntentAwaitingClient IntentStatus = "requires_action"
+	// IntentProcessing: confirmed, the verdict is awaited.
+	IntentProcessing IntentStatus = "processing"
+	IntentSucceeded  IntentStatus = "succeeded"
+	// IntentCancelled: the intent can never charge.
+	IntentCancelled IntentStatus = "canceled"
+)
 
 // ProviderRefund is the provider's view of a refund.
 type ProviderRefund struct {
 	ID string
-	// Status in the provider's words: pending, requires_action,
-	// succeeded, failed, canceled.
+	// Status is RefundPending, RefundSucceeded or RefundFailed, mapped
+	// from the provider's words by its adapter.
 	Status string
 }
 
 // Verdict tells whether the provider decided the refund, and how.
 func (r ProviderRefund) Verdict() (string, bool) {
-	switch r.Status {
-	case "succeeded":
-		return RefundSucceeded, true
-	case "failed", "canceled":
-		return RefundFailed, true
+	if r.Status == RefundSucceeded || r.Status == RefundFailed {
+		return r.Status, true
 	}
 	return "", false
 }

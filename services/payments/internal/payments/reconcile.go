@@ -7,19 +7,6 @@ import (
 	"time"
 )
 
-// ReconcileStore is what reconciliation needs from storage.
-type ReconcileStore interface {
-	// ClaimUnsettled returns up to limit payments still pending or
-	// processing that have not changed since before, those looked at least
-	// recently first, and records at as their last look. OrderCancelled
-	// and CancelReason are set.
-	ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]Payment, error)
-	// ClaimPendingRefunds returns up to limit refunds pending and
-	// unchanged since before, those looked at least recently first, with
-	// their IntentID, and records at as their last look.
-	ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]Refund, error)
-}
-
 // Reconcile re-reads from the provider the intents of up to limit payments
 // unsettled for longer than age (a webhook lost, or stuck in processing)
 // and settles those the provider has decided, as their webhook would have.
@@ -32,7 +19,7 @@ type ReconcileStore interface {
 // Refunds left pending (a provider outage or timeout, or a refund the
 // provider holds pending) are settled too, see reconcileRefunds.
 func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
-	stale, err := s.reconcile.ClaimUnsettled(ctx, now.Add(-age), now, limit)
+	stale, err := s.store.ClaimUnsettled(ctx, now.Add(-age), now, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -48,7 +35,7 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 			// A stable id per verdict: a second run, or the webhook arriving
 			// later, finds the payment settled and changes nothing.
 			eventID := fmt.Sprintf("reconcile:%s:%s", intent.ID, status)
-			if p, err = s.store.Settle(ctx, eventID, "reconcile", intent.ID, status, intent.FailureMessage, s.taxBPS); err != nil {
+			if p, err = s.applyVerdict(ctx, intent.ID, eventID, "reconcile", status, intent.FailureMessage); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -71,7 +58,7 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 // amount held. A refund still pending at the provider, or a provider
 // still down, waits for a later run. It returns how many it settled.
 func (s *Service) reconcileRefunds(ctx context.Context, now time.Time, age time.Duration, limit int) (int, error) {
-	pending, err := s.reconcile.ClaimPendingRefunds(ctx, now.Add(-age), now, limit)
+	pending, err := s.store.ClaimPendingRefunds(ctx, now.Add(-age), now, limit)
 	if err != nil {
 		return 0, err
 	}

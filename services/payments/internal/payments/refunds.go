@@ -6,35 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-
-	"github.com/daprshop/daprshop/services/platform/apperr"
 )
-
-// RefundStore is what refunds need from storage.
-type RefundStore interface {
-	// ReserveRefund records refund c.ID of c.AmountCents (0: what is left)
-	// of a payment as pending and raises the payment's refunded amount, in
-	// one transaction guarded in SQL, and reports whether it did. Reserving
-	// an id again returns the refund as recorded, whatever c asks. It
-	// returns ErrPaymentNotFound, ErrNotRefundable or ErrOverRefund.
-	ReserveRefund(ctx context.Context, c RefundClaim) (Refund, bool, error)
-	// CompleteRefund marks a pending refund succeeded, with
-	// payment.refunded; a refund already decided is returned as it is.
-	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
-	// FailRefund marks a pending refund failed and gives its amount back
-	// to the payment.
-	FailRefund(ctx context.Context, id uuid.UUID) error
-	// SubmitRefund records the provider's id of a refund it holds pending,
-	// and returns the refund.
-	SubmitRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
-	// AnswerRefund records status as the answer to the request that asked
-	// for refund id, unless an answer is recorded already, and returns the
-	// refund carrying the recorded answer (Replayed when it was not this
-	// one).
-	AnswerRefund(ctx context.Context, id uuid.UUID, status string) (Refund, error)
-	// PaymentOfOrder returns the order's payment, or ErrPaymentNotFound.
-	PaymentOfOrder(ctx context.Context, orderID uuid.UUID) (Payment, error)
-}
 
 // RefundClaim asks to reserve a refund. Key and RequestHash are set for an
 // admin's request, empty for the refund of a cancelled order.
@@ -82,7 +54,7 @@ func RefundIDFor(paymentID uuid.UUID, key string) uuid.UUID {
 // leaves the refund pending with its amount held until a retry or
 // reconciliation settles it.
 func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
-	r, reserved, err := s.refunds.ReserveRefund(ctx, RefundClaim{
+	r, reserved, err := s.store.ReserveRefund(ctx, RefundClaim{
 		ID: RefundIDFor(req.PaymentID, req.Key), PaymentID: req.PaymentID, AmountCents: req.AmountCents,
 		Key: req.Key, RequestHash: req.RequestHash,
 	})
@@ -102,7 +74,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error)
 	if r.Status == RefundFailed {
 		return Refund{}, ErrRefundFailed
 	}
-	return s.refunds.AnswerRefund(ctx, r.ID, r.Status)
+	return s.store.AnswerRefund(ctx, r.ID, r.Status)
 }
 
 // submitRefund asks the provider for the pending refund r and applies its
@@ -127,8 +99,8 @@ func (s *Service) submitRefund(ctx context.Context, r Refund, resumed bool) (Ref
 		}
 	}
 	pr, err := s.provider.Refund(ctx, r.ID, r.IntentID, r.AmountCents)
-	if apperr.KindOf(err) == apperr.BadGateway {
-		if ferr := s.refunds.FailRefund(ctx, r.ID); ferr != nil {
+	if errors.Is(err, ErrProviderRefused) {
+		if ferr := s.store.FailRefund(ctx, r.ID); ferr != nil {
 			return Refund{}, fmt.Errorf("%w (and releasing it: %w)", err, ferr)
 		}
 		return Refund{}, fmt.Errorf("%w: %w", ErrRefundFailed, err)
@@ -145,11 +117,11 @@ func (s *Service) applyRefund(ctx context.Context, r Refund, pr ProviderRefund) 
 	status, decided := pr.Verdict()
 	switch {
 	case !decided:
-		return s.refunds.SubmitRefund(ctx, r.ID, pr.ID)
+		return s.store.SubmitRefund(ctx, r.ID, pr.ID)
 	case status == RefundSucceeded:
-		return s.refunds.CompleteRefund(ctx, r.ID, pr.ID)
+		return s.store.CompleteRefund(ctx, r.ID, pr.ID)
 	}
-	if err := s.refunds.FailRefund(ctx, r.ID); err != nil {
+	if err := s.store.FailRefund(ctx, r.ID); err != nil {
 		return Refund{}, err
 	}
 	return Refund{}, ErrRefundFailed
@@ -162,7 +134,7 @@ var refundNamespace = uuid.MustParse("6f0b8f6e-3c1a-4f55-9a59-1c0f3f1e7a10")
 // eventID). The refund id is derived from the event id, so a redelivery
 // resumes the same refund instead of starting another.
 func (s *Service) RefundOrder(ctx context.Context, eventID string, orderID uuid.UUID) error {
-	p, err := s.refunds.PaymentOfOrder(ctx, orderID)
+	p, err := s.store.PaymentOfOrder(ctx, orderID)
 	if err != nil {
 		return err
 	}
@@ -171,7 +143,7 @@ func (s *Service) RefundOrder(ctx context.Context, eventID string, orderID uuid.
 
 // refundInFull refunds all that is left of a payment as refund id.
 func (s *Service) refundInFull(ctx context.Context, id, paymentID uuid.UUID) error {
-	r, reserved, err := s.refunds.ReserveRefund(ctx, RefundClaim{ID: id, PaymentID: paymentID})
+	r, reserved, err := s.store.ReserveRefund(ctx, RefundClaim{ID: id, PaymentID: paymentID})
 	if err != nil {
 		return err
 	}

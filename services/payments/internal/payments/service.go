@@ -9,64 +9,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// Store is what the service needs from storage. Methods that record an
-// event (RecordPayment, Settle) add it to the outbox in the same
-// transaction.
-type Store interface {
-	Methods(ctx context.Context, userID uuid.UUID) ([]Method, error)
-	// Method returns userID's card id, or ErrMethodNotFound.
-	Method(ctx context.Context, userID, id uuid.UUID) (Method, error)
-	// Customer returns the provider's id of userID, or ErrNotFound.
-	Customer(ctx context.Context, userID uuid.UUID) (string, error)
-	// SaveCustomer records userID's provider id unless one is recorded
-	// already, and returns the recorded one.
-	SaveCustomer(ctx context.Context, userID uuid.UUID, providerID string) (string, error)
-	// AddMethod saves a card; the user's first card becomes the default.
-	AddMethod(ctx context.Context, userID, id uuid.UUID, c Card) (Method, error)
-	// DeleteMethod forgets a card; when it was the default, the newest
-	// remaining card becomes the default.
-	DeleteMethod(ctx context.Context, userID, id uuid.UUID) error
-	SetDefault(ctx context.Context, userID, id uuid.UUID) (Method, error)
-	// DefaultMethod returns the user's default card, or ErrMethodNotFound.
-	DefaultMethod(ctx context.Context, userID uuid.UUID) (Method, error)
-	// RecordPayment records the payment of an order once per event id and
-	// per order, with payment.created unless the order was cancelled
-	// meanwhile. It returns the order's payment as stored, OrderCancelled
-	// set when the order was cancelled.
-	RecordPayment(ctx context.Context, eventID string, p Payment) (Payment, error)
-	// Settle applies a provider's verdict on intentID once per event id,
-	// with payment.succeeded or payment.failed when it changes the payment.
-	// It returns ErrUnknownIntent when no payment has that intent.
-	// A success issues the order's invoice in the same transaction, its
-	// tax-inclusive total split at taxBPS. The payment of a cancelled order
-	// takes the verdict (a success even over a failure: the money is taken)
-	// without any event or invoice. It returns the payment as it stands,
-	// for a replayed event id too.
-	Settle(ctx context.Context, eventID, eventType, intentID string, status Status, failure string, taxBPS int) (Payment, error)
-	Invoices(ctx context.Context, orderID uuid.UUID) ([]Invoice, error)
-	// Invoice returns an invoice, or ErrInvoiceNotFound.
-	Invoice(ctx context.Context, id uuid.UUID) (Invoice, error)
-	PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]Payment, error)
-}
-
 // Service runs the payment flows.
 type Service struct {
-	store     Store
-	refunds   RefundStore
-	reconcile ReconcileStore
-	cancels   CancelStore
-	provider  Provider
-	taxBPS    int
+	store    Store
+	provider Provider
+	taxBPS   int
 }
 
 // NewService returns a Service over store and provider.
-func NewService(store interface {
-	Store
-	RefundStore
-	ReconcileStore
-	CancelStore
-}, provider Provider) *Service {
-	return &Service{store: store, refunds: store, reconcile: store, cancels: store, provider: provider}
+func NewService(store Store, provider Provider) *Service {
+	return &Service{store: store, provider: provider}
 }
 
 // WithTaxRate sets the tax rate, in basis points, included in the prices
@@ -155,7 +107,7 @@ func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) er
 	if o.OrderID == uuid.Nil || o.UserID == uuid.Nil || o.TotalCents <= 0 || len(o.Currency) != 3 {
 		return fmt.Errorf("order %s: %w", o.OrderID, ErrBadOrder)
 	}
-	if cancelled, err := s.cancels.OrderCancelled(ctx, o.OrderID); err != nil || cancelled {
+	if cancelled, err := s.store.OrderCancelled(ctx, o.OrderID); err != nil || cancelled {
 		return err
 	}
 	req := IntentRequest{OrderID: o.OrderID, UserID: o.UserID, AmountCents: o.TotalCents, Currency: o.Currency}
@@ -185,7 +137,7 @@ func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) er
 	}
 	// The verdict is applied from its webhook, which carries the event
 	// the rest of the saga waits for.
-	if _, settled := intent.Settled(); settled || intent.Status == "processing" {
+	if _, settled := intent.Settled(); settled || intent.Status == IntentProcessing {
 		p.Status = StatusProcessing
 	}
 	p, err = s.store.RecordPayment(ctx, eventID, p)
@@ -210,7 +162,7 @@ func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
 	if !settled {
 		return nil
 	}
-	p, err := s.store.Settle(ctx, evt.ID, evt.Type, evt.Intent.ID, status, evt.Intent.FailureMessage, s.taxBPS)
+	p, err := s.applyVerdict(ctx, evt.Intent.ID, evt.ID, evt.Type, status, evt.Intent.FailureMessage)
 	if err != nil || !p.OrderCancelled {
 		return err
 	}

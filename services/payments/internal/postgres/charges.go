@@ -67,23 +67,20 @@ func insertPayment(ctx context.Context, tx pgx.Tx, eventID string, p payments.Pa
 	return tag.RowsAffected() == 1, nil
 }
 
-// Settle applies a verdict on intentID once per webhook event id: a
-// pending or processing payment becomes succeeded or failed, with
-// payment.succeeded or payment.failed. A verdict on a settled payment is
-// recorded and ignored. Without a payment for intentID nothing is recorded
-// and payments.ErrUnknownIntent is returned, so the webhook comes again.
-// A success issues the invoice, its total split at taxBPS. The payment of
-// a cancelled order takes the verdict silently: no event, no invoice, and
-// a success even over a failure, since the money was taken. It returns the
-// payment as it stands, for a replayed event id too.
-func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string, status payments.Status, failure string, taxBPS int) (payments.Payment, error) {
+// Transition locks the payment of intentID and, once per webhook event
+// id, applies the change decide returns: its status, its invoice and its
+// events, in one transaction. A replayed event id changes nothing.
+// Without a payment for intentID nothing is recorded and
+// payments.ErrUnknownIntent is returned, so the webhook comes again. It
+// returns the payment as it stands.
+func (s *Store) Transition(ctx context.Context, intentID, eventID, eventType string, decide payments.Decide) (payments.Payment, error) {
 	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, eventType)
 		if err != nil {
 			return err
 		}
-		// One statement decides, under the row lock: a payment committed
+		// The decision is made under the row lock: a payment committed
 		// between two separate reads would otherwise look settled already
 		// and its verdict would be lost.
 		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.payment_intent_id = $1 FOR UPDATE OF p`, intentID))
@@ -93,27 +90,11 @@ func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string,
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		if p.OrderCancelled {
-			return settleCancelled(ctx, tx, &p, status, failure)
-		}
-		if p.Status.Final() {
-			return nil
-		}
-		if err := setStatus(ctx, tx, &p, status, failure); err != nil {
+		ch, err := decide(p)
+		if err != nil {
 			return err
 		}
-		evt := payments.PaymentEvent{OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: intentID, Status: status}
-		topic := payments.TopicPaymentSucceeded
-		if status == payments.StatusSucceeded {
-			evt.AmountCents, evt.Currency = p.AmountCents, p.Currency
-			if err := issueInvoice(ctx, tx, p, taxBPS); err != nil {
-				return err
-			}
-		} else {
-			topic, evt.Reason = payments.TopicPaymentFailed, failure
-		}
-		_, err = outbox.Add(ctx, tx, topic, evt)
-		return err
+		return apply(ctx, tx, &p, ch)
 	})
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("settle intent %s: %w", intentID, err)
@@ -121,23 +102,25 @@ func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string,
 	return p, nil
 }
 
-// settleCancelled applies a verdict to the payment of a cancelled order:
-// nothing is published and no invoice issued, the order being over. A
-// success stands over anything but itself, for the money it took must be
-// refundable.
-func settleCancelled(ctx context.Context, tx pgx.Tx, p *payments.Payment, status payments.Status, failure string) error {
-	if p.Status == payments.StatusSucceeded || (status != payments.StatusSucceeded && p.Status.Final()) {
-		return nil
+// apply persists the change ch of payment p in tx.
+func apply(ctx context.Context, tx pgx.Tx, p *payments.Payment, ch payments.Change) error {
+	if ch.To != "" {
+		if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, failure_message = NULLIF($3, ''), updated_at = greatest(now(), created_at)
+			WHERE id = $1`, p.ID, ch.To, ch.Failure); err != nil {
+			return err
+		}
+		p.Status = ch.To
 	}
-	return setStatus(ctx, tx, p, status, failure)
-}
-
-func setStatus(ctx context.Context, tx pgx.Tx, p *payments.Payment, status payments.Status, failure string) error {
-	if _, err := tx.Exec(ctx, `UPDATE payments SET status = $2, failure_message = NULLIF($3, ''), updated_at = greatest(now(), created_at)
-		WHERE id = $1`, p.ID, status, failure); err != nil {
-		return err
+	if ch.Invoice != nil {
+		if err := issueInvoice(ctx, tx, p.ID, *ch.Invoice); err != nil {
+			return err
+		}
 	}
-	p.Status = status
+	for _, e := range ch.Events {
+		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -12,12 +12,11 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 )
 
-// issueInvoice issues p's invoice in tx. Its number is the next of the
-// year's series: the counter row stays locked until tx ends, so
-// concurrent issuers take consecutive numbers and a rollback leaves no
-// gap. The counter is taken last to hold that lock briefly.
-func issueInvoice(ctx context.Context, tx pgx.Tx, p payments.Payment, taxBPS int) error {
-	subtotal, tax := payments.SplitTax(p.AmountCents, taxBPS)
+// issueInvoice issues the invoice of payment paymentID, split as totals,
+// in tx. Its number is the next of the year's series: the counter row
+// stays locked until tx ends, so concurrent issuers take consecutive
+// numbers and a rollback leaves no gap. The counter is taken last to hold that lock briefly.
+func issueInvoice(ctx context.Context, tx pgx.Tx, paymentID uuid.UUID, totals payments.InvoiceTotals) error {
 	var year int
 	var seq int64
 	err := tx.QueryRow(ctx, `INSERT INTO invoice_year_counters (year, last_number)
@@ -30,9 +29,9 @@ func issueInvoice(ctx context.Context, tx pgx.Tx, p payments.Payment, taxBPS int
 	_, err = tx.Exec(ctx, `INSERT INTO invoices
 		(id, number, payment_id, order_id, user_id, lines, subtotal_cents, tax_cents, total_cents, currency)
 		SELECT $1, $2, id, order_id, user_id, lines, $3, $4, amount_cents, currency FROM payments WHERE id = $5`,
-		uuid.New(), int64(year)*payments.InvoiceNumberBase+seq, subtotal, tax, p.ID)
+		uuid.New(), int64(year)*payments.InvoiceNumberBase+seq, totals.SubtotalCents, totals.TaxCents, paymentID)
 	if err != nil {
-		return fmt.Errorf("issue invoice of payment %s: %w", p.ID, err)
+		return fmt.Errorf("issue invoice of payment %s: %w", paymentID, err)
 	}
 	return nil
 }

@@ -188,7 +188,7 @@ func (c *Client) Refund(ctx context.Context, refundID uuid.UUID, intentID string
 	if err != nil {
 		return payments.ProviderRefund{}, classify("refund payment intent "+intentID, err)
 	}
-	return payments.ProviderRefund{ID: rf.ID, Status: string(rf.Status)}, nil
+	return payments.ProviderRefund{ID: rf.ID, Status: refundStatus(rf.Status)}, nil
 }
 
 // FindRefund finds among the refunds of intentID the one made as
@@ -198,7 +198,7 @@ func (c *Client) FindRefund(ctx context.Context, refundID uuid.UUID, intentID st
 	it := c.api.Refunds.List(&stripe.RefundListParams{ListParams: stripe.ListParams{Context: ctx}, PaymentIntent: stripe.String(intentID)})
 	for it.Next() {
 		if rf := it.Refund(); rf.Metadata[refundMetadata] == refundID.String() {
-			return payments.ProviderRefund{ID: rf.ID, Status: string(rf.Status)}, nil
+			return payments.ProviderRefund{ID: rf.ID, Status: refundStatus(rf.Status)}, nil
 		}
 	}
 	if err := it.Err(); err != nil {
@@ -230,7 +230,7 @@ func (c *Client) CancelIntent(ctx context.Context, key, id string, reason paymen
 
 // intent turns a Stripe PaymentIntent into the provider's view.
 func intent(pi *stripe.PaymentIntent) payments.Intent {
-	i := payments.Intent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: string(pi.Status)}
+	i := payments.Intent{ID: pi.ID, ClientSecret: pi.ClientSecret, Status: intentStatus(pi.Status)}
 	if pi.LastPaymentError != nil {
 		i.FailureMessage = pi.LastPaymentError.Msg
 		if code := string(pi.LastPaymentError.DeclineCode); code != "" {
@@ -240,14 +240,41 @@ func intent(pi *stripe.PaymentIntent) payments.Intent {
 	return i
 }
 
+// intentStatus maps a PaymentIntent's status to the domain's.
+func intentStatus(s stripe.PaymentIntentStatus) payments.IntentStatus {
+	switch s {
+	case stripe.PaymentIntentStatusRequiresPaymentMethod:
+		return payments.IntentAwaitingMethod
+	case stripe.PaymentIntentStatusProcessing:
+		return payments.IntentProcessing
+	case stripe.PaymentIntentStatusSucceeded:
+		return payments.IntentSucceeded
+	case stripe.PaymentIntentStatusCanceled:
+		return payments.IntentCancelled
+	}
+	// requires_confirmation, requires_action, requires_capture
+	return payments.IntentAwaitingClient
+}
+
+// refundStatus maps a Refund's status to the domain's: Stripe's refund
+// is decided once it succeeded, failed or was canceled.
+func refundStatus(s stripe.RefundStatus) string {
+	switch s {
+	case stripe.RefundStatusSucceeded:
+		return payments.RefundSucceeded
+	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
+		return payments.RefundFailed
+	}
+	// pending, requires_action
+	return payments.RefundPending
+}
+
 // FromEvent is intent for the PaymentIntent a webhook event carries.
 func FromEvent(pi *stripe.PaymentIntent) payments.Intent { return intent(pi) }
 
 // errUnavailable is Stripe, or the way to it, failing: the sidecar's
 // circuit breaker open, a timeout, a 5xx.
 var errUnavailable = apperr.New(apperr.Unavailable, "the payment provider is unavailable")
-
-var errRejected = apperr.New(apperr.BadGateway, "the payment provider refused the request")
 
 // errInProgress is Stripe refusing a key another request holds: the first
 // request's outcome is not known yet, so this is no refusal.
@@ -262,7 +289,7 @@ func classify(what string, err error) error {
 		return fmt.Errorf("%s: %w", what, errInProgress)
 	}
 	if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 {
-		return fmt.Errorf("%s: %w: %s %s", what, errRejected, se.Type, se.Code)
+		return fmt.Errorf("%s: %w: %s %s", what, payments.ErrProviderRefused, se.Type, se.Code)
 	}
 	return fmt.Errorf("%s: %w: %w", what, errUnavailable, err)
 }

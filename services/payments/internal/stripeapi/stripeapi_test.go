@@ -194,3 +194,37 @@ func TestFindRefund(t *testing.T) {
 	_, err = down.FindRefund(context.Background(), id, "pi_1")
 	assert.Equal(t, apperr.Unavailable, apperr.KindOf(err), "%v", err)
 }
+
+func TestStripeStatusesMapToTheDomains(t *testing.T) {
+	intent := func(c *stripeapi.Client) (string, error) {
+		i, err := c.Intent(context.Background(), "pi_1")
+		return string(i.Status), err
+	}
+	refund := func(c *stripeapi.Client) (string, error) {
+		rf, err := c.Refund(context.Background(), uuid.New(), "pi_1", 300)
+		return rf.Status, err
+	}
+	for _, tt := range []struct {
+		object, stripe, want string
+		read                 func(*stripeapi.Client) (string, error)
+	}{
+		{"payment_intent", "requires_payment_method", string(payments.IntentAwaitingMethod), intent},
+		{"payment_intent", "requires_confirmation", string(payments.IntentAwaitingClient), intent},
+		{"payment_intent", "requires_action", string(payments.IntentAwaitingClient), intent},
+		{"payment_intent", "processing", string(payments.IntentProcessing), intent},
+		{"payment_intent", "succeeded", string(payments.IntentSucceeded), intent},
+		{"payment_intent", "canceled", string(payments.IntentCancelled), intent},
+		{"refund", "pending", payments.RefundPending, refund},
+		{"refund", "requires_action", payments.RefundPending, refund},
+		{"refund", "succeeded", payments.RefundSucceeded, refund},
+		{"refund", "failed", payments.RefundFailed, refund},
+		{"refund", "canceled", payments.RefundFailed, refund},
+	} {
+		t.Run(tt.object+" "+tt.stripe, func(t *testing.T) {
+			c, _ := sidecar(t, http.StatusOK, `{"id": "x_1", "object": "`+tt.object+`", "status": "`+tt.stripe+`"}`)
+			got, err := tt.read(c)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
