@@ -5,14 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
-	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
@@ -137,14 +135,6 @@ func (h *Handler) clearCart(c *fiber.Ctx) error {
 
 // Checkout
 
-// HeaderIdempotencyKey names the client's key for a retry-safe checkout.
-const HeaderIdempotencyKey = "Idempotency-Key"
-
-var (
-	errNoKey  = apperr.New(apperr.Malformed, "the Idempotency-Key header is required")
-	errBadKey = apperr.New(apperr.Malformed, "the Idempotency-Key header must be 1 to 255 printable characters")
-)
-
 type addressRequest struct {
 	Name       string `json:"name" validate:"required,max=200"`
 	Line1      string `json:"line1" validate:"required,max=200"`
@@ -157,24 +147,12 @@ type checkoutRequest struct {
 	ShippingAddress addressRequest `json:"shipping_address" validate:"required"`
 }
 
-func idempotencyKey(c *fiber.Ctx) (string, error) {
-	key := c.Get(HeaderIdempotencyKey)
-	switch {
-	case key == "":
-		return "", errNoKey
-	case len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0:
-		return "", errBadKey
-	}
-	// Copied: Fiber's header strings alias a reused buffer.
-	return strings.Clone(key), nil
-}
-
 func (h *Handler) checkout(c *fiber.Ctx) error {
 	claims, err := authn.Caller(c.UserContext())
 	if err != nil {
 		return err
 	}
-	key, err := idempotencyKey(c)
+	key, err := server.IdempotencyKey(c)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -231,26 +230,6 @@ func (h *Handler) listPayments(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// HeaderIdempotencyKey names the client's key for a retry-safe refund.
-const HeaderIdempotencyKey = "Idempotency-Key"
-
-var (
-	errNoKey  = apperr.New(apperr.Malformed, "the Idempotency-Key header is required")
-	errBadKey = apperr.New(apperr.Malformed, "the Idempotency-Key header must be 1 to 255 printable characters")
-)
-
-func idempotencyKey(c *fiber.Ctx) (string, error) {
-	key := c.Get(HeaderIdempotencyKey)
-	switch {
-	case key == "":
-		return "", errNoKey
-	case len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0:
-		return "", errBadKey
-	}
-	// Copied: Fiber's header strings alias a reused buffer.
-	return strings.Clone(key), nil
-}
-
 type refundRequest struct {
 	// Absent or null: all that is left; 0 is no amount to refund.
 	AmountCents *int64 `json:"amount_cents" validate:"omitempty,gt=0"`
@@ -264,7 +243,7 @@ func (h *Handler) refund(c *fiber.Ctx) error {
 	if err != nil {
 		return payments.ErrPaymentNotFound
 	}
-	key, err := idempotencyKey(c)
+	key, err := server.IdempotencyKey(c)
 	if err != nil {
 		return err
 	}

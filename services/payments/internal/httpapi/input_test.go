@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -21,7 +20,7 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 	_, payment := f.paidOrder(t)
 	refunds := "/api/v1/payments/" + payment.String() + "/refunds"
 	const marker = "<script>x</script>"
-	keyed := http.Header{httpapi.HeaderIdempotencyKey: {"hostile"}}
+	keyed := http.Header{server.HeaderIdempotencyKey: {"hostile"}}
 	cards := f.count(t, `SELECT count(*) FROM payment_methods`)
 
 	tests := []struct {

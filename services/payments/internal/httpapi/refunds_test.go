@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
@@ -65,7 +64,7 @@ func (f fixture) refund(t *testing.T, payment uuid.UUID, token, key, body string
 		contentType = fiber.MIMEApplicationJSON
 	}
 	return f.send(t, http.MethodPost, fmt.Sprintf("/api/v1/payments/%s/refunds", payment), token,
-		http.Header{httpapi.HeaderIdempotencyKey: {key}}, contentType, body)
+		http.Header{server.HeaderIdempotencyKey: {key}}, contentType, body)
 }
 
 // refunded is what the payment has given back or holds for a refund.
@@ -131,10 +130,10 @@ func TestRefundIdempotencyKeyIsRequired(t *testing.T) {
 	path := fmt.Sprintf("/api/v1/payments/%s/refunds", payment)
 	for name, header := range map[string]http.Header{
 		"missing":      {},
-		"empty":        {httpapi.HeaderIdempotencyKey: {""}},
-		"too long":     {httpapi.HeaderIdempotencyKey: {strings.Repeat("k", 256)}},
-		"not ASCII":    {httpapi.HeaderIdempotencyKey: {"clé"}},
-		"a tab inside": {httpapi.HeaderIdempotencyKey: {"a\tb"}},
+		"empty":        {server.HeaderIdempotencyKey: {""}},
+		"too long":     {server.HeaderIdempotencyKey: {strings.Repeat("k", 256)}},
+		"not ASCII":    {server.HeaderIdempotencyKey: {"clé"}},
+		"a tab inside": {server.HeaderIdempotencyKey: {"a\tb"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, body := f.send(t, http.MethodPost, path, admin, header, fiber.MIMEApplicationJSON, `{"amount_cents": 100}`)
@@ -417,7 +416,7 @@ func TestRefundAnswersUnknownPaymentsAsNotFound(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	var problem map[string]any
 	resp, body := f.send(t, http.MethodPost, "/api/v1/payments/not-a-uuid/refunds", admin,
-		http.Header{httpapi.HeaderIdempotencyKey: {"k"}}, "", "")
+		http.Header{server.HeaderIdempotencyKey: {"k"}}, "", "")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.NoError(t, json.Unmarshal(body, &problem))
 	assert.Equal(t, payments.ErrPaymentNotFound.Message, problem["detail"])
