@@ -6,22 +6,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// The topics orders publishes (through its outbox) and consumes. Every
-// payload names the order in order_id; consumers deduplicate on the
-// CloudEvent id, which is the outbox event id.
-const (
-	TopicOrderCreated   = "order.created"
-	TopicOrderPaid      = "order.paid"
-	TopicOrderCancelled = "order.cancelled"
-	TopicOrderShipped   = "order.shipped"
-	TopicOrderDelivered = "order.delivered"
-
-	TopicPaymentCreated   = "payment.created"
-	TopicPaymentSucceeded = "payment.succeeded"
-	TopicPaymentFailed    = "payment.failed"
-	TopicPaymentRefunded  = "payment.refunded"
-)
-
 // OrderCreated is the order.created payload: what payments needs to charge
 // the order and notifications to confirm it.
 type OrderCreated struct {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Store is what the service needs from storage. Methods that record an
@@ -249,10 +251,10 @@ type PaymentEvent struct {
 	RefundedAt time.Time `json:"refunded_at,omitzero"`
 }
 
-// Topics payments publishes.
+// Topics payments publishes, named here for its store.
 const (
-	TopicPaymentCreated   = "payment.created"
-	TopicPaymentSucceeded = "payment.succeeded"
-	TopicPaymentFailed    = "payment.failed"
-	TopicPaymentRefunded  = "payment.refunded"
+	TopicPaymentCreated   = contracts.TopicPaymentCreated
+	TopicPaymentSucceeded = contracts.TopicPaymentSucceeded
+	TopicPaymentFailed    = contracts.TopicPaymentFailed
+	TopicPaymentRefunded  = contracts.TopicPaymentRefunded
 )
