@@ -35,6 +35,8 @@ type OrderPaid struct {
 	Currency   string      `json:"currency"`
 	Items      []EventItem `json:"items"`
 	PaidAt     time.Time   `json:"paid_at"`
+	// InvoiceNumber is the invoice payments issued, for the receipt.
+	InvoiceNumber string `json:"invoice_number,omitempty"`
 }
 
 // Reasons an order is cancelled.
@@ -72,7 +74,7 @@ type OrderStatusChanged struct {
 //
 //	payment.created   {order_id, payment_id, payment_intent_id, client_secret, status}
 //	                  — the PaymentIntent exists; GET /orders/{id} shows it.
-//	payment.succeeded {order_id, payment_id, payment_intent_id, amount_cents, currency}
+//	payment.succeeded {order_id, payment_id, payment_intent_id, amount_cents, currency, invoice_number}
 //	                  — pending_payment → paid.
 //	payment.failed    {order_id, payment_id, payment_intent_id, reason}
 //	                  — pending_payment → cancelled.
@@ -89,4 +91,5 @@ type PaymentEvent struct {
 	AmountCents     int64      `json:"amount_cents,omitempty"`
 	Currency        string     `json:"currency,omitempty"`
 	Reason          string     `json:"reason,omitempty"`
+	InvoiceNumber   string     `json:"invoice_number,omitempty"`
 }

@@ -374,6 +374,18 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 		}
 		ch, err := moveTo(d, to, reason, now)
 		ch.Payment = &pay
-		return ch, err
+		return withInvoice(ch, p.InvoiceNumber), err
 	}
+}
+
+// withInvoice names the invoice in ch's order.paid: payments issues it
+// with the payment's success, and the order does not keep it.
+func withInvoice(ch Change, number string) Change {
+	for i, e := range ch.Events {
+		if paid, ok := e.Payload.(OrderPaid); ok {
+			paid.InvoiceNumber = number
+			ch.Events[i].Payload = paid
+		}
+	}
+	return ch
 }

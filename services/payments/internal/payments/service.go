@@ -246,6 +246,8 @@ type PaymentEvent struct {
 	AmountCents     int64     `json:"amount_cents,omitempty"`
 	Currency        string    `json:"currency,omitempty"`
 	Reason          string    `json:"reason,omitempty"`
+	// InvoiceNumber names payment.succeeded's invoice, for the receipt.
+	InvoiceNumber string `json:"invoice_number,omitempty"`
 	// RefundedAt dates payment.refunded, so analytics rebuilt later still
 	// count the refund on its day.
 	RefundedAt time.Time `json:"refunded_at,omitzero"`

@@ -106,7 +106,7 @@ func (s *Store) Settle(ctx context.Context, eventID, eventType, intentID string,
 		topic := payments.TopicPaymentSucceeded
 		if status == payments.StatusSucceeded {
 			evt.AmountCents, evt.Currency = p.AmountCents, p.Currency
-			if err := issueInvoice(ctx, tx, p, taxBPS); err != nil {
+			if evt.InvoiceNumber, err = issueInvoice(ctx, tx, p, taxBPS); err != nil {
 				return err
 			}
 		} else {

@@ -15,8 +15,9 @@ import (
 // issueInvoice issues p's invoice in tx. Its number is the next of the
 // year's series: the counter row stays locked until tx ends, so
 // concurrent issuers take consecutive numbers and a rollback leaves no
-// gap. The counter is taken last to hold that lock briefly.
-func issueInvoice(ctx context.Context, tx pgx.Tx, p payments.Payment, taxBPS int) error {
+// gap. The counter is taken last to hold that lock briefly. It returns the
+// invoice's number as the customer reads it.
+func issueInvoice(ctx context.Context, tx pgx.Tx, p payments.Payment, taxBPS int) (string, error) {
 	subtotal, tax := payments.SplitTax(p.AmountCents, taxBPS)
 	var year int
 	var seq int64
@@ -25,16 +26,17 @@ func issueInvoice(ctx context.Context, tx pgx.Tx, p payments.Payment, taxBPS int
 		ON CONFLICT (year) DO UPDATE SET last_number = invoice_year_counters.last_number + 1
 		RETURNING year, last_number`).Scan(&year, &seq)
 	if err != nil {
-		return fmt.Errorf("next invoice number: %w", err)
+		return "", fmt.Errorf("next invoice number: %w", err)
 	}
+	number := int64(year)*payments.InvoiceNumberBase + seq
 	_, err = tx.Exec(ctx, `INSERT INTO invoices
 		(id, number, payment_id, order_id, user_id, lines, subtotal_cents, tax_cents, total_cents, currency)
 		SELECT $1, $2, id, order_id, user_id, lines, $3, $4, amount_cents, currency FROM payments WHERE id = $5`,
-		uuid.New(), int64(year)*payments.InvoiceNumberBase+seq, subtotal, tax, p.ID)
+		uuid.New(), number, subtotal, tax, p.ID)
 	if err != nil {
-		return fmt.Errorf("issue invoice of payment %s: %w", p.ID, err)
+		return "", fmt.Errorf("issue invoice of payment %s: %w", p.ID, err)
 	}
-	return nil
+	return payments.Invoice{Number: number}.DisplayNumber(), nil
 }
 
 type invoiceRow struct {
