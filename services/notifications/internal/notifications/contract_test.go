@@ -8,6 +8,23 @@ import (
 	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 )
 
+// TestEventsCarryWhatTheMessagesShow decodes what auth, products and
+// workers publish into the types the templates render. A request names
+// its user or, without one, goes to the admins.
+func TestEventsCarryWhatTheMessagesShow(t *testing.T) {
+	tests := map[string]struct {
+		into     any
+		optional []string
+	}{
+		contracts.TopicUserRegistered:        {into: &notifications.UserRegistered{}},
+		contracts.TopicInventoryLowStock:     {into: &notifications.LowStock{}},
+		contracts.TopicNotificationRequested: {into: &notifications.Requested{}, optional: []string{"user_id", "email"}},
+	}
+	for topic, tt := range tests {
+		t.Run(topic, func(t *testing.T) { contractstest.Received(t, topic, tt.into, tt.optional...) })
+	}
+}
+
 // TestOrderEventsCarryWhatTheMessagesShow decodes what orders publishes
 // into the types the templates render. Email is optional: without it the
 // address comes from user.registered.

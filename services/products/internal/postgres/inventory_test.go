@@ -14,6 +14,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
@@ -243,6 +244,7 @@ func TestAdjustments(t *testing.T) {
 		var payload map[string]any
 		require.NoError(t, f.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE topic = $1`, contracts.TopicInventoryLowStock).Scan(&payload))
 		assert.Equal(t, map[string]any{"product_id": p.ID.String(), "sku": p.SKU, "name": "Lamp", "available": float64(0), "threshold": float64(5)}, payload)
+		contractstest.Sent(t, contracts.TopicInventoryLowStock, payload)
 	})
 	t.Run("an unknown product", func(t *testing.T) {
 		_, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: uuid.New(), Delta: 1, Reason: "x", ActorID: "a"})
