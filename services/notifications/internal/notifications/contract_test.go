@@ -32,6 +32,9 @@ func TestOrderEventsCarryWhatTheMessagesShow(t *testing.T) {
 	t.Run(contracts.TopicOrderPaid, func(t *testing.T) {
 		contractstest.Received(t, contracts.TopicOrderPaid, &notifications.OrderPaid{}, "email")
 	})
+	t.Run(contracts.TopicOrderCreated, func(t *testing.T) {
+		contractstest.Received(t, contracts.TopicOrderCreated, &notifications.OrderEvent{}, "email", "reason")
+	})
 	t.Run(contracts.TopicOrderCancelled, func(t *testing.T) {
 		contractstest.Received(t, contracts.TopicOrderCancelled, &notifications.OrderEvent{}, "email")
 	})
@@ -41,4 +44,16 @@ func TestOrderEventsCarryWhatTheMessagesShow(t *testing.T) {
 			contractstest.Received(t, topic, &notifications.OrderEvent{}, "email", "reason")
 		})
 	}
+}
+
+// TestPaymentEventsCarryWhatTheMessagesShow decodes what payments
+// publishes into the type the payment templates render; the failure mail
+// names no amount.
+func TestPaymentEventsCarryWhatTheMessagesShow(t *testing.T) {
+	t.Run(contracts.TopicPaymentFailed, func(t *testing.T) {
+		contractstest.Received(t, contracts.TopicPaymentFailed, &notifications.PaymentEvent{}, "email", "amount_cents", "currency")
+	})
+	t.Run(contracts.TopicPaymentRefunded, func(t *testing.T) {
+		contractstest.Received(t, contracts.TopicPaymentRefunded, &notifications.PaymentEvent{}, "email", "reason")
+	})
 }

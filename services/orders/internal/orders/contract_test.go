@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -50,4 +51,29 @@ func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 			contractstest.Sent(t, topic, ch.Events[0].Payload)
 		})
 	}
+}
+
+// reserver holds every line at 2125 cents.
+type reserver struct{}
+
+func (reserver) Reserve(_ context.Context, _ uuid.UUID, lines []Line) (Reservation, error) {
+	res := Reservation{Status: reservationHeld}
+	for _, l := range lines {
+		res.Lines = append(res.Lines, ReservedLine{ProductID: l.ProductID, Name: "Widget", Quantity: l.Quantity, UnitPriceCents: 2125, Currency: "USD"})
+	}
+	return res, nil
+}
+
+func (reserver) Release(context.Context, uuid.UUID) error { return nil }
+
+// TestPlacedOrderMatchesTheContractSample places an order as checkout
+// does and checks its order.created against the sample.
+func TestPlacedOrderMatchesTheContractSample(t *testing.T) {
+	s := NewService(nil, nil, reserver{}, time.Now, time.Hour)
+	cart := Cart{Lines: []CartLine{{ProductID: uuid.New(), Quantity: 2}}}
+	out, err := s.place(context.Background(), uuid.New(), CheckoutCommand{UserID: uuid.New(), Email: "ada@example.com"}, cart)
+	require.NoError(t, err)
+	require.Len(t, out.Events, 1)
+	require.Equal(t, contracts.TopicOrderCreated, out.Events[0].Topic)
+	contractstest.Sent(t, contracts.TopicOrderCreated, out.Events[0].Payload)
 }

@@ -13,3 +13,9 @@ import (
 func TestOrderPaidCarriesTheSale(t *testing.T) {
 	contractstest.Received(t, contracts.TopicOrderPaid, &analytics.OrderPaid{})
 }
+
+// TestPaymentRefundedCarriesTheRefund decodes what payments publishes as
+// the payment.refunded subscription does.
+func TestPaymentRefundedCarriesTheRefund(t *testing.T) {
+	contractstest.Received(t, contracts.TopicPaymentRefunded, &analytics.PaymentRefunded{})
+}
