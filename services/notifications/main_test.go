@@ -66,8 +66,8 @@ func TestRunServesEventsBesideProtectedRoutes(t *testing.T) {
 	}
 	event := `{"id": "evt-1", "data": {"user_id": "` + uuid.NewString() + `"}}`
 	assert.Equal(t, http.StatusOK, call(http.MethodGet, "/dapr/subscribe", "", true))
-	assert.Equal(t, http.StatusOK, call(http.MethodPost, "/events/user-registered", event, true))
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/events/user-registered", event, false),
+	assert.Equal(t, http.StatusOK, call(http.MethodPost, "/events/user.registered", event, true))
+	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/events/user.registered", event, false),
 		"only the sidecar may deliver events")
 	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/api/v1/notifications", "", true),
 		"the API needs a user's token too")

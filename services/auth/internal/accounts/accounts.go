@@ -27,9 +27,6 @@ const (
 	LockoutWindow    = 15 * time.Minute
 )
 
-// TopicUserRegistered is the topic of UserRegistered events.
-const TopicUserRegistered = "user.registered"
-
 // UserRegistered is published once per new account.
 type UserRegistered struct {
 	UserID uuid.UUID `json:"user_id"`

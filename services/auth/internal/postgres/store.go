@@ -15,6 +15,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/auth/internal/accounts"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
 	"github.com/daprshop/daprshop/services/platform/purge"
@@ -68,7 +69,7 @@ func (s *Store) CreateUser(ctx context.Context, u accounts.User) error {
 }
 
 func addRegistered(ctx context.Context, tx pgx.Tx, u accounts.User) error {
-	_, err := outbox.Add(ctx, tx, accounts.TopicUserRegistered, accounts.UserRegistered{UserID: u.ID, Email: u.Email, Name: u.Name})
+	_, err := outbox.Add(ctx, tx, contracts.TopicUserRegistered, accounts.UserRegistered{UserID: u.ID, Email: u.Email, Name: u.Name})
 	return err
 }
 

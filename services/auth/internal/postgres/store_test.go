@@ -24,6 +24,7 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
 
@@ -137,6 +138,7 @@ func TestRegisterStoresUserAndEventTogether(t *testing.T) {
 	var evt map[string]string
 	require.NoError(t, json.Unmarshal(payload, &evt))
 	assert.Equal(t, map[string]string{"user_id": u.ID.String(), "email": "jane@example.com", "name": "Jane"}, evt)
+	contractstest.Sent(t, topic, payload)
 
 	t.Run("a taken email in another case is a conflict and adds no event", func(t *testing.T) {
 		r, err := accounts.NewRegistration("JANE@example.com", "Blue-Kettle-Rain7", "Other")

@@ -8,16 +8,8 @@ import (
 	"context"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
-)
-
-// DeadLetterTopic receives the events that cannot be applied.
-const DeadLetterTopic = "deadletter"
-
-// Topics and routes of the subscriptions.
-const (
-	TopicUserRegistered = "user.registered"
-	RouteUserRegistered = "/events/user-registered"
 )
 
 // Consumer handles the subscribed events.
@@ -28,20 +20,20 @@ func New(svc *notifications.Service) *Consumer { return &Consumer{svc: svc} }
 
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
-	sub := func(topic, route string, h events.Handler) events.Subscription {
-		return events.Subscription{Topic: topic, Route: route, DeadLetterTopic: DeadLetterTopic, Handler: h}
+	sub := func(topic string, h events.Handler) events.Subscription {
+		return events.Subscription{Topic: topic, Route: contracts.Route(topic), DeadLetterTopic: contracts.DeadLetterTopic, Handler: h}
 	}
 	return []events.Subscription{
-		sub(TopicUserRegistered, RouteUserRegistered, apply(c.svc.Welcome)),
-		sub("order.created", "/events/order-created", apply(toUser[notifications.OrderEvent](c.svc, "order_created"))),
-		sub("order.paid", "/events/order-paid", apply(toUser[notifications.OrderPaid](c.svc, "order_paid"))),
-		sub("order.shipped", "/events/order-shipped", apply(toUser[notifications.OrderEvent](c.svc, "order_shipped"))),
-		sub("order.delivered", "/events/order-delivered", apply(toUser[notifications.OrderEvent](c.svc, "order_delivered"))),
-		sub("order.cancelled", "/events/order-cancelled", apply(toUser[notifications.OrderEvent](c.svc, "order_cancelled"))),
-		sub("payment.failed", "/events/payment-failed", apply(toUser[notifications.PaymentEvent](c.svc, "payment_failed"))),
-		sub("payment.refunded", "/events/payment-refunded", apply(toUser[notifications.PaymentEvent](c.svc, "payment_refunded"))),
-		sub("inventory.low_stock", "/events/inventory-low-stock", apply(c.lowStock)),
-		sub("notification.requested", "/events/notification-requested", apply(c.svc.Request)),
+		sub(contracts.TopicUserRegistered, apply(c.svc.Welcome)),
+		sub(contracts.TopicOrderCreated, apply(toUser[notifications.OrderEvent](c.svc, "order_created"))),
+		sub(contracts.TopicOrderPaid, apply(toUser[notifications.OrderPaid](c.svc, "order_paid"))),
+		sub(contracts.TopicOrderShipped, apply(toUser[notifications.OrderEvent](c.svc, "order_shipped"))),
+		sub(contracts.TopicOrderDelivered, apply(toUser[notifications.OrderEvent](c.svc, "order_delivered"))),
+		sub(contracts.TopicOrderCancelled, apply(toUser[notifications.OrderEvent](c.svc, "order_cancelled"))),
+		sub(contracts.TopicPaymentFailed, apply(toUser[notifications.PaymentEvent](c.svc, "payment_failed"))),
+		sub(contracts.TopicPaymentRefunded, apply(toUser[notifications.PaymentEvent](c.svc, "payment_refunded"))),
+		sub(contracts.TopicInventoryLowStock, apply(c.lowStock)),
+		sub(contracts.TopicNotificationRequested, apply(c.svc.Request)),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -50,7 +51,7 @@ func cloudEvent(id, data string) string {
 // the sidecar gets.
 func deliver(t *testing.T, app *fiber.App, body string) string {
 	t.Helper()
-	return deliverTo(t, app, consumer.RouteUserRegistered, body)
+	return deliverTo(t, app, contracts.Route(contracts.TopicUserRegistered), body)
 }
 
 func deliverTo(t *testing.T, app *fiber.App, route, body string) string {
@@ -150,15 +151,15 @@ func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
 		topics[s["topic"]] = s["route"]
 	}
 	assert.Equal(t, map[string]string{
-		"user.registered":        "/events/user-registered",
-		"order.created":          "/events/order-created",
-		"order.paid":             "/events/order-paid",
-		"order.shipped":          "/events/order-shipped",
-		"order.delivered":        "/events/order-delivered",
-		"order.cancelled":        "/events/order-cancelled",
-		"payment.failed":         "/events/payment-failed",
-		"payment.refunded":       "/events/payment-refunded",
-		"inventory.low_stock":    "/events/inventory-low-stock",
-		"notification.requested": "/events/notification-requested",
+		"user.registered":        "/events/user.registered",
+		"order.created":          "/events/order.created",
+		"order.paid":             "/events/order.paid",
+		"order.shipped":          "/events/order.shipped",
+		"order.delivered":        "/events/order.delivered",
+		"order.cancelled":        "/events/order.cancelled",
+		"payment.failed":         "/events/payment.failed",
+		"payment.refunded":       "/events/payment.refunded",
+		"inventory.low_stock":    "/events/inventory.low_stock",
+		"notification.requested": "/events/notification.requested",
 	}, topics)
 }

@@ -91,8 +91,8 @@ func TestWelcomeIsSentOnceWithTheNameEscaped(t *testing.T) {
 	user := uuid.New()
 	body := event("w-1", "user.registered", registered(user, "eve@example.com", `Eve <script>alert(1)</script>`))
 
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", body))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", body), "redelivery")
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", body))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", body), "redelivery")
 
 	mails := sender.to("eve@example.com")
 	require.Len(t, mails, 1, "one welcome however often the event arrives")
@@ -111,7 +111,7 @@ func TestPreferencesGateAllButTransactionalMessages(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	user := uuid.New()
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", event("r-1", "user.registered", registered(user, "bob@example.com", "Bob"))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", event("r-1", "user.registered", registered(user, "bob@example.com", "Bob"))))
 	_, err := pool.Exec(context.Background(), `UPDATE preferences SET email = false, push = true WHERE user_id = $1`, user)
 	require.NoError(t, err)
 
@@ -121,9 +121,9 @@ func TestPreferencesGateAllButTransactionalMessages(t *testing.T) {
 		name, route, topic, data string
 		want                     map[string]string // channel → status
 	}{
-		{"shipping news respects email off", "/events/order-shipped", "order.shipped", order,
+		{"shipping news respects email off", "/events/order.shipped", "order.shipped", order,
 			map[string]string{"email": "skipped", "sms": "skipped", "push": "sent"}},
-		{"the receipt is always mailed", "/events/order-paid", "order.paid", paid,
+		{"the receipt is always mailed", "/events/order.paid", "order.paid", paid,
 			map[string]string{"email": "sent", "sms": "skipped", "push": "sent"}},
 	}
 	for i, tt := range tests {
@@ -151,14 +151,14 @@ func TestAddressComesFromTheEventOrTheRecipientTable(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	known, unknown := uuid.New(), uuid.New()
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", event("a-1", "user.registered", registered(known, "kim@example.com", "Kim"))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", event("a-1", "user.registered", registered(known, "kim@example.com", "Kim"))))
 
 	paid := func(user uuid.UUID, email string) string {
 		return `{"order_id": "o", "user_id": "` + user.String() + `", "email": "` + email + `", "total_cents": 100, "currency": "USD"}`
 	}
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-2", "order.paid", paid(known, ""))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-3", "order.paid", paid(unknown, "new@example.com"))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", event("a-4", "order.paid", paid(uuid.New(), ""))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-2", "order.paid", paid(known, ""))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-3", "order.paid", paid(unknown, "new@example.com"))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-4", "order.paid", paid(uuid.New(), ""))))
 
 	assert.Len(t, sender.to("kim@example.com"), 2)
 	assert.Len(t, sender.to("new@example.com"), 1)
@@ -172,21 +172,21 @@ func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
 	user := uuid.New()
 	welcome := event("f-1", "user.registered", registered(user, "sam@example.com", "Sam"))
 
-	assert.Equal(t, "RETRY", deliverTo(t, app, "/events/user-registered", welcome))
+	assert.Equal(t, "RETRY", deliverTo(t, app, "/events/user.registered", welcome))
 	assert.Equal(t, deliveryState{"email", "welcome", "queued", 1, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
 	sender.setDown(false)
-	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user-registered", welcome), "the redelivery sends it")
+	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", welcome), "the redelivery sends it")
 	assert.Equal(t, deliveryState{"email", "welcome", "sent", 2, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
 	assert.Len(t, sender.to("sam@example.com"), 1)
 
 	sender.setDown(true)
 	paid := event("f-2", "order.paid", `{"order_id": "o", "user_id": "`+user.String()+`", "total_cents": 100, "currency": "USD"}`)
 	for _, want := range []string{"RETRY", "RETRY", "SUCCESS"} {
-		assert.Equal(t, want, deliverTo(t, app, "/events/order-paid", paid))
+		assert.Equal(t, want, deliverTo(t, app, "/events/order.paid", paid))
 	}
 	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "f-2")["email"])
 	sender.setDown(false)
-	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order-paid", paid))
+	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", paid))
 	assert.Len(t, sender.to("sam@example.com"), 1, "a dead letter is not sent again")
 }
 
@@ -195,9 +195,9 @@ func TestLowStockGoesToTheAdmins(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	data := `{"product_id": "` + uuid.NewString() + `", "sku": "MUG-1", "name": "Mug", "available": 2, "threshold": 5}`
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/inventory-low-stock", event("l-1", "inventory.low_stock", data)))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/inventory.low_stock", event("l-1", "inventory.low_stock", data)))
 	digest := `{"template": "low_stock_digest", "data": {"items": [{"sku": "MUG-1", "name": "Mug", "available": 2}, {"sku": "CUP-2", "name": "Cup", "available": 0}]}}`
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/notification-requested", event("l-2", "notification.requested", digest)))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/notification.requested", event("l-2", "notification.requested", digest)))
 
 	mails := sender.to("ops@example.com")
 	require.Len(t, mails, 2, "%v", deliveriesOf(t, pool, "l-2"))
@@ -207,7 +207,7 @@ func TestLowStockGoesToTheAdmins(t *testing.T) {
 	assert.Equal(t, []string{"email"}, keys(deliveriesOf(t, pool, "l-1")), "admins are mailed only")
 
 	unknown := `{"template": "nope", "data": {}}`
-	assert.Equal(t, "DROP", deliverTo(t, app, "/events/notification-requested", event("l-3", "notification.requested", unknown)))
+	assert.Equal(t, "DROP", deliverTo(t, app, "/events/notification.requested", event("l-3", "notification.requested", unknown)))
 }
 
 func keys(m map[string]deliveryState) []string {

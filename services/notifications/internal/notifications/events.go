@@ -23,13 +23,12 @@ type UserRegistered struct {
 // OrderEvent is order.created, order.shipped, order.delivered and
 // order.cancelled, published by orders.
 type OrderEvent struct {
-	OrderID        string `json:"order_id"`
-	UserID         string `json:"user_id"`
-	Email          string `json:"email,omitempty"` // optional: else the address from user.registered
-	TotalCents     int64  `json:"total_cents"`
-	Currency       string `json:"currency"`
-	Reason         string `json:"reason,omitempty"`          // order.cancelled
-	TrackingNumber string `json:"tracking_number,omitempty"` // order.shipped
+	OrderID    string `json:"order_id"`
+	UserID     string `json:"user_id"`
+	Email      string `json:"email,omitempty"` // optional: else the address from user.registered
+	TotalCents int64  `json:"total_cents"`
+	Currency   string `json:"currency"`
+	Reason     string `json:"reason,omitempty"` // order.cancelled
 }
 
 // Recipient is the user the event concerns and, when the event gives it,
@@ -43,7 +42,7 @@ type OrderPaid struct {
 	Email         string    `json:"email,omitempty"` // optional
 	TotalCents    int64     `json:"total_cents"`
 	Currency      string    `json:"currency"`
-	InvoiceNumber string    `json:"invoice_number,omitempty"` // optional: the receipt names it when known
+	InvoiceNumber string    `json:"invoice_number,omitempty"` // absent from events paid before orders forwarded it
 	PaidAt        time.Time `json:"paid_at,omitzero"`
 }
 
@@ -101,7 +100,7 @@ type Kind struct {
 	Sample        any
 }
 
-var sampleOrder = OrderEvent{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", Reason: "r", TrackingNumber: "t"}
+var sampleOrder = OrderEvent{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", Reason: "r"}
 var samplePayment = PaymentEvent{OrderID: uuid.Nil.String(), AmountCents: 1999, Currency: "USD", Reason: "r"}
 var sampleLowStock = LowStock{SKU: "SKU-1", ProductName: "Widget", Available: 1, Threshold: 5}
 

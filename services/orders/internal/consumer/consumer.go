@@ -16,14 +16,12 @@ import (
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 )
 
 // Name identifies this consumer in processed_events.
 const Name = "orders"
-
-// DeadLetterTopic receives the events that cannot be applied.
-const DeadLetterTopic = "deadletter"
 
 // Consumer handles the payment events.
 type Consumer struct {
@@ -36,10 +34,10 @@ func New(pool *pgxpool.Pool, log *slog.Logger) *Consumer { return &Consumer{pool
 
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
-	topics := []string{orders.TopicPaymentCreated, orders.TopicPaymentSucceeded, orders.TopicPaymentFailed, orders.TopicPaymentRefunded}
+	topics := []string{contracts.TopicPaymentCreated, contracts.TopicPaymentSucceeded, contracts.TopicPaymentFailed, contracts.TopicPaymentRefunded}
 	subs := make([]events.Subscription, len(topics))
 	for i, t := range topics {
-		subs[i] = events.Subscription{Topic: t, Route: "/events/" + t, DeadLetterTopic: DeadLetterTopic, Handler: c.payment}
+		subs[i] = events.Subscription{Topic: t, Route: contracts.Route(t), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.payment}
 	}
 	return subs
 }
@@ -58,7 +56,7 @@ func (c *Consumer) payment(ctx context.Context, e events.Event) error {
 	}
 	err := events.Once(ctx, c.pool, Name, e, func(ctx context.Context, tx pgx.Tx) error {
 		d, err := postgres.TransitionTx(ctx, tx, p.OrderID, orders.OnPayment(e.Topic, p, time.Now()))
-		if err == nil && e.Topic == orders.TopicPaymentSucceeded && d.Status != orders.StatusPaid {
+		if err == nil && e.Topic == contracts.TopicPaymentSucceeded && d.Status != orders.StatusPaid {
 			// Money taken for an order no longer awaiting it (expired
 			// first): payments must refund it; logged for follow-up.
 			c.log.WarnContext(ctx, "payment succeeded for an order that is not payable", "order_id", d.ID, "status", d.Status)

@@ -16,6 +16,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/orders/orderstest"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
@@ -56,8 +57,8 @@ func TestPaymentEventsApplyOnce(t *testing.T) {
 		wantTopic string
 		payStatus string
 	}{
-		{orders.TopicPaymentSucceeded, orders.StatusPaid, orders.TopicOrderPaid, orders.PaymentSucceeded},
-		{orders.TopicPaymentFailed, orders.StatusCancelled, orders.TopicOrderCancelled, orders.PaymentFailed},
+		{contracts.TopicPaymentSucceeded, orders.StatusPaid, contracts.TopicOrderPaid, orders.PaymentSucceeded},
+		{contracts.TopicPaymentFailed, orders.StatusCancelled, contracts.TopicOrderCancelled, orders.PaymentFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.topic+" delivered twice takes effect once", func(t *testing.T) {
@@ -79,24 +80,24 @@ func TestPaymentEventsApplyOnce(t *testing.T) {
 
 	t.Run("payment.refunded closes a cancelled order", func(t *testing.T) {
 		id := place()
-		require.NoError(t, deliver(orders.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": id}))
+		require.NoError(t, deliver(contracts.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": id}))
 		_, err := svc.Cancel(ctx, orders.Viewer{Admin: true}, id)
 		require.NoError(t, err)
-		require.NoError(t, deliver(orders.TopicPaymentRefunded, uuid.NewString(), map[string]any{"order_id": id}))
+		require.NoError(t, deliver(contracts.TopicPaymentRefunded, uuid.NewString(), map[string]any{"order_id": id}))
 		d, err := store.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, orders.StatusRefunded, d.Status)
 	})
 	t.Run("a late payment.failed leaves a paid order paid", func(t *testing.T) {
 		id := place()
-		require.NoError(t, deliver(orders.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": id}))
-		require.NoError(t, deliver(orders.TopicPaymentFailed, uuid.NewString(), map[string]any{"order_id": id}))
+		require.NoError(t, deliver(contracts.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": id}))
+		require.NoError(t, deliver(contracts.TopicPaymentFailed, uuid.NewString(), map[string]any{"order_id": id}))
 		d, err := store.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, orders.StatusPaid, d.Status)
 	})
 	t.Run("an event for an unknown order is dropped", func(t *testing.T) {
-		err := deliver(orders.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": uuid.New()})
+		err := deliver(contracts.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": uuid.New()})
 		assert.ErrorContains(t, err, "poison event")
 	})
 }

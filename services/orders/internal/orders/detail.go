@@ -1,6 +1,8 @@
 package orders
 
 import (
+	"github.com/daprshop/daprshop/services/platform/contracts"
+
 	"time"
 
 	"github.com/google/uuid"
@@ -78,19 +80,19 @@ func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
 		for i, it := range d.Items {
 			items[i] = EventItem(it)
 		}
-		e = Event{TopicOrderPaid, OrderPaid{
+		e = Event{contracts.TopicOrderPaid, OrderPaid{
 			OrderID: d.ID, UserID: d.UserID, PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
 			Items: items, PaidAt: now.UTC(),
 		}}
 	case StatusCancelled:
-		e = Event{TopicOrderCancelled, OrderCancelled{
+		e = Event{contracts.TopicOrderCancelled, OrderCancelled{
 			OrderID: d.ID, UserID: d.UserID, Reason: reason, Refund: d.Status == StatusPaid,
 			PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
 		}}
 	case StatusShipped, StatusDelivered:
-		topic := TopicOrderShipped
+		topic := contracts.TopicOrderShipped
 		if to == StatusDelivered {
-			topic = TopicOrderDelivered
+			topic = contracts.TopicOrderDelivered
 		}
 		e = Event{topic, OrderStatusChanged{OrderID: d.ID, UserID: d.UserID, Status: to, TotalCents: d.TotalCents, Currency: d.Currency}}
 	default:

@@ -6,22 +6,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// The topics orders publishes (through its outbox) and consumes. Every
-// payload names the order in order_id; consumers deduplicate on the
-// CloudEvent id, which is the outbox event id.
-const (
-	TopicOrderCreated   = "order.created"
-	TopicOrderPaid      = "order.paid"
-	TopicOrderCancelled = "order.cancelled"
-	TopicOrderShipped   = "order.shipped"
-	TopicOrderDelivered = "order.delivered"
-
-	TopicPaymentCreated   = "payment.created"
-	TopicPaymentSucceeded = "payment.succeeded"
-	TopicPaymentFailed    = "payment.failed"
-	TopicPaymentRefunded  = "payment.refunded"
-)
-
 // OrderCreated is the order.created payload: what payments needs to charge
 // the order and notifications to confirm it.
 type OrderCreated struct {
@@ -51,6 +35,8 @@ type OrderPaid struct {
 	Currency   string      `json:"currency"`
 	Items      []EventItem `json:"items"`
 	PaidAt     time.Time   `json:"paid_at"`
+	// InvoiceNumber is the invoice payments issued, for the receipt.
+	InvoiceNumber string `json:"invoice_number,omitempty"`
 }
 
 // Reasons an order is cancelled.
@@ -88,7 +74,7 @@ type OrderStatusChanged struct {
 //
 //	payment.created   {order_id, payment_id, payment_intent_id, client_secret, status}
 //	                  — the PaymentIntent exists; GET /orders/{id} shows it.
-//	payment.succeeded {order_id, payment_id, payment_intent_id, amount_cents, currency}
+//	payment.succeeded {order_id, payment_id, payment_intent_id, amount_cents, currency, invoice_number}
 //	                  — pending_payment → paid.
 //	payment.failed    {order_id, payment_id, payment_intent_id, reason}
 //	                  — pending_payment → cancelled.
@@ -105,4 +91,5 @@ type PaymentEvent struct {
 	AmountCents     int64      `json:"amount_cents,omitempty"`
 	Currency        string     `json:"currency,omitempty"`
 	Reason          string     `json:"reason,omitempty"`
+	InvoiceNumber   string     `json:"invoice_number,omitempty"`
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Store keeps orders, their history and the checkout requests.
@@ -256,7 +257,7 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	created.TotalCents = d.TotalCents
 	// The order the store reads them back in.
 	slices.SortFunc(d.Items, func(a, b Item) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
-	return CheckoutOutcome{Order: &d, Events: []Event{{TopicOrderCreated, created}}}, nil
+	return CheckoutOutcome{Order: &d, Events: []Event{{contracts.TopicOrderCreated, created}}}, nil
 }
 
 // Cancel cancels order id for v (its owner or an admin). A paid order's
@@ -353,16 +354,16 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 		var from, to Status
 		var reason string
 		switch topic {
-		case TopicPaymentCreated:
+		case contracts.TopicPaymentCreated:
 			pay.Status = PaymentCreated
 			if p.Status != "" {
 				pay.Status = p.Status
 			}
-		case TopicPaymentSucceeded:
+		case contracts.TopicPaymentSucceeded:
 			pay.Status, from, to = PaymentSucceeded, StatusPendingPayment, StatusPaid
-		case TopicPaymentFailed:
+		case contracts.TopicPaymentFailed:
 			pay.Status, from, to, reason = PaymentFailed, StatusPendingPayment, StatusCancelled, ReasonPaymentFailed
-		case TopicPaymentRefunded:
+		case contracts.TopicPaymentRefunded:
 			pay.Status, from, to = PaymentRefunded, StatusCancelled, StatusRefunded
 		default:
 			return Change{}, fmt.Errorf("unknown payment topic %q", topic)
@@ -373,6 +374,18 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 		}
 		ch, err := moveTo(d, to, reason, now)
 		ch.Payment = &pay
-		return ch, err
+		return withInvoice(ch, p.InvoiceNumber), err
 	}
+}
+
+// withInvoice names the invoice in ch's order.paid: payments issues it
+// with the payment's success, and the order does not keep it.
+func withInvoice(ch Change, number string) Change {
+	for i, e := range ch.Events {
+		if paid, ok := e.Payload.(OrderPaid); ok {
+			paid.InvoiceNumber = number
+			ch.Events[i].Payload = paid
+		}
+	}
+	return ch
 }

@@ -11,17 +11,8 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
-)
-
-// DeadLetterTopic receives the events that cannot be applied.
-const DeadLetterTopic = "deadletter"
-
-// The events payments acts on: an order placed is charged, a paid order
-// cancelled is refunded, an unpaid one has its payment closed.
-const (
-	TopicOrderCreated   = "order.created"
-	TopicOrderCancelled = "order.cancelled"
 )
 
 // Payments charges and refunds orders, once per event.
@@ -40,8 +31,8 @@ func New(p Payments) *Consumer { return &Consumer{payments: p} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: TopicOrderCreated, Route: "/events/" + TopicOrderCreated, DeadLetterTopic: DeadLetterTopic, Handler: c.orderCreated},
-		{Topic: TopicOrderCancelled, Route: "/events/" + TopicOrderCancelled, DeadLetterTopic: DeadLetterTopic, Handler: c.orderCancelled},
+		{Topic: contracts.TopicOrderCreated, Route: contracts.Route(contracts.TopicOrderCreated), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.orderCreated},
+		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.orderCancelled},
 	}
 }
 

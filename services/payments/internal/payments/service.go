@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Service runs the payment flows.
@@ -196,15 +198,17 @@ type PaymentEvent struct {
 	AmountCents     int64     `json:"amount_cents,omitempty"`
 	Currency        string    `json:"currency,omitempty"`
 	Reason          string    `json:"reason,omitempty"`
+	// InvoiceNumber names payment.succeeded's invoice, for the receipt.
+	InvoiceNumber string `json:"invoice_number,omitempty"`
 	// RefundedAt dates payment.refunded, so analytics rebuilt later still
 	// count the refund on its day.
 	RefundedAt time.Time `json:"refunded_at,omitzero"`
 }
 
-// Topics payments publishes.
+// Topics payments publishes, named here for its store.
 const (
-	TopicPaymentCreated   = "payment.created"
-	TopicPaymentSucceeded = "payment.succeeded"
-	TopicPaymentFailed    = "payment.failed"
-	TopicPaymentRefunded  = "payment.refunded"
+	TopicPaymentCreated   = contracts.TopicPaymentCreated
+	TopicPaymentSucceeded = contracts.TopicPaymentSucceeded
+	TopicPaymentFailed    = contracts.TopicPaymentFailed
+	TopicPaymentRefunded  = contracts.TopicPaymentRefunded
 )

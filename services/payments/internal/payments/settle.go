@@ -19,6 +19,18 @@ type InvoiceTotals struct {
 	TaxCents      int64
 }
 
+// Invoiced names the invoice the store numbered for the change in each of
+// its events, so the receipt can show it.
+func (c Change) Invoiced(number string) Change {
+	events := make([]Event, len(c.Events))
+	for i, e := range c.Events {
+		e.Payload.InvoiceNumber = number
+		events[i] = e
+	}
+	c.Events = events
+	return c
+}
+
 // Event is an event a change publishes.
 type Event struct {
 	Topic   string

@@ -112,9 +112,11 @@ func apply(ctx context.Context, tx pgx.Tx, p *payments.Payment, ch payments.Chan
 		p.Status = ch.To
 	}
 	if ch.Invoice != nil {
-		if err := issueInvoice(ctx, tx, p.ID, *ch.Invoice); err != nil {
+		number, err := issueInvoice(ctx, tx, p.ID, *ch.Invoice)
+		if err != nil {
 			return err
 		}
+		ch = ch.Invoiced(number)
 	}
 	for _, e := range ch.Events {
 		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {

@@ -13,10 +13,11 @@ import (
 )
 
 // issueInvoice issues the invoice of payment paymentID, split as totals,
-// in tx. Its number is the next of the year's series: the counter row
-// stays locked until tx ends, so concurrent issuers take consecutive
-// numbers and a rollback leaves no gap. The counter is taken last to hold that lock briefly.
-func issueInvoice(ctx context.Context, tx pgx.Tx, paymentID uuid.UUID, totals payments.InvoiceTotals) error {
+// in tx, and returns its number as the customer reads it. Its number is the
+// next of the year's series: the counter row stays locked until tx ends, so
+// concurrent issuers take consecutive numbers and a rollback leaves no gap.
+// The counter is taken last to hold that lock briefly.
+func issueInvoice(ctx context.Context, tx pgx.Tx, paymentID uuid.UUID, totals payments.InvoiceTotals) (string, error) {
 	var year int
 	var seq int64
 	err := tx.QueryRow(ctx, `INSERT INTO invoice_year_counters (year, last_number)
@@ -24,16 +25,17 @@ func issueInvoice(ctx context.Context, tx pgx.Tx, paymentID uuid.UUID, totals pa
 		ON CONFLICT (year) DO UPDATE SET last_number = invoice_year_counters.last_number + 1
 		RETURNING year, last_number`).Scan(&year, &seq)
 	if err != nil {
-		return fmt.Errorf("next invoice number: %w", err)
+		return "", fmt.Errorf("next invoice number: %w", err)
 	}
+	number := int64(year)*payments.InvoiceNumberBase + seq
 	_, err = tx.Exec(ctx, `INSERT INTO invoices
 		(id, number, payment_id, order_id, user_id, lines, subtotal_cents, tax_cents, total_cents, currency)
 		SELECT $1, $2, id, order_id, user_id, lines, $3, $4, amount_cents, currency FROM payments WHERE id = $5`,
-		uuid.New(), int64(year)*payments.InvoiceNumberBase+seq, totals.SubtotalCents, totals.TaxCents, paymentID)
+		uuid.New(), number, totals.SubtotalCents, totals.TaxCents, paymentID)
 	if err != nil {
-		return fmt.Errorf("issue invoice of payment %s: %w", paymentID, err)
+		return "", fmt.Errorf("issue invoice of payment %s: %w", paymentID, err)
 	}
-	return nil
+	return payments.Invoice{Number: number}.DisplayNumber(), nil
 }
 
 type invoiceRow struct {

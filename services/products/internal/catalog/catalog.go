@@ -269,15 +269,6 @@ func Tree(flat []Category) []*Category {
 	return roots
 }
 
-// Topics the catalog publishes and consumes.
-const (
-	TopicReserved       = "inventory.reserved"
-	TopicReleased       = "inventory.released"
-	TopicLowStock       = "inventory.low_stock"
-	TopicOrderPaid      = "order.paid"
-	TopicOrderCancelled = "order.cancelled"
-)
-
 // ProductIDs lists the products the reservation holds.
 func (r Reservation) ProductIDs() []uuid.UUID {
 	ids := make([]uuid.UUID, len(r.Lines))

@@ -9,15 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
-	"github.com/daprshop/daprshop/services/products/internal/catalog"
-)
-
-// Routes of the subscriptions, and where poison events go.
-const (
-	RouteOrderPaid      = "/events/order-paid"
-	RouteOrderCancelled = "/events/order-cancelled"
-	DeadLetterTopic     = "deadletter"
 )
 
 // Orders applies an order event to the catalog, once per event id.
@@ -35,8 +28,8 @@ func New(orders Orders) *Consumer { return &Consumer{orders: orders} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: catalog.TopicOrderPaid, Route: RouteOrderPaid, DeadLetterTopic: DeadLetterTopic, Handler: apply(c.orders.OrderPaid)},
-		{Topic: catalog.TopicOrderCancelled, Route: RouteOrderCancelled, DeadLetterTopic: DeadLetterTopic, Handler: apply(c.orders.OrderCancelled)},
+		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), DeadLetterTopic: contracts.DeadLetterTopic, Handler: apply(c.orders.OrderPaid)},
+		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), DeadLetterTopic: contracts.DeadLetterTopic, Handler: apply(c.orders.OrderCancelled)},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -88,29 +89,29 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 
 	t.Run("order.paid delivered twice commits once", func(t *testing.T) {
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderPaid, "evt-paid", `{"order_id": "`+paid.String()+`"}`))
+			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-paid", `{"order_id": "`+paid.String()+`"}`))
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 2}, stock())
 	})
 	t.Run("order.cancelled delivered twice releases once", func(t *testing.T) {
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderCancelled, "evt-cancel", `{"order_id": "`+cancelled.String()+`"}`))
+			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-cancel", `{"order_id": "`+cancelled.String()+`"}`))
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 		assert.Equal(t, []uuid.UUID{p.ID}, inv.ids, "the released product's cache entries were invalidated")
 		var released int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1`, catalog.TopicReleased).Scan(&released))
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1`, contracts.TopicInventoryReleased).Scan(&released))
 		assert.Equal(t, 1, released)
 	})
 	t.Run("cancelling a paid order leaves its stock committed", func(t *testing.T) {
-		assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
+		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 	})
 	t.Run("an order without a reservation is acknowledged", func(t *testing.T) {
-		assert.Equal(t, "SUCCESS", deliver(t, app, consumer.RouteOrderPaid, "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
+		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
 	})
 	t.Run("an event without an order id is dropped", func(t *testing.T) {
-		assert.Equal(t, "DROP", deliver(t, app, consumer.RouteOrderPaid, "evt-bad", `{"order_id": "nope"}`))
-		assert.Equal(t, "DROP", deliver(t, app, consumer.RouteOrderCancelled, "evt-bad-2", `"text"`))
+		assert.Equal(t, "DROP", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-bad", `{"order_id": "nope"}`))
+		assert.Equal(t, "DROP", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-bad-2", `"text"`))
 	})
 }

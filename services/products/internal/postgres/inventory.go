@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
@@ -119,7 +120,7 @@ func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock
 }
 
 func addLowStock(ctx context.Context, tx pgx.Tx, e lowStockEvent) error {
-	_, err := outbox.Add(ctx, tx, catalog.TopicLowStock, e)
+	_, err := outbox.Add(ctx, tx, contracts.TopicInventoryLowStock, e)
 	return err
 }
 
@@ -179,7 +180,7 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.
 				return err
 			}
 		}
-		if _, err := outbox.Add(ctx, tx, catalog.TopicReserved, newReservationEvent(res)); err != nil {
+		if _, err := outbox.Add(ctx, tx, contracts.TopicInventoryReserved, newReservationEvent(res)); err != nil {
 			return err
 		}
 		for _, e := range lowStock {
@@ -262,7 +263,7 @@ func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Reserv
 		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
 	}
 	if to == catalog.Released {
-		if _, err := outbox.Add(ctx, tx, catalog.TopicReleased, newReservationEvent(res)); err != nil {
+		if _, err := outbox.Add(ctx, tx, contracts.TopicInventoryReleased, newReservationEvent(res)); err != nil {
 			return catalog.Reservation{}, err
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
@@ -77,7 +79,7 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 	st := f.stock(t, p.ID)
 	assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 10, Reserved: 10}, st)
 	assert.Equal(t, 0, st.Available())
-	assert.Equal(t, 10, f.events(t, catalog.TopicReserved))
+	assert.Equal(t, 10, f.events(t, contracts.TopicInventoryReserved))
 }
 
 func TestReservationIsIdempotentPerOrder(t *testing.T) {
@@ -109,7 +111,7 @@ func TestReservationIsIdempotentPerOrder(t *testing.T) {
 		}
 		wg.Wait()
 		assert.Equal(t, 7, f.stock(t, p.ID).Reserved)
-		assert.Equal(t, 2, f.events(t, catalog.TopicReserved))
+		assert.Equal(t, 2, f.events(t, contracts.TopicInventoryReserved))
 	})
 }
 
@@ -130,7 +132,7 @@ func TestReservationIsAllOrNothing(t *testing.T) {
 	assert.Equal(t, catalog.CodeInsufficientStock, ae.Code)
 	assert.ElementsMatch(t, []uuid.UUID{scarce.ID, gone.ID, uuid.Nil}, ae.Extra["product_ids"])
 	assert.Equal(t, 0, f.stock(t, plenty.ID).Reserved, "the line that fit was not held")
-	assert.Equal(t, 0, f.events(t, catalog.TopicReserved))
+	assert.Equal(t, 0, f.events(t, contracts.TopicInventoryReserved))
 	_, err = f.store.Reservation(ctx, order)
 	assert.ErrorIs(t, err, catalog.ErrNoReservation, "a refused reservation leaves nothing, so a retry tries afresh")
 
@@ -169,7 +171,7 @@ func TestCommitAndReleaseAreIdempotent(t *testing.T) {
 			assert.Equal(t, catalog.Released, res.Status)
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, f.stock(t, p.ID))
-		assert.Equal(t, 1, f.events(t, catalog.TopicReleased))
+		assert.Equal(t, 1, f.events(t, contracts.TopicInventoryReleased))
 		_, err := f.store.Commit(ctx, cancelled)
 		assert.ErrorIs(t, err, catalog.ErrReleased)
 	})
@@ -238,10 +240,11 @@ func TestAdjustments(t *testing.T) {
 	})
 	t.Run("falling below the threshold emits low stock once", func(t *testing.T) {
 		// available went 6 → 11 → 0: one crossing below 5.
-		assert.Equal(t, 1, f.events(t, catalog.TopicLowStock))
+		assert.Equal(t, 1, f.events(t, contracts.TopicInventoryLowStock))
 		var payload map[string]any
-		require.NoError(t, f.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE topic = $1`, catalog.TopicLowStock).Scan(&payload))
+		require.NoError(t, f.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE topic = $1`, contracts.TopicInventoryLowStock).Scan(&payload))
 		assert.Equal(t, map[string]any{"product_id": p.ID.String(), "sku": p.SKU, "name": "Lamp", "available": float64(0), "threshold": float64(5)}, payload)
+		contractstest.Sent(t, contracts.TopicInventoryLowStock, payload)
 	})
 	t.Run("an unknown product", func(t *testing.T) {
 		_, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: uuid.New(), Delta: 1, Reason: "x", ActorID: "a"})
@@ -267,7 +270,7 @@ func TestReservingBelowThresholdEmitsLowStock(t *testing.T) {
 		_, err := f.store.Reserve(ctx, uuid.New(), []catalog.Line{{ProductID: p.ID, Quantity: q}})
 		require.NoError(t, err)
 	}
-	assert.Equal(t, 1, f.events(t, catalog.TopicLowStock))
+	assert.Equal(t, 1, f.events(t, contracts.TopicInventoryLowStock))
 }
 
 func TestLowStockListsProductsBelowTheirThreshold(t *testing.T) {

@@ -3,12 +3,10 @@
 package consumer
 
 import (
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 )
-
-// DeadLetterTopic receives the events that cannot be applied.
-const DeadLetterTopic = "deadletter"
 
 // Consumer handles the subscribed events.
 type Consumer struct{ svc *analytics.Service }
@@ -20,7 +18,7 @@ func New(svc *analytics.Service) *Consumer { return &Consumer{svc: svc} }
 // can never be counted are dropped.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: "order.paid", Route: "/events/order-paid", DeadLetterTopic: DeadLetterTopic, Handler: events.Apply(c.svc.OrderPaid, analytics.ErrNegative)},
-		{Topic: "payment.refunded", Route: "/events/payment-refunded", DeadLetterTopic: DeadLetterTopic, Handler: events.Apply(c.svc.PaymentRefunded, analytics.ErrNegative)},
+		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), DeadLetterTopic: contracts.DeadLetterTopic, Handler: events.Apply(c.svc.OrderPaid, analytics.ErrNegative)},
+		{Topic: contracts.TopicPaymentRefunded, Route: contracts.Route(contracts.TopicPaymentRefunded), DeadLetterTopic: contracts.DeadLetterTopic, Handler: events.Apply(c.svc.PaymentRefunded, analytics.ErrNegative)},
 	}
 }

@@ -47,11 +47,11 @@ func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 	app := srv.App()
 
 	stream := []struct{ route, id, data string }{
-		{"/events/order-paid", "p1", `{"order_id": "o1", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
-		{"/events/order-paid", "p2", `{"order_id": "o2", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
-		{"/events/order-paid", "p3", `{"order_id": "o3", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
-		{"/events/payment-refunded", "r1", `{"order_id": "o1", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
-		{"/events/order-paid", "p4", `{"order_id": "o4", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
+		{"/events/order.paid", "p1", `{"order_id": "o1", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
+		{"/events/order.paid", "p2", `{"order_id": "o2", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
+		{"/events/order.paid", "p3", `{"order_id": "o3", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
+		{"/events/payment.refunded", "r1", `{"order_id": "o1", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
+		{"/events/order.paid", "p4", `{"order_id": "o4", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
 	}
 	for round := range 3 { // the first delivery, then two full replays
 		for _, e := range stream {
@@ -76,10 +76,10 @@ func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 
 	t.Run("poison events are dropped and change nothing", func(t *testing.T) {
 		for name, e := range map[string]struct{ route, data string }{
-			"negative total":  {"/events/order-paid", `{"total_cents": -1}`},
-			"negative qty":    {"/events/order-paid", `{"total_cents": 1, "items": [{"quantity": -1}]}`},
-			"negative refund": {"/events/payment-refunded", `{"amount_cents": -5}`},
-			"not an object":   {"/events/order-paid", `"x"`},
+			"negative total":  {"/events/order.paid", `{"total_cents": -1}`},
+			"negative qty":    {"/events/order.paid", `{"total_cents": 1, "items": [{"quantity": -1}]}`},
+			"negative refund": {"/events/payment.refunded", `{"amount_cents": -5}`},
+			"not an object":   {"/events/order.paid", `"x"`},
 		} {
 			t.Run(name, func(t *testing.T) {
 				assert.Equal(t, "DROP", deliver(t, app, e.route, "bad-"+name, e.data))
@@ -131,7 +131,7 @@ func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
 	deliverAll := func(t *testing.T) {
 		t.Helper()
 		for _, e := range refunds {
-			require.Equal(t, "SUCCESS", deliver(t, app, "/events/payment-refunded", e.id, e.data), e.id)
+			require.Equal(t, "SUCCESS", deliver(t, app, "/events/payment.refunded", e.id, e.data), e.id)
 		}
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	dapr "github.com/dapr/go-sdk/client"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/purge"
 )
 
@@ -79,7 +80,6 @@ const (
 	productsApp            = "products"
 	lowStockMethod         = "internal/inventory/low-stock"
 	pubsubName             = "pubsub"
-	topicNotificationAsk   = "notification.requested"
 	lowStockDigestTemplate = "low_stock_digest"
 )
 
@@ -106,10 +106,10 @@ func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
 		ask := map[string]any{"template": lowStockDigestTemplate, "data": low}
 		sum := sha256.Sum256(out)
 		id := "low-stock-digest-" + now().UTC().Format(time.DateOnly) + "-" + hex.EncodeToString(sum[:8])
-		err = pub.PublishEvent(ctx, pubsubName, topicNotificationAsk, ask,
+		err = pub.PublishEvent(ctx, pubsubName, contracts.TopicNotificationRequested, ask,
 			dapr.PublishEventWithMetadata(map[string]string{"cloudevent.id": id}))
 		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", topicNotificationAsk, err)
+			return 0, fmt.Errorf("publish %s: %w", contracts.TopicNotificationRequested, err)
 		}
 		return len(low.Items), nil
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 	"github.com/daprshop/daprshop/services/platform/purge"
 )
 
@@ -104,6 +106,7 @@ func TestLowStockDigestIsOneEventPerDayAndListAndOnlyWhenSomethingIsLow(t *testi
 	got := s.published[0]
 	assert.Equal(t, "pubsub/notification.requested", got.topic)
 	assert.JSONEq(t, `{"template": "low_stock_digest", "data": {"items": [`+item+`]}}`, got.data)
+	contractstest.Sent(t, contracts.TopicNotificationRequested, []byte(got.data))
 	assert.Regexp(t, `^low-stock-digest-2026-11-26-[0-9a-f]{16}$`, got.metadata["cloudevent.id"], "the UTC day names the event")
 
 	_, err = job(context.Background())

@@ -1,0 +1,38 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
+)
+
+// TestPublishedEventsMatchTheContractSamples pays, refunds and declines
+// orders as the consumer and the webhooks do, and checks every payment
+// event published against the sample its consumers are tested with.
+func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
+	f := newFixture(t)
+	paid, _ := f.paidOrder(t)
+	f.cancelOrder(t, paid, "admin_cancelled")
+
+	user, declined := uuid.New(), uuid.New()
+	f.insertCard(t, user, "visa", "0002", true, 0)
+	f.charge(t, "evt-declined", declined, user)
+	failed := intentEvent(t, "evt_failed", "payment_intent.payment_failed", "pi_"+declined.String())
+	require.Equal(t, http.StatusOK, f.webhook(t, failed, sign(failed, webhookSecret, time.Now())))
+
+	for _, topic := range []string{contracts.TopicPaymentCreated, contracts.TopicPaymentSucceeded, contracts.TopicPaymentRefunded, contracts.TopicPaymentFailed} {
+		t.Run(topic, func(t *testing.T) {
+			var payload []byte
+			require.NoError(t, f.pool.QueryRow(context.Background(),
+				`SELECT payload FROM outbox WHERE topic = $1 ORDER BY created_at LIMIT 1`, topic).Scan(&payload))
+			contractstest.Sent(t, topic, payload)
+		})
+	}
+}

@@ -1,0 +1,139 @@
+// Package contractstest checks both sides of an event contract against one
+// sample per topic. A producer's test proves the sample is what its own
+// code publishes (Sent); a consumer's test decodes the sample as it
+// decodes a delivery and proves every field it reads is there (Received).
+// A field one side reads and the other never sends fails one of the two.
+package contractstest
+
+import (
+	"embed"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/events"
+)
+
+//go:embed samples/*.json
+var samples embed.FS
+
+// Sample returns what topic's producer publishes.
+func Sample(t testing.TB, topic string) []byte {
+	t.Helper()
+	b, err := samples.ReadFile("samples/" + topic + ".json")
+	require.NoError(t, err, "no sample of %s", topic)
+	return b
+}
+
+// Sent asserts that payload, built by the producer's own code (a value or
+// its JSON bytes), has the shape of topic's sample: the same fields, of
+// the same JSON kinds. Values may differ, ids and times being the
+// producer's own.
+func Sent(t testing.TB, topic string, payload any) {
+	t.Helper()
+	got, ok := payload.([]byte)
+	if !ok {
+		var err error
+		got, err = json.Marshal(payload)
+		require.NoError(t, err)
+	}
+	var want, sent any
+	require.NoError(t, json.Unmarshal(Sample(t, topic), &want))
+	require.NoError(t, json.Unmarshal(got, &sent))
+	assert.Equal(t, shape(want), shape(sent), "%s as published", topic)
+}
+
+// shape replaces the values of a decoded JSON document by their kinds;
+// an array takes the shape of its first element.
+func shape(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, field := range v {
+			out[k] = shape(field)
+		}
+		return out
+	case []any:
+		if len(v) == 0 {
+			return []any{}
+		}
+		return []any{shape(v[0])}
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	default:
+		return "null"
+	}
+}
+
+// Received decodes topic's sample into v (a pointer) as a delivery is
+// decoded, and asserts the sample holds every field of v, nested ones
+// included, except the JSON names listed optional: the consumer's
+// fallback when a producer leaves them out.
+func Received(t testing.TB, topic string, v any, optional ...string) {
+	t.Helper()
+	data := Sample(t, topic)
+	require.NoError(t, events.Event{ID: "contract", Topic: topic, Data: data}.Decode(v), "decode %s", topic)
+	var tree any
+	require.NoError(t, json.Unmarshal(data, &tree))
+	for _, missing := range absent(reflect.TypeOf(v).Elem(), tree, "") {
+		if !slices.Contains(optional, missing) {
+			assert.Fail(t, "field never sent", "%s: the consumer reads %q, the producer does not send it", topic, missing)
+		}
+	}
+}
+
+// absent lists the JSON fields of type typ that value lacks, as dotted
+// paths under prefix.
+func absent(typ reflect.Type, value any, prefix string) []string {
+	switch {
+	case typ.Kind() == reflect.Pointer:
+		return absent(typ.Elem(), value, prefix)
+	case typ.Kind() == reflect.Slice && typ.Elem().Kind() == reflect.Struct:
+		items, _ := value.([]any)
+		if len(items) == 0 {
+			return []string{strings.TrimSuffix(prefix, ".") + "[]"}
+		}
+		var out []string
+		for _, it := range items {
+			out = append(out, absent(typ.Elem(), it, prefix)...)
+		}
+		return out
+	case typ.Kind() != reflect.Struct || typ == reflect.TypeFor[time.Time]():
+		return nil
+	}
+	object, _ := value.(map[string]any)
+	var out []string
+	for f := range typ.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		if f.Anonymous {
+			out = append(out, absent(f.Type, value, prefix)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		field, ok := object[name]
+		if !ok || field == nil {
+			out = append(out, prefix+name)
+			continue
+		}
+		out = append(out, absent(f.Type, field, prefix+name+".")...)
+	}
+	return out
+}
