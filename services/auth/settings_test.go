@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/auth.md", "Settings of auth",
-		"Read by auth besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "auth", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

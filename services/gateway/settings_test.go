@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/gateway.md", "Settings of gateway",
-		"Read by gateway besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "gateway", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/notifications.md", "Settings of notifications",
-		"Read by notifications besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "notifications", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/orders.md", "Settings of orders",
-		"Read by orders besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "orders", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/payments.md", "Settings of payments",
-		"Read by payments besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "payments", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/products.md", "Settings of products",
-		"Read by products besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "products", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

@@ -11,8 +11,7 @@ import (
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.Check(t, "../../docs/configuration/workers.md", "Settings of workers",
-		"Read by workers besides [the settings of every service](platform.md).", settings{})
+	configtest.CheckService(t, "workers", settings{})
 }
 
 func TestMalformedSettingStopsTheStart(t *testing.T) {

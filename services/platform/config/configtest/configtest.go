@@ -38,3 +38,11 @@ func Check(t testing.TB, path, title, intro string, settings any) {
 	}
 	assert.Equal(t, want, string(got), "%s is out of date with the settings: run `%s`", path, Update)
 }
+
+// CheckService is Check for the page of a service's own settings, run from
+// the service's module root (services/<service>).
+func CheckService(t testing.TB, service string, settings any) {
+	t.Helper()
+	Check(t, "../../docs/configuration/"+service+".md", "Settings of "+service,
+		"Read by "+service+" besides [the settings of every service](platform.md).", settings)
+}
