@@ -14,17 +14,28 @@ import (
 // devServer is a dev stand-in the system talks to: mailpit (SMTP), the
 // SMS/push sink and the Stripe emulator.
 type devServer struct {
-	name string
-	addr string // probed to tell whether it is up
-	args []string
+	name  string
+	addrs []string // every one listens once it is up
+	args  []string
+}
+
+// up reports whether every address of s listens: mailpit opens its SMTP
+// port before its API, and tests read mails through the API.
+func (s devServer) up() bool {
+	for _, addr := range s.addrs {
+		if !listening(addr) {
+			return false
+		}
+	}
+	return true
 }
 
 var devServers = []devServer{
-	{"mailpit", "127.0.0.1:1025", []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
-	{"devsink", "127.0.0.1:8090", []string{"-addr", "127.0.0.1:8090"}},
+	{"mailpit", []string{"127.0.0.1:1025", "127.0.0.1:8025"}, []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
+	{"devsink", []string{"127.0.0.1:8090"}, []string{"-addr", "127.0.0.1:8090"}},
 	// The stripe HTTPEndpoint's baseUrl; webhooks go to the gateway. Paths
 	// are relative to the repository root.
-	{"stripelocal", stripeAddr, []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
+	{"stripelocal", []string{stripeAddr}, []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
 		"-webhook-url", gatewayURL + "/api/v1/payments/webhooks/stripe"}},
 }
 
@@ -56,7 +67,7 @@ func startDevServers(root string) (stop func() error, err error) {
 		return errors.Join(errs...)
 	}
 	for _, s := range devServers {
-		if listening(s.addr) {
+		if s.up() {
 			continue
 		}
 		cmd, err := launch(root, s)
@@ -83,12 +94,12 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for !listening(s.addr) {
+	for !s.up() {
 		select {
 		case <-deadline:
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return nil, fmt.Errorf("%s not listening on %s after 20s", s.name, s.addr)
+			return nil, fmt.Errorf("%s not listening on %v after 20s", s.name, s.addrs)
 		case <-tick.C:
 		}
 	}
