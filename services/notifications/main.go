@@ -18,7 +18,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
 	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -58,9 +58,12 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	})
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token, so no route group's auth may come before them.
-	events.Mount(app, svc.Log, consumer.New(notifier).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(notifier).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 	})
 	httpapi.New(notifier, svc.Verifier).Register(app)
 	return svc.Run(ctx)

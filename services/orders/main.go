@@ -19,7 +19,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/orders/internal/products"
 	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -57,9 +57,12 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(svc.DB, svc.Log).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(svc.DB, svc.Log).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 		// As long as Stripe keeps its keys.
 		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, cfg.IdempotencyKeyRetention),

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
@@ -59,9 +59,12 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(products).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(products).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)

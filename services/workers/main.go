@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
@@ -55,14 +55,19 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	}
 	// Events and cron deliveries come from the sidecar with its app token
 	// only, so they are mounted before the routes that need a user's token.
-	events.Mount(app, svc.Log, consumer.New(sales).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(sales).Subscriptions()...); err != nil {
+		return err
+	}
 	// Each job is named after the cron binding (components/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
 		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire"),
 		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile"),
 		"cron-purge": jobs.Purge(svc.Sidecar, []string{"auth", "products", "orders", "payments", "notifications"},
-			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents)},
+			map[string]purge.Task{
+				"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+				"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
+			},
 			time.Now),
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})

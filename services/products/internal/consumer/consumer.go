@@ -28,8 +28,8 @@ func New(orders Orders) *Consumer { return &Consumer{orders: orders} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), DeadLetterTopic: contracts.DeadLetterTopic, Handler: apply(c.orders.OrderPaid)},
-		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), DeadLetterTopic: contracts.DeadLetterTopic, Handler: apply(c.orders.OrderCancelled)},
+		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), Handler: apply(c.orders.OrderPaid)},
+		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), Handler: apply(c.orders.OrderCancelled)},
 	}
 }
 
