@@ -21,7 +21,7 @@ import (
 )
 
 // The probe topics (named to fall into the JetStream streams tools/dev/infra.sh
-// creates: e2e.> and deadletter.>). e2e.flow has a dead letter topic;
+// creates: e2e.> and deadletter.e2e). e2e.flow has a dead letter topic;
 // e2e.retry has none, so a failure there is left to the broker's redelivery
 // (with a dead letter topic and no inbound retry policy, Dapr sends the first
 // failure to the dead letter topic instead).
