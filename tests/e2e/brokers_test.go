@@ -260,8 +260,10 @@ func TestEventFlow(t *testing.T) {
 	t.Run("a failed delivery is redelivered to that group only", func(t *testing.T) {
 		id := uuid.NewString()
 		a.publish(t, topicRetry, id, probeEvent{FailOnceAt: a.id})
+		// Redis redelivers a failed message once it has been pending its
+		// processingTimeout (2m, components/pubsub/redis).
 		require.Eventually(t, func() bool { return a.count(topicRetry, id) >= 2 },
-			60*time.Second, 50*time.Millisecond, "redelivered after the failure")
+			3*time.Minute, 50*time.Millisecond, "redelivered after the failure")
 		barrier(t, topicRetry)
 		assert.Equal(t, []string{"FAIL", "SUCCESS"}, a.answers(topicRetry, id))
 		assert.Equal(t, []string{"SUCCESS"}, b.answers(topicRetry, id))
