@@ -143,9 +143,6 @@ func printable(s string, maxRunes int) string {
 
 var knownRoles = []string{authn.RoleCustomer, authn.RoleAdmin, authn.RoleSuperAdmin}
 
-// privileged roles are granted and removed by a SUPER_ADMIN only.
-var privilegedRoles = []string{authn.RoleAdmin, authn.RoleSuperAdmin}
-
 // NormalizeRoles validates a role list and returns it sorted and without
 // duplicates. It returns an apperr.Invalid error for unknown roles or an
 // empty list: a user always keeps at least one role.
@@ -175,9 +172,9 @@ func NormalizeRoles(roles []string) ([]string, error) {
 }
 
 // changesPrivilege reports whether going from old to new roles grants or
-// removes a privileged role.
+// removes an admin role, which only a SUPER_ADMIN may.
 func changesPrivilege(old, new []string) bool {
-	for _, r := range privilegedRoles {
+	for _, r := range authn.AdminRoles() {
 		if slices.Contains(old, r) != slices.Contains(new, r) {
 			return true
 		}

@@ -35,7 +35,7 @@ func New(keys keys.Set, accounts *accounts.Service, verifier *authn.Verifier) *H
 // metrics label every answer, 401s included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 	app.Get("/.well-known/jwks.json", h.jwks)
 	app.Post("/api/v1/auth/register", h.register)
 	app.Post("/api/v1/auth/login", h.login)

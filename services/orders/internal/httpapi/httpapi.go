@@ -39,7 +39,7 @@ const ExpireCaller = "workers"
 // included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 	app.Get("/api/v1/cart", user, h.viewCart)
 	app.Post("/api/v1/cart/items", user, h.addToCart)
 	app.Patch("/api/v1/cart/items/:product_id", user, h.setCartQuantity)
@@ -126,5 +126,5 @@ func viewerOf(c *fiber.Ctx) (orders.Viewer, error) {
 	if err != nil {
 		return orders.Viewer{}, err
 	}
-	return orders.Viewer{UserID: claims.UserID, Admin: claims.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)}, nil
+	return orders.Viewer{UserID: claims.UserID, Admin: claims.IsAdmin()}, nil
 }

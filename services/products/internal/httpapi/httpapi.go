@@ -33,7 +33,7 @@ func New(svc *catalog.Service, verifier *authn.Verifier) *Handler {
 // metrics label every answer, 401s and 403s included, with its route.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 
 	app.Get("/api/v1/products", h.listProducts)
 	app.Post("/api/v1/products", user, admin, h.createProduct)
