@@ -10,6 +10,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -24,15 +25,6 @@ type Handler struct {
 func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Handler {
 	return &Handler{orders: svc, carts: carts, verifier: verifier}
 }
-
-// ExpirePath cancels the orders left unpaid too long and releases the
-// stock of abandoned checkouts, answering {cancelled, released}. The
-// workers' scheduled job invokes it through Dapr; the gateway does not
-// route it.
-const ExpirePath = "/internal/orders/expire"
-
-// ExpireCaller is the app whose scheduled job invokes ExpirePath.
-const ExpireCaller = "workers"
 
 // Register mounts the routes on app, each behind token verification.
 // Middleware is attached per route, so metrics label every answer, 401s
@@ -51,7 +43,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Post("/api/v1/orders/:id/cancel", user, orderAction(h.orders.Cancel))
 	app.Post("/api/v1/orders/:id/ship", user, admin, orderAction(byID(h.orders.Ship)))
 	app.Post("/api/v1/orders/:id/deliver", user, admin, orderAction(byID(h.orders.Deliver)))
-	app.Post(ExpirePath, server.OnlyCallers(ExpireCaller), h.expire)
+	app.Post(contracts.ExpireOrdersPath, server.OnlyCallers(contracts.ExpireOrdersCaller), h.expire)
 }
 
 type orderResponse struct {
