@@ -47,11 +47,14 @@ var (
 	errLockedOut       = apperr.New(apperr.RateLimited, "too many failed logins for this email; try again later")
 )
 
-// LockedOutError refuses a login while its email is locked out; it is a
-// 429 whose RetryAfter says when the next attempt may succeed.
-type LockedOutError struct{ RetryAfter time.Duration }
+// LockedOutError refuses a login while its email is locked out, for Wait.
+type LockedOutError struct{ Wait time.Duration }
 
 func (e *LockedOutError) Error() string { return errLockedOut.Error() }
+
+// RetryAfter says when the next attempt may succeed: the server's error
+// handler sends it as the Retry-After header.
+func (e *LockedOutError) RetryAfter() time.Duration { return e.Wait }
 
 // Unwrap makes the error a 429 for the server's error mapping.
 func (e *LockedOutError) Unwrap() error { return errLockedOut }
