@@ -18,6 +18,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
@@ -31,7 +32,7 @@ type fixture struct {
 	app      *fiber.App
 	pool     *pgxpool.Pool
 	issuer   *authntest.Issuer
-	provider *fakeProvider
+	provider *paymentstest.Provider
 	svc      *payments.Service
 }
 
@@ -42,7 +43,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "payments"}, Logger: slog.New(slog.DiscardHandler)})
-	provider := newFakeProvider()
+	provider := paymentstest.NewProvider()
 	svc := payments.NewService(postgres.NewStore(pool), provider).WithTaxRate(2100)
 	httpapi.New(svc, stripeapi.NewWebhooks(webhookSecret, 5*time.Minute), issuer.Verifier()).Register(srv.App())
 	return fixture{app: srv.App(), pool: pool, issuer: issuer, provider: provider, svc: svc}
