@@ -13,6 +13,51 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 )
 
+func TestOnIntent(t *testing.T) {
+	p := payments.Payment{
+		ID: uuid.New(), OrderID: uuid.New(), UserID: uuid.New(), IntentID: "pi_1", ClientSecret: "pi_1_secret",
+		Status: payments.StatusPending, AmountCents: 1500, Currency: "USD",
+	}
+	created := payments.Event{Topic: payments.TopicPaymentCreated, Payload: payments.PaymentEvent{
+		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1", ClientSecret: "pi_1_secret",
+		Status: payments.StatusPending, AmountCents: 1500, Currency: "USD",
+	}}
+	stored := payments.Payment{ID: uuid.New(), OrderID: p.OrderID}
+	for _, tt := range []struct {
+		name      string
+		stored    *payments.Payment
+		cancelled bool
+		want      payments.ChargeRecord
+	}{
+		{"the first payment is recorded and announced", nil, false, payments.ChargeRecord{Payment: &p, Events: []payments.Event{created}}},
+		{"a cancelled order's payment is recorded silently", nil, true, payments.ChargeRecord{Payment: &p}},
+		{"the order's payment stands", &stored, false, payments.ChargeRecord{}},
+		{"the cancelled order's payment stands", &stored, true, payments.ChargeRecord{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, payments.OnIntent(p)(tt.stored, tt.cancelled))
+		})
+	}
+}
+
+func TestIntentPaymentStatus(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		intent payments.Intent
+		want   payments.Status
+	}{
+		{"awaiting its client's card", payments.Intent{Status: payments.IntentAwaitingMethod}, payments.StatusPending},
+		{"awaiting its client", payments.Intent{Status: payments.IntentAwaitingClient}, payments.StatusPending},
+		{"processing", payments.Intent{Status: payments.IntentProcessing}, payments.StatusProcessing},
+		{"succeeded: its webhook settles it", payments.Intent{Status: payments.IntentSucceeded}, payments.StatusProcessing},
+		{"declined: its webhook settles it", payments.Intent{Status: payments.IntentAwaitingMethod, FailureMessage: "card_declined"}, payments.StatusProcessing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.intent.PaymentStatus())
+		})
+	}
+}
+
 func TestConcurrentFirstCardsMakeOneDefault(t *testing.T) {
 	f := newFixture(t)
 	user := uuid.New()

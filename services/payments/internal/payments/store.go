@@ -31,11 +31,12 @@ type Store interface {
 
 	// Payments and invoices.
 
-	// RecordPayment records the payment of an order once per event id and
-	// per order, with payment.created unless the order was cancelled
-	// meanwhile. It returns the order's payment as stored, OrderCancelled
-	// set when the order was cancelled.
-	RecordPayment(ctx context.Context, eventID string, p Payment) (Payment, error)
+	// RecordPayment locks orderID's payment and cancellation and, once per
+	// eventID, records what decide makes of them: the new payment and its
+	// events, in one transaction. A replayed eventID changes nothing. It
+	// returns the order's payment as it stands, OrderCancelled set when
+	// the order was cancelled, or ErrPaymentNotFound when it has none.
+	RecordPayment(ctx context.Context, orderID uuid.UUID, eventID string, decide DecideCharge) (Payment, error)
 	// Transition locks the payment of intentID and, once per eventID (of
 	// type eventType), applies the change decide returns: its status, its
 	// invoice, numbered without gaps, and its events, in one transaction.

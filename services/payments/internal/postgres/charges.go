@@ -13,58 +13,80 @@ import (
 	"github.com/daprshop/daprshop/services/platform/outbox"
 )
 
-// RecordPayment records the payment of an order with payment.created, once
-// per event id and once per order (a second order.created of the same
-// order, under another event id, changes nothing either), and returns the
-// order's payment as stored. An order cancelled meanwhile gets its payment
-// recorded, so that its intent can be cancelled, but no payment.created.
-func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Payment) (payments.Payment, error) {
-	var stored payments.Payment
+// RecordPayment locks the order of orderID and, once per event id,
+// records what decide makes of the order's payment as stored and of its
+// cancellation: the new payment and its events, in one transaction. A
+// replayed event id changes nothing. It returns the order's payment as
+// it stands, or payments.ErrPaymentNotFound.
+func (s *Store) RecordPayment(ctx context.Context, orderID uuid.UUID, eventID string, decide payments.DecideCharge) (payments.Payment, error) {
+	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockOrder(ctx, tx, p.OrderID); err != nil {
+		if err := lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
-		recorded, err := insertPayment(ctx, tx, eventID, p)
+		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			ConsumerName, eventID)
 		if err != nil {
 			return err
 		}
-		stored, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, p.OrderID))
-		if err != nil || !recorded || stored.OrderCancelled {
-			return err
+		if tag.RowsAffected() == 1 {
+			if err := recordCharge(ctx, tx, orderID, decide); err != nil {
+				return err
+			}
 		}
-		_, err = outbox.Add(ctx, tx, payments.TopicPaymentCreated, payments.PaymentEvent{
-			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
-			ClientSecret: p.ClientSecret, Status: p.Status, AmountCents: p.AmountCents, Currency: p.Currency,
-		})
+		p, err = paymentOfOrder(ctx, tx, orderID)
 		return err
 	})
 	if err != nil {
-		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", p.OrderID, err)
+		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", orderID, err)
 	}
-	return stored, nil
+	return p, nil
 }
 
-// insertPayment records eventID and inserts p, and reports whether both
-// were new.
-func insertPayment(ctx context.Context, tx pgx.Tx, eventID string, p payments.Payment) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		ConsumerName, eventID)
-	if err != nil || tag.RowsAffected() == 0 {
-		return false, err
+// recordCharge asks decide what to record of orderID's payment and
+// cancellation, and records it in tx.
+func recordCharge(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, decide payments.DecideCharge) error {
+	var stored *payments.Payment
+	p, err := paymentOfOrder(ctx, tx, orderID)
+	switch {
+	case err == nil:
+		stored = &p
+	case !errors.Is(err, payments.ErrPaymentNotFound):
+		return err
 	}
+	cancelled, err := orderCancelled(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	rec := decide(stored, cancelled)
+	if rec.Payment != nil {
+		if err := insertPayment(ctx, tx, *rec.Payment); err != nil {
+			return err
+		}
+	}
+	return addEvents(ctx, tx, rec.Events)
+}
+
+func insertPayment(ctx context.Context, tx pgx.Tx, p payments.Payment) error {
 	lines := p.Lines
 	if lines == nil {
 		lines = []payments.Line{}
 	}
-	tag, err = tx.Exec(ctx, `INSERT INTO payments
+	_, err := tx.Exec(ctx, `INSERT INTO payments
 		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines)
-	if err != nil {
-		return false, err
+	return err
+}
+
+// addEvents adds events to the outbox in tx.
+func addEvents(ctx context.Context, tx pgx.Tx, events []payments.Event) error {
+	for _, e := range events {
+		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
+			return err
+		}
 	}
-	return tag.RowsAffected() == 1, nil
+	return nil
 }
 
 // Transition locks the payment of intentID and, once per webhook event
@@ -118,12 +140,7 @@ func apply(ctx context.Context, tx pgx.Tx, p *payments.Payment, ch payments.Chan
 		}
 		ch = ch.Invoiced(number)
 	}
-	for _, e := range ch.Events {
-		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
-			return err
-		}
-	}
-	return nil
+	return addEvents(ctx, tx, ch.Events)
 }
 
 type paymentRow struct {

@@ -202,17 +202,12 @@ func (s *Store) ClaimPendingRefunds(ctx context.Context, before, at time.Time, l
 	return out, nil
 }
 
-// PaymentOfOrder returns the succeeded payment of an order, or
+// PaymentOfOrder returns the order's payment, or
 // payments.ErrPaymentNotFound.
 func (s *Store) PaymentOfOrder(ctx context.Context, orderID uuid.UUID) (payments.Payment, error) {
-	var p payments.Payment
-	err := s.pool.QueryRow(ctx, `SELECT id, status FROM payments WHERE order_id = $1`, orderID).Scan(&p.ID, &p.Status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return payments.Payment{}, payments.ErrPaymentNotFound
-	}
+	p, err := paymentOfOrder(ctx, s.pool, orderID)
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("read payment of order %s: %w", orderID, err)
 	}
-	p.OrderID = orderID
 	return p, nil
 }
