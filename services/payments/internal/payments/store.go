@@ -94,7 +94,4 @@ type Store interface {
 	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
 	// OrderCancelled tells whether orderID was cancelled unpaid.
 	OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error)
-	// MarkCancelled marks a payment awaiting its verdict cancelled; a
-	// succeeded or failed one keeps its verdict.
-	MarkCancelled(ctx context.Context, paymentID uuid.UUID) error
 }

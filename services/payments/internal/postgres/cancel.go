@@ -92,14 +92,3 @@ func (s *Store) OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, er
 	}
 	return cancelled, nil
 }
-
-// MarkCancelled marks a payment awaiting its verdict cancelled; a settled
-// one keeps its verdict.
-func (s *Store) MarkCancelled(ctx context.Context, paymentID uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE payments SET status = 'cancelled', updated_at = greatest(now(), created_at)
-		WHERE id = $1 AND status IN ('pending', 'requires_action', 'processing')`, paymentID)
-	if err != nil {
-		return fmt.Errorf("mark payment %s cancelled: %w", paymentID, err)
-	}
-	return nil
-}
