@@ -35,6 +35,42 @@ func answered(r payments.Refund) payments.Refund {
 	return r
 }
 
+func TestRefundOf(t *testing.T) {
+	paid := payments.Payment{Status: payments.StatusSucceeded, AmountCents: 1500, RefundedCents: 400}
+	for _, tt := range []struct {
+		name    string
+		payment payments.Payment
+		asked   int64
+		want    int64
+		err     error
+	}{
+		{"part of what is left", paid, 300, 300, nil},
+		{"all that is left, named", paid, 1100, 1100, nil},
+		{"all that is left, unnamed", paid, 0, 1100, nil},
+		{"above what is left", paid, 1101, 0, payments.ErrOverRefund},
+		{"far above what is left", paid, math.MaxInt64, 0, payments.ErrOverRefund},
+		{"a negative amount", paid, -1, 0, payments.ErrOverRefund},
+		{"nothing left", payments.Payment{Status: payments.StatusSucceeded, AmountCents: 1500, RefundedCents: 1500}, 0, 0, payments.ErrOverRefund},
+		{"a pending payment", payments.Payment{Status: payments.StatusPending, AmountCents: 1500}, 100, 0, payments.ErrNotRefundable},
+		{"a failed payment", payments.Payment{Status: payments.StatusFailed, AmountCents: 1500}, 0, 0, payments.ErrNotRefundable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := payments.RefundOf(tt.asked)(tt.payment)
+			assert.ErrorIs(t, err, tt.err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestOnRefunded(t *testing.T) {
+	p := payments.Payment{ID: uuid.New(), OrderID: uuid.New(), UserID: uuid.New(), IntentID: "pi_1", AmountCents: 1500, Currency: "USD"}
+	at := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
+	assert.Equal(t, []payments.Event{{Topic: payments.TopicPaymentRefunded, Payload: payments.PaymentEvent{
+		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1",
+		Status: payments.RefundSucceeded, AmountCents: 400, Currency: "USD", RefundedAt: at,
+	}}}, payments.OnRefunded(p, payments.Refund{AmountCents: 400, Currency: "USD"}, at))
+}
+
 func TestRefundGivesBackAtMostWhatIsLeft(t *testing.T) {
 	f := newFixture(t)
 	_, payment := f.paidOrder(t)

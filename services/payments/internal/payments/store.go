@@ -53,15 +53,17 @@ type Store interface {
 
 	// Refunds.
 
-	// ReserveRefund records refund c.ID of c.AmountCents (0: what is left)
-	// of a payment as pending and raises the payment's refunded amount, in
-	// one transaction guarded in SQL, and reports whether it did. Reserving
-	// an id again returns the refund as recorded, whatever c asks. It
-	// returns ErrPaymentNotFound, ErrNotRefundable or ErrOverRefund.
-	ReserveRefund(ctx context.Context, c RefundClaim) (Refund, bool, error)
-	// CompleteRefund marks a pending refund succeeded, with
-	// payment.refunded; a refund already decided is returned as it is.
-	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
+	// ReserveRefund locks the payment of c and records refund c.ID of it
+	// as pending, holding the amount decide returns (the payment's
+	// refunded amount raised, guarded in SQL), in one transaction, and
+	// reports whether it did. Reserving an id again returns the refund as
+	// recorded, without asking decide. It returns ErrPaymentNotFound, or
+	// decide's error as is.
+	ReserveRefund(ctx context.Context, c RefundClaim, decide DecideRefund) (Refund, bool, error)
+	// CompleteRefund marks a pending refund succeeded, with the events
+	// publish returns for it and the time it succeeded, in one
+	// transaction; a refund already decided is returned as it is.
+	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string, publish func(p Payment, r Refund, at time.Time) []Event) (Refund, error)
 	// FailRefund marks a pending refund failed and gives its amount back
 	// to the payment.
 	FailRefund(ctx context.Context, id uuid.UUID) error

@@ -26,14 +26,14 @@ func TestClaimPendingRefundsTakesEachInTurn(t *testing.T) {
 	require.NoError(t, err)
 	reserve := func(amount int64) uuid.UUID {
 		t.Helper()
-		r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, AmountCents: amount, Key: "k", RequestHash: "h"})
+		r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, Key: "k", RequestHash: "h"}, payments.RefundOf(amount))
 		require.NoError(t, err)
 		require.True(t, reserved)
 		return r.ID
 	}
 	first, second, third := reserve(100), reserve(200), reserve(300)
 	done := reserve(50)
-	_, err = store.CompleteRefund(ctx, done, "re_done")
+	_, err = store.CompleteRefund(ctx, done, "re_done", payments.OnRefunded)
 	require.NoError(t, err)
 
 	claim := func(at time.Time, limit int) []uuid.UUID {
@@ -65,19 +65,19 @@ func TestReserveRefundReplaysAnIDAndGuardsTheAmount(t *testing.T) {
 		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, paymentID, uuid.New(), uuid.New())
 	require.NoError(t, err)
 	id := uuid.New()
-	r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, AmountCents: 400, Key: "k", RequestHash: "h1"})
+	r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, Key: "k", RequestHash: "h1"}, payments.RefundOf(400))
 	require.NoError(t, err)
 	assert.True(t, reserved)
 	assert.Equal(t, "h1", r.RequestHash)
 
-	again, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, AmountCents: 900, Key: "k", RequestHash: "h2"})
+	again, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, Key: "k", RequestHash: "h2"}, payments.RefundOf(900))
 	require.NoError(t, err)
 	assert.False(t, reserved, "the id is reserved already")
 	assert.Equal(t, r, again, "as recorded, whatever is asked now")
 
 	for name, amount := range map[string]int64{"above what is left": 601, "the largest amount": 1<<63 - 1} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, AmountCents: amount})
+			_, _, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID}, payments.RefundOf(amount))
 			assert.ErrorIs(t, err, payments.ErrOverRefund)
 		})
 	}
