@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/outbox"
@@ -158,6 +159,15 @@ type paymentRow struct {
 	UpdatedAt      time.Time `db:"updated_at"`
 }
 
+func (r paymentRow) payment() payments.Payment {
+	return payments.Payment{
+		ID: r.ID, OrderID: r.OrderID, UserID: r.UserID, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
+		Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
+		Currency: r.Currency, FailureMessage: deref(r.FailureMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Refunds: []payments.Refund{},
+	}
+}
+
 type refundRow struct {
 	ID          uuid.UUID `db:"id"`
 	PaymentID   uuid.UUID `db:"payment_id"`
@@ -167,69 +177,66 @@ type refundRow struct {
 	CreatedAt   time.Time `db:"created_at"`
 }
 
+func (r refundRow) refund() payments.Refund {
+	return payments.Refund{ID: r.ID, PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt}
+}
+
 // PaymentsOfOrder lists an order's payments with their refunds.
 func (s *Store) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents,
+	out, err := listOf(ctx, s.pool, paymentRow.payment, `SELECT id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents,
 			refunded_cents, currency, failure_message, created_at, updated_at
 		FROM payments WHERE order_id = $1 ORDER BY created_at, id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list payments of order %s: %w", orderID, err)
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[paymentRow])
-	if err != nil {
-		return nil, fmt.Errorf("list payments of order %s: %w", orderID, err)
-	}
-	rows, err = s.pool.Query(ctx, `SELECT r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at
+	refunds, err := listOf(ctx, s.pool, refundRow.refund, `SELECT r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at
 		FROM refunds r JOIN payments p ON p.id = r.payment_id
 		WHERE p.order_id = $1 ORDER BY r.created_at, r.id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list refunds of order %s: %w", orderID, err)
 	}
-	refunds, err := pgx.CollectRows(rows, pgx.RowToStructByName[refundRow])
-	if err != nil {
-		return nil, fmt.Errorf("list refunds of order %s: %w", orderID, err)
-	}
-	out := make([]payments.Payment, len(found))
-	for i, r := range found {
-		out[i] = payments.Payment{
-			ID: r.ID, OrderID: r.OrderID, UserID: r.UserID, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
-			Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
-			Currency: r.Currency, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Refunds: []payments.Refund{},
-		}
-		if r.FailureMessage != nil {
-			out[i].FailureMessage = *r.FailureMessage
-		}
-		for _, rf := range refunds {
-			if rf.PaymentID == r.ID {
-				out[i].Refunds = append(out[i].Refunds, payments.Refund{
-					ID: rf.ID, PaymentID: rf.PaymentID, AmountCents: rf.AmountCents, Currency: rf.Currency, Status: rf.Status, CreatedAt: rf.CreatedAt,
-				})
+	for i := range out {
+		for _, r := range refunds {
+			if r.PaymentID == out[i].ID {
+				out[i].Refunds = append(out[i].Refunds, r)
 			}
 		}
 	}
 	return out, nil
 }
 
-// ClaimUnsettled returns up to limit payments pending or processing and
-// unchanged since before: those reconciliation looked at least recently
-// first (never, first of all), then the oldest. It records at as their
-// last look, so the next run starts with others; rows another run is
-// claiming are skipped.
-func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
-			UPDATE payments SET reconciled_at = $3
+// claimOldest starts a statement that claims up to $2 rows of table
+// matching where and unchanged since $1: those reconciliation looked at
+// least recently first (never, first of all), then the oldest. It records
+// $3 as their last look, so the next run starts with others; rows another
+// run is claiming are skipped. The statement goes on with a SELECT from
+// claimed.
+func claimOldest(table, where string) string {
+	return `WITH claimed AS (
+			UPDATE ` + table + ` SET reconciled_at = $3
 			WHERE id IN (
-				SELECT id FROM payments
-				WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
+				SELECT id FROM ` + table + `
+				WHERE ` + where + ` AND updated_at < $1
 				ORDER BY reconciled_at NULLS FIRST, updated_at, id
 				LIMIT $2
 				FOR UPDATE SKIP LOCKED)
 			RETURNING *)
-		SELECT `+paymentColumns+` FROM claimed p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id`, before, limit, at)
-	if err != nil {
-		return nil, fmt.Errorf("claim unsettled payments: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Payment, error) { return scanPayment(row) })
+		`
+}
+
+// claim runs a statement that starts with claimOldest and reads each row
+// it returns with scan.
+func claim[T any](ctx context.Context, pool *pgxpool.Pool, statement string, before, at time.Time, limit int, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, _ := pool.Query(ctx, statement, before, limit, at) // CollectRows returns the query's error
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+}
+
+// ClaimUnsettled returns up to limit payments pending or processing and
+// unchanged since before, and records at as their last look (see
+// claimOldest).
+func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
+	out, err := claim(ctx, s.pool, claimOldest("payments", `status IN ('pending', 'requires_action', 'processing')`)+
+		`SELECT `+paymentColumns+` FROM claimed p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id`, before, at, limit, scanPayment)
 	if err != nil {
 		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}

@@ -165,25 +165,10 @@ func (s *Store) AnswerRefund(ctx context.Context, id uuid.UUID, status string) (
 }
 
 // ClaimPendingRefunds returns up to limit refunds pending and unchanged
-// since before: those reconciliation looked at least recently first
-// (never, first of all), then the oldest. It records at as their last
-// look, so the next run starts with others; rows another run is claiming
-// are skipped.
+// since before, and records at as their last look (see claimOldest).
 func (s *Store) ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]payments.Refund, error) {
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
-			UPDATE refunds SET reconciled_at = $3
-			WHERE id IN (
-				SELECT id FROM refunds
-				WHERE status = 'pending' AND updated_at < $1
-				ORDER BY reconciled_at NULLS FIRST, updated_at, id
-				LIMIT $2
-				FOR UPDATE SKIP LOCKED)
-			RETURNING *)
-		SELECT `+refundColumns+` FROM claimed r JOIN payments p ON p.id = r.payment_id`, before, limit, at)
-	if err != nil {
-		return nil, fmt.Errorf("claim pending refunds: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Refund, error) { return scanRefund(row) })
+	out, err := claim(ctx, s.pool, claimOldest("refunds", `status = 'pending'`)+
+		`SELECT `+refundColumns+` FROM claimed r JOIN payments p ON p.id = r.payment_id`, before, at, limit, scanRefund)
 	if err != nil {
 		return nil, fmt.Errorf("claim pending refunds: %w", err)
 	}
