@@ -8,9 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,33 +20,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
-	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
+// do makes a request with body, as JSON when it is not nil.
 func (f fixture) do(t *testing.T, method, path, token string, body any) (*http.Response, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != nil {
-		req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	}
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
+	header := http.Header{}
 	if strings.HasPrefix(path, httpapi.ReconcilePath) {
-		req.Header.Set(server.HeaderCallerAppID, httpapi.ReconcileCaller) // as the workers' sidecar does
+		header.Set(server.HeaderCallerAppID, httpapi.ReconcileCaller) // as the workers' sidecar does
 	}
-	resp, err := f.app.Test(req, -1)
+	if body == nil {
+		return f.send(t, method, path, token, header, "", "")
+	}
+	raw, err := json.Marshal(body)
 	require.NoError(t, err)
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, out
+	return f.send(t, method, path, token, header, fiber.MIMEApplicationJSON, string(raw))
 }
 
 const webhookSecret = "whsec_test_secret"
@@ -63,11 +51,8 @@ func sign(payload []byte, secret string, t time.Time) string {
 
 func (f fixture) webhook(t *testing.T, payload []byte, signature string) int {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/api/v1/payments/webhooks/stripe", bytes.NewReader(payload))
-	req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	req.Header.Set("Stripe-Signature", signature)
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
+	resp, _ := f.send(t, http.MethodPost, "/api/v1/payments/webhooks/stripe", "",
+		http.Header{"Stripe-Signature": {signature}}, fiber.MIMEApplicationJSON, string(payload))
 	return resp.StatusCode
 }
 
@@ -99,9 +84,7 @@ func (f fixture) count(t *testing.T, query string, args ...any) int {
 
 func (f fixture) charge(t *testing.T, eventID string, order, user uuid.UUID) {
 	t.Helper()
-	require.NoError(t, f.svc.Charge(context.Background(), eventID, payments.OrderCreated{
-		OrderID: order, UserID: user, TotalCents: 1500, Currency: "USD",
-	}))
+	require.NoError(t, f.svc.Charge(context.Background(), eventID, paymentstest.Order(order, user)))
 }
 
 func TestSavedCards(t *testing.T) {

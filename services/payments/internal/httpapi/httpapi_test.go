@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,17 +67,29 @@ func (f fixture) insertCard(t *testing.T, user uuid.UUID, brand, last4 string, i
 	return id
 }
 
-func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
+// send makes a request with a raw body; contentType is set when not empty.
+func (f fixture) send(t *testing.T, method, path, token string, header http.Header, contentType, body string) (*http.Response, []byte) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for name, values := range header {
+		req.Header[name] = values
+	}
+	if contentType != "" {
+		req.Header.Set(fiber.HeaderContentType, contentType)
+	}
 	if token != "" {
 		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
 	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp, body
+	return resp, out
+}
+
+func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
+	t.Helper()
+	return f.send(t, http.MethodGet, path, token, nil, "", "")
 }
 
 func TestListMethodsRefusesCallersWithoutAValidToken(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 )
 
 // payOrderWithLines charges an order of two lines (2 × 605 + 1 × 1000 =
@@ -23,11 +23,7 @@ import (
 func (f fixture) payOrderWithLines(t *testing.T, user uuid.UUID) uuid.UUID {
 	t.Helper()
 	order := uuid.New()
-	o := payments.OrderCreated{OrderID: order, UserID: user, TotalCents: 2210, Currency: "EUR"}
-	require.NoError(t, json.Unmarshal([]byte(`[
-		{"product_id": "`+uuid.NewString()+`", "name": "Mug", "quantity": 2, "unit_price_cents": 605},
-		{"product_id": "`+uuid.NewString()+`", "name": "Tea", "quantity": 1, "unit_price_cents": 1000}]`), &o.Items))
-	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), o))
+	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), paymentstest.OrderWithLines(t, order, user)))
 	payload := intentEvent(t, "evt_ok_"+order.String(), "payment_intent.succeeded", "pi_"+order.String())
 	require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
 	return order

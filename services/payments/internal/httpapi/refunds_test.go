@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -32,26 +30,6 @@ func (f fixture) paidOrder(t *testing.T) (order, payment uuid.UUID) {
 	require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
 	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT id FROM payments WHERE order_id = $1`, order).Scan(&payment))
 	return order, payment
-}
-
-// send makes a request with a raw body; contentType is set when not empty.
-func (f fixture) send(t *testing.T, method, path, token string, header http.Header, contentType, body string) (*http.Response, []byte) {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	for name, values := range header {
-		req.Header[name] = values
-	}
-	if contentType != "" {
-		req.Header.Set(fiber.HeaderContentType, contentType)
-	}
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, out
 }
 
 // refund asks to refund payment with key; body is JSON, or nothing when empty.

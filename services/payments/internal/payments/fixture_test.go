@@ -56,9 +56,7 @@ func (f fixture) saveCard(t *testing.T, user uuid.UUID) payments.Method {
 // charge applies order.created (event eventID) of an order of 1500.
 func (f fixture) charge(t *testing.T, eventID string, order, user uuid.UUID) {
 	t.Helper()
-	require.NoError(t, f.svc.Charge(context.Background(), eventID, payments.OrderCreated{
-		OrderID: order, UserID: user, TotalCents: 1500, Currency: "USD",
-	}))
+	require.NoError(t, f.svc.Charge(context.Background(), eventID, paymentstest.Order(order, user)))
 }
 
 const decline = "generic_decline: Your card was declined."

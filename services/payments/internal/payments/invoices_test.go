@@ -2,7 +2,6 @@ package payments_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 )
 
 func TestSplitTax(t *testing.T) {
@@ -48,11 +48,7 @@ func TestDisplayNumber(t *testing.T) {
 func (f fixture) payOrderWithLines(t *testing.T, user uuid.UUID) uuid.UUID {
 	t.Helper()
 	order := uuid.New()
-	o := payments.OrderCreated{OrderID: order, UserID: user, TotalCents: 2210, Currency: "EUR"}
-	require.NoError(t, json.Unmarshal([]byte(`[
-		{"product_id": "`+uuid.NewString()+`", "name": "Mug", "quantity": 2, "unit_price_cents": 605},
-		{"product_id": "`+uuid.NewString()+`", "name": "Tea", "quantity": 1, "unit_price_cents": 1000}]`), &o.Items))
-	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), o))
+	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), paymentstest.OrderWithLines(t, order, user)))
 	f.deliver(t, "evt_ok_"+order.String(), payments.IntentSucceeded, "pi_"+order.String())
 	return order
 }

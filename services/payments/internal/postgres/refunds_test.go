@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -15,15 +16,23 @@ import (
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
 
+// insertPaidPayment inserts a succeeded payment of 1000 USD through intent
+// pi_1.
+func insertPaidPayment(t *testing.T, pool *pgxpool.Pool) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	_, err := pool.Exec(context.Background(), `INSERT INTO payments
+		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
+		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, id, uuid.New(), uuid.New())
+	require.NoError(t, err)
+	return id
+}
+
 func TestClaimPendingRefundsTakesEachInTurn(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	store := postgres.NewStore(pool)
 	ctx := context.Background()
-	paymentID := uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
-		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, paymentID, uuid.New(), uuid.New())
-	require.NoError(t, err)
+	paymentID := insertPaidPayment(t, pool)
 	reserve := func(amount int64) uuid.UUID {
 		t.Helper()
 		r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, Key: "k", RequestHash: "h"}, payments.RefundOf(amount))
@@ -33,7 +42,7 @@ func TestClaimPendingRefundsTakesEachInTurn(t *testing.T) {
 	}
 	first, second, third := reserve(100), reserve(200), reserve(300)
 	done := reserve(50)
-	_, err = store.CompleteRefund(ctx, done, "re_done", payments.OnRefunded)
+	_, err := store.CompleteRefund(ctx, done, "re_done", payments.OnRefunded)
 	require.NoError(t, err)
 
 	claim := func(at time.Time, limit int) []uuid.UUID {
@@ -59,11 +68,7 @@ func TestReserveRefundReplaysAnIDAndGuardsTheAmount(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	store := postgres.NewStore(pool)
 	ctx := context.Background()
-	paymentID := uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
-		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, paymentID, uuid.New(), uuid.New())
-	require.NoError(t, err)
+	paymentID := insertPaidPayment(t, pool)
 	id := uuid.New()
 	r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, Key: "k", RequestHash: "h1"}, payments.RefundOf(400))
 	require.NoError(t, err)
