@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	if err := svc.Subscribe(ctx, consumer.New(svc.DB, svc.Log).Subscriptions()...); err != nil {
+	if err := svc.Subscribe(ctx, consumer.New(orderService, svc.Log).Subscriptions()...); err != nil {
 		return err
 	}
 	purge.Mount(app, time.Now, map[string]purge.Task{

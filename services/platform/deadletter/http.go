@@ -20,7 +20,7 @@ func Path(app string) string { return "/api/v1/admin/dead-letters/" + app }
 //	POST Path(app)/{event_id}/replay replays one letter, answers it
 //	POST Path(app)/replay            replays up to ReplayBatch unresolved letters
 func (l *Letters) Register(app fiber.Router, verifier *authn.Verifier) {
-	user, admin := authn.Require(verifier), authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	user, admin := authn.Require(verifier), authn.RequireAdmin()
 	base := Path(l.app)
 	app.Get(base, user, admin, l.list)
 	app.Post(base+"/replay", user, admin, l.replayAll)
