@@ -24,7 +24,7 @@ func TestLastErrorsForgetTheOldestFirst(t *testing.T) {
 		m.remember(fmt.Sprint(i), "err "+fmt.Sprint(i))
 	}
 	m.remember("0", "err 0 again") // known: keeps its place
-	m.remember("3", "err 3")        // full: "0" goes
+	m.remember("3", "err 3")       // full: "0" goes
 	_, ok := m.last("0")
 	assert.False(t, ok, "the first remembered is forgotten first")
 	for _, id := range []string{"1", "2", "3"} {
