@@ -24,6 +24,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
+	"github.com/daprshop/daprshop/services/platform/clocktest"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/events"
@@ -45,31 +46,13 @@ func newDB(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// clock is the injected time, moved by the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is a service "shop" consuming order.paid with an idempotent
 // effect that fails while outage is set, and its dead letters.
 type fixture struct {
 	pool    *pgxpool.Pool
 	app     *server.Server
 	letters *deadletter.Letters
-	clock   *clock
+	clock   *clocktest.Clock
 	issuer  *authntest.Issuer
 	admin   string // a bearer token
 
@@ -79,7 +62,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{pool: newDB(t), clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, issuer: authntest.NewIssuer(t)}
+	f := &fixture{pool: newDB(t), clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), issuer: authntest.NewIssuer(t)}
 	f.admin = f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
 	log := slog.New(slog.DiscardHandler)
 	f.app = server.New(server.Options{Config: config.Base{Service: "shop"}, Logger: log})
@@ -237,7 +220,7 @@ func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
 	assert.Zero(t, f.effects(t, "e-1"))
 
 	t.Run("dead-lettered again, it counts twice and keeps its first sighting", func(t *testing.T) {
-		f.clock.advance(time.Minute)
+		f.clock.Advance(time.Minute)
 		f.deadLetter(t, "e-1")
 		l := f.letter(t, "e-1")
 		assert.Equal(t, 2, l.Count)
@@ -270,7 +253,7 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 	t.Run("a replay failing again keeps the letter with the new error", func(t *testing.T) {
 		f.setOutage(errors.New("still down"))
 		defer f.setOutage(nil)
-		f.clock.advance(time.Minute)
+		f.clock.Advance(time.Minute)
 		l := f.replay(t, "e-1")
 		assert.Equal(t, "unresolved", l.Status)
 		assert.Equal(t, "still down", l.LastError)
@@ -279,7 +262,7 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 		assert.Zero(t, f.effects(t, "e-1"))
 	})
 
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	replayedAt := f.clock.Now()
 	l := f.replay(t, "e-1")
 	assert.Equal(t, "replayed", l.Status)
@@ -288,7 +271,7 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 	assert.Equal(t, 1, f.effects(t, "e-1"), "applied")
 
 	t.Run("a second replay changes nothing", func(t *testing.T) {
-		f.clock.advance(time.Minute)
+		f.clock.Advance(time.Minute)
 		again := f.replay(t, "e-1")
 		assert.Equal(t, 1, f.effects(t, "e-1"), "the consumer knows the event")
 		assert.Equal(t, l, again, "the letter keeps its first replay")
@@ -304,7 +287,7 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 	f := newFixture(t)
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
 		f.deadLetter(t, id)
-		f.clock.advance(time.Second)
+		f.clock.Advance(time.Second)
 	}
 	f.replay(t, "e-2")
 
@@ -318,7 +301,7 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 
 	t.Run("letters failing again stay and go last", func(t *testing.T) {
 		f.deadLetter(t, "e-4")
-		f.clock.advance(time.Second)
+		f.clock.Advance(time.Second)
 		f.deadLetter(t, "e-5")
 		f.setOutage(errors.New("down again"))
 		status, body, _ := f.send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
@@ -386,7 +369,7 @@ func TestListPages(t *testing.T) {
 	f := newFixture(t)
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
 		f.deadLetter(t, id)
-		f.clock.advance(time.Second)
+		f.clock.Advance(time.Second)
 	}
 	page := f.list(t, "?page=2&page_size=2")
 	assert.Equal(t, 3, page.Total)
@@ -429,7 +412,7 @@ func TestPurgeForgetsLettersReplayedLongAgo(t *testing.T) {
 	f.deadLetter(t, "old")
 	f.deadLetter(t, "unresolved")
 	f.replay(t, "old")
-	f.clock.advance(time.Hour)
+	f.clock.Advance(time.Hour)
 	f.deadLetter(t, "recent")
 	f.replay(t, "recent")
 
