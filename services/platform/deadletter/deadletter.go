@@ -33,8 +33,7 @@ type Letter struct {
 	// Payload is the CloudEvent as delivered.
 	Payload []byte
 	// LastError is the last error its consumer (or a replay) returned, or
-	// ErrUnknown's text when the instance that failed it is not the one
-	// that recorded it.
+	// UnknownError when the instance that recorded it never saw it fail.
 	LastError string
 	// Count is how many times the event was dead-lettered.
 	Count               int
@@ -47,9 +46,9 @@ type Letter struct {
 var ErrNotFound = apperr.New(apperr.NotFound, "dead letter not found")
 
 // UnknownError is the last error recorded when the instance receiving a
-// dead letter never saw its consumer fail (another replica did, or it
-// restarted since).
-const UnknownError = "the consumer failed this event until its retries were spent; its error was not kept"
+// dead letter never saw its consumer fail (another replica did, it
+// restarted since, or the event was dropped before its handler ran).
+const UnknownError = "the consumer's error was not kept: another instance failed this event, or this one restarted since"
 
 // maxErrorLen bounds a stored error message.
 const maxErrorLen = 2000
@@ -85,13 +84,11 @@ func New(app string, store *Store, log *slog.Logger, now func() time.Time, subs 
 	for _, s := range subs {
 		l.handlers[s.Topic] = s.Handler
 		topics = append(topics, s.Topic)
-	}
-	l.received, l.unresolved = receivedCounter(app, topics), unresolvedDesc(app)
-	for _, s := range subs {
 		s.DeadLetterTopic = contracts.DeadLetterTopic(app)
 		s.Handler = l.watch(s.Handler)
 		l.subs = append(l.subs, s)
 	}
+	l.received, l.unresolved = receivedCounter(app, topics), unresolvedDesc(app)
 	return l
 }
 
@@ -124,7 +121,7 @@ func (l *Letters) record(ctx context.Context, e events.Event) error {
 	if !ok {
 		lastError = UnknownError
 	}
-	if err := l.store.Record(ctx, e, truncate(lastError), l.now()); err != nil {
+	if err := l.store.Record(ctx, e, errorText(lastError), l.now()); err != nil {
 		return err
 	}
 	l.received.WithLabelValues(e.Topic).Inc()
@@ -194,7 +191,7 @@ func (l *Letters) ReplayAll(ctx context.Context) (Outcome, error) {
 func (l *Letters) replay(ctx context.Context, letter Letter) (Letter, error) {
 	if err := l.apply(ctx, letter); err != nil {
 		l.log.WarnContext(ctx, "dead letter replay failed", "topic", letter.Topic, "event_id", letter.EventID, "err", err)
-		return l.store.ReplayFailed(ctx, letter.EventID, truncate(err.Error()), l.now())
+		return l.store.ReplayFailed(ctx, letter.EventID, errorText(err.Error()), l.now())
 	}
 	l.log.InfoContext(ctx, "dead letter replayed", "topic", letter.Topic, "event_id", letter.EventID)
 	return l.store.Replayed(ctx, letter.EventID, l.now())
@@ -212,16 +209,19 @@ func (l *Letters) apply(ctx context.Context, letter Letter) error {
 	return handle(ctx, e)
 }
 
-// truncate bounds msg to maxErrorLen bytes, on a rune boundary.
-func truncate(msg string) string {
+// errorText is msg as a text column takes it: valid UTF-8 without NUL
+// (a message Postgres refused would keep its letter from being recorded),
+// at most maxErrorLen bytes.
+func errorText(msg string) string {
+	msg = strings.ReplaceAll(strings.ToValidUTF8(msg, "\uFFFD"), "\x00", "")
 	if len(msg) <= maxErrorLen {
 		return msg
 	}
 	cut := maxErrorLen
-	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+	for !utf8.RuneStart(msg[cut]) {
 		cut--
 	}
-	return strings.ToValidUTF8(msg[:cut], "") + "…"
+	return msg[:cut] + "…"
 }
 
 // lastErrors remembers the last error of up to limit events; when full,

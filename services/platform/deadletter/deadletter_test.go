@@ -425,3 +425,18 @@ func TestPurgeForgetsLettersReplayedLongAgo(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"unresolved", "recent"}, left)
 }
+
+func TestALetterPostgresWouldRefuseAsTextIsRecorded(t *testing.T) {
+	f := newFixture(t)
+	event := strings.Replace(paid("e-nul"), `"o-1"`, `"o-\u0000"`, 1) // jsonb refuses \u0000
+	f.setOutage(errors.New("bad bytes: \x00\xff"))
+	require.Equal(t, "RETRY", f.deliver(t, "/events/order.paid", event))
+	f.setOutage(nil)
+	require.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", event))
+
+	l := f.letter(t, "e-nul")
+	assert.JSONEq(t, event, string(l.Payload))
+	assert.Equal(t, "bad bytes: \uFFFD", l.LastError)
+	assert.Equal(t, "replayed", f.replay(t, "e-nul").Status)
+	assert.Equal(t, 1, f.effects(t, "e-nul"))
+}

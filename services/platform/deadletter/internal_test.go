@@ -38,13 +38,13 @@ func TestLastErrorsForgetTheOldestFirst(t *testing.T) {
 	assert.Len(t, m.byID, 3)
 }
 
-func TestTruncateKeepsValidUTF8(t *testing.T) {
-	assert.Equal(t, "short", truncate("short"))
-	long := strings.Repeat("é", maxErrorLen) // two bytes each
-	got := truncate(long)
-	assert.True(t, utf8.ValidString(got))
-	assert.LessOrEqual(t, len(got), maxErrorLen+len("…"))
-	assert.True(t, strings.HasSuffix(got, "…"))
+func TestErrorTextIsWhatATextColumnTakes(t *testing.T) {
+	assert.Equal(t, "short", errorText("short"))
+	assert.Equal(t, "a\uFFFDb c", errorText("a\xffb\x00 c"), "valid UTF-8, no NUL")
+	long := errorText(strings.Repeat("é", maxErrorLen)) // two bytes each
+	assert.True(t, utf8.ValidString(long))
+	assert.LessOrEqual(t, len(long), maxErrorLen+len("…"))
+	assert.True(t, strings.HasSuffix(long, "…"))
 }
 
 func TestMigrationsRollBackAndReapply(t *testing.T) {
