@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // deadLetterJSON is one letter of GET /api/v1/admin/dead-letters/{app}.
@@ -96,7 +97,7 @@ func metric(t *testing.T, port int, series string) float64 {
 // nothing.
 func TestDeadLetters(t *testing.T) {
 	const workersPort = 3006
-	letters := deadLetters{app: "workers"}
+	letters := deadLetters{app: contracts.AppWorkers}
 	db := connect(t, "analytics")
 	// A day of its own, decades back: no other test sells on it.
 	day := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rand.IntN(3650))
