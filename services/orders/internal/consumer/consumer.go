@@ -47,15 +47,15 @@ var errNoOrder = errors.New("order_id is not an order id")
 // payment applies a payment event to its order. An event for an order
 // this service never placed cannot succeed on redelivery: it is dropped.
 func (c *Consumer) payment(ctx context.Context, e events.Event) error {
-	var p orders.PaymentEvent
-	if err := e.Decode(&p); err != nil {
+	orderID, news, err := decodePayment(e)
+	if err != nil {
 		return fmt.Errorf("decode %s event %s: %w", e.Topic, e.ID, err)
 	}
-	if p.OrderID == uuid.Nil {
+	if orderID == uuid.Nil {
 		return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, errNoOrder))
 	}
-	err := events.Once(ctx, c.pool, Name, e, func(ctx context.Context, tx pgx.Tx) error {
-		d, err := postgres.TransitionTx(ctx, tx, p.OrderID, orders.OnPayment(e.Topic, p, time.Now()))
+	err = events.Once(ctx, c.pool, Name, e, func(ctx context.Context, tx pgx.Tx) error {
+		d, err := postgres.TransitionTx(ctx, tx, orderID, orders.OnPayment(e.Topic, news, time.Now()))
 		if err == nil && e.Topic == contracts.TopicPaymentSucceeded && d.Status != orders.StatusPaid {
 			// Money taken for an order no longer awaiting it (expired
 			// first): payments must refund it; logged for follow-up.
@@ -64,7 +64,31 @@ func (c *Consumer) payment(ctx context.Context, e events.Event) error {
 		return err
 	})
 	if errors.Is(err, orders.ErrNotFound) {
-		return events.Drop(fmt.Errorf("%s event %s for order %s: %w", e.Topic, e.ID, p.OrderID, err))
+		return events.Drop(fmt.Errorf("%s event %s for order %s: %w", e.Topic, e.ID, orderID, err))
 	}
 	return err
+}
+
+// decodePayment decodes payment event e as its topic's payload and
+// returns its order and what it tells the order.
+func decodePayment(e events.Event) (uuid.UUID, orders.PaymentNews, error) {
+	switch e.Topic {
+	case contracts.TopicPaymentCreated:
+		var p contracts.PaymentCreatedV1
+		err := e.Decode(&p)
+		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID, ClientSecret: p.ClientSecret, Status: p.Status}, err
+	case contracts.TopicPaymentSucceeded:
+		var p contracts.PaymentSucceededV1
+		err := e.Decode(&p)
+		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID, InvoiceNumber: p.InvoiceNumber}, err
+	case contracts.TopicPaymentFailed:
+		var p contracts.PaymentFailedV1
+		err := e.Decode(&p)
+		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID}, err
+	case contracts.TopicPaymentRefunded:
+		var p contracts.PaymentRefundedV1
+		err := e.Decode(&p)
+		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID}, err
+	}
+	return uuid.Nil, orders.PaymentNews{}, events.Drop(fmt.Errorf("not a payment topic: %q", e.Topic))
 }
