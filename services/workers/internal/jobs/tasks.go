@@ -77,10 +77,9 @@ func Purge(inv Invoker, apps []string, own map[string]purge.Task, now func() tim
 
 // Where the low-stock digest comes from and goes to.
 const (
-	productsApp            = "products"
-	lowStockMethod         = "internal/inventory/low-stock"
-	pubsubName             = "pubsub"
-	lowStockDigestTemplate = "low_stock_digest"
+	productsApp    = "products"
+	lowStockMethod = "internal/inventory/low-stock"
+	pubsubName     = "pubsub"
 )
 
 // LowStockDigest reads the products low on stock and, when there are any,
@@ -94,16 +93,18 @@ func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
 		if err != nil {
 			return 0, fmt.Errorf("invoke %s %s: %w", productsApp, lowStockMethod, err)
 		}
-		var low struct {
-			Items []json.RawMessage `json:"items"`
-		}
+		var low contracts.LowStockDigestV1
 		if err := json.Unmarshal(out, &low); err != nil {
 			return 0, fmt.Errorf("decode low stock: %w", err)
 		}
 		if len(low.Items) == 0 {
 			return 0, nil
 		}
-		ask := map[string]any{"template": lowStockDigestTemplate, "data": low}
+		data, err := json.Marshal(low)
+		if err != nil {
+			return 0, fmt.Errorf("encode low stock digest: %w", err)
+		}
+		ask := contracts.NotificationRequestedV1{Template: contracts.TemplateLowStockDigest, Data: data}
 		sum := sha256.Sum256(out)
 		id := "low-stock-digest-" + now().UTC().Format(time.DateOnly) + "-" + hex.EncodeToString(sum[:8])
 		err = pub.PublishEvent(ctx, pubsubName, contracts.TopicNotificationRequested, ask,
