@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // cancelOrder applies order.cancelled without a refund.
@@ -233,7 +233,7 @@ func TestChargeRacingTheCancellationLeavesNoIntentOpen(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		assert.NoError(t, f.svc.Charge(ctx, "evt-order", payments.OrderCreated{OrderID: order, UserID: uuid.New(), TotalCents: 1500, Currency: "USD"}))
+		assert.NoError(t, f.svc.Charge(ctx, "evt-order", contracts.OrderCreatedV1{OrderID: order, UserID: uuid.New(), TotalCents: 1500, Currency: "USD"}))
 	}()
 	require.Eventually(t, func() bool { return waiting() == 1 }, 10*time.Second, 10*time.Millisecond, "the charge waits to publish")
 	cancelled := make(chan struct{})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -86,7 +87,7 @@ func (f fixture) count(t *testing.T, query string, args ...any) int {
 
 func (f fixture) charge(t *testing.T, eventID string, order, user uuid.UUID) {
 	t.Helper()
-	require.NoError(t, f.svc.Charge(context.Background(), eventID, payments.OrderCreated{
+	require.NoError(t, f.svc.Charge(context.Background(), eventID, contracts.OrderCreatedV1{
 		OrderID: order, UserID: user, TotalCents: 1500, Currency: "USD",
 	}))
 }
@@ -173,7 +174,7 @@ func TestChargeIsOncePerOrder(t *testing.T) {
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE user_id = $1 AND status = 'pending' AND client_secret <> ''`, other))
 	})
 	t.Run("a bad order is refused", func(t *testing.T) {
-		err := f.svc.Charge(context.Background(), "evt-4", payments.OrderCreated{OrderID: uuid.New(), UserID: user, TotalCents: 0, Currency: "USD"})
+		err := f.svc.Charge(context.Background(), "evt-4", contracts.OrderCreatedV1{OrderID: uuid.New(), UserID: user, TotalCents: 0, Currency: "USD"})
 		assert.ErrorIs(t, err, payments.ErrBadOrder)
 	})
 }
@@ -208,7 +209,7 @@ func TestWebhookSettlesOnce(t *testing.T) {
 		}
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'succeeded'`, order))
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.succeeded'`))
-		var evt payments.PaymentEvent
+		var evt contracts.PaymentSucceededV1
 		var raw []byte
 		require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE topic = 'payment.succeeded'`).Scan(&raw))
 		require.NoError(t, json.Unmarshal(raw, &evt))

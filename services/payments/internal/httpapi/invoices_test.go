@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // payOrderWithLines charges an order of two lines (2 × 605 + 1 × 1000 =
@@ -25,7 +26,7 @@ import (
 func (f fixture) payOrderWithLines(t *testing.T, user uuid.UUID) uuid.UUID {
 	t.Helper()
 	order := uuid.New()
-	o := payments.OrderCreated{OrderID: order, UserID: user, TotalCents: 2210, Currency: "EUR"}
+	o := contracts.OrderCreatedV1{OrderID: order, UserID: user, TotalCents: 2210, Currency: "EUR"}
 	require.NoError(t, json.Unmarshal([]byte(`[
 		{"product_id": "`+uuid.NewString()+`", "name": "Mug", "quantity": 2, "unit_price_cents": 605},
 		{"product_id": "`+uuid.NewString()+`", "name": "Tea", "quantity": 1, "unit_price_cents": 1000}]`), &o.Items))

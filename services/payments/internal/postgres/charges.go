@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 )
 
@@ -32,9 +33,9 @@ func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Pa
 		if err != nil || !recorded || stored.OrderCancelled {
 			return err
 		}
-		_, err = outbox.Add(ctx, tx, payments.TopicPaymentCreated, payments.PaymentEvent{
+		_, err = outbox.Add(ctx, tx, payments.TopicPaymentCreated, contracts.PaymentCreatedV1{
 			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
-			ClientSecret: p.ClientSecret, Status: p.Status, AmountCents: p.AmountCents, Currency: p.Currency,
+			ClientSecret: p.ClientSecret, Status: string(p.Status), AmountCents: p.AmountCents, Currency: p.Currency,
 		})
 		return err
 	})

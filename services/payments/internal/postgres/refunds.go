@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 )
 
@@ -110,7 +111,7 @@ func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID str
 		if r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id)); err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		evt := payments.PaymentEvent{PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: payments.RefundSucceeded}
+		evt := contracts.PaymentRefundedV1{PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: payments.RefundSucceeded}
 		if err := tx.QueryRow(ctx, `SELECT p.order_id, p.user_id, p.payment_intent_id, r.updated_at`+fromRefunds+`WHERE r.id = $1`, id).
 			Scan(&evt.OrderID, &evt.UserID, &evt.PaymentIntentID, &evt.RefundedAt); err != nil {
 			return err
