@@ -10,7 +10,6 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
-	"github.com/daprshop/daprshop/services/platform/events"
 )
 
 // calls records what the subscriptions asked of payments.
@@ -32,18 +31,6 @@ func (c *calls) CancelOrder(_ context.Context, orderID uuid.UUID, reason string)
 	return nil
 }
 
-// deliverSample hands topic's sample to the subscription of topic.
-func deliverSample(t *testing.T, c *Consumer, topic string) {
-	t.Helper()
-	for _, s := range c.Subscriptions() {
-		if s.Topic == topic {
-			require.NoError(t, s.Handler(context.Background(), events.Event{ID: "contract", Topic: topic, Data: contractstest.Sample(t, topic)}))
-			return
-		}
-	}
-	t.Fatalf("no subscription to %s", topic)
-}
-
 var sampleOrder = uuid.MustParse("11111111-1111-1111-1111-111111111111")
 
 // TestOrderCancelledCarriesWhatARefundNeeds delivers what orders publishes
@@ -52,7 +39,7 @@ var sampleOrder = uuid.MustParse("11111111-1111-1111-1111-111111111111")
 func TestOrderCancelledCarriesWhatARefundNeeds(t *testing.T) {
 	contractstest.Received(t, contracts.TopicOrderCancelled, &contracts.OrderCancelledV1{})
 	got := &calls{}
-	deliverSample(t, New(got), contracts.TopicOrderCancelled)
+	require.NoError(t, contractstest.Deliver(t, New(got).Subscriptions(), contracts.TopicOrderCancelled))
 	assert.Equal(t, sampleOrder, got.cancelled)
 	assert.Equal(t, contracts.CancelReasonPaymentFailed, got.cancelledReason)
 }
@@ -63,7 +50,7 @@ func TestOrderCancelledCarriesWhatARefundNeeds(t *testing.T) {
 func TestOrderCreatedCarriesWhatAChargeNeeds(t *testing.T) {
 	contractstest.Received(t, contracts.TopicOrderCreated, &contracts.OrderCreatedV1{}, "email")
 	got := &calls{}
-	deliverSample(t, New(got), contracts.TopicOrderCreated)
+	require.NoError(t, contractstest.Deliver(t, New(got).Subscriptions(), contracts.TopicOrderCreated))
 	assert.Equal(t, sampleOrder, got.charged.OrderID)
 	assert.NotEqual(t, uuid.Nil, got.charged.UserID)
 	assert.Equal(t, int64(4250), got.charged.TotalCents)

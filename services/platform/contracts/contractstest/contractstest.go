@@ -2,12 +2,14 @@
 // sample per topic. A producer's test proves the sample is what its own
 // code publishes, as the topic's payload type (Sent); a consumer's test
 // decodes the sample into that type as it decodes a delivery and proves
-// every field it reads is there (Received). A field one side reads and the
-// other never sends fails one of the two.
+// every field it reads is there (Received), or hands the sample to its
+// subscription (Deliver). A field one side reads and the other never
+// sends fails one of the two.
 package contractstest
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"reflect"
@@ -136,6 +138,19 @@ func Received(t testing.TB, topic string, v any, optional ...string) {
 			assert.Fail(t, "field never sent", "%s: the consumer reads %q, the producer does not send it", topic, missing)
 		}
 	}
+}
+
+// Deliver hands topic's sample to the subscription to topic among subs,
+// as the sidecar delivers an event, and returns the handler's answer.
+func Deliver(t testing.TB, subs []events.Subscription, topic string) error {
+	t.Helper()
+	for _, s := range subs {
+		if s.Topic == topic {
+			return s.Handler(context.Background(), events.Event{ID: "contract", Topic: topic, Data: Sample(t, topic)})
+		}
+	}
+	require.Failf(t, "no subscription", "nothing subscribes to %s", topic)
+	return nil
 }
 
 // absent lists the JSON fields of type typ that value lacks, as dotted

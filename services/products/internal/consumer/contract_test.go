@@ -10,7 +10,6 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
-	"github.com/daprshop/daprshop/services/platform/events"
 )
 
 // orders records the order each event was applied to.
@@ -30,10 +29,7 @@ func (o orders) OrderCancelled(_ context.Context, _ string, id uuid.UUID) error 
 // catalog's subscriptions, which find the order in it.
 func TestOrderEventsCarryTheOrder(t *testing.T) {
 	applied := orders{}
-	handlers := map[string]events.Handler{}
-	for _, s := range New(applied).Subscriptions() {
-		handlers[s.Topic] = s.Handler
-	}
+	subs := New(applied).Subscriptions()
 	payloads := map[string]any{
 		contracts.TopicOrderPaid:      &contracts.OrderPaidV1{},
 		contracts.TopicOrderCancelled: &contracts.OrderCancelledV1{},
@@ -41,8 +37,7 @@ func TestOrderEventsCarryTheOrder(t *testing.T) {
 	for topic, payload := range payloads {
 		t.Run(topic, func(t *testing.T) {
 			contractstest.Received(t, topic, payload)
-			require.Contains(t, handlers, topic)
-			require.NoError(t, handlers[topic](context.Background(), events.Event{ID: "contract", Topic: topic, Data: contractstest.Sample(t, topic)}))
+			require.NoError(t, contractstest.Deliver(t, subs, topic))
 			assert.Equal(t, uuid.MustParse("11111111-1111-1111-1111-111111111111"), applied[topic])
 		})
 	}
