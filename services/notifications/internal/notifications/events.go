@@ -94,6 +94,7 @@ var Kinds = map[string]Kind{
 	"order_cancelled":  {Transactional: true, Sample: sampleOrder},
 	"payment_refunded": {Transactional: true, Sample: samplePayment},
 	"low_stock":        {Transactional: true, Sample: sampleLowStock},
+	// Requested by the workers' daily job.
 	contracts.TemplateLowStockDigest: {Transactional: true, Sample: LowStockDigestData{Items: []LowStockData{sampleLowStock}}},
 }
 

@@ -17,7 +17,9 @@ import (
 // sales records the last sale added.
 type sales struct{ added analytics.DaySales }
 
-func (s *sales) Sales(context.Context, analytics.Range) ([]analytics.DaySales, error) { return nil, nil }
+func (s *sales) Sales(context.Context, analytics.Range) ([]analytics.DaySales, error) {
+	return nil, nil
+}
 
 func (s *sales) AddSales(_ context.Context, _ string, d analytics.DaySales) error {
 	s.added = d
