@@ -23,8 +23,8 @@ type InvoiceTotals struct {
 	TaxCents      int64
 }
 
-// Invoiced names the invoice the store numbered for the change in each of
-// its events, so the receipt can show it.
+// Invoiced names the invoice the store numbered for the change in its
+// payment.succeeded, so the receipt can show it.
 func (c Change) Invoiced(number string) Change {
 	events := make([]Event, len(c.Events))
 	for i, e := range c.Events {

@@ -99,8 +99,8 @@ func Sent(t testing.TB, topic string, sent any) {
 
 // shape replaces the values of a decoded JSON document by their kinds;
 // an array takes the shape of its first element. An empty string and the
-// nil UUID are a kind of their own: a producer filling a field of the
-// shared type with nothing does not send it.
+// nil UUID are a kind of their own: a producer that leaves a field of the
+// shared type empty sends nothing in it.
 func shape(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
