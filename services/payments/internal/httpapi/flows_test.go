@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -39,8 +38,8 @@ func (f fixture) do(t *testing.T, method, path, token string, body any) (*http.R
 	if token != "" {
 		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
 	}
-	if strings.HasPrefix(path, httpapi.ReconcilePath) {
-		req.Header.Set(server.HeaderCallerAppID, httpapi.ReconcileCaller) // as the workers' sidecar does
+	if strings.HasPrefix(path, contracts.ReconcilePaymentsPath) {
+		req.Header.Set(server.HeaderCallerAppID, contracts.ReconcilePaymentsCaller) // as the workers' sidecar does
 	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)

@@ -60,7 +60,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Delete("/api/v1/payment-methods/:id", user, h.removeMethod)
 	app.Post("/api/v1/payment-methods/:id/default", user, h.makeDefault)
 	app.Get("/api/v1/payments", user, h.listPayments)
-	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin), h.refund)
+	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireAdmin(), h.refund)
 	app.Post("/api/v1/payments/webhooks/stripe", h.stripeWebhook)
 	app.Get("/api/v1/invoices", user, h.listInvoices)
 	app.Get("/api/v1/invoices/:id", user, h.invoice)
@@ -195,7 +195,7 @@ func callerAndOrder(c *fiber.Ctx) (*authn.Claims, uuid.UUID, error) {
 // sees tells whether caller may see what owner's payments produced: owners
 // and admins may; to anyone else it does not exist.
 func sees(caller *authn.Claims, owner uuid.UUID) bool {
-	return owner == caller.UserID || caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)
+	return owner == caller.UserID || caller.IsAdmin()
 }
 
 // listPayments shows an order's payments to its owner and to admins; to

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 func TestReconcileSettlesWhatTheWebhookMissed(t *testing.T) {
@@ -185,7 +186,7 @@ func TestReconcileEndpoint(t *testing.T) {
 		{"once", "?older_than=0s", http.StatusOK, `{"settled": 0}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := f.do(t, http.MethodPost, httpapi.ReconcilePath+tt.query, "", nil)
+			resp, body := f.do(t, http.MethodPost, contracts.ReconcilePaymentsPath+tt.query, "", nil)
 			require.Equal(t, tt.status, resp.StatusCode, string(body))
 			if tt.body != "" {
 				assert.JSONEq(t, tt.body, string(body))
