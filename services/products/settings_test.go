@@ -17,6 +17,6 @@ func TestConfigurationReference(t *testing.T) {
 func TestMalformedSettingStopsTheStart(t *testing.T) {
 	// Nothing is wired: a start would need a sidecar and create a database.
 	vars := map[string]string{"OUTBOX_RETENTION": "week"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
+	err := program.Run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
 	assert.ErrorContains(t, err, `OUTBOX_RETENTION: "week" is not a duration`)
 }

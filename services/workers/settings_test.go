@@ -17,6 +17,6 @@ func TestConfigurationReference(t *testing.T) {
 func TestMalformedSettingStopsTheStart(t *testing.T) {
 	// Nothing is wired: a start would need a sidecar and create a database.
 	vars := map[string]string{"PROCESSED_EVENTS_RETENTION": "30"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
+	err := program.Run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
 	assert.ErrorContains(t, err, `PROCESSED_EVENTS_RETENTION: "30" is not a duration`)
 }
