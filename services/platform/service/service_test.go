@@ -18,16 +18,18 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/outbox/outboxtest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-//go:embed testdata
+//go:embed testdata/nooutbox/*.sql
 var testdata embed.FS
 
-func migrations(t *testing.T, dir string) fs.FS {
+// noOutbox migrates a database without the outbox table.
+func noOutbox(t *testing.T) fs.FS {
 	t.Helper()
-	sub, err := fs.Sub(testdata, "testdata/"+dir)
+	sub, err := fs.Sub(testdata, "testdata/nooutbox")
 	require.NoError(t, err)
 	return sub
 }
@@ -61,7 +63,7 @@ func startService(t *testing.T, spec service.Spec) (*service.Service, error) {
 }
 
 func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
-	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "outbox"), Outbox: true})
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: outboxtest.Migrations, Outbox: true})
 	require.NoError(t, err)
 	require.NotNil(t, svc.Relay)
 
@@ -98,7 +100,7 @@ func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
 }
 
 func TestRunStopsWhenRelayCannotRun(t *testing.T) {
-	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "nooutbox"), Outbox: true})
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: noOutbox(t), Outbox: true})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(context.Background()) }()
