@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/platform/server/servertest"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
@@ -44,7 +45,7 @@ func newFixture(t *testing.T) fixture {
 
 // fromOrders is the header of a call invoked through Dapr by orders, the
 // one caller of the reservation routes.
-var fromOrders = []string{server.HeaderCallerAppID, httpapi.ReservationsCaller}
+var fromOrders = []string{server.HeaderCallerAppID, contracts.ReservationsCaller}
 
 func TestProductWrites(t *testing.T) {
 	f := newFixture(t)
@@ -209,7 +210,7 @@ func TestInternalReservations(t *testing.T) {
 
 	reserve := `{"order_id": "` + order + `", "lines": [{"product_id": "` + productID + `", "quantity": 3}]}`
 	for range 2 {
-		r := f.Send(t, http.MethodPost, httpapi.ReservationsPath, "", reserve, fromOrders...)
+		r := f.Send(t, http.MethodPost, contracts.ReservationsPath, "", reserve, fromOrders...)
 		require.Equal(t, http.StatusOK, r.Status, r.Object)
 		assert.Equal(t, "reserved", r.Object["status"])
 		assert.Equal(t, []any{map[string]any{"product_id": productID, "name": "Sock", "quantity": float64(3),
@@ -217,20 +218,20 @@ func TestInternalReservations(t *testing.T) {
 	}
 	assert.Equal(t, float64(1), f.Get(t, path, "").Object["available"], "reserving invalidated the cached product")
 
-	short := f.Send(t, http.MethodPost, httpapi.ReservationsPath, "",
+	short := f.Send(t, http.MethodPost, contracts.ReservationsPath, "",
 		`{"order_id": "`+uuid.NewString()+`", "lines": [{"product_id": "`+productID+`", "quantity": 2}]}`, fromOrders...)
 	assert.Equal(t, http.StatusConflict, short.Status)
 	assert.Equal(t, "insufficient_stock", short.Object["code"])
 	assert.Equal(t, []any{productID}, short.Object["product_ids"])
 
-	invalid := f.Send(t, http.MethodPost, httpapi.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`, fromOrders...)
+	invalid := f.Send(t, http.MethodPost, contracts.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`, fromOrders...)
 	assert.Equal(t, http.StatusUnprocessableEntity, invalid.Status)
 	assert.ElementsMatch(t, []string{"order_id", "lines[0].product_id", "lines[0].quantity"}, invalid.Fields())
 
-	released := f.Send(t, http.MethodPost, httpapi.ReservationsPath+"/"+order+"/release", "", "", fromOrders...)
+	released := f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/release", "", "", fromOrders...)
 	assert.Equal(t, http.StatusOK, released.Status)
 	assert.Equal(t, "released", released.Object["status"])
 	assert.Equal(t, float64(4), f.Get(t, path, "").Object["available"], "releasing invalidated the cached product")
-	assert.Equal(t, http.StatusConflict, f.Send(t, http.MethodPost, httpapi.ReservationsPath+"/"+order+"/commit", "", "", fromOrders...).Status)
-	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, httpapi.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "", fromOrders...).Status)
+	assert.Equal(t, http.StatusConflict, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "", fromOrders...).Status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "", fromOrders...).Status)
 }
