@@ -95,7 +95,7 @@ func TestMalformedUserRegisteredIsDropped(t *testing.T) {
 			assert.Equal(t, "DROP", r.Object["status"])
 		})
 	}
-	data := map[string]struct{ id, data string }{
+	payloads := map[string]struct{ id, data string }{
 		"data not an object":    {"e1", `"hello"`},
 		"no data":               {"e2", `null`},
 		"missing user_id":       {"e3", `{"email": "a@example.com"}`},
@@ -103,7 +103,7 @@ func TestMalformedUserRegisteredIsDropped(t *testing.T) {
 		"user_id of wrong type": {"e5", `{"user_id": 42}`},
 		"nil user_id":           {"e6", `{"user_id": "` + uuid.Nil.String() + `"}`},
 	}
-	for name, e := range data {
+	for name, e := range payloads {
 		t.Run(name, func(t *testing.T) {
 			assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicUserRegistered, e.id, e.data))
 		})
