@@ -1,6 +1,6 @@
 // Package postgres opens a service's own database: it creates the database
 // when missing, applies the service's embedded migrations, and returns a
-// connection pool.
+// connection pool. One reads a single row the way every store does.
 package postgres
 
 import (
