@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(svc.DB, svc.Log).Subscriptions()...)
+	events.Mount(app, svc.Log, consumer.New(orderService, svc.Log).Subscriptions()...)
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),

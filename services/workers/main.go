@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -59,9 +60,10 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	// Each job is named after the cron binding (components/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
-		"cron-expire-orders":      jobs.Counted(svc.Sidecar, "orders", "internal/orders/expire"),
-		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, "payments", "internal/payments/reconcile"),
-		"cron-purge": jobs.Purge(svc.Sidecar, []string{"auth", "products", "orders", "payments", "notifications"},
+		"cron-expire-orders":      jobs.Counted(svc.Sidecar, contracts.AppOrders, contracts.ExpireOrdersPath),
+		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, contracts.AppPayments, contracts.ReconcilePaymentsPath),
+		"cron-purge": jobs.Purge(svc.Sidecar,
+			[]string{contracts.AppAuth, contracts.AppProducts, contracts.AppOrders, contracts.AppPayments, contracts.AppNotifications},
 			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents)},
 			time.Now),
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),

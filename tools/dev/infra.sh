@@ -43,10 +43,23 @@ redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
 if ! command -v redis-cli >/dev/null || ! redis_up; then
   command -v redis-server >/dev/null || apt_install redis-server
   mkdir -p /var/lib/redis /var/log/redis
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly yes \
     --dir /var/lib/redis --logfile /var/log/redis/daprshop.log
   wait_until 15 redis_up || { echo "Redis did not start on 127.0.0.1:6379" >&2; exit 1; }
 fi
+# Events not yet read and carts survive a Redis restart (README, "What
+# survives a restart"): append-only persistence, switched on in a server
+# that was started without it too. Redis writes each command to the file
+# before it answers, so a killed Redis loses nothing acknowledged; fsync
+# once a second bounds what a crash of the whole machine can take.
+if [ "$(redis-cli -h 127.0.0.1 -p 6379 config get appendonly | tail -n 1)" != yes ]; then
+  redis-cli -h 127.0.0.1 -p 6379 config set appendonly yes >/dev/null
+fi
+aof_ready() {
+  redis-cli -h 127.0.0.1 -p 6379 info persistence | tr -d '\r' |
+    grep -qzE 'aof_rewrite_in_progress:0.*aof_rewrite_scheduled:0.*aof_last_bgrewrite_status:ok'
+}
+wait_until 60 aof_ready || { echo "Redis did not write its append-only file" >&2; exit 1; }
 # The PostgreSQL state stores (components/state/postgresql) keep their tables here.
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'dapr_state'" | grep -q 1 ||
   psql -h 127.0.0.1 -U postgres -d postgres -qc 'CREATE DATABASE dapr_state' >/dev/null

@@ -59,15 +59,15 @@ func Require(v *Verifier) fiber.Handler {
 	}
 }
 
-// RequireRoles lets through requests whose token grants one of roles; it
-// must run after Require.
-func RequireRoles(roles ...string) fiber.Handler {
+// RequireAdmin lets through requests whose token grants one of AdminRoles;
+// it must run after Require.
+func RequireAdmin() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		claims, ok := FromContext(c.UserContext())
 		if !ok {
 			return errNoToken
 		}
-		if !claims.HasRole(roles...) {
+		if !claims.IsAdmin() {
 			return errNoRole
 		}
 		return c.Next()

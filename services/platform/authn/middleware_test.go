@@ -20,7 +20,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
-// newApp mounts /me (any user) and /admin (ADMIN) behind the real server
+// newApp mounts /me (any user) and /admin (administrators) behind the real server
 // error handling, so statuses are the ones clients see.
 func newApp(v *authn.Verifier) *fiber.App {
 	s := server.New(server.Options{Config: config.Base{Service: "test"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -33,7 +33,7 @@ func newApp(v *authn.Verifier) *fiber.App {
 	}
 	api := s.App().Group("/api", authn.Require(v))
 	api.Get("/me", me)
-	api.Get("/admin", authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin), me)
+	api.Get("/admin", authn.RequireAdmin(), me)
 	s.App().Get("/open", me)
 	return s.App()
 }
@@ -57,6 +57,7 @@ func TestMiddleware(t *testing.T) {
 	app := newApp(iss.Verifier())
 	customer := "Bearer " + iss.Token(t, userID)
 	admin := "Bearer " + iss.Token(t, userID, authn.RoleAdmin)
+	superAdmin := "Bearer " + iss.Token(t, userID, authn.RoleSuperAdmin)
 	tests := []struct {
 		name          string
 		path          string
@@ -72,6 +73,7 @@ func TestMiddleware(t *testing.T) {
 		{"lower-case scheme", "/api/me", "bearer " + iss.Token(t, userID), 200},
 		{"customer on admin route", "/api/admin", customer, 403},
 		{"admin on admin route", "/api/admin", admin, 200},
+		{"super admin on admin route", "/api/admin", superAdmin, 200},
 		{"no claims without Require", "/open", admin, 401},
 	}
 	for _, tt := range tests {
@@ -95,13 +97,13 @@ func TestMiddlewareAnswers503WhenKeysAreUnavailable(t *testing.T) {
 	assert.NotContains(t, body, "connection refused")
 }
 
-func TestRequireRolesWithoutRequire(t *testing.T) {
+func TestRequireAdminWithoutRequire(t *testing.T) {
 	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
 		return c.Status(server.ProblemFor(err).Status).SendString(err.Error())
 	}})
-	app.Get("/x", authn.RequireRoles(authn.RoleAdmin), func(c *fiber.Ctx) error { return c.SendStatus(200) })
+	app.Get("/x", authn.RequireAdmin(), func(c *fiber.Ctx) error { return c.SendStatus(200) })
 	status, _ := call(t, app, "/x", "")
-	assert.Equal(t, 401, status, "RequireRoles must not let through a request nobody authenticated")
+	assert.Equal(t, 401, status, "RequireAdmin must not let through a request nobody authenticated")
 }
 
 func TestBearerToken(t *testing.T) {

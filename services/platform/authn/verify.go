@@ -40,6 +40,14 @@ type Claims struct {
 	UserID uuid.UUID `json:"-"`
 }
 
+// AdminRoles returns the roles that make their holder an administrator:
+// the one definition of "admin" every service and the gateway check. Each
+// call returns a new slice, so no caller can change it for the others.
+func AdminRoles() []string { return []string{RoleAdmin, RoleSuperAdmin} }
+
+// IsAdmin reports whether the token grants one of AdminRoles.
+func (c *Claims) IsAdmin() bool { return c.HasRole(AdminRoles()...) }
+
 // HasRole reports whether the token grants any of roles.
 func (c *Claims) HasRole(roles ...string) bool {
 	for _, r := range roles {

@@ -55,6 +55,33 @@ func TestVerifyAcceptsIssuedToken(t *testing.T) {
 	assert.False(t, claims.HasRole(authn.RoleSuperAdmin))
 }
 
+func TestIsAdmin(t *testing.T) {
+	tests := []struct {
+		name  string
+		roles []string
+		admin bool
+	}{
+		{"no role", nil, false},
+		{"customer", []string{authn.RoleCustomer}, false},
+		{"admin", []string{authn.RoleAdmin}, true},
+		{"super admin", []string{authn.RoleSuperAdmin}, true},
+		{"customer and admin", []string{authn.RoleCustomer, authn.RoleAdmin}, true},
+		{"unknown role", []string{"admin"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.admin, (&authn.Claims{Roles: tt.roles}).IsAdmin())
+		})
+	}
+}
+
+func TestAdminRolesCannotBeChangedByACaller(t *testing.T) {
+	roles := authn.AdminRoles()
+	roles[0] = authn.RoleCustomer
+	assert.False(t, (&authn.Claims{Roles: []string{authn.RoleCustomer}}).IsAdmin())
+	assert.Equal(t, []string{authn.RoleAdmin, authn.RoleSuperAdmin}, authn.AdminRoles())
+}
+
 func TestVerifyRefusesForgedTokens(t *testing.T) {
 	iss := authntest.NewIssuer(t)
 	kid, pub := issuerKey(t, iss)

@@ -13,11 +13,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
-
-// Path serves the purge; the gateway does not route it.
-const Path = "/internal/purge"
 
 // Batch bounds the rows one task deletes per run, so a run stays short
 // behind the caller's timeout; the next run takes the rest.
@@ -59,12 +57,10 @@ func Run(ctx context.Context, now time.Time, tasks map[string]Task) (Result, err
 	return res, errors.Join(errs...)
 }
 
-// Caller is the only app that may invoke Path: the workers run the purge.
-const Caller = "workers"
-
-// Mount serves Path, answering the Result, or 500 when a task failed.
+// Mount serves contracts.PurgePath to its caller, answering the Result, or
+// 500 when a task failed.
 func Mount(app fiber.Router, now func() time.Time, tasks map[string]Task) {
-	app.Post(Path, server.OnlyCallers(Caller), func(c *fiber.Ctx) error {
+	app.Post(contracts.PurgePath, server.OnlyCallers(contracts.PurgeCaller), func(c *fiber.Ctx) error {
 		res, err := Run(c.UserContext(), now(), tasks)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -72,8 +73,8 @@ func TestOneRunDeletesAtMostABatch(t *testing.T) {
 }
 
 func post(t *testing.T, app *fiber.App) (int, string) {
-	req := httptest.NewRequest(http.MethodPost, purge.Path, nil)
-	req.Header.Set(server.HeaderCallerAppID, purge.Caller)
+	req := httptest.NewRequest(http.MethodPost, contracts.PurgePath, nil)
+	req.Header.Set(server.HeaderCallerAppID, contracts.PurgeCaller)
 	resp, err := app.Test(req, -1)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -114,12 +116,25 @@ func WriteProblem(c *fiber.Ctx, p Problem) error {
 	return nil
 }
 
+// retryAfter is an error that knows how long until trying again may
+// succeed (a login lockout).
+type retryAfter interface{ RetryAfter() time.Duration }
+
+// retryAfterSeconds rounds up, so a client waiting that long is let in.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
 // errorHandler is the one place where errors become responses.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		p := ProblemFor(err)
 		if p.Status >= http.StatusInternalServerError && apperr.KindOf(err) == "" {
 			log.ErrorContext(c.UserContext(), "request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		var ra retryAfter
+		if errors.As(err, &ra) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(ra.RetryAfter())))
 		}
 		return WriteProblem(c, p)
 	}

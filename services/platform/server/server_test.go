@@ -109,6 +109,13 @@ func TestProblemFor(t *testing.T) {
 	}
 }
 
+// lockedOut is a 429 that knows when the next attempt may succeed.
+type lockedOut struct{ wait time.Duration }
+
+func (e lockedOut) Error() string             { return "locked out" }
+func (e lockedOut) Unwrap() error             { return apperr.New(apperr.RateLimited, "try again later") }
+func (e lockedOut) RetryAfter() time.Duration { return e.wait }
+
 func TestErrorResponses(t *testing.T) {
 	s := newServer(t, nil)
 	s.App().Get("/internal", func(*fiber.Ctx) error {
@@ -139,6 +146,16 @@ func TestErrorResponses(t *testing.T) {
 		assert.Equal(t, []any{"p1"}, r.Body["product_ids"])
 		assert.EqualValues(t, 409, r.Body["status"])
 	})
+	s.App().Get("/locked", func(*fiber.Ctx) error { return fmt.Errorf("login: %w", lockedOut{90*time.Second + time.Millisecond}) })
+	s.App().Get("/locked-briefly", func(*fiber.Ctx) error { return lockedOut{time.Millisecond} })
+	s.App().Get("/limited", func(*fiber.Ctx) error { return apperr.New(apperr.RateLimited, "slow down") })
+	for path, want := range map[string]string{"/locked": "91", "/locked-briefly": "1", "/limited": ""} {
+		t.Run("Retry-After, rounded up, from an error that knows it "+path, func(t *testing.T) {
+			r := get(t, s.App(), path)
+			assert.Equal(t, 429, r.Status)
+			assert.Equal(t, want, r.Header.Get(fiber.HeaderRetryAfter))
+		})
+	}
 	t.Run("unknown route", func(t *testing.T) {
 		r := get(t, s.App(), "/nowhere")
 		assert.Equal(t, 404, r.Status)

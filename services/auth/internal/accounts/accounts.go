@@ -47,11 +47,14 @@ var (
 	errLockedOut       = apperr.New(apperr.RateLimited, "too many failed logins for this email; try again later")
 )
 
-// LockedOutError refuses a login while its email is locked out; it is a
-// 429 whose RetryAfter says when the next attempt may succeed.
-type LockedOutError struct{ RetryAfter time.Duration }
+// LockedOutError refuses a login while its email is locked out, for Wait.
+type LockedOutError struct{ Wait time.Duration }
 
 func (e *LockedOutError) Error() string { return errLockedOut.Error() }
+
+// RetryAfter says when the next attempt may succeed: the server's error
+// handler sends it as the Retry-After header.
+func (e *LockedOutError) RetryAfter() time.Duration { return e.Wait }
 
 // Unwrap makes the error a 429 for the server's error mapping.
 func (e *LockedOutError) Unwrap() error { return errLockedOut }
@@ -143,9 +146,6 @@ func printable(s string, maxRunes int) string {
 
 var knownRoles = []string{authn.RoleCustomer, authn.RoleAdmin, authn.RoleSuperAdmin}
 
-// privileged roles are granted and removed by a SUPER_ADMIN only.
-var privilegedRoles = []string{authn.RoleAdmin, authn.RoleSuperAdmin}
-
 // NormalizeRoles validates a role list and returns it sorted and without
 // duplicates. It returns an apperr.Invalid error for unknown roles or an
 // empty list: a user always keeps at least one role.
@@ -175,9 +175,9 @@ func NormalizeRoles(roles []string) ([]string, error) {
 }
 
 // changesPrivilege reports whether going from old to new roles grants or
-// removes a privileged role.
+// removes an admin role, which only a SUPER_ADMIN may.
 func changesPrivilege(old, new []string) bool {
-	for _, r := range privilegedRoles {
+	for _, r := range authn.AdminRoles() {
 		if slices.Contains(old, r) != slices.Contains(new, r) {
 			return true
 		}

@@ -2,9 +2,7 @@
 package httpapi
 
 import (
-	"errors"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +33,7 @@ func New(keys keys.Set, accounts *accounts.Service, verifier *authn.Verifier) *H
 // metrics label every answer, 401s included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 	app.Get("/.well-known/jwks.json", h.jwks)
 	app.Post("/api/v1/auth/register", h.register)
 	app.Post("/api/v1/auth/login", h.login)
@@ -123,19 +121,11 @@ func (h *Handler) login(c *fiber.Ctx) error {
 	}
 	client := accounts.NewClient(c.Get(fiber.HeaderUserAgent), clientIP(c))
 	tokens, err := h.accounts.Login(c.UserContext(), in.Email, in.Password, client)
-	if locked, ok := asLockedOut(err); ok {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(locked.RetryAfter)))
-	}
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(newTokensResponse(tokens))
-}
-
-// retryAfterSeconds rounds up, so a client waiting that long is let in.
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
 }
 
 // clientIP is the first X-Forwarded-For entry, which the gateway sets to
@@ -280,11 +270,4 @@ func (h *Handler) setRoles(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(newUserResponse(u))
-}
-
-// asLockedOut finds a lockout in err's chain.
-func asLockedOut(err error) (*accounts.LockedOutError, bool) {
-	var locked *accounts.LockedOutError
-	ok := errors.As(err, &locked)
-	return locked, ok
 }

@@ -217,7 +217,7 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, email string, now time.Ti
 		return uuid.Nil, fmt.Errorf("claim login attempt: %w", err)
 	}
 	if !claimed {
-		return uuid.Nil, &accounts.LockedOutError{RetryAfter: oldest.Add(accounts.LockoutWindow).Sub(now)}
+		return uuid.Nil, &accounts.LockedOutError{Wait: oldest.Add(accounts.LockoutWindow).Sub(now)}
 	}
 	return id, nil
 }

@@ -192,7 +192,7 @@ func TestLoginLocksOutAfterFiveFailuresInTheWindow(t *testing.T) {
 		var locked *accounts.LockedOutError
 		require.ErrorAs(t, err, &locked)
 		// Five failures one minute apart: the oldest leaves the window in 10 minutes.
-		assert.Equal(t, 10*time.Minute, locked.RetryAfter)
+		assert.Equal(t, 10*time.Minute, locked.Wait)
 	})
 	t.Run("an attempt while locked is not counted", func(t *testing.T) {
 		var n int
@@ -209,7 +209,7 @@ func TestLoginLocksOutAfterFiveFailuresInTheWindow(t *testing.T) {
 		_, err = f.svc.Login(ctx, "jane@example.com", "Blue-Kettle-Rain7", accounts.Client{})
 		var locked *accounts.LockedOutError
 		require.ErrorAs(t, err, &locked)
-		assert.Equal(t, time.Minute, locked.RetryAfter)
+		assert.Equal(t, time.Minute, locked.Wait)
 	})
 }
 

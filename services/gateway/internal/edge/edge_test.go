@@ -77,7 +77,7 @@ func newFixture(t testing.TB, verifier edge.Verifier, trusted ...netip.Prefix) *
 	limits := map[string]routes.Limit{"default": {Requests: 100, Window: time.Minute}, "auth": {Requests: 5, Window: time.Minute}}
 	table, err := routes.New([]routes.Route{
 		{Prefix: "/api/v1/products", Methods: []string{"GET"}, App: "products", Access: routes.Public},
-		{Prefix: "/api/v1/products", App: "products", Access: routes.User, Roles: []string{authn.RoleAdmin}},
+		{Prefix: "/api/v1/products", App: "products", Access: routes.Admin},
 		{Prefix: "/api/v1/orders", App: "orders", Access: routes.User},
 		{Prefix: "/api/v1/auth/login", Methods: []string{"POST"}, App: "auth", Access: routes.Public, RateLimit: "auth"},
 	}, limits)
@@ -112,6 +112,7 @@ func TestAdmission(t *testing.T) {
 	f := newFixture(t, nil)
 	customer := "Bearer " + f.issuer.Token(t, uuid.NewString(), authn.RoleCustomer)
 	admin := "Bearer " + f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	superAdmin := "Bearer " + f.issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin)
 	other := "Bearer " + authntest.NewIssuer(t).Token(t, uuid.NewString(), authn.RoleAdmin)
 	tests := []struct {
 		name, method, path, body string
@@ -128,6 +129,8 @@ func TestAdmission(t *testing.T) {
 		{"user route with a token", "GET", "/api/v1/orders", "", []string{"Authorization", customer}, 200, "orders"},
 		{"admin route as customer", "POST", "/api/v1/products", `{}`, []string{"Authorization", customer, "Content-Type", "application/json"}, 403, ""},
 		{"admin route as admin", "POST", "/api/v1/products", `{}`, []string{"Authorization", admin, "Content-Type", "application/json"}, 200, "products"},
+		{"admin route as super admin", "POST", "/api/v1/products", `{}`, []string{"Authorization", superAdmin, "Content-Type", "application/json"}, 200, "products"},
+		{"admin route anonymous", "POST", "/api/v1/products", `{}`, []string{"Content-Type", "application/json"}, 401, ""},
 		{"body not JSON", "POST", "/api/v1/auth/login", `a=b`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, ""},
 		{"body too large", "POST", "/api/v1/auth/login", strings.Repeat("x", 65), []string{"Content-Type", "application/json"}, 413, ""},
 	}

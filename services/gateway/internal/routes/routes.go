@@ -19,6 +19,7 @@ import (
 const (
 	Public = "public" // anyone; a valid bearer token, if sent, picks the rate-limit bucket unless the route names a limit
 	User   = "user"   // a valid access token
+	Admin  = "admin"  // a valid access token granting an admin role (authn.AdminRoles)
 )
 
 // Route sends requests under Prefix (and, when listed, only those Methods)
@@ -27,14 +28,13 @@ type Route struct {
 	Prefix  string   `yaml:"prefix"`
 	Methods []string `yaml:"methods"`
 	App     string   `yaml:"app"`
-	// Access is Public or User; Roles, when set, also require one of them.
-	Access    string   `yaml:"access"`
-	Roles     []string `yaml:"roles"`
-	RateLimit string   `yaml:"rateLimit"`
+	// Access is Public, User or Admin.
+	Access    string `yaml:"access"`
+	RateLimit string `yaml:"rateLimit"`
 }
 
 // Authenticated reports whether the route needs a valid token.
-func (r Route) Authenticated() bool { return r.Access == User || len(r.Roles) > 0 }
+func (r Route) Authenticated() bool { return r.Access == User || r.Access == Admin }
 
 // Limit allows Requests per Window for one client.
 type Limit struct {
@@ -99,10 +99,8 @@ func New(routes []Route, limits map[string]Limit) (*Table, error) {
 			errs = append(errs, fmt.Errorf("route %d: prefix %q must start with / and not end with one", i, r.Prefix))
 		case r.App == "":
 			errs = append(errs, fmt.Errorf("route %d (%s): app is required", i, r.Prefix))
-		case r.Access != Public && r.Access != User:
-			errs = append(errs, fmt.Errorf("route %d (%s): access must be %q or %q", i, r.Prefix, Public, User))
-		case r.Access == Public && len(r.Roles) > 0:
-			errs = append(errs, fmt.Errorf("route %d (%s): a public route cannot require roles", i, r.Prefix))
+		case r.Access != Public && r.Access != User && r.Access != Admin:
+			errs = append(errs, fmt.Errorf("route %d (%s): access must be %q, %q or %q", i, r.Prefix, Public, User, Admin))
 		case seen[key]:
 			errs = append(errs, fmt.Errorf("route %d: prefix %q with methods %v is listed twice", i, r.Prefix, r.Methods))
 		}

@@ -15,9 +15,9 @@ var limits = map[string]Limit{"default": {Requests: 10, Window: time.Minute}, "s
 func TestMatch(t *testing.T) {
 	table, err := New([]Route{
 		{Prefix: "/api/v1/orders", App: "orders", Access: User},
-		{Prefix: "/api/v1/admin/users", App: "auth", Access: User, Roles: []string{"ADMIN"}},
+		{Prefix: "/api/v1/admin/users", App: "auth", Access: Admin},
 		{Prefix: "/api/v1/admin", App: "admin", Access: User},
-		{Prefix: "/api/v1/products", App: "products", Access: User, Roles: []string{"ADMIN"}},
+		{Prefix: "/api/v1/products", App: "products", Access: Admin},
 		{Prefix: "/api/v1/products", Methods: []string{"GET"}, App: "catalog", Access: Public},
 	}, limits)
 	require.NoError(t, err)
@@ -49,7 +49,7 @@ func TestNewRejectsBadTables(t *testing.T) {
 		"trailing slash":        {{Prefix: "/api/", App: "a", Access: Public}},
 		"missing app":           {{Prefix: "/api", Access: Public}},
 		"missing access":        {{Prefix: "/api", App: "a"}},
-		"public with roles":     {{Prefix: "/api", App: "a", Access: Public, Roles: []string{"ADMIN"}}},
+		"unknown access":        {{Prefix: "/api", App: "a", Access: "ADMIN"}},
 		"unknown rate limit":    {{Prefix: "/api", App: "a", Access: Public, RateLimit: "nope"}},
 		"lower-case method":     {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"get"}}},
 		"duplicate prefix":      {{Prefix: "/api", App: "a", Access: Public}, {Prefix: "/api", App: "b", Access: Public}},
@@ -72,22 +72,23 @@ func TestLoadShippedConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, cfg.CORS.AllowOrigins)
 	tests := []struct {
-		method, path, app string
-		authenticated     bool
+		method, path, app, access string
 	}{
-		{"GET", "/api/v1/products/123", "products", false},
-		{"PATCH", "/api/v1/products/123", "products", true},
-		{"POST", "/api/v1/auth/login", "auth", false},
-		{"GET", "/api/v1/auth/me", "auth", true},
-		{"POST", "/api/v1/payments/webhooks/stripe", "payments", false},
-		{"GET", "/api/v1/payments", "payments", true},
+		{"GET", "/api/v1/products/123", "products", Public},
+		{"PATCH", "/api/v1/products/123", "products", Admin},
+		{"POST", "/api/v1/auth/login", "auth", Public},
+		{"GET", "/api/v1/auth/me", "auth", User},
+		{"PUT", "/api/v1/admin/users/1/roles", "auth", Admin},
+		{"POST", "/api/v1/payments/webhooks/stripe", "payments", Public},
+		{"GET", "/api/v1/payments", "payments", User},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			r, ok := table.Match(tt.method, tt.path)
 			require.True(t, ok)
 			assert.Equal(t, tt.app, r.App)
-			assert.Equal(t, tt.authenticated, r.Authenticated())
+			assert.Equal(t, tt.access, r.Access)
+			assert.Equal(t, tt.access != Public, r.Authenticated())
 		})
 	}
 }

@@ -27,7 +27,7 @@ func New(svc *notifications.Service, verifier *authn.Verifier) *Handler {
 // Middleware is attached per route, so metrics label every answer, 401s
 // included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
-	user, admin := authn.Require(h.verifier), authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	user, admin := authn.Require(h.verifier), authn.RequireAdmin()
 	app.Get("/api/v1/notifications", user, h.listDeliveries)
 	app.Get("/api/v1/notifications/preferences", user, h.getPreferences)
 	app.Put("/api/v1/notifications/preferences", user, h.putPreferences)

@@ -8,29 +8,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
-	"github.com/daprshop/daprshop/services/orders/internal/postgres"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 )
 
-// Name identifies this consumer in processed_events.
-const Name = "orders"
+// Orders applies payment events to orders, once per event.
+type Orders interface {
+	ApplyPayment(ctx context.Context, eventID, topic string, p orders.PaymentEvent) (orders.Detail, bool, error)
+}
 
 // Consumer handles the payment events.
 type Consumer struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	orders Orders
+	log    *slog.Logger
 }
 
-// New returns a Consumer writing to pool.
-func New(pool *pgxpool.Pool, log *slog.Logger) *Consumer { return &Consumer{pool: pool, log: log} }
+// New returns a Consumer applying events to o.
+func New(o Orders, log *slog.Logger) *Consumer { return &Consumer{orders: o, log: log} }
 
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
@@ -54,17 +52,16 @@ func (c *Consumer) payment(ctx context.Context, e events.Event) error {
 	if p.OrderID == uuid.Nil {
 		return events.Drop(fmt.Errorf("%s event %s: %w", e.Topic, e.ID, errNoOrder))
 	}
-	err := events.Once(ctx, c.pool, Name, e, func(ctx context.Context, tx pgx.Tx) error {
-		d, err := postgres.TransitionTx(ctx, tx, p.OrderID, orders.OnPayment(e.Topic, p, time.Now()))
-		if err == nil && e.Topic == contracts.TopicPaymentSucceeded && d.Status != orders.StatusPaid {
-			// Money taken for an order no longer awaiting it (expired
-			// first): payments must refund it; logged for follow-up.
-			c.log.WarnContext(ctx, "payment succeeded for an order that is not payable", "order_id", d.ID, "status", d.Status)
-		}
-		return err
-	})
+	d, unpayable, err := c.orders.ApplyPayment(ctx, e.ID, e.Topic, p)
 	if errors.Is(err, orders.ErrNotFound) {
 		return events.Drop(fmt.Errorf("%s event %s for order %s: %w", e.Topic, e.ID, p.OrderID, err))
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if unpayable {
+		// Payments must refund it; logged for follow-up.
+		c.log.WarnContext(ctx, "payment succeeded for an order that is not payable", "order_id", d.ID, "status", d.Status)
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package consumer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +38,9 @@ func TestPaymentEventsApplyOnce(t *testing.T) {
 		require.NoError(t, err)
 		return out.Order.ID
 	}
+	var logged bytes.Buffer
 	handlers := map[string]events.Handler{}
-	for _, s := range consumer.New(pool, slog.New(slog.DiscardHandler)).Subscriptions() {
+	for _, s := range consumer.New(svc, slog.New(slog.NewJSONHandler(&logged, nil))).Subscriptions() {
 		handlers[s.Topic] = s.Handler
 	}
 	deliver := func(topic, id string, data any) error {
@@ -95,6 +98,22 @@ func TestPaymentEventsApplyOnce(t *testing.T) {
 		d, err := store.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, orders.StatusPaid, d.Status)
+	})
+	t.Run("money taken for an order no longer payable is logged once for follow-up", func(t *testing.T) {
+		id := place()
+		_, err := svc.Cancel(ctx, orders.Viewer{Admin: true}, id)
+		require.NoError(t, err)
+		logged.Reset()
+		eventID := uuid.NewString()
+		for range 2 {
+			require.NoError(t, deliver(contracts.TopicPaymentSucceeded, eventID, map[string]any{"order_id": id}))
+		}
+		d, err := store.Get(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, orders.StatusCancelled, d.Status)
+		assert.Equal(t, orders.PaymentSucceeded, d.Payment.Status)
+		assert.Equal(t, 1, strings.Count(logged.String(), "payment succeeded for an order that is not payable"), logged.String())
+		assert.Contains(t, logged.String(), id.String())
 	})
 	t.Run("an event for an unknown order is dropped", func(t *testing.T) {
 		err := deliver(contracts.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": uuid.New()})

@@ -10,6 +10,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -25,21 +26,12 @@ func New(svc *orders.Service, carts *orders.Carts, verifier *authn.Verifier) *Ha
 	return &Handler{orders: svc, carts: carts, verifier: verifier}
 }
 
-// ExpirePath cancels the orders left unpaid too long and releases the
-// stock of abandoned checkouts, answering {cancelled, released}. The
-// workers' scheduled job invokes it through Dapr; the gateway does not
-// route it.
-const ExpirePath = "/internal/orders/expire"
-
-// ExpireCaller is the app whose scheduled job invokes ExpirePath.
-const ExpireCaller = "workers"
-
 // Register mounts the routes on app, each behind token verification.
 // Middleware is attached per route, so metrics label every answer, 401s
 // included, with the route it was for.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 	app.Get("/api/v1/cart", user, h.viewCart)
 	app.Post("/api/v1/cart/items", user, h.addToCart)
 	app.Patch("/api/v1/cart/items/:product_id", user, h.setCartQuantity)
@@ -51,7 +43,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Post("/api/v1/orders/:id/cancel", user, orderAction(h.orders.Cancel))
 	app.Post("/api/v1/orders/:id/ship", user, admin, orderAction(byID(h.orders.Ship)))
 	app.Post("/api/v1/orders/:id/deliver", user, admin, orderAction(byID(h.orders.Deliver)))
-	app.Post(ExpirePath, server.OnlyCallers(ExpireCaller), h.expire)
+	app.Post(contracts.ExpireOrdersPath, server.OnlyCallers(contracts.ExpireOrdersCaller), h.expire)
 }
 
 type orderResponse struct {
@@ -126,5 +118,5 @@ func viewerOf(c *fiber.Ctx) (orders.Viewer, error) {
 	if err != nil {
 		return orders.Viewer{}, err
 	}
-	return orders.Viewer{UserID: claims.UserID, Admin: claims.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)}, nil
+	return orders.Viewer{UserID: claims.UserID, Admin: claims.IsAdmin()}, nil
 }

@@ -36,8 +36,9 @@ type Cart struct {
 }
 
 // CartStore keeps one cart per user with optimistic concurrency: Load
-// returns an ETag ("" when the user has no cart) and Save and Delete
-// return ErrCartChanged when the cart changed since that ETag was read.
+// returns an ETag (one standing for "no cart yet" when the user has none)
+// and Save and Delete return ErrCartChanged when the cart changed since
+// that ETag was read. Delete with an empty ETag removes any version.
 type CartStore interface {
 	Load(ctx context.Context, userID uuid.UUID) (Cart, string, error)
 	Save(ctx context.Context, userID uuid.UUID, c Cart, etag string) error

@@ -23,6 +23,10 @@ type Store interface {
 	// change with its events in one transaction. ErrNotFound when there
 	// is no such order; decide's error is returned as is.
 	Transition(ctx context.Context, id uuid.UUID, decide Decide) (Detail, error)
+	// TransitionOnce is Transition in the transaction that records eventID
+	// as processed: an event recorded before changes nothing and reports
+	// applied false.
+	TransitionOnce(ctx context.Context, eventID string, id uuid.UUID, decide Decide) (d Detail, applied bool, err error)
 	// ClaimCheckout records c unless (c.UserID, c.Key) is already claimed,
 	// and returns the claim on record.
 	ClaimCheckout(ctx context.Context, c CheckoutClaim) (CheckoutClaim, error)
@@ -376,6 +380,19 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 		ch.Payment = &pay
 		return withInvoice(ch, p.InvoiceNumber), err
 	}
+}
+
+// ApplyPayment applies payment event eventID on topic to its order (see
+// OnPayment), once per event id. unpayable reports money taken for an
+// order no longer awaiting it (expired first), which payments must refund;
+// d is the order as it then stands. ErrNotFound when the order does not
+// exist.
+func (s *Service) ApplyPayment(ctx context.Context, eventID, topic string, p PaymentEvent) (d Detail, unpayable bool, err error) {
+	d, applied, err := s.store.TransitionOnce(ctx, eventID, p.OrderID, OnPayment(topic, p, s.now()))
+	if err != nil {
+		return Detail{}, false, err
+	}
+	return d, applied && topic == contracts.TopicPaymentSucceeded && d.Status != StatusPaid, nil
 }
 
 // withInvoice names the invoice in ch's order.paid: payments issues it

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/purge"
 )
@@ -94,16 +95,31 @@ func (s *Store) Transition(ctx context.Context, id uuid.UUID, decide orders.Deci
 	var d orders.Detail
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		d, err = TransitionTx(ctx, tx, id, decide)
+		d, err = transition(ctx, tx, id, decide)
 		return err
 	})
 	return d, err
 }
 
-// TransitionTx locks order id in tx, asks decide what to do and applies the
+// TransitionOnce applies decide's change to order id in the transaction
+// that records eventID as processed by ConsumerName; an event recorded
+// before changes nothing and reports applied false.
+func (s *Store) TransitionOnce(ctx context.Context, eventID string, id uuid.UUID, decide orders.Decide) (orders.Detail, bool, error) {
+	var d orders.Detail
+	applied := false
+	err := events.Once(ctx, s.pool, ConsumerName, events.Event{ID: eventID}, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		d, err = transition(ctx, tx, id, decide)
+		applied = err == nil
+		return err
+	})
+	return d, applied, err
+}
+
+// transition locks order id in tx, asks decide what to do and applies the
 // change: the new state with its history entry, the payment news and the
-// events, all in tx. Consumers call it inside events.Once.
-func TransitionTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, decide orders.Decide) (orders.Detail, error) {
+// events, all in tx.
+func transition(ctx context.Context, tx pgx.Tx, id uuid.UUID, decide orders.Decide) (orders.Detail, error) {
 	d, err := getDetail(ctx, tx, id, true)
 	if err != nil {
 		return orders.Detail{}, err

@@ -13,6 +13,9 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 )
 
+// ConsumerName identifies orders in processed_events.
+const ConsumerName = "orders"
+
 // Store reads and writes orders.
 type Store struct{ pool *pgxpool.Pool }
 

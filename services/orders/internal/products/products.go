@@ -16,11 +16,9 @@ import (
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/logging"
 )
-
-// AppID is the products service's Dapr app id.
-const AppID = "products"
 
 // Client invokes products.
 type Client struct {
@@ -32,7 +30,7 @@ type Client struct {
 // New returns a Client on the sidecar at daprHTTPPort, authenticating with
 // apiToken (empty when the sidecar wants none).
 func New(daprHTTPPort int, apiToken string) *Client {
-	return NewWithBase(fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, AppID), apiToken)
+	return NewWithBase(fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, contracts.AppProducts), apiToken)
 }
 
 // NewWithBase returns a Client on base, the URL the method paths are
@@ -145,9 +143,6 @@ type problemJSON struct {
 	ProductIDs []uuid.UUID `json:"product_ids"`
 }
 
-// reservationsPath is products' internal reservation route.
-const reservationsPath = "/internal/reservations"
-
 // Reserve holds stock for orderID; idempotent per order id on products'
 // side, so the sidecar's retries are safe. A refusal for lack of stock is
 // *orders.InsufficientStockError.
@@ -156,7 +151,7 @@ func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.
 	for i, l := range lines {
 		in.Lines[i] = lineRequest(l)
 	}
-	status, body, err := c.call(ctx, http.MethodPost, reservationsPath, in)
+	status, body, err := c.call(ctx, http.MethodPost, contracts.ReservationsPath, in)
 	if err != nil {
 		return orders.Reservation{}, err
 	}
@@ -171,9 +166,9 @@ func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.
 			// A malformed line: a product id that names nothing for sale.
 			return orders.Reservation{}, orders.ErrUnknownProduct
 		}
-		return orders.Reservation{}, unexpected(reservationsPath, status, body)
+		return orders.Reservation{}, unexpected(contracts.ReservationsPath, status, body)
 	default:
-		return orders.Reservation{}, unexpected(reservationsPath, status, body)
+		return orders.Reservation{}, unexpected(contracts.ReservationsPath, status, body)
 	}
 	var r reservationJSON
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -189,7 +184,7 @@ func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.
 // Release gives back the stock held for orderID, idempotently on products'
 // side. No reservation (the checkout failed before reserving) is no error.
 func (c *Client) Release(ctx context.Context, orderID uuid.UUID) error {
-	path := reservationsPath + "/" + orderID.String() + "/release"
+	path := contracts.ReservationsPath + "/" + orderID.String() + "/release"
 	status, body, err := c.call(ctx, http.MethodPost, path, nil)
 	if err != nil {
 		return err

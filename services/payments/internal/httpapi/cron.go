@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -22,20 +23,14 @@ const reconcileBatch = 100
 
 var errOlderThan = apperr.Validation(apperr.FieldError{Field: "older_than", Message: "must be a duration of zero or more, such as 30s"})
 
-// ReconcilePath runs one reconciliation. The workers' scheduled job
-// invokes it through Dapr; the gateway does not route it.
-const ReconcilePath = "/internal/payments/reconcile"
-
-// ReconcileCaller is the app whose scheduled job invokes ReconcilePath.
-const ReconcileCaller = "workers"
-
-// MountReconcile serves ReconcilePath: each run settles payments and
-// refunds unsettled for longer than age and answers how many. The query parameter older_than
-// (a duration such as 30s; 422 when invalid) replaces age for one run, for
-// operators who cannot wait and for tests. A failed run is left to the
-// next one.
+// MountReconcile serves contracts.ReconcilePaymentsPath, invoked by the
+// workers' scheduled job through Dapr (the gateway does not route it):
+// each run settles payments and refunds unsettled for longer than age and
+// answers how many. The query parameter older_than (a duration such as
+// 30s; 422 when invalid) replaces age for one run, for operators who
+// cannot wait and for tests. A failed run is left to the next one.
 func MountReconcile(app fiber.Router, r Reconciler, log *slog.Logger, age time.Duration, now func() time.Time) {
-	app.Post(ReconcilePath, server.OnlyCallers(ReconcileCaller), func(c *fiber.Ctx) error {
+	app.Post(contracts.ReconcilePaymentsPath, server.OnlyCallers(contracts.ReconcilePaymentsCaller), func(c *fiber.Ctx) error {
 		olderThan := age
 		if v := c.Query("older_than"); v != "" {
 			d, err := time.ParseDuration(v)

@@ -60,7 +60,7 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Delete("/api/v1/payment-methods/:id", user, h.removeMethod)
 	app.Post("/api/v1/payment-methods/:id/default", user, h.makeDefault)
 	app.Get("/api/v1/payments", user, h.listPayments)
-	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin), h.refund)
+	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireAdmin(), h.refund)
 	app.Post("/api/v1/payments/webhooks/stripe", h.stripeWebhook)
 	app.Get("/api/v1/invoices", user, h.listInvoices)
 	app.Get("/api/v1/invoices/:id", user, h.invoice)
@@ -115,20 +115,22 @@ func (h *Handler) addMethod(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(newMethodResponse(m))
 }
 
-func pathID(c *fiber.Ctx) (uuid.UUID, error) {
+// callerAndCard reads the caller and the card the path names; a path
+// naming no card names none of the caller's.
+func callerAndCard(c *fiber.Ctx) (*authn.Claims, uuid.UUID, error) {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil {
-		return uuid.Nil, payments.ErrMethodNotFound
+		return nil, uuid.Nil, payments.ErrMethodNotFound
 	}
-	return id, nil
+	return caller, id, nil
 }
 
 func (h *Handler) removeMethod(c *fiber.Ctx) error {
-	caller, err := authn.Caller(c.UserContext())
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c)
+	caller, id, err := callerAndCard(c)
 	if err != nil {
 		return err
 	}
@@ -139,11 +141,7 @@ func (h *Handler) removeMethod(c *fiber.Ctx) error {
 }
 
 func (h *Handler) makeDefault(c *fiber.Ctx) error {
-	caller, err := authn.Caller(c.UserContext())
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c)
+	caller, id, err := callerAndCard(c)
 	if err != nil {
 		return err
 	}
@@ -162,6 +160,10 @@ type refundResponse struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+func newRefundResponse(r payments.Refund) refundResponse {
+	return refundResponse{ID: r.ID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt}
+}
+
 type paymentResponse struct {
 	ID              uuid.UUID        `json:"id"`
 	OrderID         uuid.UUID        `json:"order_id"`
@@ -177,57 +179,61 @@ type paymentResponse struct {
 	UpdatedAt       time.Time        `json:"updated_at"`
 }
 
-var errOrderIDRequired = apperr.Validation(apperr.FieldError{Field: "order_id", Message: "must be a UUID"})
-
-// callerAndOrder reads the caller and the required ?order_id= of a listing.
-func callerAndOrder(c *fiber.Ctx) (*authn.Claims, uuid.UUID, error) {
-	caller, err := authn.Caller(c.UserContext())
-	if err != nil {
-		return nil, uuid.Nil, err
+// newPaymentResponse shows p to caller; the client secret, which lets its
+// holder confirm the payment, only to its owner.
+func newPaymentResponse(caller *authn.Claims, p payments.Payment) paymentResponse {
+	r := paymentResponse{
+		ID: p.ID, OrderID: p.OrderID, Status: p.Status, PaymentIntentID: p.IntentID, AmountCents: p.AmountCents,
+		RefundedCents: p.RefundedCents, Currency: p.Currency, FailureMessage: p.FailureMessage,
+		Refunds: make([]refundResponse, len(p.Refunds)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
-	orderID, err := uuid.Parse(c.Query("order_id"))
-	if err != nil {
-		return nil, uuid.Nil, errOrderIDRequired
+	if p.UserID == caller.UserID {
+		r.ClientSecret = p.ClientSecret
 	}
-	return caller, orderID, nil
+	for i, rf := range p.Refunds {
+		r.Refunds[i] = newRefundResponse(rf)
+	}
+	return r
 }
+
+var errOrderIDRequired = apperr.Validation(apperr.FieldError{Field: "order_id", Message: "must be a UUID"})
 
 // sees tells whether caller may see what owner's payments produced: owners
 // and admins may; to anyone else it does not exist.
 func sees(caller *authn.Claims, owner uuid.UUID) bool {
-	return owner == caller.UserID || caller.HasRole(authn.RoleAdmin, authn.RoleSuperAdmin)
+	return owner == caller.UserID || caller.IsAdmin()
+}
+
+// listOfOrder answers what list finds for the order named by the required
+// ?order_id=, each as respond shows it to the caller, leaving out what
+// the caller does not see (see sees).
+func listOfOrder[T, R any](c *fiber.Ctx, list func(context.Context, uuid.UUID) ([]T, error), owner func(T) uuid.UUID,
+	respond func(*authn.Claims, T) R) error {
+	caller, err := authn.Caller(c.UserContext())
+	if err != nil {
+		return err
+	}
+	orderID, err := uuid.Parse(c.Query("order_id"))
+	if err != nil {
+		return errOrderIDRequired
+	}
+	found, err := list(c.UserContext(), orderID)
+	if err != nil {
+		return err
+	}
+	out := []R{}
+	for _, item := range found {
+		if sees(caller, owner(item)) {
+			out = append(out, respond(caller, item))
+		}
+	}
+	return c.JSON(out)
 }
 
 // listPayments shows an order's payments to its owner and to admins; to
-// anyone else the order does not exist.
+// anyone else the order has none.
 func (h *Handler) listPayments(c *fiber.Ctx) error {
-	caller, orderID, err := callerAndOrder(c)
-	if err != nil {
-		return err
-	}
-	found, err := h.svc.PaymentsOfOrder(c.UserContext(), orderID)
-	if err != nil {
-		return err
-	}
-	out := []paymentResponse{}
-	for _, p := range found {
-		if !sees(caller, p.UserID) {
-			continue
-		}
-		r := paymentResponse{
-			ID: p.ID, OrderID: p.OrderID, Status: p.Status, PaymentIntentID: p.IntentID, AmountCents: p.AmountCents,
-			RefundedCents: p.RefundedCents, Currency: p.Currency, FailureMessage: p.FailureMessage,
-			Refunds: make([]refundResponse, len(p.Refunds)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		}
-		if p.UserID == caller.UserID {
-			r.ClientSecret = p.ClientSecret
-		}
-		for i, rf := range p.Refunds {
-			r.Refunds[i] = refundResponse{ID: rf.ID, AmountCents: rf.AmountCents, Currency: rf.Currency, Status: rf.Status, CreatedAt: rf.CreatedAt}
-		}
-		out = append(out, r)
-	}
-	return c.JSON(out)
+	return listOfOrder(c, h.svc.PaymentsOfOrder, func(p payments.Payment) uuid.UUID { return p.UserID }, newPaymentResponse)
 }
 
 type refundRequest struct {
@@ -271,7 +277,7 @@ func (h *Handler) refund(c *fiber.Ctx) error {
 	if r.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	return c.Status(fiber.StatusCreated).JSON(refundResponse{ID: r.ID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt})
+	return c.Status(fiber.StatusCreated).JSON(newRefundResponse(r))
 }
 
 type invoiceResponse struct {
@@ -294,22 +300,11 @@ func newInvoiceResponse(inv payments.Invoice) invoiceResponse {
 	}
 }
 
+// listInvoices shows an order's invoices to its owner and to admins; to
+// anyone else the order has none.
 func (h *Handler) listInvoices(c *fiber.Ctx) error {
-	caller, orderID, err := callerAndOrder(c)
-	if err != nil {
-		return err
-	}
-	found, err := h.svc.Invoices(c.UserContext(), orderID)
-	if err != nil {
-		return err
-	}
-	out := []invoiceResponse{}
-	for _, inv := range found {
-		if sees(caller, inv.UserID) {
-			out = append(out, newInvoiceResponse(inv))
-		}
-	}
-	return c.JSON(out)
+	return listOfOrder(c, h.svc.Invoices, func(inv payments.Invoice) uuid.UUID { return inv.UserID },
+		func(_ *authn.Claims, inv payments.Invoice) invoiceResponse { return newInvoiceResponse(inv) })
 }
 
 // invoice answers JSON, or a PDF to clients that ask for one. Another

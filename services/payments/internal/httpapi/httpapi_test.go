@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
@@ -31,7 +33,7 @@ type fixture struct {
 	app      *fiber.App
 	pool     *pgxpool.Pool
 	issuer   *authntest.Issuer
-	provider *fakeProvider
+	provider *paymentstest.Provider
 	svc      *payments.Service
 }
 
@@ -42,7 +44,7 @@ func newFixture(t *testing.T) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	issuer := authntest.NewIssuer(t)
 	srv := server.New(server.Options{Config: config.Base{Service: "payments"}, Logger: slog.New(slog.DiscardHandler)})
-	provider := newFakeProvider()
+	provider := paymentstest.NewProvider()
 	svc := payments.NewService(postgres.NewStore(pool), provider).WithTaxRate(2100)
 	httpapi.New(svc, stripeapi.NewWebhooks(webhookSecret, 5*time.Minute), issuer.Verifier()).Register(srv.App())
 	return fixture{app: srv.App(), pool: pool, issuer: issuer, provider: provider, svc: svc}
@@ -65,17 +67,29 @@ func (f fixture) insertCard(t *testing.T, user uuid.UUID, brand, last4 string, i
 	return id
 }
 
-func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
+// send makes a request with a raw body; contentType is set when not empty.
+func (f fixture) send(t *testing.T, method, path, token string, header http.Header, contentType, body string) (*http.Response, []byte) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for name, values := range header {
+		req.Header[name] = values
+	}
+	if contentType != "" {
+		req.Header.Set(fiber.HeaderContentType, contentType)
+	}
 	if token != "" {
 		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
 	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp, body
+	return resp, out
+}
+
+func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
+	t.Helper()
+	return f.send(t, http.MethodGet, path, token, nil, "", "")
 }
 
 func TestListMethodsRefusesCallersWithoutAValidToken(t *testing.T) {

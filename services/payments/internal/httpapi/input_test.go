@@ -63,5 +63,5 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 	assert.Zero(t, f.refunded(t, payment), "nothing refunded")
 	assert.Zero(t, f.count(t, `SELECT count(*) FROM refunds`))
 	assert.Equal(t, cards, f.count(t, `SELECT count(*) FROM payment_methods`))
-	assert.Empty(t, f.provider.refunds())
+	assert.Empty(t, f.provider.Refunds())
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 )
 
 // payOrderWithLines charges an order of two lines (2 × 605 + 1 × 1000 =
@@ -25,11 +23,7 @@ import (
 func (f fixture) payOrderWithLines(t *testing.T, user uuid.UUID) uuid.UUID {
 	t.Helper()
 	order := uuid.New()
-	o := payments.OrderCreated{OrderID: order, UserID: user, TotalCents: 2210, Currency: "EUR"}
-	require.NoError(t, json.Unmarshal([]byte(`[
-		{"product_id": "`+uuid.NewString()+`", "name": "Mug", "quantity": 2, "unit_price_cents": 605},
-		{"product_id": "`+uuid.NewString()+`", "name": "Tea", "quantity": 1, "unit_price_cents": 1000}]`), &o.Items))
-	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), o))
+	require.NoError(t, f.svc.Charge(context.Background(), "evt-"+order.String(), paymentstest.OrderWithLines(t, order, user)))
 	payload := intentEvent(t, "evt_ok_"+order.String(), "payment_intent.succeeded", "pi_"+order.String())
 	require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
 	return order
@@ -78,44 +72,4 @@ func TestInvoiceIssuedOnPayment(t *testing.T) {
 		resp, _ := f.do(t, http.MethodGet, path, f.issuer.Token(t, uuid.NewString()), nil)
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	})
-	t.Run("a replayed success issues no second invoice", func(t *testing.T) {
-		payload := intentEvent(t, "evt_ok_again", "payment_intent.succeeded", "pi_"+order.String())
-		require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
-		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM invoices WHERE order_id = $1`, order))
-	})
-}
-
-// Concurrent successes take consecutive numbers: no gap, no duplicate.
-func TestConcurrentPaymentsNumberInvoicesWithoutGaps(t *testing.T) {
-	f := newFixture(t)
-	const n = 20
-	users := make([]uuid.UUID, n)
-	for i := range users {
-		users[i] = uuid.New()
-		f.insertCard(t, users[i], "visa", "4242", true, 0)
-	}
-	var wg sync.WaitGroup
-	for _, u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f.payOrderWithLines(t, u)
-		}()
-	}
-	wg.Wait()
-	rows, err := f.pool.Query(context.Background(), `SELECT number FROM invoices`)
-	require.NoError(t, err)
-	var numbers []int64
-	for rows.Next() {
-		var n int64
-		require.NoError(t, rows.Scan(&n))
-		numbers = append(numbers, n%payments.InvoiceNumberBase)
-	}
-	require.NoError(t, rows.Err())
-	sort.Slice(numbers, func(i, j int) bool { return numbers[i] < numbers[j] })
-	want := make([]int64, n)
-	for i := range want {
-		want[i] = int64(i + 1)
-	}
-	assert.Equal(t, want, numbers)
 }

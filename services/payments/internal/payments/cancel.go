@@ -53,16 +53,34 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 	case err != nil:
 		return err
 	case intent.Cancelled():
-		return s.store.MarkCancelled(ctx, p.ID)
+		_, err := s.store.Transition(ctx, intent.ID, cancelEventID(intent.ID, StatusCancelled), "cancel", OnIntentCancelled)
+		return err
 	case intent.Status == IntentSucceeded:
 		// Confirmed before the cancellation reached the provider.
-		p, err = s.applyVerdict(ctx, intent.ID, "cancel:"+intent.ID+":succeeded", "cancel", StatusSucceeded, "")
+		p, err = s.applyVerdict(ctx, intent.ID, cancelEventID(intent.ID, StatusSucceeded), "cancel", StatusSucceeded, "")
 		if err != nil {
 			return err
 		}
 		return s.refundCancelled(ctx, p)
 	}
 	return nil
+}
+
+// cancelEventID names what closing a cancelled order's payment found its
+// intent at, so that each is applied once.
+func cancelEventID(intentID string, found Status) string {
+	return "cancel:" + intentID + ":" + string(found)
+}
+
+// OnIntentCancelled decides what the provider's cancellation of its
+// intent does to the payment of a cancelled order: one awaiting its
+// verdict is cancelled, silently, the order being over; a settled one
+// keeps its verdict.
+func OnIntentCancelled(p Payment) (Change, error) {
+	if p.Status.Final() {
+		return Change{}, nil
+	}
+	return Change{To: StatusCancelled}, nil
 }
 
 // refundCancelled refunds in full what the payment of a cancelled order

@@ -4,18 +4,55 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
 
-// RefundClaim asks to reserve a refund. Key and RequestHash are set for an
-// admin's request, empty for the refund of a cancelled order.
+// RefundClaim asks to reserve refund ID of a payment. Key and RequestHash
+// are set for an admin's request, empty for the refund of a cancelled
+// order.
 type RefundClaim struct {
 	ID          uuid.UUID
 	PaymentID   uuid.UUID
-	AmountCents int64
 	Key         string
 	RequestHash string
+}
+
+// DecideRefund looks at the current (locked) payment and returns the
+// amount a new refund of it holds, or an error that reserves nothing.
+type DecideRefund func(p Payment) (int64, error)
+
+// RefundOf decides a refund of amountCents of a payment, 0 meaning all
+// that is left: only a succeeded payment is refundable
+// (ErrNotRefundable), and never beyond what is left (ErrOverRefund).
+func RefundOf(amountCents int64) DecideRefund {
+	return func(p Payment) (int64, error) {
+		if p.Status != StatusSucceeded {
+			return 0, ErrNotRefundable
+		}
+		left := p.AmountCents - p.RefundedCents
+		amount := amountCents
+		if amount == 0 {
+			amount = left
+		}
+		// Compared with what is left, not summed: a huge amount must not
+		// overflow into a small one.
+		if amount <= 0 || amount > left {
+			return 0, ErrOverRefund
+		}
+		return amount, nil
+	}
+}
+
+// OnRefunded is what refund r of payment p publishes once it succeeded,
+// at: payment.refunded, dated at, so that analytics rebuilt later still
+// count the refund on its day.
+func OnRefunded(p Payment, r Refund, at time.Time) []Event {
+	return []Event{{Topic: TopicPaymentRefunded, Payload: PaymentEvent{
+		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
+		Status: RefundSucceeded, AmountCents: r.AmountCents, Currency: r.Currency, RefundedAt: at,
+	}}}
 }
 
 // RefundRequest is an admin's request to refund a payment.
@@ -55,9 +92,8 @@ func RefundIDFor(paymentID uuid.UUID, key string) uuid.UUID {
 // reconciliation settles it.
 func (s *Service) Refund(ctx context.Context, req RefundRequest) (Refund, error) {
 	r, reserved, err := s.store.ReserveRefund(ctx, RefundClaim{
-		ID: RefundIDFor(req.PaymentID, req.Key), PaymentID: req.PaymentID, AmountCents: req.AmountCents,
-		Key: req.Key, RequestHash: req.RequestHash,
-	})
+		ID: RefundIDFor(req.PaymentID, req.Key), PaymentID: req.PaymentID, Key: req.Key, RequestHash: req.RequestHash,
+	}, RefundOf(req.AmountCents))
 	if err != nil {
 		return Refund{}, err
 	}
@@ -119,7 +155,7 @@ func (s *Service) applyRefund(ctx context.Context, r Refund, pr ProviderRefund) 
 	case !decided:
 		return s.store.SubmitRefund(ctx, r.ID, pr.ID)
 	case status == RefundSucceeded:
-		return s.store.CompleteRefund(ctx, r.ID, pr.ID)
+		return s.store.CompleteRefund(ctx, r.ID, pr.ID, OnRefunded)
 	}
 	if err := s.store.FailRefund(ctx, r.ID); err != nil {
 		return Refund{}, err
@@ -143,7 +179,7 @@ func (s *Service) RefundOrder(ctx context.Context, eventID string, orderID uuid.
 
 // refundInFull refunds all that is left of a payment as refund id.
 func (s *Service) refundInFull(ctx context.Context, id, paymentID uuid.UUID) error {
-	r, reserved, err := s.store.ReserveRefund(ctx, RefundClaim{ID: id, PaymentID: paymentID})
+	r, reserved, err := s.store.ReserveRefund(ctx, RefundClaim{ID: id, PaymentID: paymentID}, RefundOf(0))
 	if err != nil {
 		return err
 	}

@@ -101,8 +101,9 @@ var ErrBadOrder = errors.New("order cannot be charged")
 
 // Charge creates the payment of an order (event eventID): one provider
 // intent per order, confirmed at once with the user's default card when
-// there is one. A redelivered event finds the same intent (the provider
-// call is idempotent per order id) and records nothing new. An order
+// there is one, recorded as OnIntent decides. A redelivered event finds
+// the same intent (the provider call is idempotent per order id) and
+// records nothing new. An order
 // cancelled before it is charged gets no intent; one cancelled while its
 // intent was being created has it cancelled at once.
 func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) error {
@@ -127,22 +128,7 @@ func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) er
 	if err != nil {
 		return err
 	}
-	p := Payment{
-		ID: uuid.New(), OrderID: o.OrderID, UserID: o.UserID, IntentID: intent.ID, ClientSecret: intent.ClientSecret,
-		Status: StatusPending, AmountCents: o.TotalCents, Currency: o.Currency, Lines: make([]Line, len(o.Items)),
-	}
-	for i, it := range o.Items {
-		p.Lines[i] = Line{
-			ProductID: it.ProductID, Name: it.Name, Quantity: it.Quantity,
-			UnitPriceCents: it.UnitPriceCents, TotalCents: int64(it.Quantity) * it.UnitPriceCents,
-		}
-	}
-	// The verdict is applied from its webhook, which carries the event
-	// the rest of the saga waits for.
-	if _, settled := intent.Settled(); settled || intent.Status == IntentProcessing {
-		p.Status = StatusProcessing
-	}
-	p, err = s.store.RecordPayment(ctx, eventID, p)
+	p, err := s.store.RecordPayment(ctx, o.OrderID, eventID, OnIntent(newPayment(uuid.New(), o, intent)))
 	if err != nil || !p.OrderCancelled {
 		return err
 	}

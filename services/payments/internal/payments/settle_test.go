@@ -87,3 +87,22 @@ func TestIntentSettled(t *testing.T) {
 		})
 	}
 }
+
+func TestOnIntentCancelled(t *testing.T) {
+	for _, tt := range []struct {
+		from payments.Status
+		want payments.Change
+	}{
+		{payments.StatusPending, payments.Change{To: payments.StatusCancelled}},
+		{payments.StatusProcessing, payments.Change{To: payments.StatusCancelled}},
+		{payments.StatusSucceeded, payments.Change{}},
+		{payments.StatusFailed, payments.Change{}},
+		{payments.StatusCancelled, payments.Change{}},
+	} {
+		t.Run(string(tt.from), func(t *testing.T) {
+			ch, err := payments.OnIntentCancelled(payments.Payment{Status: tt.from, OrderCancelled: true})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ch)
+		})
+	}
+}

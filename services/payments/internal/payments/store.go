@@ -31,11 +31,12 @@ type Store interface {
 
 	// Payments and invoices.
 
-	// RecordPayment records the payment of an order once per event id and
-	// per order, with payment.created unless the order was cancelled
-	// meanwhile. It returns the order's payment as stored, OrderCancelled
-	// set when the order was cancelled.
-	RecordPayment(ctx context.Context, eventID string, p Payment) (Payment, error)
+	// RecordPayment locks orderID's payment and cancellation and, once per
+	// eventID, records what decide makes of them: the new payment and its
+	// events, in one transaction. A replayed eventID changes nothing. It
+	// returns the order's payment as it stands, OrderCancelled set when
+	// the order was cancelled, or ErrPaymentNotFound when it has none.
+	RecordPayment(ctx context.Context, orderID uuid.UUID, eventID string, decide DecideCharge) (Payment, error)
 	// Transition locks the payment of intentID and, once per eventID (of
 	// type eventType), applies the change decide returns: its status, its
 	// invoice, numbered without gaps, and its events, in one transaction.
@@ -52,15 +53,17 @@ type Store interface {
 
 	// Refunds.
 
-	// ReserveRefund records refund c.ID of c.AmountCents (0: what is left)
-	// of a payment as pending and raises the payment's refunded amount, in
-	// one transaction guarded in SQL, and reports whether it did. Reserving
-	// an id again returns the refund as recorded, whatever c asks. It
-	// returns ErrPaymentNotFound, ErrNotRefundable or ErrOverRefund.
-	ReserveRefund(ctx context.Context, c RefundClaim) (Refund, bool, error)
-	// CompleteRefund marks a pending refund succeeded, with
-	// payment.refunded; a refund already decided is returned as it is.
-	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (Refund, error)
+	// ReserveRefund locks the payment of c and records refund c.ID of it
+	// as pending, holding the amount decide returns (the payment's
+	// refunded amount raised, guarded in SQL), in one transaction, and
+	// reports whether it did. Reserving an id again returns the refund as
+	// recorded, without asking decide. It returns ErrPaymentNotFound, or
+	// decide's error as is.
+	ReserveRefund(ctx context.Context, c RefundClaim, decide DecideRefund) (Refund, bool, error)
+	// CompleteRefund marks a pending refund succeeded, with the events
+	// publish returns for it and the time it succeeded, in one
+	// transaction; a refund already decided is returned as it is.
+	CompleteRefund(ctx context.Context, id uuid.UUID, providerID string, publish func(p Payment, r Refund, at time.Time) []Event) (Refund, error)
 	// FailRefund marks a pending refund failed and gives its amount back
 	// to the payment.
 	FailRefund(ctx context.Context, id uuid.UUID) error
@@ -93,7 +96,4 @@ type Store interface {
 	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
 	// OrderCancelled tells whether orderID was cancelled unpaid.
 	OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error)
-	// MarkCancelled marks a payment awaiting its verdict cancelled; a
-	// succeeded or failed one keeps its verdict.
-	MarkCancelled(ctx context.Context, paymentID uuid.UUID) error
 }

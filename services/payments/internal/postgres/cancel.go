@@ -35,13 +35,25 @@ func scanPayment(row pgx.Row) (payments.Payment, error) {
 	return p, err
 }
 
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// paymentOfOrder reads orderID's payment with its cancellation, or returns
+// payments.ErrPaymentNotFound.
+func paymentOfOrder(ctx context.Context, q rowQuerier, orderID uuid.UUID) (payments.Payment, error) {
+	p, err := scanPayment(q.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, orderID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return payments.Payment{}, payments.ErrPaymentNotFound
+	}
+	return p, err
+}
+
 // CancelOrder records that orderID was cancelled unpaid, once, and returns
 // its payment, or payments.ErrPaymentNotFound.
 func (s *Store) CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (payments.Payment, error) {
-	var (
-		p     payments.Payment
-		found bool
-	)
+	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := lockOrder(ctx, tx, orderID); err != nil {
 			return err
@@ -51,14 +63,13 @@ func (s *Store) CancelOrder(ctx context.Context, orderID uuid.UUID, reason strin
 			return err
 		}
 		var err error
-		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, orderID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // the cancellation is recorded all the same
+		p, err = paymentOfOrder(ctx, tx, orderID)
+		if errors.Is(err, payments.ErrPaymentNotFound) {
+			return nil // the cancellation commits all the same
 		}
-		found = err == nil
 		return err
 	})
-	if err == nil && !found {
+	if err == nil && p.ID == uuid.Nil {
 		err = payments.ErrPaymentNotFound
 	}
 	if err != nil {
@@ -67,23 +78,17 @@ func (s *Store) CancelOrder(ctx context.Context, orderID uuid.UUID, reason strin
 	return p, nil
 }
 
+func orderCancelled(ctx context.Context, q rowQuerier, orderID uuid.UUID) (bool, error) {
+	var cancelled bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)`, orderID).Scan(&cancelled)
+	return cancelled, err
+}
+
 // OrderCancelled tells whether orderID was cancelled unpaid.
 func (s *Store) OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error) {
-	var cancelled bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)`, orderID).Scan(&cancelled)
+	cancelled, err := orderCancelled(ctx, s.pool, orderID)
 	if err != nil {
 		return false, fmt.Errorf("read cancellation of order %s: %w", orderID, err)
 	}
 	return cancelled, nil
-}
-
-// MarkCancelled marks a payment awaiting its verdict cancelled; a settled
-// one keeps its verdict.
-func (s *Store) MarkCancelled(ctx context.Context, paymentID uuid.UUID) error {
-	_, err := s.pool.Exec(ctx, `UPDATE payments SET status = 'cancelled', updated_at = greatest(now(), created_at)
-		WHERE id = $1 AND status IN ('pending', 'requires_action', 'processing')`, paymentID)
-	if err != nil {
-		return fmt.Errorf("mark payment %s cancelled: %w", paymentID, err)
-	}
-	return nil
 }

@@ -8,63 +8,86 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 )
 
-// RecordPayment records the payment of an order with payment.created, once
-// per event id and once per order (a second order.created of the same
-// order, under another event id, changes nothing either), and returns the
-// order's payment as stored. An order cancelled meanwhile gets its payment
-// recorded, so that its intent can be cancelled, but no payment.created.
-func (s *Store) RecordPayment(ctx context.Context, eventID string, p payments.Payment) (payments.Payment, error) {
-	var stored payments.Payment
+// RecordPayment locks the order of orderID and, once per event id,
+// records what decide makes of the order's payment as stored and of its
+// cancellation: the new payment and its events, in one transaction. A
+// replayed event id changes nothing. It returns the order's payment as
+// it stands, or payments.ErrPaymentNotFound.
+func (s *Store) RecordPayment(ctx context.Context, orderID uuid.UUID, eventID string, decide payments.DecideCharge) (payments.Payment, error) {
+	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockOrder(ctx, tx, p.OrderID); err != nil {
+		if err := lockOrder(ctx, tx, orderID); err != nil {
 			return err
 		}
-		recorded, err := insertPayment(ctx, tx, eventID, p)
+		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			ConsumerName, eventID)
 		if err != nil {
 			return err
 		}
-		stored, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, p.OrderID))
-		if err != nil || !recorded || stored.OrderCancelled {
-			return err
+		if tag.RowsAffected() == 1 {
+			if err := recordCharge(ctx, tx, orderID, decide); err != nil {
+				return err
+			}
 		}
-		_, err = outbox.Add(ctx, tx, payments.TopicPaymentCreated, payments.PaymentEvent{
-			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
-			ClientSecret: p.ClientSecret, Status: p.Status, AmountCents: p.AmountCents, Currency: p.Currency,
-		})
+		p, err = paymentOfOrder(ctx, tx, orderID)
 		return err
 	})
 	if err != nil {
-		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", p.OrderID, err)
+		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", orderID, err)
 	}
-	return stored, nil
+	return p, nil
 }
 
-// insertPayment records eventID and inserts p, and reports whether both
-// were new.
-func insertPayment(ctx context.Context, tx pgx.Tx, eventID string, p payments.Payment) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		ConsumerName, eventID)
-	if err != nil || tag.RowsAffected() == 0 {
-		return false, err
+// recordCharge asks decide what to record of orderID's payment and
+// cancellation, and records it in tx.
+func recordCharge(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, decide payments.DecideCharge) error {
+	var stored *payments.Payment
+	p, err := paymentOfOrder(ctx, tx, orderID)
+	switch {
+	case err == nil:
+		stored = &p
+	case !errors.Is(err, payments.ErrPaymentNotFound):
+		return err
 	}
+	cancelled, err := orderCancelled(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	rec := decide(stored, cancelled)
+	if rec.Payment != nil {
+		if err := insertPayment(ctx, tx, *rec.Payment); err != nil {
+			return err
+		}
+	}
+	return addEvents(ctx, tx, rec.Events)
+}
+
+func insertPayment(ctx context.Context, tx pgx.Tx, p payments.Payment) error {
 	lines := p.Lines
 	if lines == nil {
 		lines = []payments.Line{}
 	}
-	tag, err = tx.Exec(ctx, `INSERT INTO payments
+	_, err := tx.Exec(ctx, `INSERT INTO payments
 		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines)
-	if err != nil {
-		return false, err
+	return err
+}
+
+// addEvents adds events to the outbox in tx.
+func addEvents(ctx context.Context, tx pgx.Tx, events []payments.Event) error {
+	for _, e := range events {
+		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
+			return err
+		}
 	}
-	return tag.RowsAffected() == 1, nil
+	return nil
 }
 
 // Transition locks the payment of intentID and, once per webhook event
@@ -118,12 +141,7 @@ func apply(ctx context.Context, tx pgx.Tx, p *payments.Payment, ch payments.Chan
 		}
 		ch = ch.Invoiced(number)
 	}
-	for _, e := range ch.Events {
-		if _, err := outbox.Add(ctx, tx, e.Topic, e.Payload); err != nil {
-			return err
-		}
-	}
-	return nil
+	return addEvents(ctx, tx, ch.Events)
 }
 
 type paymentRow struct {
@@ -141,6 +159,15 @@ type paymentRow struct {
 	UpdatedAt      time.Time `db:"updated_at"`
 }
 
+func (r paymentRow) payment() payments.Payment {
+	return payments.Payment{
+		ID: r.ID, OrderID: r.OrderID, UserID: r.UserID, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
+		Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
+		Currency: r.Currency, FailureMessage: deref(r.FailureMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Refunds: []payments.Refund{},
+	}
+}
+
 type refundRow struct {
 	ID          uuid.UUID `db:"id"`
 	PaymentID   uuid.UUID `db:"payment_id"`
@@ -150,69 +177,66 @@ type refundRow struct {
 	CreatedAt   time.Time `db:"created_at"`
 }
 
+func (r refundRow) refund() payments.Refund {
+	return payments.Refund{ID: r.ID, PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: r.Status, CreatedAt: r.CreatedAt}
+}
+
 // PaymentsOfOrder lists an order's payments with their refunds.
 func (s *Store) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents,
+	out, err := listOf(ctx, s.pool, paymentRow.payment, `SELECT id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents,
 			refunded_cents, currency, failure_message, created_at, updated_at
 		FROM payments WHERE order_id = $1 ORDER BY created_at, id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list payments of order %s: %w", orderID, err)
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[paymentRow])
-	if err != nil {
-		return nil, fmt.Errorf("list payments of order %s: %w", orderID, err)
-	}
-	rows, err = s.pool.Query(ctx, `SELECT r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at
+	refunds, err := listOf(ctx, s.pool, refundRow.refund, `SELECT r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at
 		FROM refunds r JOIN payments p ON p.id = r.payment_id
 		WHERE p.order_id = $1 ORDER BY r.created_at, r.id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list refunds of order %s: %w", orderID, err)
 	}
-	refunds, err := pgx.CollectRows(rows, pgx.RowToStructByName[refundRow])
-	if err != nil {
-		return nil, fmt.Errorf("list refunds of order %s: %w", orderID, err)
-	}
-	out := make([]payments.Payment, len(found))
-	for i, r := range found {
-		out[i] = payments.Payment{
-			ID: r.ID, OrderID: r.OrderID, UserID: r.UserID, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
-			Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
-			Currency: r.Currency, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Refunds: []payments.Refund{},
-		}
-		if r.FailureMessage != nil {
-			out[i].FailureMessage = *r.FailureMessage
-		}
-		for _, rf := range refunds {
-			if rf.PaymentID == r.ID {
-				out[i].Refunds = append(out[i].Refunds, payments.Refund{
-					ID: rf.ID, PaymentID: rf.PaymentID, AmountCents: rf.AmountCents, Currency: rf.Currency, Status: rf.Status, CreatedAt: rf.CreatedAt,
-				})
+	for i := range out {
+		for _, r := range refunds {
+			if r.PaymentID == out[i].ID {
+				out[i].Refunds = append(out[i].Refunds, r)
 			}
 		}
 	}
 	return out, nil
 }
 
-// ClaimUnsettled returns up to limit payments pending or processing and
-// unchanged since before: those reconciliation looked at least recently
-// first (never, first of all), then the oldest. It records at as their
-// last look, so the next run starts with others; rows another run is
-// claiming are skipped.
-func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
-			UPDATE payments SET reconciled_at = $3
+// claimOldest starts a statement that claims up to $2 rows of table
+// matching where and unchanged since $1: those reconciliation looked at
+// least recently first (never, first of all), then the oldest. It records
+// $3 as their last look, so the next run starts with others; rows another
+// run is claiming are skipped. The statement goes on with a SELECT from
+// claimed.
+func claimOldest(table, where string) string {
+	return `WITH claimed AS (
+			UPDATE ` + table + ` SET reconciled_at = $3
 			WHERE id IN (
-				SELECT id FROM payments
-				WHERE status IN ('pending', 'requires_action', 'processing') AND updated_at < $1
+				SELECT id FROM ` + table + `
+				WHERE ` + where + ` AND updated_at < $1
 				ORDER BY reconciled_at NULLS FIRST, updated_at, id
 				LIMIT $2
 				FOR UPDATE SKIP LOCKED)
 			RETURNING *)
-		SELECT `+paymentColumns+` FROM claimed p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id`, before, limit, at)
-	if err != nil {
-		return nil, fmt.Errorf("claim unsettled payments: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Payment, error) { return scanPayment(row) })
+		`
+}
+
+// claim runs a statement that starts with claimOldest and reads each row
+// it returns with scan.
+func claim[T any](ctx context.Context, pool *pgxpool.Pool, statement string, before, at time.Time, limit int, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, _ := pool.Query(ctx, statement, before, limit, at) // CollectRows returns the query's error
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) { return scan(row) })
+}
+
+// ClaimUnsettled returns up to limit payments pending or processing and
+// unchanged since before, and records at as their last look (see
+// claimOldest).
+func (s *Store) ClaimUnsettled(ctx context.Context, before, at time.Time, limit int) ([]payments.Payment, error) {
+	out, err := claim(ctx, s.pool, claimOldest("payments", `status IN ('pending', 'requires_action', 'processing')`)+
+		`SELECT `+paymentColumns+` FROM claimed p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id`, before, at, limit, scanPayment)
 	if err != nil {
 		return nil, fmt.Errorf("claim unsettled payments: %w", err)
 	}

@@ -58,19 +58,11 @@ const invoiceColumns = `id, number, payment_id, order_id, user_id, lines, subtot
 
 // Invoices lists an order's invoices.
 func (s *Store) Invoices(ctx context.Context, orderID uuid.UUID) ([]payments.Invoice, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE order_id = $1 ORDER BY number`, orderID)
+	invoices, err := listOf(ctx, s.pool, invoiceRow.invoice, `SELECT `+invoiceColumns+` FROM invoices WHERE order_id = $1 ORDER BY number`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list invoices of order %s: %w", orderID, err)
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[invoiceRow])
-	if err != nil {
-		return nil, fmt.Errorf("list invoices of order %s: %w", orderID, err)
-	}
-	out := make([]payments.Invoice, len(found))
-	for i, r := range found {
-		out[i] = r.invoice()
-	}
-	return out, nil
+	return invoices, nil
 }
 
 // Invoice returns an invoice, or payments.ErrInvoiceNotFound.

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
-	"github.com/daprshop/daprshop/services/platform/outbox"
 )
 
 func scanRefund(row pgx.Row) (payments.Refund, error) {
@@ -39,21 +38,18 @@ const (
 // selectRefund reads refund id with refundColumns.
 const selectRefund = `SELECT ` + refundColumns + fromRefunds + `WHERE r.id = $1`
 
-// ReserveRefund records a pending refund and raises the payment's
-// refunded amount in one transaction; the CHECK on payments is the last
-// guard against an over-refund.
-func (s *Store) ReserveRefund(ctx context.Context, c payments.RefundClaim) (payments.Refund, bool, error) {
+// ReserveRefund records a pending refund of the amount decide returns and
+// raises the payment's refunded amount in one transaction; the CHECK on
+// payments is the last guard against an over-refund.
+func (s *Store) ReserveRefund(ctx context.Context, c payments.RefundClaim, decide payments.DecideRefund) (payments.Refund, bool, error) {
 	var (
 		r        payments.Refund
 		reserved bool
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var status string
-		var amount, refunded int64
 		// The payment's row lock serialises the refunds of one payment,
 		// retries of one key included.
-		err := tx.QueryRow(ctx, `SELECT status, amount_cents, refunded_cents FROM payments WHERE id = $1 FOR UPDATE`, c.PaymentID).
-			Scan(&status, &amount, &refunded)
+		p, err := scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.id = $1 FOR UPDATE OF p`, c.PaymentID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return payments.ErrPaymentNotFound
 		}
@@ -65,18 +61,9 @@ func (s *Store) ReserveRefund(ctx context.Context, c payments.RefundClaim) (paym
 		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if status != string(payments.StatusSucceeded) {
-			return payments.ErrNotRefundable
-		}
-		left := amount - refunded
-		amountCents := c.AmountCents
-		if amountCents == 0 {
-			amountCents = left
-		}
-		// Compared with what is left, not summed: a huge amount must not
-		// overflow into a small one.
-		if amountCents <= 0 || amountCents > left {
-			return payments.ErrOverRefund
+		amountCents, err := decide(p)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE payments SET refunded_cents = refunded_cents + $2, updated_at = greatest(now(), created_at)
 			WHERE id = $1`, c.PaymentID, amountCents); err != nil {
@@ -97,26 +84,27 @@ func (s *Store) ReserveRefund(ctx context.Context, c payments.RefundClaim) (paym
 	return r, reserved, nil
 }
 
-// CompleteRefund marks a pending refund succeeded and adds
-// payment.refunded to the outbox; a decided refund is returned as it is.
-func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID string) (payments.Refund, error) {
+// CompleteRefund marks a pending refund succeeded and adds the events
+// publish returns for it to the outbox; a decided refund is returned as it
+// is.
+func (s *Store) CompleteRefund(ctx context.Context, id uuid.UUID, providerID string, publish func(p payments.Payment, r payments.Refund, at time.Time) []payments.Event) (payments.Refund, error) {
 	var r payments.Refund
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE refunds SET status = 'succeeded', stripe_refund_id = $2, updated_at = greatest(now(), created_at)
-			WHERE id = $1 AND status = 'pending'`, id, providerID)
+		var at time.Time
+		err := tx.QueryRow(ctx, `UPDATE refunds SET status = 'succeeded', stripe_refund_id = $2, updated_at = greatest(now(), created_at)
+			WHERE id = $1 AND status = 'pending' RETURNING updated_at`, id, providerID).Scan(&at)
+		completed := err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id)); err != nil || !completed {
+			return err
+		}
+		p, err := scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.id = $1`, r.PaymentID))
 		if err != nil {
 			return err
 		}
-		if r, err = scanRefund(tx.QueryRow(ctx, selectRefund, id)); err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		evt := payments.PaymentEvent{PaymentID: r.PaymentID, AmountCents: r.AmountCents, Currency: r.Currency, Status: payments.RefundSucceeded}
-		if err := tx.QueryRow(ctx, `SELECT p.order_id, p.user_id, p.payment_intent_id, r.updated_at`+fromRefunds+`WHERE r.id = $1`, id).
-			Scan(&evt.OrderID, &evt.UserID, &evt.PaymentIntentID, &evt.RefundedAt); err != nil {
-			return err
-		}
-		_, err = outbox.Add(ctx, tx, payments.TopicPaymentRefunded, evt)
-		return err
+		return addEvents(ctx, tx, publish(p, r, at))
 	})
 	if err != nil {
 		return payments.Refund{}, fmt.Errorf("complete refund %s: %w", id, err)
@@ -177,42 +165,22 @@ func (s *Store) AnswerRefund(ctx context.Context, id uuid.UUID, status string) (
 }
 
 // ClaimPendingRefunds returns up to limit refunds pending and unchanged
-// since before: those reconciliation looked at least recently first
-// (never, first of all), then the oldest. It records at as their last
-// look, so the next run starts with others; rows another run is claiming
-// are skipped.
+// since before, and records at as their last look (see claimOldest).
 func (s *Store) ClaimPendingRefunds(ctx context.Context, before, at time.Time, limit int) ([]payments.Refund, error) {
-	rows, err := s.pool.Query(ctx, `WITH claimed AS (
-			UPDATE refunds SET reconciled_at = $3
-			WHERE id IN (
-				SELECT id FROM refunds
-				WHERE status = 'pending' AND updated_at < $1
-				ORDER BY reconciled_at NULLS FIRST, updated_at, id
-				LIMIT $2
-				FOR UPDATE SKIP LOCKED)
-			RETURNING *)
-		SELECT `+refundColumns+` FROM claimed r JOIN payments p ON p.id = r.payment_id`, before, limit, at)
-	if err != nil {
-		return nil, fmt.Errorf("claim pending refunds: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (payments.Refund, error) { return scanRefund(row) })
+	out, err := claim(ctx, s.pool, claimOldest("refunds", `status = 'pending'`)+
+		`SELECT `+refundColumns+` FROM claimed r JOIN payments p ON p.id = r.payment_id`, before, at, limit, scanRefund)
 	if err != nil {
 		return nil, fmt.Errorf("claim pending refunds: %w", err)
 	}
 	return out, nil
 }
 
-// PaymentOfOrder returns the succeeded payment of an order, or
+// PaymentOfOrder returns the order's payment, or
 // payments.ErrPaymentNotFound.
 func (s *Store) PaymentOfOrder(ctx context.Context, orderID uuid.UUID) (payments.Payment, error) {
-	var p payments.Payment
-	err := s.pool.QueryRow(ctx, `SELECT id, status FROM payments WHERE order_id = $1`, orderID).Scan(&p.ID, &p.Status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return payments.Payment{}, payments.ErrPaymentNotFound
-	}
+	p, err := paymentOfOrder(ctx, s.pool, orderID)
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("read payment of order %s: %w", orderID, err)
 	}
-	p.OrderID = orderID
 	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -15,25 +16,33 @@ import (
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
 
+// insertPaidPayment inserts a succeeded payment of 1000 USD through intent
+// pi_1.
+func insertPaidPayment(t *testing.T, pool *pgxpool.Pool) uuid.UUID {
+	t.Helper()
+	id := uuid.New()
+	_, err := pool.Exec(context.Background(), `INSERT INTO payments
+		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
+		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, id, uuid.New(), uuid.New())
+	require.NoError(t, err)
+	return id
+}
+
 func TestClaimPendingRefundsTakesEachInTurn(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	store := postgres.NewStore(pool)
 	ctx := context.Background()
-	paymentID := uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
-		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, paymentID, uuid.New(), uuid.New())
-	require.NoError(t, err)
+	paymentID := insertPaidPayment(t, pool)
 	reserve := func(amount int64) uuid.UUID {
 		t.Helper()
-		r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, AmountCents: amount, Key: "k", RequestHash: "h"})
+		r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, Key: "k", RequestHash: "h"}, payments.RefundOf(amount))
 		require.NoError(t, err)
 		require.True(t, reserved)
 		return r.ID
 	}
 	first, second, third := reserve(100), reserve(200), reserve(300)
 	done := reserve(50)
-	_, err = store.CompleteRefund(ctx, done, "re_done")
+	_, err := store.CompleteRefund(ctx, done, "re_done", payments.OnRefunded)
 	require.NoError(t, err)
 
 	claim := func(at time.Time, limit int) []uuid.UUID {
@@ -59,25 +68,21 @@ func TestReserveRefundReplaysAnIDAndGuardsTheAmount(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	store := postgres.NewStore(pool)
 	ctx := context.Background()
-	paymentID := uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency)
-		VALUES ($1, $2, $3, 'pi_1', 's', 'succeeded', 1000, 'USD')`, paymentID, uuid.New(), uuid.New())
-	require.NoError(t, err)
+	paymentID := insertPaidPayment(t, pool)
 	id := uuid.New()
-	r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, AmountCents: 400, Key: "k", RequestHash: "h1"})
+	r, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, Key: "k", RequestHash: "h1"}, payments.RefundOf(400))
 	require.NoError(t, err)
 	assert.True(t, reserved)
 	assert.Equal(t, "h1", r.RequestHash)
 
-	again, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, AmountCents: 900, Key: "k", RequestHash: "h2"})
+	again, reserved, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: id, PaymentID: paymentID, Key: "k", RequestHash: "h2"}, payments.RefundOf(900))
 	require.NoError(t, err)
 	assert.False(t, reserved, "the id is reserved already")
 	assert.Equal(t, r, again, "as recorded, whatever is asked now")
 
 	for name, amount := range map[string]int64{"above what is left": 601, "the largest amount": 1<<63 - 1} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID, AmountCents: amount})
+			_, _, err := store.ReserveRefund(ctx, payments.RefundClaim{ID: uuid.New(), PaymentID: paymentID}, payments.RefundOf(amount))
 			assert.ErrorIs(t, err, payments.ErrOverRefund)
 		})
 	}

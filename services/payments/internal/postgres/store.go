@@ -44,23 +44,30 @@ func (r methodRow) method() payments.Method {
 
 const methodColumns = `id, stripe_payment_method_id, brand, last4, exp_month, exp_year, is_default, created_at`
 
+// listOf runs query and returns its rows, each read by column name into
+// a Row and turned into a T by convert.
+func listOf[Row, T any](ctx context.Context, pool *pgxpool.Pool, convert func(Row) T, query string, args ...any) ([]T, error) {
+	rows, _ := pool.Query(ctx, query, args...) // CollectRows returns the query's error
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[Row])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(found))
+	for i, r := range found {
+		out[i] = convert(r)
+	}
+	return out, nil
+}
+
 // Methods returns the cards userID saved, the default first, then newest
 // first.
 func (s *Store) Methods(ctx context.Context, userID uuid.UUID) ([]payments.Method, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+methodColumns+`
+	methods, err := listOf(ctx, s.pool, methodRow.method, `SELECT `+methodColumns+`
 		FROM payment_methods
 		WHERE user_id = $1
 		ORDER BY is_default DESC, created_at DESC, id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list payment methods of %s: %w", userID, err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByName[methodRow])
-	if err != nil {
-		return nil, fmt.Errorf("list payment methods of %s: %w", userID, err)
-	}
-	methods := make([]payments.Method, len(found))
-	for i, r := range found {
-		methods[i] = r.method()
 	}
 	return methods, nil
 }

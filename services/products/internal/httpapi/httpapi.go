@@ -13,6 +13,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
@@ -33,7 +34,7 @@ func New(svc *catalog.Service, verifier *authn.Verifier) *Handler {
 // metrics label every answer, 401s and 403s included, with its route.
 func (h *Handler) Register(app fiber.Router) {
 	user := authn.Require(h.verifier)
-	admin := authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	admin := authn.RequireAdmin()
 
 	app.Get("/api/v1/products", h.listProducts)
 	app.Post("/api/v1/products", user, admin, h.createProduct)
@@ -49,13 +50,13 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Patch("/api/v1/categories/:id", user, admin, h.updateCategory)
 	app.Delete("/api/v1/categories/:id", user, admin, h.deleteCategory)
 
-	orders := server.OnlyCallers(ReservationsCaller)
-	app.Post(ReservationsPath, orders, h.reserve)
-	app.Get(ReservationsPath+"/:order_id", orders, h.getReservation)
-	app.Post(ReservationsPath+"/:order_id/commit", orders, h.commit)
-	app.Post(ReservationsPath+"/:order_id/release", orders, h.release)
+	orders := server.OnlyCallers(contracts.ReservationsCaller)
+	app.Post(contracts.ReservationsPath, orders, h.reserve)
+	app.Get(contracts.ReservationsPath+"/:order_id", orders, h.getReservation)
+	app.Post(contracts.ReservationsPath+"/:order_id/commit", orders, h.commit)
+	app.Post(contracts.ReservationsPath+"/:order_id/release", orders, h.release)
 
-	app.Get(LowStockPath, server.OnlyCallers(LowStockCaller), h.lowStock)
+	app.Get(contracts.LowStockPath, server.OnlyCallers(contracts.LowStockCaller), h.lowStock)
 }
 
 type productResponse struct {

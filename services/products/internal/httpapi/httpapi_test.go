@@ -20,6 +20,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
@@ -97,10 +98,10 @@ func (f fixture) do(t *testing.T, method, path, token, contentType, body string)
 	}
 	// Internal routes are invoked through Dapr by their one caller.
 	switch {
-	case strings.HasPrefix(path, httpapi.ReservationsPath):
-		req.Header.Set(server.HeaderCallerAppID, httpapi.ReservationsCaller)
-	case strings.HasPrefix(path, httpapi.LowStockPath):
-		req.Header.Set(server.HeaderCallerAppID, httpapi.LowStockCaller)
+	case strings.HasPrefix(path, contracts.ReservationsPath):
+		req.Header.Set(server.HeaderCallerAppID, contracts.ReservationsCaller)
+	case strings.HasPrefix(path, contracts.LowStockPath):
+		req.Header.Set(server.HeaderCallerAppID, contracts.LowStockCaller)
 	}
 	resp, err := f.app.Test(req, -1)
 	require.NoError(t, err)
@@ -290,7 +291,7 @@ func TestInternalReservations(t *testing.T) {
 
 	reserve := `{"order_id": "` + order + `", "lines": [{"product_id": "` + productID + `", "quantity": 3}]}`
 	for range 2 {
-		r := f.json(t, http.MethodPost, httpapi.ReservationsPath, "", reserve)
+		r := f.json(t, http.MethodPost, contracts.ReservationsPath, "", reserve)
 		require.Equal(t, http.StatusOK, r.status, r.body)
 		assert.Equal(t, "reserved", r.body["status"])
 		assert.Equal(t, []any{map[string]any{"product_id": productID, "name": "Sock", "quantity": float64(3),
@@ -298,20 +299,20 @@ func TestInternalReservations(t *testing.T) {
 	}
 	assert.Equal(t, float64(1), f.json(t, http.MethodGet, path, "", "").body["available"], "reserving invalidated the cached product")
 
-	short := f.json(t, http.MethodPost, httpapi.ReservationsPath, "",
+	short := f.json(t, http.MethodPost, contracts.ReservationsPath, "",
 		`{"order_id": "`+uuid.NewString()+`", "lines": [{"product_id": "`+productID+`", "quantity": 2}]}`)
 	assert.Equal(t, http.StatusConflict, short.status)
 	assert.Equal(t, "insufficient_stock", short.body["code"])
 	assert.Equal(t, []any{productID}, short.body["product_ids"])
 
-	invalid := f.json(t, http.MethodPost, httpapi.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`)
+	invalid := f.json(t, http.MethodPost, contracts.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`)
 	assert.Equal(t, http.StatusUnprocessableEntity, invalid.status)
 	assert.ElementsMatch(t, []string{"order_id", "lines[0].product_id", "lines[0].quantity"}, fieldNames(invalid))
 
-	released := f.json(t, http.MethodPost, httpapi.ReservationsPath+"/"+order+"/release", "", "")
+	released := f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/release", "", "")
 	assert.Equal(t, http.StatusOK, released.status)
 	assert.Equal(t, "released", released.body["status"])
 	assert.Equal(t, float64(4), f.json(t, http.MethodGet, path, "", "").body["available"], "releasing invalidated the cached product")
-	assert.Equal(t, http.StatusConflict, f.json(t, http.MethodPost, httpapi.ReservationsPath+"/"+order+"/commit", "", "").status)
-	assert.Equal(t, http.StatusNotFound, f.json(t, http.MethodPost, httpapi.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "").status)
+	assert.Equal(t, http.StatusConflict, f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "").status)
+	assert.Equal(t, http.StatusNotFound, f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "").status)
 }

@@ -8,10 +8,11 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
-// ReservationsPath is where the orders service holds, commits and releases
-// stock, by Dapr service invocation (invoke/products/method/internal/...).
-// The gateway routes no /internal path, and the app token check lets only
-// the products sidecar in, so these routes carry no user token:
+// This file serves contracts.ReservationsPath, where the orders service
+// holds, commits and releases stock by Dapr service invocation
+// (invoke/products/method/internal/...). The gateway routes no /internal
+// path, and the app token check lets only the products sidecar in, so
+// these routes carry no user token:
 //
 //	POST /internal/reservations {order_id, lines: [{product_id, quantity}]}
 //	     → 200 reservation with unit prices; 409 insufficient_stock {product_ids}
@@ -22,10 +23,6 @@ import (
 // Each is idempotent per order id, so Dapr's retries are safe: reserving
 // again answers the first reservation, committing or releasing again
 // answers the settled one.
-const ReservationsPath = "/internal/reservations"
-
-// ReservationsCaller is the only app that may invoke ReservationsPath.
-const ReservationsCaller = "orders"
 
 type reserveRequest struct {
 	OrderID string        `json:"order_id" validate:"required,uuid"`

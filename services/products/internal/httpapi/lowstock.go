@@ -5,16 +5,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// LowStockPath lists the products whose available stock is below their
-// threshold, for the workers' daily digest (Dapr invocation; the gateway
-// routes no /internal path):
-//
-//	GET /internal/inventory/low-stock → 200 {items: [{product_id, sku, name, available, threshold}]}
-const LowStockPath = "/internal/inventory/low-stock"
-
-// LowStockCaller is the app whose daily digest job invokes LowStockPath.
-const LowStockCaller = "workers"
-
 type lowStockResponse struct {
 	ProductID uuid.UUID `json:"product_id"`
 	SKU       string    `json:"sku"`
@@ -23,6 +13,11 @@ type lowStockResponse struct {
 	Threshold int       `json:"threshold"`
 }
 
+// lowStock serves contracts.LowStockPath: the products whose available
+// stock is below their threshold, for the workers' daily digest (Dapr
+// invocation; the gateway routes no /internal path):
+//
+//	GET /internal/inventory/low-stock → 200 {items: [{product_id, sku, name, available, threshold}]}
 func (h *Handler) lowStock(c *fiber.Ctx) error {
 	items, err := h.catalog.LowStock(c.UserContext())
 	if err != nil {

@@ -24,7 +24,7 @@ func New(svc *analytics.Service, verifier *authn.Verifier) *Handler {
 
 // Register mounts the routes on app, for admins only.
 func (h *Handler) Register(app fiber.Router) {
-	user, admin := authn.Require(h.verifier), authn.RequireRoles(authn.RoleAdmin, authn.RoleSuperAdmin)
+	user, admin := authn.Require(h.verifier), authn.RequireAdmin()
 	app.Get("/api/v1/admin/analytics/sales", user, admin, h.sales)
 }
 

@@ -28,20 +28,20 @@ type Publisher interface {
 	PublishEvent(ctx context.Context, pubsubName, topicName string, data any, opts ...dapr.PublishEventOption) error
 }
 
-// Counted is a job run by another service: it POSTs to method on appID,
+// Counted is a job run by another service: it POSTs to path on appID,
 // which answers how many items of each kind it handled ({"cancelled": 3,
 // "released": 1}); the job's items are their sum. Such methods are
 // idempotent, so the retries of the resiliency policy, and every
 // replica's cron firing, are harmless.
-func Counted(inv Invoker, appID, method string) Job {
+func Counted(inv Invoker, appID, path string) Job {
 	return func(ctx context.Context) (int, error) {
-		out, err := inv.InvokeMethod(ctx, appID, method, "post")
+		out, err := invoke(ctx, inv, appID, path, "post")
 		if err != nil {
-			return 0, fmt.Errorf("invoke %s %s: %w", appID, method, err)
+			return 0, err
 		}
 		var counts map[string]int
 		if err := json.Unmarshal(out, &counts); err != nil || len(counts) == 0 {
-			return 0, fmt.Errorf("%s %s answered %q, not counts: %v", appID, method, out, err)
+			return 0, fmt.Errorf("%s %s answered %q, not counts: %v", appID, path, out, err)
 		}
 		n := 0
 		for _, c := range counts {
@@ -54,14 +54,13 @@ func Counted(inv Invoker, appID, method string) Job {
 // Purge runs the workers' own purge tasks, then invokes the purge of each
 // of apps; one failing does not stop the others. Items are rows deleted.
 func Purge(inv Invoker, apps []string, own map[string]purge.Task, now func() time.Time) Job {
-	method := strings.TrimPrefix(purge.Path, "/")
 	return func(ctx context.Context) (int, error) {
 		res, err := purge.Run(ctx, now(), own)
 		total, errs := res.Total(), []error{err}
 		for _, app := range apps {
-			out, err := inv.InvokeMethod(ctx, app, method, "post")
+			out, err := invoke(ctx, inv, app, contracts.PurgePath, "post")
 			if err != nil {
-				errs = append(errs, fmt.Errorf("invoke %s %s: %w", app, method, err))
+				errs = append(errs, err)
 				continue
 			}
 			var r purge.Result
@@ -75,10 +74,8 @@ func Purge(inv Invoker, apps []string, own map[string]purge.Task, now func() tim
 	}
 }
 
-// Where the low-stock digest comes from and goes to.
+// Where the low-stock digest goes to.
 const (
-	productsApp            = "products"
-	lowStockMethod         = "internal/inventory/low-stock"
 	pubsubName             = "pubsub"
 	lowStockDigestTemplate = "low_stock_digest"
 )
@@ -90,9 +87,9 @@ const (
 // of mailed again.
 func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
 	return func(ctx context.Context) (int, error) {
-		out, err := inv.InvokeMethod(ctx, productsApp, lowStockMethod, "get")
+		out, err := invoke(ctx, inv, contracts.AppProducts, contracts.LowStockPath, "get")
 		if err != nil {
-			return 0, fmt.Errorf("invoke %s %s: %w", productsApp, lowStockMethod, err)
+			return 0, err
 		}
 		var low struct {
 			Items []json.RawMessage `json:"items"`
@@ -113,4 +110,15 @@ func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
 		}
 		return len(low.Items), nil
 	}
+}
+
+// invoke sends verb to path on appID. Dapr's invocation API names the
+// method by the path without its leading slash.
+func invoke(ctx context.Context, inv Invoker, appID, path, verb string) ([]byte, error) {
+	method := strings.TrimPrefix(path, "/")
+	out, err := inv.InvokeMethod(ctx, appID, method, verb)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s %s: %w", appID, method, err)
+	}
+	return out, nil
 }

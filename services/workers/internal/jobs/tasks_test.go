@@ -59,15 +59,15 @@ func TestCountedAddsUpTheCountsOfTheAnswer(t *testing.T) {
 		"orders post internal/orders/expire": `{"cancelled": 3, "released": 2}`,
 		"orders post internal/other":         `{"error": "not a count"}`,
 	}}
-	n, err := Counted(s, "orders", "internal/orders/expire")(context.Background())
+	n, err := Counted(s, contracts.AppOrders, contracts.ExpireOrdersPath)(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 5, n)
 
-	_, err = Counted(s, "orders", "internal/other")(context.Background())
+	_, err = Counted(s, contracts.AppOrders, "/internal/other")(context.Background())
 	assert.ErrorContains(t, err, "not counts")
 
 	s.failing = map[string]bool{"orders": true}
-	_, err = Counted(s, "orders", "internal/orders/expire")(context.Background())
+	_, err = Counted(s, contracts.AppOrders, contracts.ExpireOrdersPath)(context.Background())
 	assert.ErrorContains(t, err, "invoke orders internal/orders/expire")
 }
 

@@ -1,8 +1,7 @@
-package httpapi_test
+package payments_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -12,49 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 )
-
-// cancelOrder applies order.cancelled without a refund.
-func (f fixture) cancelOrder(t *testing.T, order uuid.UUID, reason string) {
-	t.Helper()
-	require.NoError(t, f.svc.CancelOrder(context.Background(), order, reason))
-}
-
-func (f fixture) deliver(t *testing.T, eventID, typ, intent string) {
-	t.Helper()
-	payload := intentEvent(t, eventID, typ, intent)
-	require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
-}
-
-func (f fixture) events(t *testing.T, topic string) int {
-	t.Helper()
-	return f.count(t, `SELECT count(*) FROM outbox WHERE topic = $1`, topic)
-}
-
-func (f fixture) intentStatus(t *testing.T, order uuid.UUID) string {
-	t.Helper()
-	f.provider.mu.Lock()
-	defer f.provider.mu.Unlock()
-	return string(f.provider.intents[order].Status)
-}
-
-// assertRefundedOnce checks that the payment of order was refunded in full
-// exactly once, at the provider and in payment.refunded, and never paid
-// the order.
-func (f fixture) assertRefundedOnce(t *testing.T, order uuid.UUID) {
-	t.Helper()
-	refunds := f.provider.refunds()
-	require.Len(t, refunds, 1, "one refund at the provider")
-	for _, amount := range refunds {
-		assert.EqualValues(t, 1500, amount, "in full")
-	}
-	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments
-		WHERE order_id = $1 AND status = 'succeeded' AND refunded_cents = amount_cents`, order))
-	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM refunds WHERE status = 'succeeded' AND amount_cents = 1500`))
-	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.refunded' AND payload->>'order_id' = $1`, order.String()))
-	assert.Zero(t, f.events(t, "payment.succeeded"), "the cancelled order is never paid")
-	assert.Zero(t, f.count(t, `SELECT count(*) FROM invoices WHERE order_id = $1`, order), "nor invoiced")
-}
 
 func TestCancelledUnpaidOrderCancelsItsIntentOnce(t *testing.T) {
 	for _, reason := range []string{"customer_cancelled", "payment_timeout"} {
@@ -65,16 +23,16 @@ func TestCancelledUnpaidOrderCancelsItsIntentOnce(t *testing.T) {
 			f.cancelOrder(t, order, reason)
 			f.cancelOrder(t, order, reason) // redelivered
 
-			assert.Equal(t, 1, f.provider.cancelled(), "one cancellation at the provider")
-			assert.Equal(t, "canceled", f.intentStatus(t, order))
+			assert.Equal(t, 1, f.provider.Cancelled(), "one cancellation at the provider")
+			assert.Equal(t, payments.IntentCancelled, f.provider.IntentStatus(order))
 			assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'cancelled'`, order))
-			assert.Empty(t, f.provider.refunds())
+			assert.Empty(t, f.provider.Refunds())
 			assert.Zero(t, f.count(t, `SELECT count(*) FROM outbox WHERE topic <> 'payment.created'`))
 
 			n, err := f.svc.Reconcile(context.Background(), time.Now().Add(time.Hour), time.Minute, 10)
 			require.NoError(t, err)
 			assert.Zero(t, n, "a cancelled payment is not reconciled")
-			assert.Equal(t, 1, f.provider.cancelled())
+			assert.Equal(t, 1, f.provider.Cancelled())
 		})
 	}
 }
@@ -82,13 +40,13 @@ func TestCancelledUnpaidOrderCancelsItsIntentOnce(t *testing.T) {
 func TestOrderCancelledBeforeItsChargeGetsNoIntent(t *testing.T) {
 	f := newFixture(t)
 	user, order := uuid.New(), uuid.New()
-	f.insertCard(t, user, "visa", "4242", true, 0)
+	f.saveCard(t, user)
 	f.cancelOrder(t, order, "payment_timeout") // order.created still on its way
 	f.charge(t, "evt-order", order, user)
 	f.charge(t, "evt-order", order, user) // redelivered
 
-	assert.Zero(t, f.provider.created, "no intent")
-	assert.Empty(t, f.provider.charged, "the saved card is not charged")
+	assert.Zero(t, f.provider.Created(), "no intent")
+	assert.Empty(t, f.provider.Charged(), "the saved card is not charged")
 	assert.Zero(t, f.count(t, `SELECT count(*) FROM payments`))
 	assert.Zero(t, f.count(t, `SELECT count(*) FROM outbox`))
 }
@@ -97,21 +55,21 @@ func TestOrderCancelledWhileItsIntentIsCreated(t *testing.T) {
 	t.Run("the client's intent is cancelled at once", func(t *testing.T) {
 		f := newFixture(t)
 		order := uuid.New()
-		f.provider.beforeCreate = func() { f.cancelOrder(t, order, "customer_cancelled") }
+		f.provider.BeforeCreate = func() { f.cancelOrder(t, order, "customer_cancelled") }
 		f.charge(t, "evt-order", order, uuid.New())
 
-		assert.Equal(t, 1, f.provider.created)
-		assert.Equal(t, "canceled", f.intentStatus(t, order))
+		assert.Equal(t, 1, f.provider.Created())
+		assert.Equal(t, payments.IntentCancelled, f.provider.IntentStatus(order))
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'cancelled'`, order))
 		assert.Zero(t, f.count(t, `SELECT count(*) FROM outbox`), "no payment.created for a cancelled order")
 	})
 	t.Run("the saved card's charge is refunded", func(t *testing.T) {
 		f := newFixture(t)
 		user, order := uuid.New(), uuid.New()
-		f.insertCard(t, user, "visa", "4242", true, 0)
-		f.provider.beforeCreate = func() { f.cancelOrder(t, order, "customer_cancelled") }
+		f.saveCard(t, user)
+		f.provider.BeforeCreate = func() { f.cancelOrder(t, order, "customer_cancelled") }
 		f.charge(t, "evt-order", order, user)
-		f.deliver(t, "evt_succeeded", "payment_intent.succeeded", "pi_"+order.String())
+		f.deliver(t, "evt_succeeded", payments.IntentSucceeded, "pi_"+order.String())
 
 		f.assertRefundedOnce(t, order)
 		assert.Zero(t, f.events(t, "payment.created"))
@@ -123,16 +81,16 @@ func TestSucceededAfterCancelIsRefundedOnce(t *testing.T) {
 	order := uuid.New()
 	intent := "pi_" + order.String()
 	f.charge(t, "evt-order", order, uuid.New())
-	f.provider.settle(order, "succeeded", "") // the client confirmed; its webhook is late
+	f.provider.Settle(order, payments.IntentSucceeded, "") // the client confirmed; its webhook is late
 
 	f.cancelOrder(t, order, "customer_cancelled") // the provider refuses: succeeded
 	f.cancelOrder(t, order, "customer_cancelled") // redelivered
-	f.deliver(t, "evt_succeeded", "payment_intent.succeeded", intent)
-	f.deliver(t, "evt_succeeded", "payment_intent.succeeded", intent) // redelivered
+	f.deliver(t, "evt_succeeded", payments.IntentSucceeded, intent)
+	f.deliver(t, "evt_succeeded", payments.IntentSucceeded, intent) // redelivered
 	_, err := f.svc.Reconcile(context.Background(), time.Now().Add(time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 
-	assert.Zero(t, f.provider.cancelled())
+	assert.Zero(t, f.provider.Cancelled())
 	f.assertRefundedOnce(t, order)
 }
 
@@ -141,15 +99,15 @@ func TestCancelledOrderWithADeclinedPayment(t *testing.T) {
 	// closes the intent the client could otherwise confirm again.
 	f := newFixture(t)
 	user, order := uuid.New(), uuid.New()
-	f.insertCard(t, user, "visa", "0002", true, 0)
+	f.saveCard(t, user)
 	f.charge(t, "evt-order", order, user)
-	f.provider.settle(order, "requires_payment_method", "generic_decline: Your card was declined.")
-	f.deliver(t, "evt_failed", "payment_intent.payment_failed", "pi_"+order.String())
+	f.provider.Settle(order, payments.IntentAwaitingMethod, decline)
+	f.deliver(t, "evt_failed", payments.IntentAwaitingMethod, "pi_"+order.String())
 	f.cancelOrder(t, order, "payment_failed")
 	f.cancelOrder(t, order, "payment_failed")
 
-	assert.Equal(t, "canceled", f.intentStatus(t, order))
-	assert.Equal(t, 1, f.provider.cancelled())
+	assert.Equal(t, payments.IntentCancelled, f.provider.IntentStatus(order))
+	assert.Equal(t, 1, f.provider.Cancelled())
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'failed'`, order))
 	assert.Equal(t, 1, f.events(t, "payment.failed"))
 }
@@ -162,7 +120,7 @@ func TestCancellingAPaidPaymentRefundsIt(t *testing.T) {
 	f.cancelOrder(t, order, "admin_cancelled")
 	f.cancelOrder(t, order, "admin_cancelled")
 
-	refunds := f.provider.refunds()
+	refunds := f.provider.Refunds()
 	require.Len(t, refunds, 1)
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND refunded_cents = 1500`, order))
 	assert.Equal(t, 1, f.events(t, "payment.refunded"))
@@ -170,43 +128,45 @@ func TestCancellingAPaidPaymentRefundsIt(t *testing.T) {
 
 func TestProcessingPaymentOfACancelledOrder(t *testing.T) {
 	for _, tt := range []struct {
-		name, status, failure, webhook string
-		byReconciliation               bool
+		name             string
+		status           payments.IntentStatus
+		failure          string
+		byReconciliation bool
 	}{
-		{"succeeds, told by webhook", "succeeded", "", "payment_intent.succeeded", false},
-		{"succeeds, found by reconciliation", "succeeded", "", "", true},
-		{"declines, told by webhook", "requires_payment_method", "generic_decline: Your card was declined.", "payment_intent.payment_failed", false},
-		{"declines, found by reconciliation", "requires_payment_method", "generic_decline: Your card was declined.", "", true},
+		{"succeeds, told by webhook", payments.IntentSucceeded, "", false},
+		{"succeeds, found by reconciliation", payments.IntentSucceeded, "", true},
+		{"declines, told by webhook", payments.IntentAwaitingMethod, decline, false},
+		{"declines, found by reconciliation", payments.IntentAwaitingMethod, decline, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.provider.async = true
+			f.provider.Async = true
 			user, order := uuid.New(), uuid.New()
-			f.insertCard(t, user, "visa", "0077", true, 0)
+			f.saveCard(t, user)
 			f.charge(t, "evt-order", order, user)
 			f.cancelOrder(t, order, "payment_timeout")
-			assert.Equal(t, "processing", f.intentStatus(t, order), "a processing intent cannot be cancelled")
+			assert.Equal(t, payments.IntentProcessing, f.provider.IntentStatus(order), "a processing intent cannot be cancelled")
 			assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'processing'`, order))
 
-			f.provider.settle(order, tt.status, tt.failure)
+			f.provider.Settle(order, tt.status, tt.failure)
 			for range 2 { // a redelivery, a second run: nothing more
 				if tt.byReconciliation {
 					_, err := f.svc.Reconcile(context.Background(), time.Now().Add(time.Hour), time.Minute, 10)
 					require.NoError(t, err)
 				} else {
-					f.deliver(t, "evt_verdict", tt.webhook, "pi_"+order.String())
+					f.deliver(t, "evt_verdict", tt.status, "pi_"+order.String())
 				}
 			}
 
-			if tt.status == "succeeded" {
+			if tt.status == payments.IntentSucceeded {
 				f.assertRefundedOnce(t, order)
 				return
 			}
-			assert.Equal(t, "canceled", f.intentStatus(t, order), "the declined intent cannot be retried")
-			assert.Equal(t, 1, f.provider.cancelled())
+			assert.Equal(t, payments.IntentCancelled, f.provider.IntentStatus(order), "the declined intent cannot be retried")
+			assert.Equal(t, 1, f.provider.Cancelled())
 			assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments
 				WHERE order_id = $1 AND status = 'failed' AND failure_message = $2`, order, tt.failure), "the verdict stands")
-			assert.Empty(t, f.provider.refunds())
+			assert.Empty(t, f.provider.Refunds())
 			assert.Zero(t, f.events(t, "payment.failed"), "the order is over: nothing to tell")
 		})
 	}
@@ -233,7 +193,7 @@ func TestChargeRacingTheCancellationLeavesNoIntentOpen(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		assert.NoError(t, f.svc.Charge(ctx, "evt-order", payments.OrderCreated{OrderID: order, UserID: uuid.New(), TotalCents: 1500, Currency: "USD"}))
+		assert.NoError(t, f.svc.Charge(ctx, "evt-order", paymentstest.Order(order, uuid.New())))
 	}()
 	require.Eventually(t, func() bool { return waiting() == 1 }, 10*time.Second, 10*time.Millisecond, "the charge waits to publish")
 	cancelled := make(chan struct{})
@@ -253,7 +213,7 @@ func TestChargeRacingTheCancellationLeavesNoIntentOpen(t *testing.T) {
 	require.NoError(t, tx.Rollback(ctx))
 	wg.Wait()
 
-	assert.Equal(t, "canceled", f.intentStatus(t, order))
+	assert.Equal(t, payments.IntentCancelled, f.provider.IntentStatus(order))
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'cancelled'`, order))
-	assert.Equal(t, 1, f.provider.cancelled())
+	assert.Equal(t, 1, f.provider.Cancelled())
 }

@@ -1,10 +1,8 @@
-package httpapi_test
+package payments_test
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -13,13 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
 )
 
 func TestReconcileSettlesWhatTheWebhookMissed(t *testing.T) {
 	f := newFixture(t)
 	user, order := uuid.New(), uuid.New()
-	f.insertCard(t, user, "visa", "4242", true, 0)
+	f.saveCard(t, user)
 	f.charge(t, "evt-order", order, user) // the intent succeeded; its webhook never comes
 	other := uuid.New()
 	f.charge(t, "evt-other", other, uuid.New()) // no card: still awaiting the client
@@ -43,29 +41,29 @@ func TestReconcileSettlesWhatTheWebhookMissed(t *testing.T) {
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'processing'`, fresh))
 	})
 	t.Run("the late webhook changes nothing", func(t *testing.T) {
-		payload := intentEvent(t, "evt_late", "payment_intent.succeeded", "pi_"+order.String())
-		require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
+		require.NoError(t, f.svc.Settle(context.Background(), intentEvent("evt_late", payments.IntentSucceeded, "pi_"+order.String())))
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.succeeded'`))
 	})
 }
 
 func TestReconcileWaitsForProcessingIntents(t *testing.T) {
 	for _, tt := range []struct {
-		name, status, failure string
-		topic, webhook        string
-		paymentStatus         string
-		invoices              int
+		name          string
+		status        payments.IntentStatus
+		failure       string
+		topic         string
+		paymentStatus string
+		invoices      int
 	}{
-		{"settled as succeeded", "succeeded", "", "payment.succeeded", "payment_intent.succeeded", "succeeded", 1},
-		{"settled as declined", "requires_payment_method", "generic_decline: Your card was declined.",
-			"payment.failed", "payment_intent.payment_failed", "failed", 0},
+		{"settled as succeeded", payments.IntentSucceeded, "", "payment.succeeded", "succeeded", 1},
+		{"settled as declined", payments.IntentAwaitingMethod, decline, "payment.failed", "failed", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.provider.async = true
+			f.provider.Async = true
 			user, order := uuid.New(), uuid.New()
 			intent := "pi_" + order.String()
-			f.insertCard(t, user, "visa", "0077", true, 0)
+			f.saveCard(t, user)
 			f.charge(t, "evt-order", order, user)
 			require.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'processing'`, order))
 			settledEvents := `SELECT count(*) FROM outbox WHERE topic IN ('payment.succeeded', 'payment.failed')`
@@ -77,13 +75,12 @@ func TestReconcileWaitsForProcessingIntents(t *testing.T) {
 				return n
 			}
 
-			payload := intentEvent(t, "evt_processing", "payment_intent.processing", intent)
-			assert.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())), "acknowledged")
+			assert.NoError(t, f.svc.Settle(context.Background(), intentEvent("evt_processing", payments.IntentProcessing, intent)), "acknowledged")
 			assert.Zero(t, reconcile(), "still processing: left for a later run")
 			assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'processing'`, order))
 			assert.Zero(t, f.count(t, settledEvents))
 
-			f.provider.settle(order, tt.status, tt.failure)
+			f.provider.Settle(order, tt.status, tt.failure)
 			assert.Equal(t, 1, reconcile(), "the verdict is in: settled")
 			assert.Zero(t, reconcile(), "a second run changes nothing")
 			assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = $2`, order, tt.paymentStatus))
@@ -91,8 +88,7 @@ func TestReconcileWaitsForProcessingIntents(t *testing.T) {
 			assert.Equal(t, 1, f.count(t, settledEvents))
 			assert.Equal(t, tt.invoices, f.count(t, `SELECT count(*) FROM invoices WHERE order_id = $1`, order))
 
-			payload = intentEvent(t, "evt_late", tt.webhook, intent)
-			require.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())), "the late webhook")
+			require.NoError(t, f.svc.Settle(context.Background(), intentEvent("evt_late", tt.status, intent)), "the late webhook")
 			assert.Equal(t, 1, f.count(t, settledEvents), "changes nothing")
 			assert.Equal(t, tt.invoices, f.count(t, `SELECT count(*) FROM invoices WHERE order_id = $1`, order))
 		})
@@ -118,7 +114,7 @@ func TestReconcileReachesEveryPaymentInTurn(t *testing.T) {
 		f.backdate(t, order, 30-i)
 	}
 	user, paid := uuid.New(), uuid.New()
-	f.insertCard(t, user, "visa", "4242", true, 0)
+	f.saveCard(t, user)
 	f.charge(t, "evt-paid", paid, user)
 
 	later := time.Now().Add(time.Hour)
@@ -135,7 +131,7 @@ func TestReconcileReachesEveryPaymentInTurn(t *testing.T) {
 func TestReconcileRacingTheWebhooksSettlesOnce(t *testing.T) {
 	f := newFixture(t)
 	user := uuid.New()
-	f.insertCard(t, user, "visa", "4242", true, 0)
+	f.saveCard(t, user)
 	const orders = 10
 	ids := make([]uuid.UUID, orders)
 	for i := range ids {
@@ -148,8 +144,7 @@ func TestReconcileRacingTheWebhooksSettlesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			payload := intentEvent(t, fmt.Sprintf("evt_succeeded_%d", i), "payment_intent.succeeded", "pi_"+order.String())
-			assert.Equal(t, http.StatusOK, f.webhook(t, payload, sign(payload, webhookSecret, time.Now())))
+			assert.NoError(t, f.svc.Settle(context.Background(), intentEvent(fmt.Sprintf("evt_succeeded_%d", i), payments.IntentSucceeded, "pi_"+order.String())))
 		}()
 	}
 	for range 3 {
@@ -164,33 +159,4 @@ func TestReconcileRacingTheWebhooksSettlesOnce(t *testing.T) {
 	assert.Equal(t, orders, f.count(t, `SELECT count(*) FROM payments WHERE status = 'succeeded'`))
 	assert.Equal(t, orders, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.succeeded'`), "one event per payment")
 	assert.Equal(t, orders, f.count(t, `SELECT count(*) FROM invoices`), "one invoice per payment")
-}
-
-func TestReconcileEndpoint(t *testing.T) {
-	f := newFixture(t)
-	httpapi.MountReconcile(f.app, f.svc, slog.New(slog.DiscardHandler), time.Hour, time.Now)
-	user, order := uuid.New(), uuid.New()
-	f.insertCard(t, user, "visa", "4242", true, 0)
-	f.charge(t, "evt-order", order, user) // succeeded; its webhook never comes
-
-	for _, tt := range []struct {
-		name, query string
-		status      int
-		body        string
-	}{
-		{"younger than the configured age: left alone", "", http.StatusOK, `{"settled": 0}`},
-		{"a negative age is refused", "?older_than=-1s", http.StatusUnprocessableEntity, ""},
-		{"an age that is no duration is refused", "?older_than=soon", http.StatusUnprocessableEntity, ""},
-		{"an explicit age takes the payment", "?older_than=0s", http.StatusOK, `{"settled": 1}`},
-		{"once", "?older_than=0s", http.StatusOK, `{"settled": 0}`},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, body := f.do(t, http.MethodPost, httpapi.ReconcilePath+tt.query, "", nil)
-			require.Equal(t, tt.status, resp.StatusCode, string(body))
-			if tt.body != "" {
-				assert.JSONEq(t, tt.body, string(body))
-			}
-		})
-	}
-	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'succeeded'`, order))
 }
