@@ -2,12 +2,10 @@ package outbox_test
 
 import (
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"strings"
 	"sync"
@@ -26,17 +24,13 @@ import (
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/outbox/outboxtest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
 
-//go:embed testdata/migrations/*.sql
-var migrationFiles embed.FS
-
 func newDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	migrations, err := fs.Sub(migrationFiles, "testdata/migrations")
-	require.NoError(t, err)
-	return pgtest.NewDatabase(t, migrations)
+	return pgtest.NewDatabase(t, outboxtest.Migrations)
 }
 
 // publishedEvent is one successful call of fakePublisher, with the options

@@ -69,7 +69,7 @@ func (s *Store) CreateUser(ctx context.Context, u accounts.User) error {
 }
 
 func addRegistered(ctx context.Context, tx pgx.Tx, u accounts.User) error {
-	_, err := outbox.Add(ctx, tx, contracts.TopicUserRegistered, accounts.UserRegistered{UserID: u.ID, Email: u.Email, Name: u.Name})
+	_, err := outbox.Add(ctx, tx, contracts.TopicUserRegistered, contracts.UserRegisteredV1{UserID: u.ID, Email: u.Email, Name: u.Name})
 	return err
 }
 

@@ -116,7 +116,7 @@ func TestPreferencesGateAllButTransactionalMessages(t *testing.T) {
 	require.NoError(t, err)
 
 	order := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD"}`
-	paid := `{"order_id": "o-1", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD", "invoice_number": "INV-2025-0042"}`
+	paid := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD", "invoice_number": "INV-2025-0042"}`
 	tests := []struct {
 		name, route, topic, data string
 		want                     map[string]string // channel → status
@@ -153,16 +153,17 @@ func TestAddressComesFromTheEventOrTheRecipientTable(t *testing.T) {
 	known, unknown := uuid.New(), uuid.New()
 	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", event("a-1", "user.registered", registered(known, "kim@example.com", "Kim"))))
 
-	paid := func(user uuid.UUID, email string) string {
-		return `{"order_id": "o", "user_id": "` + user.String() + `", "email": "` + email + `", "total_cents": 100, "currency": "USD"}`
+	// order.created names the address when the customer's token did.
+	created := func(user uuid.UUID, email string) string {
+		return `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "email": "` + email + `", "total_cents": 100, "currency": "USD"}`
 	}
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-2", "order.paid", paid(known, ""))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-3", "order.paid", paid(unknown, "new@example.com"))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", event("a-4", "order.paid", paid(uuid.New(), ""))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-2", "order.created", created(known, ""))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-3", "order.created", created(unknown, "new@example.com"))))
+	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-4", "order.created", created(uuid.New(), ""))))
 
 	assert.Len(t, sender.to("kim@example.com"), 2)
 	assert.Len(t, sender.to("new@example.com"), 1)
-	assert.Equal(t, deliveryState{"email", "order_paid", "skipped", 0, "no address known for the user"}, deliveriesOf(t, pool, "a-4")["email"])
+	assert.Equal(t, deliveryState{"email", "order_created", "skipped", 0, "no address known for the user"}, deliveriesOf(t, pool, "a-4")["email"])
 }
 
 func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
@@ -180,7 +181,7 @@ func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
 	assert.Len(t, sender.to("sam@example.com"), 1)
 
 	sender.setDown(true)
-	paid := event("f-2", "order.paid", `{"order_id": "o", "user_id": "`+user.String()+`", "total_cents": 100, "currency": "USD"}`)
+	paid := event("f-2", "order.paid", `{"order_id": "`+uuid.NewString()+`", "user_id": "`+user.String()+`", "total_cents": 100, "currency": "USD"}`)
 	for _, want := range []string{"RETRY", "RETRY", "SUCCESS"} {
 		assert.Equal(t, want, deliverTo(t, app, "/events/order.paid", paid))
 	}

@@ -47,11 +47,11 @@ func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 	app := srv.App()
 
 	stream := []struct{ route, id, data string }{
-		{"/events/order.paid", "p1", `{"order_id": "o1", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
-		{"/events/order.paid", "p2", `{"order_id": "o2", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
-		{"/events/order.paid", "p3", `{"order_id": "o3", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
-		{"/events/payment.refunded", "r1", `{"order_id": "o1", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
-		{"/events/order.paid", "p4", `{"order_id": "o4", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
+		{"/events/order.paid", "p1", `{"order_id": "00000001-0000-4000-8000-000000000000", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
+		{"/events/order.paid", "p2", `{"order_id": "00000002-0000-4000-8000-000000000000", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
+		{"/events/order.paid", "p3", `{"order_id": "00000003-0000-4000-8000-000000000000", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
+		{"/events/payment.refunded", "r1", `{"order_id": "00000001-0000-4000-8000-000000000000", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
+		{"/events/order.paid", "p4", `{"order_id": "00000004-0000-4000-8000-000000000000", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
 	}
 	for round := range 3 { // the first delivery, then two full replays
 		for _, e := range stream {
@@ -124,9 +124,9 @@ func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
 	}
 	refunds := []struct{ id, data string }{
 		// Completed a moment before midnight, processed days later.
-		{v7(time.Date(2025, 3, 5, 23, 59, 59, 900e6, time.UTC)), `{"order_id": "o1", "amount_cents": 400, "currency": "USD"}`},
+		{v7(time.Date(2025, 3, 5, 23, 59, 59, 900e6, time.UTC)), `{"order_id": "00000001-0000-4000-8000-000000000000", "amount_cents": 400, "currency": "USD"}`},
 		// An id that carries no time: the day it is processed.
-		{"legacy-1", `{"order_id": "o2", "amount_cents": 100, "currency": "USD"}`},
+		{"legacy-1", `{"order_id": "00000002-0000-4000-8000-000000000000", "amount_cents": 100, "currency": "USD"}`},
 	}
 	deliverAll := func(t *testing.T) {
 		t.Helper()
