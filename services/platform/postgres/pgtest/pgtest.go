@@ -57,6 +57,16 @@ func NewDatabase(tb testing.TB, migrations fs.FS) *pgxpool.Pool {
 	return pool
 }
 
+// AnotherPool opens a second pool on pool's database, as another replica
+// of the service would, and closes it when the test ends.
+func AnotherPool(tb testing.TB, pool *pgxpool.Pool) *pgxpool.Pool {
+	tb.Helper()
+	other, err := pgxpool.NewWithConfig(context.Background(), pool.Config())
+	require.NoError(tb, err)
+	tb.Cleanup(other.Close)
+	return other
+}
+
 // RequireReversible checks that migrations roll all the way down, leaving
 // no table behind, and apply again from scratch.
 func RequireReversible(tb testing.TB, migrations fs.FS) {
