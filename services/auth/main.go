@@ -6,11 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/daprshop/daprshop/services/auth/internal/accounts"
@@ -22,7 +17,7 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/authn"
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -40,14 +35,13 @@ var authSecrets = []string{
 	secretAdminEmail, secretAdminPassword,
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppAuth, Port: 3001, Migrations: migrations.FS, Outbox: true},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // settings are the auth service's own; config.Parse reads them.
 type settings struct {
@@ -56,20 +50,13 @@ type settings struct {
 	Retention        purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "auth", Port: 3001, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire reads the signing keys and the bootstrap admin's credentials from
+// the secret store, then serves accounts, sessions and tokens.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	secretStore := cfg.SecretStore
 	denylistStore := svc.Config.DenylistStore
 	var secrets map[string]string
-	err = service.WaitFor(ctx, "read secrets", func(ctx context.Context) error {
+	err := service.WaitFor(ctx, "read secrets", func(ctx context.Context) error {
 		// One by one, by name: the secret scopes and the cluster's RBAC
 		// grant auth these secrets only, and listing a store cannot be
 		// limited to names. The previous key's secrets exist, empty while
@@ -108,5 +95,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"sessions": postgres.EndedSessions(svc.DB, cfg.SessionRetention),
 	})
 	httpapi.New(signing, accts, verifier).Register(svc.Server.App())
-	return svc.Run(ctx)
+	return nil
 }

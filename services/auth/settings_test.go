@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/config/configtest"
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.CheckService(t, "auth", settings{})
-}
-
-func TestMalformedSettingStopsTheStart(t *testing.T) {
-	// Nothing is wired: a start would need a sidecar and create a database.
-	vars := map[string]string{"SESSION_RETENTION": "7d"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
-	assert.ErrorContains(t, err, `SESSION_RETENTION: "7d" is not a duration`)
+	configtest.CheckService(t, "auth", settings{}, program.Run,
+		configtest.Malformed{Name: "SESSION_RETENTION", Value: "7d", Problem: "is not a duration"})
 }

@@ -5,12 +5,7 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2/middleware/cors"
@@ -21,18 +16,24 @@ import (
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{
+		Name: contracts.AppGateway, Port: 3000, Public: true,
+		// Clients reach every path of the public port; metrics are not theirs.
+		MetricsPort: 3100,
+		// Buffer what arrives with the headers, stream the rest: the edge
+		// checks the announced length, the proxy never holds whole bodies.
+		StreamRequestBody: true, BodyLimit: 16 << 10,
+	},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // settings are the gateway's own; config.Parse reads them.
 type settings struct {
@@ -52,23 +53,9 @@ type redisSettings struct {
 	Password string `env:"REDIS_PASSWORD" doc:"Password of REDIS_ADDR, when the server requires one."`
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{
-		Name: "gateway", Port: 3000, Public: true,
-		// Clients reach every path of the public port; metrics are not theirs.
-		MetricsPort: 3100,
-		// Buffer what arrives with the headers, stream the rest: the edge
-		// checks the announced length, the proxy never holds whole bodies.
-		StreamRequestBody: true, BodyLimit: 16 << 10,
-	}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire loads the route table and sends every request through the edge's
+// checks to the proxy.
+func wire(_ context.Context, svc *service.Service, cfg settings) error {
 	routing, table, err := routes.Load(cfg.RoutesFile)
 	if err != nil {
 		return err
@@ -78,7 +65,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 	var limiter edge.Limiter
 	if cfg.RateLimits != "off" {
 		rdb := redis.NewClient(redisOptions(cfg.Redis))
-		defer rdb.Close()
+		svc.Own(rdb)
 		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
 	}
 
@@ -111,7 +98,7 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		TrustedProxies: svc.Config.TrustedProxyNets,
 		Logger:         svc.Log,
 	}).Handle)
-	return svc.Run(ctx)
+	return nil
 }
 
 // redisOptions points the rate limiter at its Redis, authenticating with

@@ -4,11 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
@@ -17,20 +12,19 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppNotifications, Port: 3005, Migrations: migrations.FS},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // settings are the notifications service's own; config.Parse reads them.
 type settings struct {
@@ -39,16 +33,9 @@ type settings struct {
 	Retention   purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "notifications", Port: 3005, Migrations: migrations.FS}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire sends the messages the subscribed events call for and serves
+// users their deliveries and preferences.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	app := svc.Server.App()
 	notifier := notifications.NewService(postgres.NewStore(svc.DB), sender.New(svc.Sidecar), notifications.Options{
 		MaxAttempts: cfg.MaxAttempts,
@@ -66,5 +53,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 	})
 	httpapi.New(notifier, svc.Verifier).Register(app)
-	return svc.Run(ctx)
+	return nil
 }

@@ -37,7 +37,7 @@ func TestRunServesEventsBesideProtectedRoutes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, io.Discard) }()
+	go func() { done <- program.Run(ctx, func(k string) string { return env[k] }, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
 		assert.NoError(t, <-done)

@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/config/configtest"
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.CheckService(t, "notifications", settings{})
-}
-
-func TestMalformedSettingStopsTheStart(t *testing.T) {
-	// Nothing is wired: a start would need a sidecar and create a database.
-	vars := map[string]string{"NOTIFY_MAX_ATTEMPTS": "eight"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
-	assert.ErrorContains(t, err, `NOTIFY_MAX_ATTEMPTS: "eight" is not an integer`)
+	configtest.CheckService(t, "notifications", settings{}, program.Run,
+		configtest.Malformed{Name: "NOTIFY_MAX_ATTEMPTS", Value: "eight", Problem: "is not an integer"})
 }

@@ -4,11 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/daprshop/daprshop/services/orders/internal/cartstate"
@@ -18,20 +13,19 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/postgres"
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/orders/internal/products"
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppOrders, Port: 3003, Migrations: migrations.FS, Outbox: true},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // settings are the orders service's own; config.Parse reads them.
 type settings struct {
@@ -41,16 +35,9 @@ type settings struct {
 	Retention               purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "orders", Port: 3003, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire serves carts, checkout and orders, and applies the payment events
+// to them.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken)
 	carts := cartstate.New(svc.Sidecar, cfg.CartStore)
 	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, cfg.PaymentTimeout)
@@ -68,5 +55,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, cfg.IdempotencyKeyRetention),
 	})
 	httpapi.New(orderService, orders.NewCarts(carts, catalog), svc.Verifier).Register(app)
-	return svc.Run(ctx)
+	return nil
 }

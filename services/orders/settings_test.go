@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/config/configtest"
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.CheckService(t, "orders", settings{})
-}
-
-func TestMalformedSettingStopsTheStart(t *testing.T) {
-	// Nothing is wired: a start would need a sidecar and create a database.
-	vars := map[string]string{"ORDER_PAYMENT_TIMEOUT": "abc"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
-	assert.ErrorContains(t, err, `ORDER_PAYMENT_TIMEOUT: "abc" is not a duration`)
+	configtest.CheckService(t, "orders", settings{}, program.Run,
+		configtest.Malformed{Name: "ORDER_PAYMENT_TIMEOUT", Value: "abc", Problem: "is not a duration"})
 }

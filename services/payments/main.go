@@ -5,11 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/daprshop/daprshop/services/payments/internal/consumer"
@@ -18,20 +13,19 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppPayments, Port: 3004, Migrations: migrations.FS, Outbox: true},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // Secret store keys.
 const (
@@ -52,19 +46,12 @@ type settings struct {
 	Retention      purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "payments", Port: 3004, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire reads the Stripe secrets, then serves payments, refunds, invoices
+// and saved cards, and charges or refunds on the order events.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	secretStore := cfg.SecretStore
 	secrets := map[string]string{}
-	err = service.WaitFor(ctx, "read stripe secrets", func(ctx context.Context) error {
+	err := service.WaitFor(ctx, "read stripe secrets", func(ctx context.Context) error {
 		for _, key := range []string{secretStripeKey, secretWebhookSecret} {
 			s, err := svc.Sidecar.GetSecret(ctx, secretStore, key, nil)
 			if err != nil {
@@ -100,5 +87,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"cancelled_orders": purge.Older(svc.DB, "cancelled_orders", "cancelled_at", cfg.Retention.ProcessedEvents),
 	})
 	httpapi.New(flows, stripeapi.NewWebhooks(secrets[secretWebhookSecret], cfg.WebhookTolerance), svc.Verifier).Register(app)
-	return svc.Run(ctx)
+	return nil
 }

@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/config/configtest"
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.CheckService(t, "payments", settings{})
-}
-
-func TestMalformedSettingStopsTheStart(t *testing.T) {
-	// Nothing is wired: a start would need a sidecar and create a database.
-	vars := map[string]string{"INVOICE_TAX_RATE_BPS": "21%"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
-	assert.ErrorContains(t, err, `INVOICE_TAX_RATE_BPS: "21%" is not an integer`)
+	configtest.CheckService(t, "payments", settings{}, program.Run,
+		configtest.Malformed{Name: "INVOICE_TAX_RATE_BPS", Value: "21%", Problem: "is not an integer"})
 }

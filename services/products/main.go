@@ -3,14 +3,9 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -22,14 +17,13 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppProducts, Port: 3002, Migrations: migrations.FS, Outbox: true},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // cacheOff, as CACHE_STORE, serves every read from the database.
 const cacheOff = "off"
@@ -40,16 +34,9 @@ type settings struct {
 	Retention  purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "products", Port: 3002, Migrations: migrations.FS, Outbox: true}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire serves the catalog behind its read cache and applies the order
+// events to stock.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	cacheStore := cfg.CacheStore
 	if cacheStore == cacheOff {
 		cacheStore = ""
@@ -68,5 +55,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)
-	return svc.Run(ctx)
+	return nil
 }

@@ -4,14 +4,8 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
@@ -24,30 +18,22 @@ import (
 	"github.com/daprshop/daprshop/services/workers/internal/postgres/migrations"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		slog.Error("exit", "err", err)
-		os.Exit(1)
-	}
+// program is the service main runs; tests run it too.
+var program = service.Program[settings]{
+	Spec: service.Spec{Name: contracts.AppWorkers, Database: "analytics", Port: 3006, Migrations: migrations.FS},
+	Wire: wire,
 }
+
+func main() { program.Main() }
 
 // settings are the workers service's own; config.Parse reads them.
 type settings struct {
 	Retention purge.Retention
 }
 
-func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
-	var cfg settings
-	if err := config.Parse(getenv, &cfg); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, service.Spec{Name: "workers", Database: "analytics", Port: 3006, Migrations: migrations.FS}, getenv, logOut)
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
+// wire mounts the scheduled jobs and keeps the sales aggregates from the
+// order and payment events.
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	app := svc.Server.App()
 	sales := analytics.NewService(postgres.NewStore(svc.DB), time.Now)
 	runner, err := jobs.NewRunner(svc.Log, svc.Server.Metrics().Registry, time.Now)
@@ -74,5 +60,5 @@ func run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})
 	httpapi.New(sales, svc.Verifier).Register(app)
-	return svc.Run(ctx)
+	return nil
 }

@@ -1,22 +1,12 @@
 package main
 
 import (
-	"context"
-	"io"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/config/configtest"
 )
 
 func TestConfigurationReference(t *testing.T) {
-	configtest.CheckService(t, "workers", settings{})
-}
-
-func TestMalformedSettingStopsTheStart(t *testing.T) {
-	// Nothing is wired: a start would need a sidecar and create a database.
-	vars := map[string]string{"PROCESSED_EVENTS_RETENTION": "30"}
-	err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard)
-	assert.ErrorContains(t, err, `PROCESSED_EVENTS_RETENTION: "30" is not a duration`)
+	configtest.CheckService(t, "workers", settings{}, program.Run,
+		configtest.Malformed{Name: "PROCESSED_EVENTS_RETENTION", Value: "30", Problem: "is not a duration"})
 }

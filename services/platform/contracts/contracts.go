@@ -1,7 +1,19 @@
-// Package contracts names the events the services exchange: every topic,
-// each app's dead-letter topic and the route a subscription is delivered at. A
-// producer publishes on these constants and a consumer subscribes with
-// them, so a topic is spelt once.
+// Package contracts holds what the services agree on between them: every
+// topic, each app's dead-letter topic, the route a subscription is delivered at
+// and the payload of each topic; the app ids; and the internal endpoints
+// one app invokes on another (internal.go). A producer publishes these
+// types on these constants and a consumer subscribes with them and decodes
+// the same types; an owner mounts an internal path and its caller invokes
+// the same constant, so each is spelt once.
+//
+// Payload types carry their version in their name (OrderCreatedV1). A
+// field tagged omitempty or omitzero is optional: the producer leaves it
+// out when it has no value and consumers cope without it; every other
+// field is always sent. Adding an optional field keeps the version. Any
+// change a consumer of the version could not decode (a field removed,
+// renamed, retyped or made required) is a new type, OrderCreatedV2,
+// published on a new topic alongside the old one until every consumer
+// moved to it; then the old topic and type go.
 package contracts
 
 // The topics, grouped by the service that publishes them.

@@ -1,7 +1,8 @@
 // Package service wires what every service starts with, in order: config,
 // logger, its own database (created and migrated), its sidecar, the HTTP
 // server, the token verifier for services with protected routes and the
-// outbox relay for services that produce events.
+// outbox relay for services that produce events. A service's main declares
+// a Program: that Spec and the wiring of its own parts.
 package service
 
 import (
@@ -11,6 +12,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -54,6 +58,48 @@ type Service struct {
 	Server   *server.Server
 	Verifier *authn.Verifier
 	Relay    *outbox.Relay // nil unless Spec.Outbox
+	owned    []io.Closer
+}
+
+// Program is a service's main: the dependencies it starts with (Spec) and
+// what it builds on them (Wire), with its own settings S, read by
+// config.Parse before anything is opened.
+type Program[S any] struct {
+	Spec Spec
+	// Wire builds the service's own parts on svc and mounts their routes;
+	// the service serves once it returns. What it opens beyond svc, it
+	// hands to svc.Own.
+	Wire func(ctx context.Context, svc *Service, settings S) error
+}
+
+// Main runs p until SIGINT or SIGTERM with the process's environment,
+// logging to stdout; a run that fails is logged and exits with status 1.
+func (p Program[S]) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := p.Run(ctx, os.Getenv, os.Stdout); err != nil {
+		slog.Error("exit", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Run reads the service's settings, starts it, wires it and serves until
+// ctx ends (see Service.Run); then it closes what it opened. A malformed
+// setting fails it before anything is opened.
+func (p Program[S]) Run(ctx context.Context, getenv config.Getenv, logOut io.Writer) error {
+	var settings S
+	if err := config.Parse(getenv, &settings); err != nil {
+		return err
+	}
+	svc, err := Start(ctx, p.Spec, getenv, logOut)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	if err := p.Wire(ctx, svc, settings); err != nil {
+		return err
+	}
+	return svc.Run(ctx)
 }
 
 // Start reads the base settings and opens the service's dependencies.
@@ -131,9 +177,17 @@ func (s *Service) Run(ctx context.Context) error {
 	return errors.Join(serveErr, <-relayDone)
 }
 
-// Close releases the sidecar client and the database pool, in reverse order
-// of start.
+// Own hands c to the service: Close closes it, before what Start opened.
+func (s *Service) Own(c io.Closer) { s.owned = append(s.owned, c) }
+
+// Close releases what the service owns, then the sidecar client and the
+// database pool, in reverse order of start.
 func (s *Service) Close() {
+	for i := len(s.owned) - 1; i >= 0; i-- {
+		if err := s.owned[i].Close(); err != nil {
+			s.Log.Warn("close", "err", err)
+		}
+	}
 	if s.DB != nil {
 		s.DB.Close()
 	}

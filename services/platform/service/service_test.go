@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"embed"
+	"errors"
 	"io"
 	"io/fs"
 	"net"
@@ -19,16 +20,18 @@ import (
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/outbox/outboxtest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
-//go:embed testdata
+//go:embed testdata/nooutbox/*.sql
 var testdata embed.FS
 
-func migrations(t *testing.T, dir string) fs.FS {
+// noOutbox migrates a database without the outbox table.
+func noOutbox(t *testing.T) fs.FS {
 	t.Helper()
-	sub, err := fs.Sub(testdata, "testdata/"+dir)
+	sub, err := fs.Sub(testdata, "testdata/nooutbox")
 	require.NoError(t, err)
 	return sub
 }
@@ -62,7 +65,7 @@ func startService(t *testing.T, spec service.Spec) (*service.Service, error) {
 }
 
 func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
-	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "outbox"), Outbox: true})
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: outboxtest.Migrations, Outbox: true})
 	require.NoError(t, err)
 	require.NotNil(t, svc.Relay)
 
@@ -99,7 +102,7 @@ func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
 }
 
 func TestRunStopsWhenRelayCannotRun(t *testing.T) {
-	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "nooutbox"), Outbox: true})
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: noOutbox(t), Outbox: true})
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(context.Background()) }()
@@ -118,7 +121,7 @@ func TestStartRefusesOutboxWithoutDatabase(t *testing.T) {
 }
 
 func TestSubscribeMountsTheDeadLetters(t *testing.T) {
-	svc, err := startService(t, service.Spec{Name: "orders", Migrations: migrations(t, "nooutbox")})
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: noOutbox(t)})
 	require.NoError(t, err)
 	require.NoError(t, svc.Subscribe(context.Background(),
 		events.Subscription{Topic: "payment.succeeded", Route: "/events/payment.succeeded", Handler: func(context.Context, events.Event) error { return nil }}))
@@ -148,4 +151,62 @@ func TestSubscribeNeedsTheDatabase(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(svc.Close)
 	assert.ErrorContains(t, svc.Subscribe(context.Background()), "dead letters need the service's database")
+}
+
+// closerFunc is an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func TestProgramClosesWhatWireOwnsWhenWiringFails(t *testing.T) {
+	closed := false
+	p := service.Program[struct{}]{
+		Spec: service.Spec{Name: "gateway"},
+		Wire: func(_ context.Context, svc *service.Service, _ struct{}) error {
+			svc.Own(closerFunc(func() error { closed = true; return nil }))
+			return errors.New("routes file unreadable")
+		},
+	}
+	err := p.Run(context.Background(), func(string) string { return "" }, io.Discard)
+	assert.ErrorContains(t, err, "routes file unreadable")
+	assert.True(t, closed, "what wire owned is closed")
+}
+
+func TestProgramReadsItsSettingsBeforeStarting(t *testing.T) {
+	type settings struct {
+		Limit int `env:"LIMIT" default:"3"`
+	}
+	tests := []struct {
+		name, limit string
+		want        int
+		err         string
+	}{
+		{"default", "", 3, ""},
+		{"set", "7", 7, ""},
+		{"malformed", "seven", 0, `LIMIT: "seven" is not an integer`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := 0
+			p := service.Program[settings]{
+				Spec: service.Spec{Name: "gateway"},
+				Wire: func(_ context.Context, _ *service.Service, s settings) error {
+					got = s.Limit
+					return errors.New("stop before serving")
+				},
+			}
+			err := p.Run(context.Background(), func(k string) string {
+				if k == "LIMIT" {
+					return tt.limit
+				}
+				return ""
+			}, io.Discard)
+			if tt.err != "" {
+				assert.ErrorContains(t, err, tt.err)
+			} else {
+				assert.ErrorContains(t, err, "stop before serving")
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
 }

@@ -27,13 +27,6 @@ const (
 	LockoutWindow    = 15 * time.Minute
 )
 
-// UserRegistered is published once per new account.
-type UserRegistered struct {
-	UserID uuid.UUID `json:"user_id"`
-	Email  string    `json:"email"`
-	Name   string    `json:"name"`
-}
-
 // Errors returned by the Service and its Store.
 var (
 	ErrEmailTaken      = apperr.New(apperr.Conflict, "an account with this email already exists")

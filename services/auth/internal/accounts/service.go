@@ -14,8 +14,8 @@ import (
 
 // Store keeps accounts, sessions and login failures.
 type Store interface {
-	// CreateUser inserts u and records its UserRegistered event in the same
-	// transaction; ErrEmailTaken when the email is in use.
+	// CreateUser inserts u and records its user.registered event in the
+	// same transaction; ErrEmailTaken when the email is in use.
 	CreateUser(ctx context.Context, u User) error
 	// CreateSuperAdmin inserts u unless a SUPER_ADMIN or an account with its
 	// email exists already, and reports whether it did.

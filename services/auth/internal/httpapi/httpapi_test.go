@@ -3,10 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,9 +24,8 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/authn"
-	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
 // denylist is an in-memory denylist, written by the service and read by
@@ -57,94 +54,49 @@ func (d *denylist) Revoked(_ context.Context, ids ...string) (bool, error) {
 }
 
 type fixture struct {
-	app *fiber.App
+	*servertest.API
 	svc *accounts.Service
 }
 
-// newFixture serves the handlers on the platform server (real problem+json
-// errors) over a fresh database, verifying with the service's own keys.
+// newFixture serves the handlers over a fresh database, verifying with
+// the service's own keys.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	pool := pgtest.NewDatabase(t, migrations.FS)
+	api := servertest.NewAPI(t, "auth", migrations.FS)
 	set, err := keys.FromSecrets(map[string]string{keys.SecretCurrent: "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=", keys.SecretCurrentID: "k1"})
 	require.NoError(t, err)
 	deny := &denylist{revoked: map[string]bool{}}
-	svc, err := accounts.NewService(postgres.NewStore(pool),
+	svc, err := accounts.NewService(postgres.NewStore(api.DB),
 		password.NewHasher(password.Params{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		tokens.NewIssuer(set), deny, slog.New(slog.DiscardHandler), time.Now)
 	require.NoError(t, err)
 	doc, err := json.Marshal(set.JWKS())
 	require.NoError(t, err)
 	verifier := authn.NewVerifier(func(context.Context) ([]byte, error) { return doc, nil }, time.Now).WithDenylist(deny)
-	srv := server.New(server.Options{Config: config.Base{Service: "auth"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(set, svc, verifier).Register(srv.App())
-	return fixture{app: srv.App(), svc: svc}
-}
-
-type reply struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    []byte
-}
-
-// do sends a JSON body (none when empty) with an optional bearer token.
-func (f fixture) do(t *testing.T, method, path, token, body string, headers ...string) reply {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	if body != "" {
-		req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	}
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	out := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if len(raw) > 0 && raw[0] == '{' {
-		require.NoError(t, json.Unmarshal(raw, &out.body), string(raw))
-	}
-	return out
+	httpapi.New(set, svc, verifier).Register(api.App())
+	return fixture{API: api, svc: svc}
 }
 
 func (f fixture) register(t *testing.T, email string) string {
 	t.Helper()
-	r := f.do(t, http.MethodPost, "/api/v1/auth/register", "", `{"email":"`+email+`","password":"Blue-Kettle-Rain7","name":"Jane"}`)
-	require.Equal(t, http.StatusCreated, r.status, string(r.raw))
-	return r.body["id"].(string)
+	r := f.Send(t, http.MethodPost, "/api/v1/auth/register", "", `{"email":"`+email+`","password":"Blue-Kettle-Rain7","name":"Jane"}`)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	return r.Object["id"].(string)
 }
 
-func (f fixture) login(t *testing.T, email, pw string) reply {
+func (f fixture) login(t *testing.T, email, pw string) servertest.Response {
 	t.Helper()
-	return f.do(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"`+email+`","password":"`+pw+`"}`,
+	return f.Send(t, http.MethodPost, "/api/v1/auth/login", "", `{"email":"`+email+`","password":"`+pw+`"}`,
 		"User-Agent", "probe/1.0", "X-Forwarded-For", "203.0.113.7, 10.0.0.1")
-}
-
-func fields(r reply) []string {
-	var out []string
-	errs, _ := r.body["errors"].([]any)
-	for _, e := range errs {
-		out = append(out, e.(map[string]any)["field"].(string))
-	}
-	return out
 }
 
 func TestRegister(t *testing.T) {
 	f := newFixture(t)
-	r := f.do(t, http.MethodPost, "/api/v1/auth/register", "", `{"email":" Jane@Example.com ","password":"Blue-Kettle-Rain7","name":"Jane"}`)
-	require.Equal(t, http.StatusCreated, r.status, string(r.raw))
-	assert.Equal(t, "jane@example.com", r.body["email"])
-	assert.Equal(t, []any{"CUSTOMER"}, r.body["roles"])
-	assert.NotContains(t, string(r.raw), "password")
+	r := f.Send(t, http.MethodPost, "/api/v1/auth/register", "", `{"email":" Jane@Example.com ","password":"Blue-Kettle-Rain7","name":"Jane"}`)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	assert.Equal(t, "jane@example.com", r.Object["email"])
+	assert.Equal(t, []any{"CUSTOMER"}, r.Object["roles"])
+	assert.NotContains(t, string(r.Body), "password")
 
 	tests := []struct {
 		name, body string
@@ -159,10 +111,10 @@ func TestRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.do(t, http.MethodPost, "/api/v1/auth/register", "", tt.body)
-			assert.Equal(t, tt.status, r.status, string(r.raw))
-			assert.Equal(t, server.ProblemContentType, r.header.Get(fiber.HeaderContentType))
-			assert.Equal(t, tt.fields, fields(r))
+			r := f.Send(t, http.MethodPost, "/api/v1/auth/register", "", tt.body)
+			assert.Equal(t, tt.status, r.Status, string(r.Body))
+			assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
+			assert.Equal(t, tt.fields, r.Fields())
 		})
 	}
 }
@@ -172,36 +124,36 @@ func TestLoginMeRefreshLogout(t *testing.T) {
 	id := f.register(t, "jane@example.com")
 
 	r := f.login(t, "jane@example.com", "Blue-Kettle-Rain7")
-	require.Equal(t, http.StatusOK, r.status, string(r.raw))
-	assert.Equal(t, "Bearer", r.body["token_type"])
-	assert.InDelta(t, 900, r.body["expires_in"], 0)
-	access, refresh := r.body["access_token"].(string), r.body["refresh_token"].(string)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	assert.Equal(t, "Bearer", r.Object["token_type"])
+	assert.InDelta(t, 900, r.Object["expires_in"], 0)
+	access, refresh := r.Object["access_token"].(string), r.Object["refresh_token"].(string)
 
-	me := f.do(t, http.MethodGet, "/api/v1/auth/me", access, "")
-	require.Equal(t, http.StatusOK, me.status, string(me.raw))
-	assert.Equal(t, map[string]any{"id": id, "email": "jane@example.com", "name": "Jane", "roles": []any{"CUSTOMER"}}, me.body)
+	me := f.Get(t, "/api/v1/auth/me", access)
+	require.Equal(t, http.StatusOK, me.Status, string(me.Body))
+	assert.Equal(t, map[string]any{"id": id, "email": "jane@example.com", "name": "Jane", "roles": []any{"CUSTOMER"}}, me.Object)
 
-	sessions := f.do(t, http.MethodGet, "/api/v1/auth/sessions", access, "")
-	require.Equal(t, http.StatusOK, sessions.status)
+	sessions := f.Get(t, "/api/v1/auth/sessions", access)
+	require.Equal(t, http.StatusOK, sessions.Status)
 	var list []map[string]any
-	require.NoError(t, json.Unmarshal(sessions.raw, &list))
+	sessions.JSON(t, &list)
 	require.Len(t, list, 1)
 	assert.Equal(t, "probe/1.0", list[0]["user_agent"])
 	assert.Equal(t, "203.0.113.7", list[0]["ip"])
 	assert.Equal(t, true, list[0]["current"])
 
-	next := f.do(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
-	require.Equal(t, http.StatusOK, next.status, string(next.raw))
-	newAccess := next.body["access_token"].(string)
+	next := f.Send(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	require.Equal(t, http.StatusOK, next.Status, string(next.Body))
+	newAccess := next.Object["access_token"].(string)
 
-	reused := f.do(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
-	assert.Equal(t, http.StatusUnauthorized, reused.status)
-	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/auth/me", newAccess, "").status,
+	reused := f.Send(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	assert.Equal(t, http.StatusUnauthorized, reused.Status)
+	assert.Equal(t, http.StatusUnauthorized, f.Get(t, "/api/v1/auth/me", newAccess).Status,
 		"reuse revoked the session's live access token")
 
-	again := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").body["access_token"].(string)
-	assert.Equal(t, http.StatusNoContent, f.do(t, http.MethodPost, "/api/v1/auth/logout", again, "").status)
-	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/auth/me", again, "").status)
+	again := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").Object["access_token"].(string)
+	assert.Equal(t, http.StatusNoContent, f.Send(t, http.MethodPost, "/api/v1/auth/logout", again, "").Status)
+	assert.Equal(t, http.StatusUnauthorized, f.Get(t, "/api/v1/auth/me", again).Status)
 }
 
 func TestLoginFailures(t *testing.T) {
@@ -209,14 +161,14 @@ func TestLoginFailures(t *testing.T) {
 	f.register(t, "jane@example.com")
 	unknown := f.login(t, "nobody@example.com", "Blue-Kettle-Rain7")
 	wrong := f.login(t, "jane@example.com", "Wrong-Password-1")
-	assert.Equal(t, http.StatusUnauthorized, unknown.status)
-	assert.Equal(t, unknown.body["detail"], wrong.body["detail"], "the answer does not tell whether the email exists")
+	assert.Equal(t, http.StatusUnauthorized, unknown.Status)
+	assert.Equal(t, unknown.Object["detail"], wrong.Object["detail"], "the answer does not tell whether the email exists")
 	for range 4 {
-		require.Equal(t, http.StatusUnauthorized, f.login(t, "jane@example.com", "Wrong-Password-1").status)
+		require.Equal(t, http.StatusUnauthorized, f.login(t, "jane@example.com", "Wrong-Password-1").Status)
 	}
 	locked := f.login(t, "jane@example.com", "Blue-Kettle-Rain7")
-	assert.Equal(t, http.StatusTooManyRequests, locked.status)
-	secs, err := strconv.Atoi(locked.header.Get(fiber.HeaderRetryAfter))
+	assert.Equal(t, http.StatusTooManyRequests, locked.Status)
+	secs, err := strconv.Atoi(locked.Header.Get(fiber.HeaderRetryAfter))
 	require.NoError(t, err)
 	assert.InDelta(t, (15 * time.Minute).Seconds(), secs, 5)
 }
@@ -225,16 +177,16 @@ func TestAdminRoutes(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
 	janeID := f.register(t, "jane@example.com")
-	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").body["access_token"].(string)
-	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
+	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").Object["access_token"].(string)
+	root := f.login(t, "root@example.com", "Root-Password-1").Object["access_token"].(string)
 
-	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/admin/users", "", "").status)
-	assert.Equal(t, http.StatusForbidden, f.do(t, http.MethodGet, "/api/v1/admin/users", jane, "").status)
+	assert.Equal(t, http.StatusUnauthorized, f.Get(t, "/api/v1/admin/users", "").Status)
+	assert.Equal(t, http.StatusForbidden, f.Get(t, "/api/v1/admin/users", jane).Status)
 
-	page := f.do(t, http.MethodGet, "/api/v1/admin/users?page_size=1&page=2", root, "")
-	require.Equal(t, http.StatusOK, page.status, string(page.raw))
-	assert.InDelta(t, 2, page.body["total"], 0)
-	items := page.body["items"].([]any)
+	page := f.Get(t, "/api/v1/admin/users?page_size=1&page=2", root)
+	require.Equal(t, http.StatusOK, page.Status, string(page.Body))
+	assert.InDelta(t, 2, page.Object["total"], 0)
+	items := page.Object["items"].([]any)
 	require.Len(t, items, 1)
 	assert.Equal(t, janeID, items[0].(map[string]any)["id"])
 
@@ -255,14 +207,14 @@ func TestAdminRoutes(t *testing.T) {
 			if tt.status == http.StatusNotFound {
 				p = "/api/v1/admin/users/" + uuid.NewString() + "/roles"
 			}
-			r := f.do(t, http.MethodPut, p, tt.token, tt.body)
-			assert.Equal(t, tt.status, r.status, string(r.raw))
+			r := f.Send(t, http.MethodPut, p, tt.token, tt.body)
+			assert.Equal(t, tt.status, r.Status, string(r.Body))
 		})
 	}
 	t.Run("the new admin may list but not demote themselves from ADMIN", func(t *testing.T) {
-		admin := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").body["access_token"].(string)
-		assert.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/admin/users", admin, "").status)
-		assert.Equal(t, http.StatusForbidden, f.do(t, http.MethodPut, path, admin, `{"roles":["CUSTOMER"]}`).status)
+		admin := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").Object["access_token"].(string)
+		assert.Equal(t, http.StatusOK, f.Get(t, "/api/v1/admin/users", admin).Status)
+		assert.Equal(t, http.StatusForbidden, f.Send(t, http.MethodPut, path, admin, `{"roles":["CUSTOMER"]}`).Status)
 	})
 }
 
@@ -270,25 +222,25 @@ func TestSessionRevokeOfAnotherUsersSessionIsNotFound(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "jane@example.com")
 	f.register(t, "bob@example.com")
-	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").body["access_token"].(string)
-	bob := f.login(t, "bob@example.com", "Blue-Kettle-Rain7").body["access_token"].(string)
+	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7").Object["access_token"].(string)
+	bob := f.login(t, "bob@example.com", "Blue-Kettle-Rain7").Object["access_token"].(string)
 	var bobs []map[string]any
-	require.NoError(t, json.Unmarshal(f.do(t, http.MethodGet, "/api/v1/auth/sessions", bob, "").raw, &bobs))
+	f.Get(t, "/api/v1/auth/sessions", bob).JSON(t, &bobs)
 	require.Len(t, bobs, 1)
 	bobSession := bobs[0]["id"].(string)
 
-	assert.Equal(t, http.StatusNotFound, f.do(t, http.MethodDelete, "/api/v1/auth/sessions/"+bobSession, jane, "").status)
-	assert.Equal(t, http.StatusNotFound, f.do(t, http.MethodDelete, "/api/v1/auth/sessions/not-a-uuid", jane, "").status)
-	assert.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/auth/me", bob, "").status)
-	assert.Equal(t, http.StatusNoContent, f.do(t, http.MethodDelete, "/api/v1/auth/sessions/"+bobSession, bob, "").status)
-	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/auth/me", bob, "").status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodDelete, "/api/v1/auth/sessions/"+bobSession, jane, "").Status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodDelete, "/api/v1/auth/sessions/not-a-uuid", jane, "").Status)
+	assert.Equal(t, http.StatusOK, f.Get(t, "/api/v1/auth/me", bob).Status)
+	assert.Equal(t, http.StatusNoContent, f.Send(t, http.MethodDelete, "/api/v1/auth/sessions/"+bobSession, bob, "").Status)
+	assert.Equal(t, http.StatusUnauthorized, f.Get(t, "/api/v1/auth/me", bob).Status)
 }
 
 func TestHostileInputGetsAClientError(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "jane@example.com")
 	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
-	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
+	root := f.login(t, "root@example.com", "Root-Password-1").Object["access_token"].(string)
 	long := strings.Repeat("ü", 5000)
 	const login, register = "/api/v1/auth/login", "/api/v1/auth/register"
 	tests := []struct {
@@ -317,18 +269,18 @@ func TestHostileInputGetsAClientError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.do(t, tt.method, tt.path, tt.token, tt.body, tt.headers...)
-			assert.Equal(t, tt.status, r.status, "%.300s", r.raw)
-			if r.status >= 400 {
-				assert.Equal(t, server.ProblemContentType, r.header.Get(fiber.HeaderContentType))
-				assert.NotContains(t, string(r.raw), "üü", "the problem does not echo the request")
-				assert.NotContains(t, string(r.raw), `\u0000`)
+			r := f.Send(t, tt.method, tt.path, tt.token, tt.body, tt.headers...)
+			assert.Equal(t, tt.status, r.Status, "%.300s", r.Body)
+			if r.Status >= 400 {
+				assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
+				assert.NotContains(t, string(r.Body), "üü", "the problem does not echo the request")
+				assert.NotContains(t, string(r.Body), `\u0000`)
 			}
 		})
 	}
 	t.Run("nothing was stored", func(t *testing.T) {
-		page := f.do(t, http.MethodGet, "/api/v1/admin/users", root, "")
-		assert.InDelta(t, 2, page.body["total"], 0, "only jane and root")
+		page := f.Get(t, "/api/v1/admin/users", root)
+		assert.InDelta(t, 2, page.Object["total"], 0, "only jane and root")
 	})
 }
 
@@ -336,43 +288,43 @@ func TestRoleChangeTakesEffectOnTheNextRequest(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
 	janeID := f.register(t, "jane@example.com")
-	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
-	setRoles := func(roles string) reply {
-		return f.do(t, http.MethodPut, "/api/v1/admin/users/"+janeID+"/roles", root, `{"roles":`+roles+`}`)
+	root := f.login(t, "root@example.com", "Root-Password-1").Object["access_token"].(string)
+	setRoles := func(roles string) servertest.Response {
+		return f.Send(t, http.MethodPut, "/api/v1/admin/users/"+janeID+"/roles", root, `{"roles":`+roles+`}`)
 	}
-	require.Equal(t, http.StatusOK, setRoles(`["ADMIN","CUSTOMER"]`).status)
+	require.Equal(t, http.StatusOK, setRoles(`["ADMIN","CUSTOMER"]`).Status)
 	jane := f.login(t, "jane@example.com", "Blue-Kettle-Rain7")
-	access, refresh := jane.body["access_token"].(string), jane.body["refresh_token"].(string)
-	require.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/admin/users", access, "").status)
+	access, refresh := jane.Object["access_token"].(string), jane.Object["refresh_token"].(string)
+	require.Equal(t, http.StatusOK, f.Get(t, "/api/v1/admin/users", access).Status)
 
 	demoted := setRoles(`["CUSTOMER"]`)
-	require.Equal(t, http.StatusOK, demoted.status, string(demoted.raw))
-	assert.Equal(t, []any{"CUSTOMER"}, demoted.body["roles"])
-	assert.Equal(t, http.StatusUnauthorized, f.do(t, http.MethodGet, "/api/v1/admin/users", access, "").status,
+	require.Equal(t, http.StatusOK, demoted.Status, string(demoted.Body))
+	assert.Equal(t, []any{"CUSTOMER"}, demoted.Object["roles"])
+	assert.Equal(t, http.StatusUnauthorized, f.Get(t, "/api/v1/admin/users", access).Status,
 		"the ADMIN token is refused on the next request")
 
-	next := f.do(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
-	require.Equal(t, http.StatusOK, next.status, string(next.raw))
-	renewed := next.body["access_token"].(string)
-	assert.Equal(t, http.StatusForbidden, f.do(t, http.MethodGet, "/api/v1/admin/users", renewed, "").status)
-	me := f.do(t, http.MethodGet, "/api/v1/auth/me", renewed, "")
-	require.Equal(t, http.StatusOK, me.status)
-	assert.Equal(t, []any{"CUSTOMER"}, me.body["roles"])
-	assert.Equal(t, http.StatusOK, f.do(t, http.MethodGet, "/api/v1/admin/users", root, "").status, "other users' tokens are untouched")
+	next := f.Send(t, http.MethodPost, "/api/v1/auth/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	require.Equal(t, http.StatusOK, next.Status, string(next.Body))
+	renewed := next.Object["access_token"].(string)
+	assert.Equal(t, http.StatusForbidden, f.Get(t, "/api/v1/admin/users", renewed).Status)
+	me := f.Get(t, "/api/v1/auth/me", renewed)
+	require.Equal(t, http.StatusOK, me.Status)
+	assert.Equal(t, []any{"CUSTOMER"}, me.Object["roles"])
+	assert.Equal(t, http.StatusOK, f.Get(t, "/api/v1/admin/users", root).Status, "other users' tokens are untouched")
 }
 
 func TestTheLastSuperAdminCannotBeDemoted(t *testing.T) {
 	f := newFixture(t)
 	require.NoError(t, f.svc.BootstrapSuperAdmin(context.Background(), "root@example.com", "Root-Password-1"))
-	root := f.login(t, "root@example.com", "Root-Password-1").body["access_token"].(string)
-	me := f.do(t, http.MethodGet, "/api/v1/auth/me", root, "")
-	rootID := me.body["id"].(string)
+	root := f.login(t, "root@example.com", "Root-Password-1").Object["access_token"].(string)
+	me := f.Get(t, "/api/v1/auth/me", root)
+	rootID := me.Object["id"].(string)
 
-	r := f.do(t, http.MethodPut, "/api/v1/admin/users/"+rootID+"/roles", root, `{"roles":["ADMIN"]}`)
-	assert.Equal(t, http.StatusConflict, r.status, string(r.raw))
-	assert.Equal(t, server.ProblemContentType, r.header.Get(fiber.HeaderContentType))
-	assert.Contains(t, r.body["detail"], "no SUPER_ADMIN")
-	after := f.do(t, http.MethodGet, "/api/v1/auth/me", root, "")
-	require.Equal(t, http.StatusOK, after.status, "the refused change revoked nothing")
-	assert.Equal(t, []any{"SUPER_ADMIN"}, after.body["roles"])
+	r := f.Send(t, http.MethodPut, "/api/v1/admin/users/"+rootID+"/roles", root, `{"roles":["ADMIN"]}`)
+	assert.Equal(t, http.StatusConflict, r.Status, string(r.Body))
+	assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
+	assert.Contains(t, r.Object["detail"], "no SUPER_ADMIN")
+	after := f.Get(t, "/api/v1/auth/me", root)
+	require.Equal(t, http.StatusOK, after.Status, "the refused change revoked nothing")
+	assert.Equal(t, []any{"SUPER_ADMIN"}, after.Object["roles"])
 }

@@ -7,6 +7,8 @@ package consumer
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
@@ -25,13 +27,13 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	}
 	return []events.Subscription{
 		sub(contracts.TopicUserRegistered, apply(c.svc.Welcome)),
-		sub(contracts.TopicOrderCreated, apply(toUser[notifications.OrderEvent](c.svc, "order_created"))),
-		sub(contracts.TopicOrderPaid, apply(toUser[notifications.OrderPaid](c.svc, "order_paid"))),
-		sub(contracts.TopicOrderShipped, apply(toUser[notifications.OrderEvent](c.svc, "order_shipped"))),
-		sub(contracts.TopicOrderDelivered, apply(toUser[notifications.OrderEvent](c.svc, "order_delivered"))),
-		sub(contracts.TopicOrderCancelled, apply(toUser[notifications.OrderEvent](c.svc, "order_cancelled"))),
-		sub(contracts.TopicPaymentFailed, apply(toUser[notifications.PaymentEvent](c.svc, "payment_failed"))),
-		sub(contracts.TopicPaymentRefunded, apply(toUser[notifications.PaymentEvent](c.svc, "payment_refunded"))),
+		sub(contracts.TopicOrderCreated, toUser(c.svc, "order_created", orderCreated)),
+		sub(contracts.TopicOrderPaid, toUser(c.svc, "order_paid", orderPaid)),
+		sub(contracts.TopicOrderShipped, toUser(c.svc, "order_shipped", orderStatusChanged)),
+		sub(contracts.TopicOrderDelivered, toUser(c.svc, "order_delivered", orderStatusChanged)),
+		sub(contracts.TopicOrderCancelled, toUser(c.svc, "order_cancelled", orderCancelled)),
+		sub(contracts.TopicPaymentFailed, toUser(c.svc, "payment_failed", paymentFailed)),
+		sub(contracts.TopicPaymentRefunded, toUser(c.svc, "payment_refunded", paymentRefunded)),
 		sub(contracts.TopicInventoryLowStock, apply(c.lowStock)),
 		sub(contracts.TopicNotificationRequested, apply(c.svc.Request)),
 	}
@@ -43,15 +45,67 @@ func apply[T any](f func(ctx context.Context, eventID string, data T) error) eve
 }
 
 // lowStock tells the shop's admins a product runs low.
-func (c *Consumer) lowStock(ctx context.Context, eventID string, data notifications.LowStock) error {
-	return c.svc.NotifyAdmins(ctx, eventID, "low_stock", data)
+func (c *Consumer) lowStock(ctx context.Context, eventID string, e contracts.LowStockV1) error {
+	return c.svc.NotifyAdmins(ctx, eventID, "low_stock", lowStockData(e))
 }
 
-// toUser sends the user an event of type T names the template's message,
-// rendered with the event's data.
-func toUser[T interface{ Recipient() (userID, email string) }](svc *notifications.Service, template string) func(ctx context.Context, eventID string, data T) error {
-	return func(ctx context.Context, eventID string, data T) error {
-		userID, email := data.Recipient()
-		return svc.NotifyUser(ctx, eventID, template, userID, email, data)
+func lowStockData(e contracts.LowStockV1) notifications.LowStockData {
+	return notifications.LowStockData{
+		ProductID: e.ProductID.String(), SKU: e.SKU, ProductName: e.Name, Available: e.Available, Threshold: e.Threshold,
 	}
+}
+
+// message is an event's message to a user: who, at which address when the
+// event names one, and the data the template renders.
+type message struct {
+	userID uuid.UUID
+	email  string
+	data   any
+}
+
+// toUser sends the user an event of type T concerns the template's
+// message, made of the event by of.
+func toUser[T any](svc *notifications.Service, template string, of func(T) message) events.Handler {
+	return apply(func(ctx context.Context, eventID string, e T) error {
+		m := of(e)
+		return svc.NotifyUser(ctx, eventID, template, m.userID, m.email, m.data)
+	})
+}
+
+func orderCreated(e contracts.OrderCreatedV1) message {
+	return message{e.UserID, e.Email, notifications.OrderData{
+		OrderID: e.OrderID.String(), UserID: e.UserID.String(), Email: e.Email, TotalCents: e.TotalCents, Currency: e.Currency,
+	}}
+}
+
+func orderPaid(e contracts.OrderPaidV1) message {
+	return message{e.UserID, "", notifications.OrderPaidData{
+		OrderID: e.OrderID.String(), UserID: e.UserID.String(), TotalCents: e.TotalCents, Currency: e.Currency,
+		InvoiceNumber: e.InvoiceNumber, PaidAt: e.PaidAt,
+	}}
+}
+
+func orderStatusChanged(e contracts.OrderStatusChangedV1) message {
+	return message{e.UserID, "", notifications.OrderData{
+		OrderID: e.OrderID.String(), UserID: e.UserID.String(), TotalCents: e.TotalCents, Currency: e.Currency,
+	}}
+}
+
+func orderCancelled(e contracts.OrderCancelledV1) message {
+	return message{e.UserID, "", notifications.OrderData{
+		OrderID: e.OrderID.String(), UserID: e.UserID.String(), TotalCents: e.TotalCents, Currency: e.Currency, Reason: e.Reason,
+	}}
+}
+
+func paymentFailed(e contracts.PaymentFailedV1) message {
+	return message{e.UserID, "", notifications.PaymentData{
+		PaymentID: e.PaymentID.String(), OrderID: e.OrderID.String(), UserID: e.UserID.String(), Reason: e.Reason,
+	}}
+}
+
+func paymentRefunded(e contracts.PaymentRefundedV1) message {
+	return message{e.UserID, "", notifications.PaymentData{
+		PaymentID: e.PaymentID.String(), OrderID: e.OrderID.String(), UserID: e.UserID.String(),
+		AmountCents: e.AmountCents, Currency: e.Currency,
+	}}
 }

@@ -2,14 +2,9 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,31 +12,17 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
-func (f fixture) send(t *testing.T, method, path, token, body string) (int, []byte) {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, b
-}
-
 func TestPutPreferences(t *testing.T) {
 	f := newFixture(t)
 	user := uuid.New()
-	token := f.issuer.Token(t, user.String())
+	token := f.Issuer.Token(t, user.String())
 	const path = "/api/v1/notifications/preferences"
 
-	status, body := f.send(t, http.MethodPut, path, token, `{"email": false, "sms": true, "push": false}`)
-	require.Equal(t, http.StatusOK, status, string(body))
-	assert.JSONEq(t, `{"email": false, "sms": true, "push": false}`, string(body))
+	r := f.Send(t, http.MethodPut, path, token, `{"email": false, "sms": true, "push": false}`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	assert.JSONEq(t, `{"email": false, "sms": true, "push": false}`, string(r.Body))
 	var got map[string]bool
-	f.get(t, path, token, &got)
+	f.Get(t, path, token).JSON(t, &got)
 	assert.Equal(t, map[string]bool{"email": false, "sms": true, "push": false}, got)
 
 	tests := map[string]struct {
@@ -54,41 +35,38 @@ func TestPutPreferences(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			status, body := f.send(t, http.MethodPut, path, token, tt.body)
-			assert.Equal(t, tt.status, status, string(body))
+			r := f.Send(t, http.MethodPut, path, token, tt.body)
+			assert.Equal(t, tt.status, r.Status, string(r.Body))
 		})
 	}
-	f.get(t, path, token, &got)
+	f.Get(t, path, token).JSON(t, &got)
 	assert.Equal(t, map[string]bool{"email": false, "sms": true, "push": false}, got, "bad input changed nothing")
 }
 
 func TestTemplatesAreForAdmins(t *testing.T) {
 	f := newFixture(t)
-	admin := f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
-	customer := f.issuer.Token(t, uuid.NewString())
+	admin := f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	customer := f.Issuer.Token(t, uuid.NewString())
 	const path = "/api/v1/admin/notification-templates/order_paid"
 
-	status, _ := f.send(t, http.MethodGet, path, customer, "")
-	assert.Equal(t, http.StatusForbidden, status)
-	status, _ = f.send(t, http.MethodPut, path, customer, `{"subject": "s", "body": "b"}`)
-	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, http.StatusForbidden, f.Get(t, path, customer).Status)
+	assert.Equal(t, http.StatusForbidden, f.Send(t, http.MethodPut, path, customer, `{"subject": "s", "body": "b"}`).Status)
 
-	status, body := f.send(t, http.MethodGet, path, admin, "")
-	require.Equal(t, http.StatusOK, status, string(body))
+	r := f.Get(t, path, admin)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	var seeded map[string]string
-	require.NoError(t, json.Unmarshal(body, &seeded))
+	r.JSON(t, &seeded)
 	assert.Equal(t, "order_paid", seeded["name"])
 	assert.Contains(t, seeded["body"], "{{.InvoiceNumber}}")
 
-	status, _ = f.send(t, http.MethodGet, "/api/v1/admin/notification-templates/nope", admin, "")
-	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, http.StatusNotFound, f.Get(t, "/api/v1/admin/notification-templates/nope", admin).Status)
 }
 
 func TestPutTemplate(t *testing.T) {
 	f := newFixture(t)
-	admin := f.issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin)
+	admin := f.Issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin)
 	const path = "/api/v1/admin/notification-templates/welcome"
-	_, before := f.send(t, http.MethodGet, path, admin, "")
+	before := f.Get(t, path, admin).Body
 
 	tests := []struct {
 		name   string
@@ -102,41 +80,40 @@ func TestPutTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := f.send(t, http.MethodPut, path, admin, tt.body)
-			assert.Equal(t, tt.status, status, string(body))
-			_, now := f.send(t, http.MethodGet, path, admin, "")
+			r := f.Send(t, http.MethodPut, path, admin, tt.body)
+			assert.Equal(t, tt.status, r.Status, string(r.Body))
+			now := f.Get(t, path, admin).Body
 			assert.JSONEq(t, string(before), string(now), "the stored template stays")
 		})
 	}
 
-	status, body := f.send(t, http.MethodPut, path, admin, `{"subject": "Hello {{.Name}}", "body": "<b>{{.Name}}</b>", "text": "Yo {{.Name}}"}`)
-	require.Equal(t, http.StatusOK, status, string(body))
+	r := f.Send(t, http.MethodPut, path, admin, `{"subject": "Hello {{.Name}}", "body": "<b>{{.Name}}</b>", "text": "Yo {{.Name}}"}`)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	var saved map[string]string
-	require.NoError(t, json.Unmarshal(body, &saved))
+	r.JSON(t, &saved)
 	assert.Equal(t, "<b>{{.Name}}</b>", saved["body"])
 	var stored string
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT text FROM templates WHERE name = 'welcome'`).Scan(&stored))
+	require.NoError(t, f.DB.QueryRow(context.Background(), `SELECT text FROM templates WHERE name = 'welcome'`).Scan(&stored))
 	assert.Equal(t, "Yo {{.Name}}", stored)
 
-	status, _ = f.send(t, http.MethodPut, "/api/v1/admin/notification-templates/nope", admin, `{"subject": "s", "body": "b"}`)
-	assert.Equal(t, http.StatusNotFound, status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPut, "/api/v1/admin/notification-templates/nope", admin, `{"subject": "s", "body": "b"}`).Status)
 }
 
 func TestDeadLettersAreForAdmins(t *testing.T) {
 	f := newFixture(t)
 	user := uuid.New()
 	f.insertDelivery(t, user, "email", "sent", 1)
-	_, err := f.pool.Exec(context.Background(), `INSERT INTO deliveries
+	_, err := f.DB.Exec(context.Background(), `INSERT INTO deliveries
 		(id, user_id, channel, template, recipient, status, error, attempts, event_id)
 		VALUES ($1, $2, 'email', 'order_paid', 'a@example.com', 'failed', 'smtp down', 8, 'evt-dead')`, uuid.New(), user)
 	require.NoError(t, err)
 	const path = "/api/v1/notifications/dead-letters"
 
-	status, _ := f.send(t, http.MethodGet, path, f.issuer.Token(t, user.String()), "")
-	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, http.StatusForbidden, f.Get(t, path, f.Issuer.Token(t, user.String())).Status)
+	r := f.Get(t, path, f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
+	require.Equal(t, http.StatusOK, r.Status)
 	var page deliveryPage
-	resp := f.get(t, path, f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin), &page)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	r.JSON(t, &page)
 	require.Equal(t, 1, page.Total)
 	assert.Equal(t, "evt-dead", page.Items[0]["event_id"])
 	assert.Equal(t, "smtp down", page.Items[0]["last_error"])

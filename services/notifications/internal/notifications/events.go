@@ -7,68 +7,56 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
-// The payloads of the events notifications consumes. Producers own their
-// topics; these types are the fields notifications reads, and the contract
-// producers are asked to keep. Optional fields are marked so.
+// The data each kind of message renders: the fields its templates may
+// name, made from the event the message is for. A notification.requested
+// carries it as JSON, in the shape of these tags.
 
-// UserRegistered is user.registered, published by auth.
-type UserRegistered struct {
+// UserData is what the welcome message shows of a new user.
+type UserData struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
 	Name   string `json:"name"`
 }
 
-// OrderEvent is order.created, order.shipped, order.delivered and
-// order.cancelled, published by orders.
-type OrderEvent struct {
+// OrderData is what the messages on an order being placed, shipped,
+// delivered or cancelled show.
+type OrderData struct {
 	OrderID    string `json:"order_id"`
 	UserID     string `json:"user_id"`
-	Email      string `json:"email,omitempty"` // optional: else the address from user.registered
+	Email      string `json:"email,omitempty"` // when the event names the address
 	TotalCents int64  `json:"total_cents"`
 	Currency   string `json:"currency"`
 	Reason     string `json:"reason,omitempty"` // order.cancelled
 }
 
-// Recipient is the user the event concerns and, when the event gives it,
-// their address.
-func (e OrderEvent) Recipient() (userID, email string) { return e.UserID, e.Email }
-
-// OrderPaid is order.paid, published by orders once payment succeeded.
-type OrderPaid struct {
+// OrderPaidData is what the receipt shows.
+type OrderPaidData struct {
 	OrderID       string    `json:"order_id"`
 	UserID        string    `json:"user_id"`
-	Email         string    `json:"email,omitempty"` // optional
+	Email         string    `json:"email,omitempty"`
 	TotalCents    int64     `json:"total_cents"`
 	Currency      string    `json:"currency"`
 	InvoiceNumber string    `json:"invoice_number,omitempty"` // absent from events paid before orders forwarded it
 	PaidAt        time.Time `json:"paid_at,omitzero"`
 }
 
-// Recipient is the user the event concerns and, when the event gives it,
-// their address.
-func (e OrderPaid) Recipient() (userID, email string) { return e.UserID, e.Email }
-
-// PaymentEvent is payment.failed and payment.refunded, published by
-// payments.
-type PaymentEvent struct {
+// PaymentData is what the messages on a failed or refunded payment show.
+type PaymentData struct {
 	PaymentID   string `json:"payment_id"`
 	OrderID     string `json:"order_id"`
 	UserID      string `json:"user_id"`
-	Email       string `json:"email,omitempty"` // optional
+	Email       string `json:"email,omitempty"`
 	AmountCents int64  `json:"amount_cents"`
 	Currency    string `json:"currency"`
 	Reason      string `json:"reason,omitempty"` // payment.failed
 }
 
-// Recipient is the user the event concerns and, when the event gives it,
-// their address.
-func (e PaymentEvent) Recipient() (userID, email string) { return e.UserID, e.Email }
-
-// LowStock is inventory.low_stock, published by products; it goes to the
-// shop's admins.
-type LowStock struct {
+// LowStockData is what the admins' low-stock message shows of a product.
+type LowStockData struct {
 	ProductID   string `json:"product_id"`
 	SKU         string `json:"sku"`
 	ProductName string `json:"name"`
@@ -76,19 +64,9 @@ type LowStock struct {
 	Threshold   int    `json:"threshold"`
 }
 
-// Requested is notification.requested: another service asks for a named
-// message to a user or, without user_id, to the admins.
-type Requested struct {
-	Template string          `json:"template"`
-	UserID   string          `json:"user_id,omitempty"`
-	Email    string          `json:"email,omitempty"`
-	Data     json.RawMessage `json:"data"`
-}
-
-// LowStockDigest is the data of the daily low-stock digest the workers
-// request (notification.requested, template low_stock_digest).
-type LowStockDigest struct {
-	Items []LowStock `json:"items"`
+// LowStockDigestData is what the daily low-stock digest shows.
+type LowStockDigestData struct {
+	Items []LowStockData `json:"items"`
 }
 
 // Kind is a kind of message: its template name, whether it is
@@ -100,23 +78,24 @@ type Kind struct {
 	Sample        any
 }
 
-var sampleOrder = OrderEvent{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", Reason: "r"}
-var samplePayment = PaymentEvent{OrderID: uuid.Nil.String(), AmountCents: 1999, Currency: "USD", Reason: "r"}
-var sampleLowStock = LowStock{SKU: "SKU-1", ProductName: "Widget", Available: 1, Threshold: 5}
+var sampleOrder = OrderData{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", Reason: "r"}
+var samplePayment = PaymentData{OrderID: uuid.Nil.String(), AmountCents: 1999, Currency: "USD", Reason: "r"}
+var sampleLowStock = LowStockData{SKU: "SKU-1", ProductName: "Widget", Available: 1, Threshold: 5}
 
 // Kinds are the templates by name. Adding a kind means a template row
 // (migration) and a consumer.
 var Kinds = map[string]Kind{
-	"welcome":          {Sample: UserRegistered{Name: "Ada"}},
+	"welcome":          {Sample: UserData{Name: "Ada"}},
 	"order_created":    {Sample: sampleOrder},
-	"order_paid":       {Transactional: true, Sample: OrderPaid{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", InvoiceNumber: "INV-1"}},
+	"order_paid":       {Transactional: true, Sample: OrderPaidData{OrderID: uuid.Nil.String(), TotalCents: 1999, Currency: "USD", InvoiceNumber: "INV-1"}},
 	"payment_failed":   {Transactional: true, Sample: samplePayment},
 	"order_shipped":    {Sample: sampleOrder},
 	"order_delivered":  {Sample: sampleOrder},
 	"order_cancelled":  {Transactional: true, Sample: sampleOrder},
 	"payment_refunded": {Transactional: true, Sample: samplePayment},
 	"low_stock":        {Transactional: true, Sample: sampleLowStock},
-	"low_stock_digest": {Transactional: true, Sample: LowStockDigest{Items: []LowStock{sampleLowStock}}},
+	// Requested by the workers' daily job.
+	contracts.TemplateLowStockDigest: {Transactional: true, Sample: LowStockDigestData{Items: []LowStockData{sampleLowStock}}},
 }
 
 // Request asks for one event's message to one user (or, with UserID

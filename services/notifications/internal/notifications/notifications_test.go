@@ -14,13 +14,13 @@ import (
 
 func TestRenderEscapesUserDataInHTMLOnly(t *testing.T) {
 	tpl := Template{Name: "welcome", Subject: "Hi {{.Name}}", HTML: "<p>Hello {{.Name}}</p>", Text: "Hello {{.Name}}"}
-	msg, err := tpl.Render(UserRegistered{Name: `<script>alert("x")</script>`})
+	msg, err := tpl.Render(UserData{Name: `<script>alert("x")</script>`})
 	require.NoError(t, err)
 	assert.Equal(t, "<p>Hello &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</p>", msg.HTML)
 	assert.Equal(t, `Hello <script>alert("x")</script>`, msg.Text, "SMS and push are plain text")
 	assert.Equal(t, `Hi <script>alert("x")</script>`, msg.Subject)
 
-	msg, err = tpl.Render(UserRegistered{Name: "Eve\r\nBcc: all@example.com"})
+	msg, err = tpl.Render(UserData{Name: "Eve\r\nBcc: all@example.com"})
 	require.NoError(t, err)
 	assert.Equal(t, "Hi Eve Bcc: all@example.com", msg.Subject, "user data cannot add a header line")
 }
@@ -121,17 +121,17 @@ func TestPlan(t *testing.T) {
 		prefs Preferences
 		want  map[Channel]Status
 	}{
-		{"defaults: email only", Request{UserID: user, Email: "a@b.c", Template: welcome, Data: UserRegistered{}},
+		{"defaults: email only", Request{UserID: user, Email: "a@b.c", Template: welcome, Data: UserData{}},
 			DefaultPreferences(user), map[Channel]Status{ChannelEmail: StatusQueued, ChannelSMS: StatusSkipped, ChannelPush: StatusSkipped}},
-		{"everything off", Request{UserID: user, Email: "a@b.c", Template: welcome, Data: UserRegistered{}},
+		{"everything off", Request{UserID: user, Email: "a@b.c", Template: welcome, Data: UserData{}},
 			Preferences{UserID: user}, map[Channel]Status{ChannelEmail: StatusSkipped, ChannelSMS: StatusSkipped, ChannelPush: StatusSkipped}},
-		{"transactional mail ignores email off", Request{UserID: user, Email: "a@b.c", Template: receipt, Data: OrderPaid{}},
+		{"transactional mail ignores email off", Request{UserID: user, Email: "a@b.c", Template: receipt, Data: OrderPaidData{}},
 			Preferences{UserID: user, SMS: true}, map[Channel]Status{ChannelEmail: StatusQueued, ChannelSMS: StatusQueued, ChannelPush: StatusSkipped}},
-		{"no address", Request{UserID: user, Template: receipt, Data: OrderPaid{}},
+		{"no address", Request{UserID: user, Template: receipt, Data: OrderPaidData{}},
 			DefaultPreferences(user), map[Channel]Status{ChannelEmail: StatusSkipped, ChannelSMS: StatusSkipped, ChannelPush: StatusSkipped}},
-		{"template that cannot render", Request{UserID: user, Email: "a@b.c", Template: broken, Data: UserRegistered{}},
+		{"template that cannot render", Request{UserID: user, Email: "a@b.c", Template: broken, Data: UserData{}},
 			DefaultPreferences(user), map[Channel]Status{ChannelEmail: StatusFailed, ChannelSMS: StatusSkipped, ChannelPush: StatusSkipped}},
-		{"admins by email only", Request{Email: "ops@b.c", Template: welcome, Data: UserRegistered{}},
+		{"admins by email only", Request{Email: "ops@b.c", Template: welcome, Data: UserData{}},
 			Preferences{}, map[Channel]Status{ChannelEmail: StatusQueued}},
 	}
 	for _, tt := range tests {

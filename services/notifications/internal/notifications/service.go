@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // ErrMalformed is returned for an event that can never make a message: a
@@ -99,40 +101,33 @@ func NewService(store Store, sender Sender, opts Options) *Service {
 	return &Service{store: store, sender: sender, opts: opts}
 }
 
-func parseUser(raw string) (uuid.UUID, error) {
-	id, err := uuid.Parse(raw)
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, fmt.Errorf("%w: user_id is not a user id", ErrMalformed)
-	}
-	return id, nil
-}
+var errNoUser = fmt.Errorf("%w: user_id is not a user id", ErrMalformed)
 
 // Welcome applies user.registered: it records the new user's address,
 // gives them the default preferences (unless they chose already) and
 // welcomes them. It returns ErrMalformed for an invalid user id.
-func (s *Service) Welcome(ctx context.Context, eventID string, u UserRegistered) error {
-	userID, err := parseUser(u.UserID)
-	if err != nil {
-		return err
+func (s *Service) Welcome(ctx context.Context, eventID string, u contracts.UserRegisteredV1) error {
+	if u.UserID == uuid.Nil {
+		return errNoUser
 	}
-	return s.userMessage(ctx, eventID, "welcome", u, userID, u.Email, func(ctx context.Context, in Intake) error {
+	data := UserData{UserID: u.UserID.String(), Email: u.Email, Name: u.Name}
+	return s.userMessage(ctx, eventID, "welcome", data, u.UserID, u.Email, func(ctx context.Context, in Intake) error {
 		if u.Email != "" {
-			if err := in.SaveRecipient(ctx, userID, u.Email, u.Name); err != nil {
+			if err := in.SaveRecipient(ctx, u.UserID, u.Email, u.Name); err != nil {
 				return err
 			}
 		}
-		return in.CreatePreferences(ctx, DefaultPreferences(userID))
+		return in.CreatePreferences(ctx, DefaultPreferences(u.UserID))
 	})
 }
 
 // NotifyUser queues and sends event eventID's message from template, with
-// data, to rawUserID at email or, without one, at the address
-// user.registered gave. It returns ErrMalformed for an invalid user id and
+// data, to userID at email or, without one, at the address
+// user.registered gave. It returns ErrMalformed for the nil user id and
 // ErrTemplateNotFound when the shop has no such template.
-func (s *Service) NotifyUser(ctx context.Context, eventID, template, rawUserID, email string, data any) error {
-	userID, err := parseUser(rawUserID)
-	if err != nil {
-		return err
+func (s *Service) NotifyUser(ctx context.Context, eventID, template string, userID uuid.UUID, email string, data any) error {
+	if userID == uuid.Nil {
+		return errNoUser
 	}
 	return s.userMessage(ctx, eventID, template, data, userID, email, nil)
 }
@@ -154,7 +149,7 @@ func (s *Service) NotifyAdmins(ctx context.Context, eventID, template string, da
 // Request applies notification.requested: the named message to a user or,
 // without user id, to the admins. It returns ErrMalformed for an invalid
 // user id or data, ErrTemplateNotFound for a name no event uses.
-func (s *Service) Request(ctx context.Context, eventID string, r Requested) error {
+func (s *Service) Request(ctx context.Context, eventID string, r contracts.NotificationRequestedV1) error {
 	kind, ok := Kinds[r.Template]
 	if !ok {
 		return fmt.Errorf("template %q: %w", r.Template, ErrTemplateNotFound)
@@ -163,10 +158,10 @@ func (s *Service) Request(ctx context.Context, eventID string, r Requested) erro
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if r.UserID == "" {
+	if r.UserID == nil {
 		return s.NotifyAdmins(ctx, eventID, r.Template, data)
 	}
-	return s.NotifyUser(ctx, eventID, r.Template, r.UserID, r.Email, data)
+	return s.NotifyUser(ctx, eventID, r.Template, *r.UserID, r.Email, data)
 }
 
 // userMessage queues and sends the template's message to userID; before

@@ -1,56 +1,26 @@
 package httpapi_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
-	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
-
-// do sends a JSON body (none when empty) with token and extra header
-// pairs, and returns the status and decoded body.
-func (f fixture) do(t *testing.T, method, path, token, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	}
-	req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	var out map[string]any
-	if len(b) > 0 {
-		require.NoError(t, json.Unmarshal(b, &out), string(b))
-	}
-	if resp.StatusCode >= 400 {
-		assert.Equal(t, server.ProblemContentType, resp.Header.Get(fiber.HeaderContentType))
-	}
-	return resp.StatusCode, out
-}
 
 const shipTo = `{"shipping_address": {"name": "Ada", "line1": "1 St", "city": "Lyon", "postal_code": "69001", "country": "FR"}}`
 
 func TestCartAndCheckout(t *testing.T) {
 	f := newFixture(t)
 	p := f.catalog.Add("Teapot", 2500, 3)
-	user := f.issuer.Token(t, uuid.NewString())
-	add := func(body string) (int, map[string]any) {
-		return f.do(t, http.MethodPost, "/api/v1/cart/items", user, body)
+	user := f.Issuer.Token(t, uuid.NewString())
+	add := func(body string) servertest.Response {
+		return f.Send(t, http.MethodPost, "/api/v1/cart/items", user, body)
 	}
 
 	t.Run("bad cart input is 422 and changes nothing", func(t *testing.T) {
@@ -61,8 +31,7 @@ func TestCartAndCheckout(t *testing.T) {
 			"not a uuid":      `{"product_id": "x", "quantity": 1}`,
 		} {
 			t.Run(name, func(t *testing.T) {
-				status, _ := add(body)
-				assert.Equal(t, http.StatusUnprocessableEntity, status)
+				assert.Equal(t, http.StatusUnprocessableEntity, add(body).Status)
 			})
 		}
 		for name, body := range map[string]string{
@@ -74,83 +43,77 @@ func TestCartAndCheckout(t *testing.T) {
 			"NUL in the product id": `{"product_id": "\u0000", "quantity": 1}`,
 		} {
 			t.Run(name, func(t *testing.T) {
-				status, problem := add(body)
-				assert.Equal(t, http.StatusBadRequest, status)
-				assert.NotContains(t, problem["detail"], "99999999999999999999")
+				problem := add(body)
+				assert.Equal(t, http.StatusBadRequest, problem.Status)
+				assert.NotContains(t, problem.Object["detail"], "99999999999999999999")
 			})
 		}
-		status, _ := add(`{"product_id": "` + p.ID.String() + `", "quantity": -1}`)
-		assert.Equal(t, http.StatusUnprocessableEntity, status, "a negative quantity")
-		status, cart := f.do(t, http.MethodGet, "/api/v1/cart", user, "")
-		require.Equal(t, http.StatusOK, status)
-		assert.Empty(t, cart["items"])
+		assert.Equal(t, http.StatusUnprocessableEntity, add(`{"product_id": "`+p.ID.String()+`", "quantity": -1}`).Status, "a negative quantity")
+		cart := f.Get(t, "/api/v1/cart", user)
+		require.Equal(t, http.StatusOK, cart.Status)
+		assert.Empty(t, cart.Object["items"])
 	})
 
-	status, cart := add(`{"product_id": "` + p.ID.String() + `", "quantity": 2}`)
-	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, float64(5000), cart["total_cents"])
-	status, cart = f.do(t, http.MethodPatch, "/api/v1/cart/items/"+p.ID.String(), user, `{"quantity": 3}`)
-	require.Equal(t, http.StatusOK, status)
-	assert.Equal(t, float64(7500), cart["total_cents"])
+	cart := add(`{"product_id": "` + p.ID.String() + `", "quantity": 2}`)
+	require.Equal(t, http.StatusOK, cart.Status)
+	assert.Equal(t, float64(5000), cart.Object["total_cents"])
+	cart = f.Send(t, http.MethodPatch, "/api/v1/cart/items/"+p.ID.String(), user, `{"quantity": 3}`)
+	require.Equal(t, http.StatusOK, cart.Status)
+	assert.Equal(t, float64(7500), cart.Object["total_cents"])
 
 	t.Run("checkout needs an Idempotency-Key", func(t *testing.T) {
-		status, _ := f.do(t, http.MethodPost, "/api/v1/checkout", user, shipTo)
-		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, http.StatusBadRequest, f.Send(t, http.MethodPost, "/api/v1/checkout", user, shipTo).Status)
 	})
 	t.Run("checkout validates the address", func(t *testing.T) {
-		status, body := f.do(t, http.MethodPost, "/api/v1/checkout", user, `{"shipping_address": {"name": "A"}}`, "Idempotency-Key", "v")
-		assert.Equal(t, http.StatusUnprocessableEntity, status)
-		assert.Len(t, body["errors"], 4)
+		r := f.Send(t, http.MethodPost, "/api/v1/checkout", user, `{"shipping_address": {"name": "A"}}`, "Idempotency-Key", "v")
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Len(t, r.Object["errors"], 4)
 	})
 
-	status, first := f.do(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-1")
-	require.Equal(t, http.StatusCreated, status, first)
+	placed := f.Send(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-1")
+	require.Equal(t, http.StatusCreated, placed.Status, string(placed.Body))
+	first := placed.Object
 	assert.Equal(t, "pending_payment", first["status"])
 	assert.Equal(t, float64(7500), first["total_cents"])
 	assert.Nil(t, first["payment"])
 	assert.Len(t, first["history"], 1)
 
 	t.Run("a replay answers the same 201", func(t *testing.T) {
-		status, again := f.do(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-1")
-		assert.Equal(t, http.StatusCreated, status)
-		assert.Equal(t, first, again)
+		again := f.Send(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-1")
+		assert.Equal(t, http.StatusCreated, again.Status)
+		assert.Equal(t, first, again.Object)
 	})
 	t.Run("the key with another body is 422", func(t *testing.T) {
-		status, body := f.do(t, http.MethodPost, "/api/v1/checkout", user, strings.Replace(shipTo, "Lyon", "Nice", 1), "Idempotency-Key", "key-1")
-		assert.Equal(t, http.StatusUnprocessableEntity, status)
-		assert.Equal(t, "idempotency_key_reused", body["code"])
+		r := f.Send(t, http.MethodPost, "/api/v1/checkout", user, strings.Replace(shipTo, "Lyon", "Nice", 1), "Idempotency-Key", "key-1")
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "idempotency_key_reused", r.Object["code"])
 	})
 	t.Run("the emptied cart cannot be checked out", func(t *testing.T) {
-		status, body := f.do(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-2")
-		assert.Equal(t, http.StatusUnprocessableEntity, status)
-		assert.Equal(t, "empty_cart", body["code"])
+		r := f.Send(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-2")
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "empty_cart", r.Object["code"])
 	})
 	t.Run("out of stock is 409 naming the product", func(t *testing.T) {
-		other := f.issuer.Token(t, uuid.NewString())
-		status, _ := f.do(t, http.MethodPost, "/api/v1/cart/items", other, `{"product_id": "`+p.ID.String()+`", "quantity": 1}`)
-		require.Equal(t, http.StatusOK, status)
-		status, body := f.do(t, http.MethodPost, "/api/v1/checkout", other, shipTo, "Idempotency-Key", "k")
-		assert.Equal(t, http.StatusConflict, status)
-		assert.Equal(t, "insufficient_stock", body["code"])
-		assert.Equal(t, []any{p.ID.String()}, body["product_ids"])
+		other := f.Issuer.Token(t, uuid.NewString())
+		require.Equal(t, http.StatusOK, f.Send(t, http.MethodPost, "/api/v1/cart/items", other, `{"product_id": "`+p.ID.String()+`", "quantity": 1}`).Status)
+		r := f.Send(t, http.MethodPost, "/api/v1/checkout", other, shipTo, "Idempotency-Key", "k")
+		assert.Equal(t, http.StatusConflict, r.Status)
+		assert.Equal(t, "insufficient_stock", r.Object["code"])
+		assert.Equal(t, []any{p.ID.String()}, r.Object["product_ids"])
 	})
 
 	id := first["id"].(string)
 	t.Run("order routes: visibility and roles", func(t *testing.T) {
-		status, _ := f.do(t, http.MethodGet, "/api/v1/orders/"+id, f.issuer.Token(t, uuid.NewString()), "")
-		assert.Equal(t, http.StatusNotFound, status, "another customer's order")
-		status, _ = f.do(t, http.MethodGet, "/api/v1/orders/not-a-uuid", user, "")
-		assert.Equal(t, http.StatusNotFound, status)
-		status, _ = f.do(t, http.MethodPost, "/api/v1/orders/"+id+"/ship", user, "")
-		assert.Equal(t, http.StatusForbidden, status)
-		admin := f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
-		status, body := f.do(t, http.MethodPost, "/api/v1/orders/"+id+"/ship", admin, "")
-		assert.Equal(t, http.StatusConflict, status, "an unpaid order cannot ship")
-		assert.Equal(t, "invalid_transition", body["code"])
-		status, body = f.do(t, http.MethodPost, "/api/v1/orders/"+id+"/cancel", user, "")
-		require.Equal(t, http.StatusOK, status)
-		assert.Equal(t, "cancelled", body["status"])
-		status, _ = f.do(t, http.MethodPost, "/api/v1/orders/"+id+"/cancel", admin, "")
-		assert.Equal(t, http.StatusConflict, status)
+		assert.Equal(t, http.StatusNotFound, f.Get(t, "/api/v1/orders/"+id, f.Issuer.Token(t, uuid.NewString())).Status, "another customer's order")
+		assert.Equal(t, http.StatusNotFound, f.Get(t, "/api/v1/orders/not-a-uuid", user).Status)
+		assert.Equal(t, http.StatusForbidden, f.Send(t, http.MethodPost, "/api/v1/orders/"+id+"/ship", user, "").Status)
+		admin := f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+		r := f.Send(t, http.MethodPost, "/api/v1/orders/"+id+"/ship", admin, "")
+		assert.Equal(t, http.StatusConflict, r.Status, "an unpaid order cannot ship")
+		assert.Equal(t, "invalid_transition", r.Object["code"])
+		r = f.Send(t, http.MethodPost, "/api/v1/orders/"+id+"/cancel", user, "")
+		require.Equal(t, http.StatusOK, r.Status)
+		assert.Equal(t, "cancelled", r.Object["status"])
+		assert.Equal(t, http.StatusConflict, f.Send(t, http.MethodPost, "/api/v1/orders/"+id+"/cancel", admin, "").Status)
 	})
 }

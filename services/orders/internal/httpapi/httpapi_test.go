@@ -2,17 +2,12 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,29 +18,24 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
-	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
 type fixture struct {
-	app     *fiber.App
-	pool    *pgxpool.Pool
-	issuer  *authntest.Issuer
+	*servertest.API
 	catalog *orderstest.Catalog
 }
 
-// newFixture serves the handlers on the platform server, so errors are
-// rendered by the real problem+json error handler, over a fresh database.
+// newFixture serves the handlers over a fresh database, with carts and
+// the catalog in memory.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	pool := pgtest.NewDatabase(t, migrations.FS)
-	issuer := authntest.NewIssuer(t)
-	srv := server.New(server.Options{Config: config.Base{Service: "orders"}, Logger: slog.New(slog.DiscardHandler)})
+	api := servertest.NewAPI(t, "orders", migrations.FS)
 	carts, catalog := orderstest.NewCarts(), orderstest.NewCatalog()
-	svc := orders.NewService(postgres.NewStore(pool), carts, catalog, time.Now, 30*time.Minute)
-	httpapi.New(svc, orders.NewCarts(carts, catalog), issuer.Verifier()).Register(srv.App())
-	return fixture{app: srv.App(), pool: pool, issuer: issuer, catalog: catalog}
+	svc := orders.NewService(postgres.NewStore(api.DB), carts, catalog, time.Now, 30*time.Minute)
+	httpapi.New(svc, orders.NewCarts(carts, catalog), api.Issuer.Verifier()).Register(api.App())
+	return fixture{API: api, catalog: catalog}
 }
 
 // insertOrder adds an order placed n minutes into the test day.
@@ -53,28 +43,11 @@ func (f fixture) insertOrder(t *testing.T, user uuid.UUID, status string, n int)
 	t.Helper()
 	id := uuid.New()
 	at := time.Date(2025, 3, 1, 0, n, 0, 0, time.UTC)
-	_, err := f.pool.Exec(context.Background(), `INSERT INTO orders
+	_, err := f.DB.Exec(context.Background(), `INSERT INTO orders
 		(id, user_id, status, total_cents, currency, shipping_address, idempotency_key, created_at, updated_at)
 		VALUES ($1, $2, $3, 4200, 'EUR', '{}', $4, $5, $5)`, id, user, status, uuid.NewString(), at)
 	require.NoError(t, err)
 	return id
-}
-
-// get calls path with token (none when empty) and decodes the JSON answer.
-func (f fixture) get(t *testing.T, path, token string, out any) *http.Response {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(body, out), string(body))
-	}
-	return resp
 }
 
 type orderItem struct {
@@ -113,15 +86,16 @@ func TestListOrdersRefusesCallersWithoutAValidToken(t *testing.T) {
 		"no token":           "",
 		"not a jwt":          "garbage",
 		"another issuer's":   other.Token(t, uuid.NewString()),
-		"subject not a uuid": f.issuer.Token(t, "alice"),
-		"admin without uuid": f.issuer.Token(t, "root", authn.RoleAdmin),
+		"subject not a uuid": f.Issuer.Token(t, "alice"),
+		"admin without uuid": f.Issuer.Token(t, "root", authn.RoleAdmin),
 	}
 	for name, token := range tests {
 		t.Run(name, func(t *testing.T) {
 			var p problem
-			resp := f.get(t, "/api/v1/orders", token, &p)
-			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-			assert.Equal(t, server.ProblemContentType, resp.Header.Get(fiber.HeaderContentType))
+			r := f.Get(t, "/api/v1/orders", token)
+			r.JSON(t, &p)
+			assert.Equal(t, http.StatusUnauthorized, r.Status)
+			assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
 			assert.Equal(t, http.StatusUnauthorized, p.Status)
 		})
 	}
@@ -133,12 +107,13 @@ func TestCustomerSeesOnlyOwnOrders(t *testing.T) {
 	a1 := f.insertOrder(t, alice, "paid", 1)
 	f.insertOrder(t, bob, "paid", 2)
 	a2 := f.insertOrder(t, alice, "pending_payment", 3)
-	token := f.issuer.Token(t, alice.String())
+	token := f.Issuer.Token(t, alice.String())
 
 	t.Run("own orders newest first", func(t *testing.T) {
 		var page orderPage
-		resp := f.get(t, "/api/v1/orders", token, &page)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		r := f.Get(t, "/api/v1/orders", token)
+		r.JSON(t, &page)
+		require.Equal(t, http.StatusOK, r.Status)
 		assert.Equal(t, []uuid.UUID{a2, a1}, itemIDs(page))
 		assert.Equal(t, 2, page.Total)
 		assert.Equal(t, orderItem{
@@ -148,20 +123,23 @@ func TestCustomerSeesOnlyOwnOrders(t *testing.T) {
 	})
 	t.Run("asking for another user still shows own", func(t *testing.T) {
 		var page orderPage
-		resp := f.get(t, "/api/v1/orders?user_id="+bob.String(), token, &page)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		r := f.Get(t, "/api/v1/orders?user_id="+bob.String(), token)
+		r.JSON(t, &page)
+		require.Equal(t, http.StatusOK, r.Status)
 		assert.Equal(t, []uuid.UUID{a2, a1}, itemIDs(page))
 	})
 	t.Run("status filter applies to own orders", func(t *testing.T) {
 		var page orderPage
-		resp := f.get(t, "/api/v1/orders?status=paid", token, &page)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		r := f.Get(t, "/api/v1/orders?status=paid", token)
+		r.JSON(t, &page)
+		require.Equal(t, http.StatusOK, r.Status)
 		assert.Equal(t, []uuid.UUID{a1}, itemIDs(page))
 	})
 	t.Run("a user without orders gets an empty page", func(t *testing.T) {
 		var page orderPage
-		resp := f.get(t, "/api/v1/orders", f.issuer.Token(t, uuid.NewString()), &page)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		r := f.Get(t, "/api/v1/orders", f.Issuer.Token(t, uuid.NewString()))
+		r.JSON(t, &page)
+		require.Equal(t, http.StatusOK, r.Status)
 		assert.NotNil(t, page.Items)
 		assert.Empty(t, page.Items)
 		assert.Zero(t, page.Total)
@@ -176,7 +154,7 @@ func TestAdminsSeeAllOrdersAndFilter(t *testing.T) {
 	b2 := f.insertOrder(t, bob, "cancelled", 3)
 
 	for _, role := range []string{authn.RoleAdmin, authn.RoleSuperAdmin} {
-		token := f.issuer.Token(t, uuid.NewString(), role)
+		token := f.Issuer.Token(t, uuid.NewString(), role)
 		tests := []struct {
 			query string
 			want  []uuid.UUID
@@ -189,8 +167,9 @@ func TestAdminsSeeAllOrdersAndFilter(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(role+tt.query, func(t *testing.T) {
 				var page orderPage
-				resp := f.get(t, "/api/v1/orders"+tt.query, token, &page)
-				require.Equal(t, http.StatusOK, resp.StatusCode)
+				r := f.Get(t, "/api/v1/orders"+tt.query, token)
+				r.JSON(t, &page)
+				require.Equal(t, http.StatusOK, r.Status)
 				assert.Equal(t, tt.want, itemIDs(page))
 				assert.Equal(t, len(tt.want), page.Total)
 			})
@@ -200,7 +179,7 @@ func TestAdminsSeeAllOrdersAndFilter(t *testing.T) {
 
 func TestListOrdersValidatesQuery(t *testing.T) {
 	f := newFixture(t)
-	admin := f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	admin := f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
 	tests := []struct {
 		query  string
 		fields []string
@@ -220,8 +199,9 @@ func TestListOrdersValidatesQuery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			var p problem
-			resp := f.get(t, "/api/v1/orders"+tt.query, admin, &p)
-			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			r := f.Get(t, "/api/v1/orders"+tt.query, admin)
+			r.JSON(t, &p)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status)
 			var fields []string
 			for _, e := range p.Errors {
 				fields = append(fields, e["field"])
@@ -239,7 +219,7 @@ func TestListOrdersPages(t *testing.T) {
 	for n := range 5 {
 		newestFirst = append([]uuid.UUID{f.insertOrder(t, user, "paid", n)}, newestFirst...)
 	}
-	token := f.issuer.Token(t, user.String())
+	token := f.Issuer.Token(t, user.String())
 	tests := []struct {
 		query    string
 		want     []uuid.UUID
@@ -257,8 +237,9 @@ func TestListOrdersPages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			var page orderPage
-			resp := f.get(t, "/api/v1/orders"+tt.query, token, &page)
-			require.Equal(t, http.StatusOK, resp.StatusCode)
+			r := f.Get(t, "/api/v1/orders"+tt.query, token)
+			r.JSON(t, &page)
+			require.Equal(t, http.StatusOK, r.Status)
 			assert.Equal(t, tt.want, itemIDs(page))
 			assert.Equal(t, 5, page.Total)
 			assert.Equal(t, tt.page, page.Page)

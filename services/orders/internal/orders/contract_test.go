@@ -29,7 +29,7 @@ func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 		}
 	}
 	onPayment := func(topic string, d Detail) Change {
-		ch, err := OnPayment(topic, PaymentEvent{OrderID: d.ID, PaymentID: &paymentID, InvoiceNumber: "2026-000042"}, now)(d)
+		ch, err := OnPayment(topic, PaymentNews{PaymentID: paymentID, InvoiceNumber: "2026-000042"}, now)(d)
 		require.NoError(t, err)
 		return ch
 	}

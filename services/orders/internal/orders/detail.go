@@ -1,11 +1,11 @@
 package orders
 
 import (
-	"github.com/daprshop/daprshop/services/platform/contracts"
-
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Address is where an order ships.
@@ -76,16 +76,12 @@ func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
 	var e Event
 	switch to {
 	case StatusPaid:
-		items := make([]EventItem, len(d.Items))
-		for i, it := range d.Items {
-			items[i] = EventItem(it)
-		}
-		e = Event{contracts.TopicOrderPaid, OrderPaid{
+		e = Event{contracts.TopicOrderPaid, contracts.OrderPaidV1{
 			OrderID: d.ID, UserID: d.UserID, PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
-			Items: items, PaidAt: now.UTC(),
+			Items: eventItems(d.Items), PaidAt: now.UTC(),
 		}}
 	case StatusCancelled:
-		e = Event{contracts.TopicOrderCancelled, OrderCancelled{
+		e = Event{contracts.TopicOrderCancelled, contracts.OrderCancelledV1{
 			OrderID: d.ID, UserID: d.UserID, Reason: reason, Refund: d.Status == StatusPaid,
 			PaymentID: d.Payment.PaymentID, TotalCents: d.TotalCents, Currency: d.Currency,
 		}}
@@ -94,10 +90,19 @@ func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
 		if to == StatusDelivered {
 			topic = contracts.TopicOrderDelivered
 		}
-		e = Event{topic, OrderStatusChanged{OrderID: d.ID, UserID: d.UserID, Status: to, TotalCents: d.TotalCents, Currency: d.Currency}}
+		e = Event{topic, contracts.OrderStatusChangedV1{OrderID: d.ID, UserID: d.UserID, Status: string(to), TotalCents: d.TotalCents, Currency: d.Currency}}
 	default:
 		// refunded is the end of the saga; nobody listens for it.
 		return Change{To: to}, nil
 	}
 	return Change{To: to, Events: []Event{e}}, nil
+}
+
+// eventItems are the lines of an order as its events carry them.
+func eventItems(items []Item) []contracts.OrderItemV1 {
+	out := make([]contracts.OrderItemV1, len(items))
+	for i, it := range items {
+		out[i] = contracts.OrderItemV1(it)
+	}
+	return out
 }

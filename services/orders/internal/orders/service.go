@@ -249,16 +249,16 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 		ShippingAddress: cmd.Address,
 		History:         []HistoryEntry{{Status: StatusPendingPayment, At: now}},
 	}
-	created := OrderCreated{OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, Currency: d.Currency, Items: make([]EventItem, len(res.Lines))}
 	for i, l := range res.Lines {
 		if l.Currency != d.Currency {
 			return CheckoutOutcome{}, ErrMixedCurrencies
 		}
 		d.Items[i] = Item{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPriceCents: l.UnitPriceCents}
-		created.Items[i] = EventItem(d.Items[i])
 		d.TotalCents += int64(l.Quantity) * l.UnitPriceCents
 	}
-	created.TotalCents = d.TotalCents
+	created := contracts.OrderCreatedV1{
+		OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, TotalCents: d.TotalCents, Currency: d.Currency, Items: eventItems(d.Items),
+	}
 	// The order the store reads them back in.
 	slices.SortFunc(d.Items, func(a, b Item) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	return CheckoutOutcome{Order: &d, Events: []Event{{contracts.TopicOrderCreated, created}}}, nil
@@ -271,9 +271,9 @@ func (s *Service) Cancel(ctx context.Context, v Viewer, id uuid.UUID) (Detail, e
 		if !v.CanSee(d.Order) {
 			return Change{}, ErrNotFound
 		}
-		reason := ReasonCustomer
+		reason := contracts.CancelReasonCustomer
 		if d.UserID != v.UserID {
-			reason = ReasonAdmin
+			reason = contracts.CancelReasonAdmin
 		}
 		return moveTo(d, StatusCancelled, reason, s.now())
 	})
@@ -309,7 +309,7 @@ func (s *Service) ExpireUnpaid(ctx context.Context) (int, error) {
 				return Change{}, nil
 			}
 			cancelled++
-			return moveTo(d, StatusCancelled, ReasonPaymentTimeout, s.now())
+			return moveTo(d, StatusCancelled, contracts.CancelReasonPaymentTimeout, s.now())
 		})
 		if err != nil {
 			return cancelled, fmt.Errorf("expire order %s: %w", id, err)
@@ -343,11 +343,12 @@ const (
 // payment.refunded closes a cancelled one; every event records the payment
 // news. An event arriving when its transition no longer applies (a
 // redelivery, or an order already cancelled) records the news only.
-func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
+func OnPayment(topic string, p PaymentNews, now time.Time) Decide {
 	return func(d Detail) (Change, error) {
 		pay := d.Payment
-		if p.PaymentID != nil {
-			pay.PaymentID = p.PaymentID
+		if p.PaymentID != uuid.Nil {
+			id := p.PaymentID
+			pay.PaymentID = &id
 		}
 		if p.PaymentIntentID != "" {
 			pay.PaymentIntentID = p.PaymentIntentID
@@ -366,7 +367,7 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 		case contracts.TopicPaymentSucceeded:
 			pay.Status, from, to = PaymentSucceeded, StatusPendingPayment, StatusPaid
 		case contracts.TopicPaymentFailed:
-			pay.Status, from, to, reason = PaymentFailed, StatusPendingPayment, StatusCancelled, ReasonPaymentFailed
+			pay.Status, from, to, reason = PaymentFailed, StatusPendingPayment, StatusCancelled, contracts.CancelReasonPaymentFailed
 		case contracts.TopicPaymentRefunded:
 			pay.Status, from, to = PaymentRefunded, StatusCancelled, StatusRefunded
 		default:
@@ -382,13 +383,13 @@ func OnPayment(topic string, p PaymentEvent, now time.Time) Decide {
 	}
 }
 
-// ApplyPayment applies payment event eventID on topic to its order (see
-// OnPayment), once per event id. unpayable reports money taken for an
-// order no longer awaiting it (expired first), which payments must refund;
-// d is the order as it then stands. ErrNotFound when the order does not
-// exist.
-func (s *Service) ApplyPayment(ctx context.Context, eventID, topic string, p PaymentEvent) (d Detail, unpayable bool, err error) {
-	d, applied, err := s.store.TransitionOnce(ctx, eventID, p.OrderID, OnPayment(topic, p, s.now()))
+// ApplyPayment applies payment event eventID on topic, which tells order
+// orderID p, to the order (see OnPayment), once per event id. unpayable
+// reports money taken for an order no longer awaiting it (expired first),
+// which payments must refund; d is the order as it then stands.
+// ErrNotFound when the order does not exist.
+func (s *Service) ApplyPayment(ctx context.Context, eventID, topic string, orderID uuid.UUID, p PaymentNews) (d Detail, unpayable bool, err error) {
+	d, applied, err := s.store.TransitionOnce(ctx, eventID, orderID, OnPayment(topic, p, s.now()))
 	if err != nil {
 		return Detail{}, false, err
 	}
@@ -399,7 +400,7 @@ func (s *Service) ApplyPayment(ctx context.Context, eventID, topic string, p Pay
 // with the payment's success, and the order does not keep it.
 func withInvoice(ch Change, number string) Change {
 	for i, e := range ch.Events {
-		if paid, ok := e.Payload.(OrderPaid); ok {
+		if paid, ok := e.Payload.(contracts.OrderPaidV1); ok {
 			paid.InvoiceNumber = number
 			ch.Events[i].Payload = paid
 		}

@@ -300,7 +300,7 @@ func TestTransitionsAndExpiry(t *testing.T) {
 	t.Run("cancelling a paid order asks for a refund", func(t *testing.T) {
 		id := place("c")
 		store := postgres.NewStore(f.pool)
-		_, err := store.Transition(ctx, id, orders.OnPayment(contracts.TopicPaymentSucceeded, orders.PaymentEvent{OrderID: id}, f.now))
+		_, err := store.Transition(ctx, id, orders.OnPayment(contracts.TopicPaymentSucceeded, orders.PaymentNews{}, f.now))
 		require.NoError(t, err)
 		d, err := f.svc.Cancel(ctx, ownerView, id)
 		require.NoError(t, err)

@@ -17,7 +17,7 @@ import (
 
 // Payments charges and refunds orders, once per event.
 type Payments interface {
-	Charge(ctx context.Context, eventID string, o payments.OrderCreated) error
+	Charge(ctx context.Context, eventID string, o contracts.OrderCreatedV1) error
 	RefundOrder(ctx context.Context, eventID string, orderID uuid.UUID) error
 	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) error
 }
@@ -36,18 +36,11 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	}
 }
 
-// orderCancelled is the order.cancelled payload fields payments reads.
-type orderCancelled struct {
-	OrderID uuid.UUID `json:"order_id"`
-	Reason  string    `json:"reason"`
-	Refund  bool      `json:"refund"`
-}
-
 // orderCancelled refunds a paid order in full. An unpaid one has its
 // payment closed, so that it can never charge; a provider refusing that
 // is final and goes to the dead letters.
 func (c *Consumer) orderCancelled(ctx context.Context, e events.Event) error {
-	var o orderCancelled
+	var o contracts.OrderCancelledV1
 	if err := e.Decode(&o); err != nil {
 		return fmt.Errorf("decode order.cancelled %s: %w", e.ID, err)
 	}
@@ -68,7 +61,7 @@ func (c *Consumer) orderCancelled(ctx context.Context, e events.Event) error {
 // orderCreated charges the order. A provider outage is retried by Dapr;
 // an order that can never be charged goes to the dead letters.
 func (c *Consumer) orderCreated(ctx context.Context, e events.Event) error {
-	var o payments.OrderCreated
+	var o contracts.OrderCreatedV1
 	if err := e.Decode(&o); err != nil {
 		return fmt.Errorf("decode order.created %s: %w", e.ID, err)
 	}

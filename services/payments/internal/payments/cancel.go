@@ -5,10 +5,9 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-)
 
-// The reason orders gives when its customer cancels (order.cancelled).
-const orderReasonCustomer = "customer_cancelled"
+	"github.com/daprshop/daprshop/services/platform/contracts"
+)
 
 // CancelOrder closes the payment of an order cancelled before it was paid
 // (order.cancelled without a refund): its intent is cancelled at the
@@ -42,7 +41,7 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 		return s.refundCancelled(ctx, p)
 	}
 	reason := CancelAbandoned
-	if p.CancelReason == orderReasonCustomer {
+	if p.CancelReason == contracts.CancelReasonCustomer {
 		reason = CancelRequestedByCustomer
 	}
 	// One key per state of the payment: a refusal while the intent was

@@ -1,6 +1,10 @@
 package payments
 
-import "github.com/google/uuid"
+import (
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
+)
 
 // ChargeRecord is what charging an order records, in one transaction: its
 // new Payment (none when nil) and the Events it publishes.
@@ -27,9 +31,9 @@ func OnIntent(p Payment) DecideCharge {
 		}
 		rec := ChargeRecord{Payment: &p}
 		if !orderCancelled {
-			rec.Events = []Event{{Topic: TopicPaymentCreated, Payload: PaymentEvent{
+			rec.Events = []Event{{Topic: TopicPaymentCreated, Payload: contracts.PaymentCreatedV1{
 				OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
-				ClientSecret: p.ClientSecret, Status: p.Status, AmountCents: p.AmountCents, Currency: p.Currency,
+				ClientSecret: p.ClientSecret, Status: string(p.Status), AmountCents: p.AmountCents, Currency: p.Currency,
 			}}}
 		}
 		return rec
@@ -48,7 +52,7 @@ func (i Intent) PaymentStatus() Status {
 }
 
 // newPayment is payment id of order o, charged through intent.
-func newPayment(id uuid.UUID, o OrderCreated, intent Intent) Payment {
+func newPayment(id uuid.UUID, o contracts.OrderCreatedV1, intent Intent) Payment {
 	p := Payment{
 		ID: id, OrderID: o.OrderID, UserID: o.UserID, IntentID: intent.ID, ClientSecret: intent.ClientSecret,
 		Status: intent.PaymentStatus(), AmountCents: o.TotalCents, Currency: o.Currency, Lines: make([]Line, len(o.Items)),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 func TestOnIntent(t *testing.T) {
@@ -18,9 +19,9 @@ func TestOnIntent(t *testing.T) {
 		ID: uuid.New(), OrderID: uuid.New(), UserID: uuid.New(), IntentID: "pi_1", ClientSecret: "pi_1_secret",
 		Status: payments.StatusPending, AmountCents: 1500, Currency: "USD",
 	}
-	created := payments.Event{Topic: payments.TopicPaymentCreated, Payload: payments.PaymentEvent{
+	created := payments.Event{Topic: payments.TopicPaymentCreated, Payload: contracts.PaymentCreatedV1{
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1", ClientSecret: "pi_1_secret",
-		Status: payments.StatusPending, AmountCents: 1500, Currency: "USD",
+		Status: string(payments.StatusPending), AmountCents: 1500, Currency: "USD",
 	}}
 	stored := payments.Payment{ID: uuid.New(), OrderID: p.OrderID}
 	for _, tt := range []struct {
@@ -96,7 +97,7 @@ func TestChargeIsOncePerOrder(t *testing.T) {
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE user_id = $1 AND status = 'pending' AND client_secret <> ''`, other))
 	})
 	t.Run("a bad order is refused", func(t *testing.T) {
-		err := f.svc.Charge(context.Background(), "evt-4", payments.OrderCreated{OrderID: uuid.New(), UserID: user, TotalCents: 0, Currency: "USD"})
+		err := f.svc.Charge(context.Background(), "evt-4", contracts.OrderCreatedV1{OrderID: uuid.New(), UserID: user, TotalCents: 0, Currency: "USD"})
 		assert.ErrorIs(t, err, payments.ErrBadOrder)
 	})
 }
@@ -114,7 +115,7 @@ func TestSettleAppliesAVerdictOnce(t *testing.T) {
 		}
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'succeeded'`, order))
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.succeeded'`))
-		var evt payments.PaymentEvent
+		var evt contracts.PaymentSucceededV1
 		var raw []byte
 		require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE topic = 'payment.succeeded'`).Scan(&raw))
 		require.NoError(t, json.Unmarshal(raw, &evt))

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // RefundClaim asks to reserve refund ID of a payment. Key and RequestHash
@@ -49,7 +51,7 @@ func RefundOf(amountCents int64) DecideRefund {
 // at: payment.refunded, dated at, so that analytics rebuilt later still
 // count the refund on its day.
 func OnRefunded(p Payment, r Refund, at time.Time) []Event {
-	return []Event{{Topic: TopicPaymentRefunded, Payload: PaymentEvent{
+	return []Event{{Topic: TopicPaymentRefunded, Payload: contracts.PaymentRefundedV1{
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID,
 		Status: RefundSucceeded, AmountCents: r.AmountCents, Currency: r.Currency, RefundedAt: at,
 	}}}

@@ -17,6 +17,7 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // refund asks to refund amountCents (0: all that is left) of payment with
@@ -65,7 +66,7 @@ func TestRefundOf(t *testing.T) {
 func TestOnRefunded(t *testing.T) {
 	p := payments.Payment{ID: uuid.New(), OrderID: uuid.New(), UserID: uuid.New(), IntentID: "pi_1", AmountCents: 1500, Currency: "USD"}
 	at := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
-	assert.Equal(t, []payments.Event{{Topic: payments.TopicPaymentRefunded, Payload: payments.PaymentEvent{
+	assert.Equal(t, []payments.Event{{Topic: payments.TopicPaymentRefunded, Payload: contracts.PaymentRefundedV1{
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1",
 		Status: payments.RefundSucceeded, AmountCents: 400, Currency: "USD", RefundedAt: at,
 	}}}, payments.OnRefunded(p, payments.Refund{AmountCents: 400, Currency: "USD"}, at))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -81,21 +80,6 @@ func (s *Service) MakeDefault(ctx context.Context, userID, id uuid.UUID) (Method
 	return s.store.SetDefault(ctx, userID, id)
 }
 
-// OrderCreated is the order.created event payments charges.
-type OrderCreated struct {
-	OrderID    uuid.UUID `json:"order_id"`
-	UserID     uuid.UUID `json:"user_id"`
-	Email      string    `json:"email,omitempty"`
-	TotalCents int64     `json:"total_cents"`
-	Currency   string    `json:"currency"`
-	Items      []struct {
-		ProductID      uuid.UUID `json:"product_id"`
-		Name           string    `json:"name"`
-		Quantity       int       `json:"quantity"`
-		UnitPriceCents int64     `json:"unit_price_cents"`
-	} `json:"items"`
-}
-
 // ErrBadOrder: an order.created event that can never be charged.
 var ErrBadOrder = errors.New("order cannot be charged")
 
@@ -106,7 +90,7 @@ var ErrBadOrder = errors.New("order cannot be charged")
 // records nothing new. An order
 // cancelled before it is charged gets no intent; one cancelled while its
 // intent was being created has it cancelled at once.
-func (s *Service) Charge(ctx context.Context, eventID string, o OrderCreated) error {
+func (s *Service) Charge(ctx context.Context, eventID string, o contracts.OrderCreatedV1) error {
 	if o.OrderID == uuid.Nil || o.UserID == uuid.Nil || o.TotalCents <= 0 || len(o.Currency) != 3 {
 		return fmt.Errorf("order %s: %w", o.OrderID, ErrBadOrder)
 	}
@@ -170,25 +154,6 @@ func (s *Service) Invoice(ctx context.Context, id uuid.UUID) (Invoice, error) {
 // PaymentsOfOrder lists an order's payments with their refunds.
 func (s *Service) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]Payment, error) {
 	return s.store.PaymentsOfOrder(ctx, orderID)
-}
-
-// PaymentEvent is the payload of payment.created, payment.succeeded,
-// payment.failed and payment.refunded, as orders reads it.
-type PaymentEvent struct {
-	OrderID         uuid.UUID `json:"order_id"`
-	PaymentID       uuid.UUID `json:"payment_id"`
-	UserID          uuid.UUID `json:"user_id"`
-	PaymentIntentID string    `json:"payment_intent_id,omitempty"`
-	ClientSecret    string    `json:"client_secret,omitempty"`
-	Status          Status    `json:"status,omitempty"`
-	AmountCents     int64     `json:"amount_cents,omitempty"`
-	Currency        string    `json:"currency,omitempty"`
-	Reason          string    `json:"reason,omitempty"`
-	// InvoiceNumber names payment.succeeded's invoice, for the receipt.
-	InvoiceNumber string `json:"invoice_number,omitempty"`
-	// RefundedAt dates payment.refunded, so analytics rebuilt later still
-	// count the refund on its day.
-	RefundedAt time.Time `json:"refunded_at,omitzero"`
 }
 
 // Topics payments publishes, named here for its store.

@@ -1,6 +1,10 @@
 package payments
 
-import "context"
+import (
+	"context"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
+)
 
 // Change is what a decision does to a payment: move it To a status (none
 // when empty) with its Failure message, issue its order's Invoice (none
@@ -19,22 +23,26 @@ type InvoiceTotals struct {
 	TaxCents      int64
 }
 
-// Invoiced names the invoice the store numbered for the change in each of
-// its events, so the receipt can show it.
+// Invoiced names the invoice the store numbered for the change in its
+// payment.succeeded, so the receipt can show it.
 func (c Change) Invoiced(number string) Change {
 	events := make([]Event, len(c.Events))
 	for i, e := range c.Events {
-		e.Payload.InvoiceNumber = number
+		if paid, ok := e.Payload.(contracts.PaymentSucceededV1); ok {
+			paid.InvoiceNumber = number
+			e.Payload = paid
+		}
 		events[i] = e
 	}
 	c.Events = events
 	return c
 }
 
-// Event is an event a change publishes.
+// Event is an event a change publishes: Payload is the contracts type
+// of Topic.
 type Event struct {
 	Topic   string
-	Payload PaymentEvent
+	Payload any
 }
 
 // Decide looks at the current (locked) payment and returns the change to
@@ -61,16 +69,18 @@ func OnVerdict(status Status, failure string, taxBPS int) Decide {
 			return Change{}, nil
 		}
 		ch := Change{To: status, Failure: failure}
-		evt := PaymentEvent{OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID, Status: status}
 		if status != StatusSucceeded {
-			evt.Reason = failure
-			ch.Events = []Event{{Topic: TopicPaymentFailed, Payload: evt}}
+			ch.Events = []Event{{Topic: TopicPaymentFailed, Payload: contracts.PaymentFailedV1{
+				OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID, Status: string(status), Reason: failure,
+			}}}
 			return ch, nil
 		}
-		evt.AmountCents, evt.Currency = p.AmountCents, p.Currency
 		subtotal, tax := SplitTax(p.AmountCents, taxBPS)
 		ch.Invoice = &InvoiceTotals{SubtotalCents: subtotal, TaxCents: tax}
-		ch.Events = []Event{{Topic: TopicPaymentSucceeded, Payload: evt}}
+		ch.Events = []Event{{Topic: TopicPaymentSucceeded, Payload: contracts.PaymentSucceededV1{
+			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: p.IntentID, Status: string(status),
+			AmountCents: p.AmountCents, Currency: p.Currency,
+		}}}
 		return ch, nil
 	}
 }

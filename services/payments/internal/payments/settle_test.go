@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 func TestOnVerdict(t *testing.T) {
@@ -16,13 +17,13 @@ func TestOnVerdict(t *testing.T) {
 		ID: uuid.New(), OrderID: uuid.New(), UserID: uuid.New(), IntentID: "pi_1",
 		AmountCents: 12100, Currency: "EUR",
 	}
-	paid := payments.PaymentEvent{
+	paid := contracts.PaymentSucceededV1{
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1",
-		Status: payments.StatusSucceeded, AmountCents: 12100, Currency: "EUR",
+		Status: string(payments.StatusSucceeded), AmountCents: 12100, Currency: "EUR",
 	}
-	failed := payments.PaymentEvent{
+	failed := contracts.PaymentFailedV1{
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1",
-		Status: payments.StatusFailed, Reason: decline,
+		Status: string(payments.StatusFailed), Reason: decline,
 	}
 	for _, tt := range []struct {
 		name      string

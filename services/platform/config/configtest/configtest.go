@@ -1,8 +1,12 @@
 // Package configtest keeps the generated configuration reference
-// (docs/configuration) in step with the settings structs.
+// (docs/configuration) in step with the settings structs, and checks that
+// a service refuses to start on a malformed setting.
 package configtest
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"testing"
 
@@ -39,10 +43,33 @@ func Check(t testing.TB, path, title, intro string, settings any) {
 	assert.Equal(t, want, string(got), "%s is out of date with the settings: run `%s`", path, Update)
 }
 
-// CheckService is Check for the page of a service's own settings, run from
-// the service's module root (services/<service>).
-func CheckService(t testing.TB, service string, settings any) {
+// Run starts a service as its main does, until ctx ends.
+type Run func(ctx context.Context, getenv config.Getenv, logOut io.Writer) error
+
+// Malformed is one setting with a value that cannot be read; Problem is
+// what the error says of the value (such as "is not a duration").
+type Malformed struct {
+	Name, Value, Problem string
+}
+
+// CheckService checks a service's settings from its module root
+// (services/<service>): the page of its own settings is up to date (see
+// Check), and run, given only the malformed setting, fails on it.
+func CheckService(t *testing.T, service string, settings any, run Run, bad Malformed) {
 	t.Helper()
-	Check(t, "../../docs/configuration/"+service+".md", "Settings of "+service,
-		"Read by "+service+" besides [the settings of every service](platform.md).", settings)
+	t.Run("reference page", func(t *testing.T) {
+		Check(t, "../../docs/configuration/"+service+".md", "Settings of "+service,
+			"Read by "+service+" besides [the settings of every service](platform.md).", settings)
+	})
+	t.Run("malformed setting stops the start", func(t *testing.T) {
+		// Before anything is opened: a start would need a sidecar and
+		// create a database.
+		err := run(context.Background(), func(name string) string {
+			if name == bad.Name {
+				return bad.Value
+			}
+			return ""
+		}, io.Discard)
+		assert.ErrorContains(t, err, fmt.Sprintf("%s: %q %s", bad.Name, bad.Value, bad.Problem))
+	})
 }

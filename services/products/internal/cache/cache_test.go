@@ -6,43 +6,14 @@ import (
 	"sync"
 	"testing"
 
-	dapr "github.com/dapr/go-sdk/client"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/products/internal/cache"
+	"github.com/daprshop/daprshop/services/products/internal/cache/cachetest"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
-
-type memoryState struct {
-	mu     sync.Mutex
-	values map[string][]byte
-	gets   int
-}
-
-func (m *memoryState) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.gets++
-	return &dapr.StateItem{Key: key, Value: m.values[key]}, nil
-}
-
-func (m *memoryState) SaveState(_ context.Context, _, key string, data []byte, _ map[string]string, _ ...dapr.StateOption) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.values[key] = data
-	return nil
-}
-
-func (m *memoryState) DeleteBulkState(_ context.Context, _ string, keys []string, _ map[string]string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range keys {
-		delete(m.values, k)
-	}
-	return nil
-}
 
 // slowStore serves one product; a Get can be held between reading the
 // database and returning, as a slow request would be.
@@ -79,7 +50,7 @@ func TestReadsAfterAWriteNeverSeeWhatItReplaced(t *testing.T) {
 	ctx := context.Background()
 	id := uuid.New()
 	store := &slowStore{product: catalog.Product{ID: id, Name: "Mug", PriceCents: 100}}
-	states := &memoryState{values: map[string][]byte{}}
+	states := cachetest.NewState()
 	c := cache.New(store, states, "cache", slog.New(slog.DiscardHandler))
 
 	t.Run("a second read is a hit", func(t *testing.T) {
@@ -119,12 +90,12 @@ func TestReadsAfterAWriteNeverSeeWhatItReplaced(t *testing.T) {
 
 	t.Run("switched off, every read goes to the store", func(t *testing.T) {
 		off := cache.New(store, states, "", slog.New(slog.DiscardHandler))
-		before, gets := store.reads, states.gets
+		before, gets := store.reads, states.Gets()
 		for range 3 {
 			_, err := off.Get(ctx, id)
 			require.NoError(t, err)
 		}
 		assert.Equal(t, before+3, store.reads)
-		assert.Equal(t, gets, states.gets)
+		assert.Equal(t, gets, states.Gets())
 	})
 }

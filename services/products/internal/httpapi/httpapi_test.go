@@ -1,142 +1,61 @@
 package httpapi_test
 
 import (
-	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 
-	dapr "github.com/dapr/go-sdk/client"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
-	"github.com/daprshop/daprshop/services/platform/authn/authntest"
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
+	"github.com/daprshop/daprshop/services/products/internal/cache/cachetest"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/httpapi"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
 )
 
-// memoryState is a state store in memory, standing in for the sidecar.
-type memoryState struct {
-	mu     sync.Mutex
-	values map[string][]byte
-}
-
-func (m *memoryState) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return &dapr.StateItem{Key: key, Value: m.values[key]}, nil
-}
-
-func (m *memoryState) SaveState(_ context.Context, _, key string, data []byte, _ map[string]string, _ ...dapr.StateOption) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.values[key] = data
-	return nil
-}
-
-func (m *memoryState) DeleteBulkState(_ context.Context, _ string, keys []string, _ map[string]string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, k := range keys {
-		delete(m.values, k)
-	}
-	return nil
-}
-
 type fixture struct {
-	app      *fiber.App
+	*servertest.API
 	admin    string
 	customer string
 }
 
-// newFixture serves the handlers on the platform server, behind the cache
-// on an in-memory state store, over a fresh database.
+// newFixture serves the handlers behind the cache on an in-memory state
+// store, over a fresh database.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	pool := pgtest.NewDatabase(t, migrations.FS)
-	issuer := authntest.NewIssuer(t)
+	api := servertest.NewAPI(t, "products", migrations.FS)
 	log := slog.New(slog.DiscardHandler)
-	srv := server.New(server.Options{Config: config.Base{Service: "products"}, Logger: log})
-	store := cache.New(postgres.NewStore(pool), &memoryState{values: map[string][]byte{}}, "cache", log)
-	httpapi.New(catalog.NewService(store, log), issuer.Verifier()).Register(srv.App())
+	store := cache.New(postgres.NewStore(api.DB), cachetest.NewState(), "cache", log)
+	httpapi.New(catalog.NewService(store, log), api.Issuer.Verifier()).Register(api.App())
 	return fixture{
-		app:      srv.App(),
-		admin:    issuer.Token(t, uuid.NewString(), authn.RoleAdmin),
-		customer: issuer.Token(t, uuid.NewString()),
+		API:      api,
+		admin:    api.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin),
+		customer: api.Issuer.Token(t, uuid.NewString()),
 	}
 }
 
-type result struct {
-	status      int
-	contentType string
-	body        map[string]any
-}
-
-func (f fixture) do(t *testing.T, method, path, token, contentType, body string) result {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set(fiber.HeaderContentType, contentType)
-	}
-	// Internal routes are invoked through Dapr by their one caller.
-	switch {
-	case strings.HasPrefix(path, contracts.ReservationsPath):
-		req.Header.Set(server.HeaderCallerAppID, contracts.ReservationsCaller)
-	case strings.HasPrefix(path, contracts.LowStockPath):
-		req.Header.Set(server.HeaderCallerAppID, contracts.LowStockCaller)
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	r := result{status: resp.StatusCode, contentType: resp.Header.Get(fiber.HeaderContentType)}
-	if len(b) > 0 {
-		require.NoError(t, json.Unmarshal(b, &r.body), string(b))
-	}
-	return r
-}
-
-func (f fixture) json(t *testing.T, method, path, token, body string) result {
-	t.Helper()
-	return f.do(t, method, path, token, fiber.MIMEApplicationJSON, body)
-}
-
-func fieldNames(r result) []string {
-	var out []string
-	errs, _ := r.body["errors"].([]any)
-	for _, e := range errs {
-		out = append(out, e.(map[string]any)["field"].(string))
-	}
-	return out
-}
+// fromOrders is the header of a call invoked through Dapr by orders, the
+// one caller of the reservation routes.
+var fromOrders = []string{server.HeaderCallerAppID, contracts.ReservationsCaller}
 
 func TestProductWrites(t *testing.T) {
 	f := newFixture(t)
-	created := f.json(t, http.MethodPost, "/api/v1/products", f.admin,
+	created := f.Send(t, http.MethodPost, "/api/v1/products", f.admin,
 		`{"sku": "MUG-1", "name": "Mug", "description": "Stoneware", "price_cents": 1200, "initial_stock": 5}`)
-	require.Equal(t, http.StatusCreated, created.status, created.body)
-	assert.Equal(t, "USD", created.body["currency"])
-	assert.Equal(t, float64(5), created.body["available"])
-	assert.Nil(t, created.body["category_id"])
-	path := "/api/v1/products/" + created.body["id"].(string)
+	require.Equal(t, http.StatusCreated, created.Status, created.Object)
+	assert.Equal(t, "USD", created.Object["currency"])
+	assert.Equal(t, float64(5), created.Object["available"])
+	assert.Nil(t, created.Object["category_id"])
+	path := "/api/v1/products/" + created.Object["id"].(string)
 
 	tests := []struct {
 		name        string
@@ -205,48 +124,48 @@ func TestProductWrites(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.do(t, tt.method, tt.path, tt.token, tt.contentType, tt.body)
-			assert.Equal(t, tt.want, r.status, r.body)
-			assert.Equal(t, server.ProblemContentType, r.contentType)
+			r := f.Send(t, tt.method, tt.path, tt.token, tt.body, fiber.HeaderContentType, tt.contentType)
+			assert.Equal(t, tt.want, r.Status, r.Object)
+			assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
 			if tt.fields != nil {
-				assert.ElementsMatch(t, tt.fields, fieldNames(r))
+				assert.ElementsMatch(t, tt.fields, r.Fields())
 			}
 		})
 	}
 
 	t.Run("a patch is visible to the next read, cached or not", func(t *testing.T) {
 		for range 2 {
-			require.Equal(t, float64(1200), f.json(t, http.MethodGet, path, "", "").body["price_cents"])
+			require.Equal(t, float64(1200), f.Get(t, path, "").Object["price_cents"])
 		}
-		require.Equal(t, float64(1200), f.json(t, http.MethodGet, "/api/v1/products", "", "").body["items"].([]any)[0].(map[string]any)["price_cents"])
-		patched := f.json(t, http.MethodPatch, path, f.admin, `{"price_cents": 999}`)
-		require.Equal(t, http.StatusOK, patched.status, patched.body)
-		assert.Equal(t, "Mug", patched.body["name"])
-		assert.Equal(t, float64(999), f.json(t, http.MethodGet, path, "", "").body["price_cents"])
-		assert.Equal(t, float64(999), f.json(t, http.MethodGet, "/api/v1/products", "", "").body["items"].([]any)[0].(map[string]any)["price_cents"])
+		require.Equal(t, float64(1200), f.Get(t, "/api/v1/products", "").Object["items"].([]any)[0].(map[string]any)["price_cents"])
+		patched := f.Send(t, http.MethodPatch, path, f.admin, `{"price_cents": 999}`)
+		require.Equal(t, http.StatusOK, patched.Status, patched.Object)
+		assert.Equal(t, "Mug", patched.Object["name"])
+		assert.Equal(t, float64(999), f.Get(t, path, "").Object["price_cents"])
+		assert.Equal(t, float64(999), f.Get(t, "/api/v1/products", "").Object["items"].([]any)[0].(map[string]any)["price_cents"])
 	})
 	t.Run("an adjustment is visible in available at once", func(t *testing.T) {
-		r := f.json(t, http.MethodPost, path+"/inventory/adjustments", f.admin, `{"delta": 3, "reason": "restock"}`)
-		require.Equal(t, http.StatusOK, r.status, r.body)
-		assert.Equal(t, map[string]any{"product_id": created.body["id"], "on_hand": float64(8), "reserved": float64(0),
-			"available": float64(8), "low_stock_threshold": float64(0)}, r.body)
-		assert.Equal(t, float64(8), f.json(t, http.MethodGet, path, "", "").body["available"])
+		r := f.Send(t, http.MethodPost, path+"/inventory/adjustments", f.admin, `{"delta": 3, "reason": "restock"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Object)
+		assert.Equal(t, map[string]any{"product_id": created.Object["id"], "on_hand": float64(8), "reserved": float64(0),
+			"available": float64(8), "low_stock_threshold": float64(0)}, r.Object)
+		assert.Equal(t, float64(8), f.Get(t, path, "").Object["available"])
 	})
 	t.Run("delete hides the product", func(t *testing.T) {
-		assert.Equal(t, http.StatusNoContent, f.do(t, http.MethodDelete, path, f.admin, "", "").status)
-		assert.Equal(t, http.StatusNotFound, f.json(t, http.MethodGet, path, "", "").status)
-		assert.Equal(t, float64(0), f.json(t, http.MethodGet, "/api/v1/products", "", "").body["total"])
+		assert.Equal(t, http.StatusNoContent, f.Send(t, http.MethodDelete, path, f.admin, "").Status)
+		assert.Equal(t, http.StatusNotFound, f.Get(t, path, "").Status)
+		assert.Equal(t, float64(0), f.Get(t, "/api/v1/products", "").Object["total"])
 	})
 }
 
 func TestCategoryWrites(t *testing.T) {
 	f := newFixture(t)
-	root := f.json(t, http.MethodPost, "/api/v1/categories", f.admin, `{"name": "Home", "slug": "home"}`)
-	require.Equal(t, http.StatusCreated, root.status, root.body)
-	rootID := root.body["id"].(string)
-	child := f.json(t, http.MethodPost, "/api/v1/categories", f.admin, `{"name": "Kitchen", "slug": "kitchen", "parent_id": "`+rootID+`"}`)
-	require.Equal(t, http.StatusCreated, child.status, child.body)
-	childID := child.body["id"].(string)
+	root := f.Send(t, http.MethodPost, "/api/v1/categories", f.admin, `{"name": "Home", "slug": "home"}`)
+	require.Equal(t, http.StatusCreated, root.Status, root.Object)
+	rootID := root.Object["id"].(string)
+	child := f.Send(t, http.MethodPost, "/api/v1/categories", f.admin, `{"name": "Kitchen", "slug": "kitchen", "parent_id": "`+rootID+`"}`)
+	require.Equal(t, http.StatusCreated, child.Status, child.Object)
+	childID := child.Object["id"].(string)
 
 	tests := []struct {
 		name   string
@@ -268,51 +187,51 @@ func TestCategoryWrites(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.json(t, tt.method, tt.path, f.admin, tt.body)
-			assert.Equal(t, tt.want, r.status, r.body)
+			r := f.Send(t, tt.method, tt.path, f.admin, tt.body)
+			assert.Equal(t, tt.want, r.Status, r.Object)
 			if tt.fields != nil {
-				assert.ElementsMatch(t, tt.fields, fieldNames(r))
+				assert.ElementsMatch(t, tt.fields, r.Fields())
 			}
 		})
 	}
 	t.Run("a customer cannot create categories", func(t *testing.T) {
-		assert.Equal(t, http.StatusForbidden, f.json(t, http.MethodPost, "/api/v1/categories", f.customer, `{"name": "C", "slug": "c"}`).status)
+		assert.Equal(t, http.StatusForbidden, f.Send(t, http.MethodPost, "/api/v1/categories", f.customer, `{"name": "C", "slug": "c"}`).Status)
 	})
 }
 
 func TestInternalReservations(t *testing.T) {
 	f := newFixture(t)
-	p := f.json(t, http.MethodPost, "/api/v1/products", f.admin, `{"sku": "S", "name": "Sock", "price_cents": 300, "initial_stock": 4}`)
-	require.Equal(t, http.StatusCreated, p.status)
-	productID := p.body["id"].(string)
+	p := f.Send(t, http.MethodPost, "/api/v1/products", f.admin, `{"sku": "S", "name": "Sock", "price_cents": 300, "initial_stock": 4}`)
+	require.Equal(t, http.StatusCreated, p.Status)
+	productID := p.Object["id"].(string)
 	path := "/api/v1/products/" + productID
 	order := uuid.NewString()
-	require.Equal(t, float64(4), f.json(t, http.MethodGet, path, "", "").body["available"], "cached before reserving")
+	require.Equal(t, float64(4), f.Get(t, path, "").Object["available"], "cached before reserving")
 
 	reserve := `{"order_id": "` + order + `", "lines": [{"product_id": "` + productID + `", "quantity": 3}]}`
 	for range 2 {
-		r := f.json(t, http.MethodPost, contracts.ReservationsPath, "", reserve)
-		require.Equal(t, http.StatusOK, r.status, r.body)
-		assert.Equal(t, "reserved", r.body["status"])
+		r := f.Send(t, http.MethodPost, contracts.ReservationsPath, "", reserve, fromOrders...)
+		require.Equal(t, http.StatusOK, r.Status, r.Object)
+		assert.Equal(t, "reserved", r.Object["status"])
 		assert.Equal(t, []any{map[string]any{"product_id": productID, "name": "Sock", "quantity": float64(3),
-			"unit_price_cents": float64(300), "currency": "USD"}}, r.body["lines"])
+			"unit_price_cents": float64(300), "currency": "USD"}}, r.Object["lines"])
 	}
-	assert.Equal(t, float64(1), f.json(t, http.MethodGet, path, "", "").body["available"], "reserving invalidated the cached product")
+	assert.Equal(t, float64(1), f.Get(t, path, "").Object["available"], "reserving invalidated the cached product")
 
-	short := f.json(t, http.MethodPost, contracts.ReservationsPath, "",
-		`{"order_id": "`+uuid.NewString()+`", "lines": [{"product_id": "`+productID+`", "quantity": 2}]}`)
-	assert.Equal(t, http.StatusConflict, short.status)
-	assert.Equal(t, "insufficient_stock", short.body["code"])
-	assert.Equal(t, []any{productID}, short.body["product_ids"])
+	short := f.Send(t, http.MethodPost, contracts.ReservationsPath, "",
+		`{"order_id": "`+uuid.NewString()+`", "lines": [{"product_id": "`+productID+`", "quantity": 2}]}`, fromOrders...)
+	assert.Equal(t, http.StatusConflict, short.Status)
+	assert.Equal(t, "insufficient_stock", short.Object["code"])
+	assert.Equal(t, []any{productID}, short.Object["product_ids"])
 
-	invalid := f.json(t, http.MethodPost, contracts.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`)
-	assert.Equal(t, http.StatusUnprocessableEntity, invalid.status)
-	assert.ElementsMatch(t, []string{"order_id", "lines[0].product_id", "lines[0].quantity"}, fieldNames(invalid))
+	invalid := f.Send(t, http.MethodPost, contracts.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`, fromOrders...)
+	assert.Equal(t, http.StatusUnprocessableEntity, invalid.Status)
+	assert.ElementsMatch(t, []string{"order_id", "lines[0].product_id", "lines[0].quantity"}, invalid.Fields())
 
-	released := f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/release", "", "")
-	assert.Equal(t, http.StatusOK, released.status)
-	assert.Equal(t, "released", released.body["status"])
-	assert.Equal(t, float64(4), f.json(t, http.MethodGet, path, "", "").body["available"], "releasing invalidated the cached product")
-	assert.Equal(t, http.StatusConflict, f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "").status)
-	assert.Equal(t, http.StatusNotFound, f.json(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "").status)
+	released := f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/release", "", "", fromOrders...)
+	assert.Equal(t, http.StatusOK, released.Status)
+	assert.Equal(t, "released", released.Object["status"])
+	assert.Equal(t, float64(4), f.Get(t, path, "").Object["available"], "releasing invalidated the cached product")
+	assert.Equal(t, http.StatusConflict, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "", fromOrders...).Status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "", fromOrders...).Status)
 }

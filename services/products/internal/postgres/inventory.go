@@ -14,29 +14,12 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
-// Event payloads, as consumers receive them.
-type (
-	lineEvent struct {
-		ProductID uuid.UUID `json:"product_id"`
-		Quantity  int       `json:"quantity"`
-	}
-	reservationEvent struct {
-		OrderID uuid.UUID   `json:"order_id"`
-		Lines   []lineEvent `json:"lines"`
-	}
-	lowStockEvent struct {
-		ProductID uuid.UUID `json:"product_id"`
-		SKU       string    `json:"sku"`
-		Name      string    `json:"name"`
-		Available int       `json:"available"`
-		Threshold int       `json:"threshold"`
-	}
-)
-
-func newReservationEvent(r catalog.Reservation) reservationEvent {
-	e := reservationEvent{OrderID: r.OrderID, Lines: make([]lineEvent, len(r.Lines))}
+// newReservationEvent is the payload of inventory.reserved and
+// inventory.released for r.
+func newReservationEvent(r catalog.Reservation) contracts.InventoryReservationV1 {
+	e := contracts.InventoryReservationV1{OrderID: r.OrderID, Lines: make([]contracts.InventoryLineV1, len(r.Lines))}
 	for i, l := range r.Lines {
-		e.Lines[i] = lineEvent{ProductID: l.ProductID, Quantity: l.Quantity}
+		e.Lines[i] = contracts.InventoryLineV1{ProductID: l.ProductID, Quantity: l.Quantity}
 	}
 	return e
 }
@@ -109,7 +92,9 @@ func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock
 			return err
 		}
 		if catalog.CrossedBelow(st.Available()-a.Delta, st.Available(), st.LowStockThreshold) {
-			return addLowStock(ctx, tx, lowStockEvent{a.ProductID, sku, name, st.Available(), st.LowStockThreshold})
+			return addLowStock(ctx, tx, contracts.LowStockV1{
+				ProductID: a.ProductID, SKU: sku, Name: name, Available: st.Available(), Threshold: st.LowStockThreshold,
+			})
 		}
 		return nil
 	})
@@ -119,7 +104,7 @@ func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock
 	return st, nil
 }
 
-func addLowStock(ctx context.Context, tx pgx.Tx, e lowStockEvent) error {
+func addLowStock(ctx context.Context, tx pgx.Tx, e contracts.LowStockV1) error {
 	_, err := outbox.Add(ctx, tx, contracts.TopicInventoryLowStock, e)
 	return err
 }
@@ -152,7 +137,7 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.
 		}
 		res = catalog.Reservation{OrderID: orderID, Status: catalog.Reserved}
 		var short []uuid.UUID
-		var lowStock []lowStockEvent
+		var lowStock []contracts.LowStockV1
 		for _, l := range catalog.MergeLines(lines) {
 			rl := catalog.ReservedLine{ProductID: l.ProductID, Quantity: l.Quantity}
 			var sku string
@@ -167,7 +152,9 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.
 				return err
 			}
 			if catalog.CrossedBelow(available+l.Quantity, available, threshold) {
-				lowStock = append(lowStock, lowStockEvent{l.ProductID, sku, rl.Name, available, threshold})
+				lowStock = append(lowStock, contracts.LowStockV1{
+					ProductID: l.ProductID, SKU: sku, Name: rl.Name, Available: available, Threshold: threshold,
+				})
 			}
 			res.Lines = append(res.Lines, rl)
 		}

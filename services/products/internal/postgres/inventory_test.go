@@ -47,6 +47,15 @@ func (f inventoryFixture) events(t *testing.T, topic string) int {
 	return n
 }
 
+// payload returns the payload of the event of topic about order.
+func (f inventoryFixture) payload(t *testing.T, topic string, order uuid.UUID) []byte {
+	t.Helper()
+	var payload []byte
+	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE topic = $1 AND payload->>'order_id' = $2`,
+		topic, order.String()).Scan(&payload))
+	return payload
+}
+
 func TestConcurrentReservationsNeverOversell(t *testing.T) {
 	f := newInventoryFixture(t)
 	p := createProduct(t, f.store, catalog.NewProduct{Name: "Last units", PriceCents: 500, InitialStock: 10})
@@ -153,6 +162,7 @@ func TestCommitAndReleaseAreIdempotent(t *testing.T) {
 	}
 	paid, cancelled := reserve(3), reserve(2)
 	require.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 10, Reserved: 5}, f.stock(t, p.ID))
+	contractstest.Sent(t, contracts.TopicInventoryReserved, f.payload(t, contracts.TopicInventoryReserved, paid))
 
 	t.Run("commit twice takes the units once", func(t *testing.T) {
 		for range 2 {
@@ -172,6 +182,7 @@ func TestCommitAndReleaseAreIdempotent(t *testing.T) {
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, f.stock(t, p.ID))
 		assert.Equal(t, 1, f.events(t, contracts.TopicInventoryReleased))
+		contractstest.Sent(t, contracts.TopicInventoryReleased, f.payload(t, contracts.TopicInventoryReleased, cancelled))
 		_, err := f.store.Commit(ctx, cancelled)
 		assert.ErrorIs(t, err, catalog.ErrReleased)
 	})

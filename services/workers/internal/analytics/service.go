@@ -6,35 +6,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
-
-// OrderPaid is the part of order.paid (published by orders) the analytics
-// read. PaidAt decides the day; without it, the event's id does (see
-// Service.when).
-type OrderPaid struct {
-	OrderID    string    `json:"order_id"`
-	TotalCents int64     `json:"total_cents"`
-	Currency   string    `json:"currency"`
-	Items      []Item    `json:"items"`
-	PaidAt     time.Time `json:"paid_at,omitzero"`
-}
-
-// Item is one line of a paid order.
-type Item struct {
-	ProductID string `json:"product_id"`
-	Quantity  int    `json:"quantity"`
-}
-
-// PaymentRefunded is the part of payment.refunded (published by payments)
-// the analytics read. RefundedAt decides the day; without it, the event's
-// id does (see Service.when).
-type PaymentRefunded struct {
-	PaymentID   string    `json:"payment_id"`
-	OrderID     string    `json:"order_id"`
-	AmountCents int64     `json:"amount_cents"`
-	Currency    string    `json:"currency"`
-	RefundedAt  time.Time `json:"refunded_at,omitzero"`
-}
 
 // Store keeps the daily aggregates.
 type Store interface {
@@ -73,9 +47,10 @@ func (s *Service) when(t time.Time, eventID string) time.Time {
 	return s.now()
 }
 
-// OrderPaid adds paid order o to its day, once per event id. It returns
+// OrderPaid adds paid order o to its day, once per event id. PaidAt
+// decides the day; without it, the event's id does (see when). It returns
 // ErrNegative for a negative total or quantity.
-func (s *Service) OrderPaid(ctx context.Context, eventID string, o OrderPaid) error {
+func (s *Service) OrderPaid(ctx context.Context, eventID string, o contracts.OrderPaidV1) error {
 	quantities := make([]int, len(o.Items))
 	for i, it := range o.Items {
 		quantities[i] = it.Quantity
@@ -87,9 +62,10 @@ func (s *Service) OrderPaid(ctx context.Context, eventID string, o OrderPaid) er
 	return s.store.AddSales(ctx, eventID, sale)
 }
 
-// PaymentRefunded adds refund r to its day, once per event id. It returns
+// PaymentRefunded adds refund r to its day, once per event id. RefundedAt
+// decides the day; without it, the event's id does (see when). It returns
 // ErrNegative for a negative amount.
-func (s *Service) PaymentRefunded(ctx context.Context, eventID string, r PaymentRefunded) error {
+func (s *Service) PaymentRefunded(ctx context.Context, eventID string, r contracts.PaymentRefundedV1) error {
 	refund, err := Refunded(s.when(r.RefundedAt, eventID), r.AmountCents)
 	if err != nil {
 		return fmt.Errorf("refund of order %s: %w", r.OrderID, err)

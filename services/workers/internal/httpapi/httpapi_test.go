@@ -2,25 +2,19 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
-	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres"
@@ -29,34 +23,12 @@ import (
 
 const salesPath = "/api/v1/admin/analytics/sales"
 
-type fixture struct {
-	app    *fiber.App
-	pool   *pgxpool.Pool
-	issuer *authntest.Issuer
-}
-
-// newFixture serves the handlers on the platform server, so errors are
-// rendered by the real problem+json error handler, over a fresh database.
-func newFixture(t *testing.T) fixture {
+// newFixture serves the handlers over a fresh database.
+func newFixture(t *testing.T) *servertest.API {
 	t.Helper()
-	pool := pgtest.NewDatabase(t, migrations.FS)
-	issuer := authntest.NewIssuer(t)
-	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
-	httpapi.New(analytics.NewService(postgres.NewStore(pool), time.Now), issuer.Verifier()).Register(srv.App())
-	return fixture{app: srv.App(), pool: pool, issuer: issuer}
-}
-
-func (f fixture) get(t *testing.T, path, token string) (*http.Response, []byte) {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		req.Header.Set(fiber.HeaderAuthorization, "Bearer "+token)
-	}
-	resp, err := f.app.Test(req, -1)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, body
+	api := servertest.NewAPI(t, "workers", migrations.FS)
+	httpapi.New(analytics.NewService(postgres.NewStore(api.DB), time.Now), api.Issuer.Verifier()).Register(api.App())
+	return api
 }
 
 func TestSalesIsForAdminsOnly(t *testing.T) {
@@ -71,19 +43,19 @@ func TestSalesIsForAdminsOnly(t *testing.T) {
 		{"no token", query, "", http.StatusUnauthorized},
 		{"not a jwt", query, "garbage", http.StatusUnauthorized},
 		{"another issuer's admin", query, authntest.NewIssuer(t).Token(t, uuid.NewString(), authn.RoleAdmin), http.StatusUnauthorized},
-		{"customer", query, f.issuer.Token(t, uuid.NewString()), http.StatusForbidden},
+		{"customer", query, f.Issuer.Token(t, uuid.NewString()), http.StatusForbidden},
 		// Roles are checked before the query, so a customer learns nothing about it.
-		{"customer with a bad query", salesPath, f.issuer.Token(t, uuid.NewString()), http.StatusForbidden},
-		{"admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin), http.StatusOK},
-		{"super admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin), http.StatusOK},
-		{"customer who is also admin", query, f.issuer.Token(t, uuid.NewString(), authn.RoleCustomer, authn.RoleAdmin), http.StatusOK},
+		{"customer with a bad query", salesPath, f.Issuer.Token(t, uuid.NewString()), http.StatusForbidden},
+		{"admin", query, f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin), http.StatusOK},
+		{"super admin", query, f.Issuer.Token(t, uuid.NewString(), authn.RoleSuperAdmin), http.StatusOK},
+		{"customer who is also admin", query, f.Issuer.Token(t, uuid.NewString(), authn.RoleCustomer, authn.RoleAdmin), http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := f.get(t, tt.path, tt.token)
-			assert.Equal(t, tt.status, resp.StatusCode, string(body))
+			r := f.Get(t, tt.path, tt.token)
+			assert.Equal(t, tt.status, r.Status, string(r.Body))
 			if tt.status != http.StatusOK {
-				assert.Equal(t, server.ProblemContentType, resp.Header.Get(fiber.HeaderContentType))
+				assert.Equal(t, server.ProblemContentType, r.Header.Get(fiber.HeaderContentType))
 			}
 		})
 	}
@@ -91,25 +63,25 @@ func TestSalesIsForAdminsOnly(t *testing.T) {
 
 func TestSalesReturnsDaysWithRowsInOrder(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.pool.Exec(context.Background(), `INSERT INTO daily_sales (day, orders, revenue_cents, refunds_cents, items_sold) VALUES
+	_, err := f.DB.Exec(context.Background(), `INSERT INTO daily_sales (day, orders, revenue_cents, refunds_cents, items_sold) VALUES
 		('2025-03-03', 4, 12000, 500, 9), ('2025-03-01', 2, 5000, 0, 3), ('2025-03-10', 1, 100, 0, 1)`)
 	require.NoError(t, err)
 
-	resp, body := f.get(t, salesPath+"?from=2025-03-01&to=2025-03-09", f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	r := f.Get(t, salesPath+"?from=2025-03-01&to=2025-03-09", f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	assert.JSONEq(t, `[
 		{"date": "2025-03-01", "orders": 2, "revenue_cents": 5000, "refunds_cents": 0, "items_sold": 3},
 		{"date": "2025-03-03", "orders": 4, "revenue_cents": 12000, "refunds_cents": 500, "items_sold": 9}
-	]`, string(body))
+	]`, string(r.Body))
 
-	resp, body = f.get(t, salesPath+"?from=2025-04-01&to=2025-04-30", f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.JSONEq(t, `[]`, string(body))
+	r = f.Get(t, salesPath+"?from=2025-04-01&to=2025-04-30", f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin))
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.JSONEq(t, `[]`, string(r.Body))
 }
 
 func TestSalesValidatesRange(t *testing.T) {
 	f := newFixture(t)
-	admin := f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	admin := f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
 	tests := []struct {
 		query  string
 		fields []string
@@ -132,27 +104,19 @@ func TestSalesValidatesRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			resp, body := f.get(t, salesPath+tt.query, admin)
-			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, string(body))
-			var p struct {
-				Errors []map[string]string `json:"errors"`
-			}
-			require.NoError(t, json.Unmarshal(body, &p))
-			var fields []string
-			for _, e := range p.Errors {
-				fields = append(fields, e["field"])
-			}
-			assert.Equal(t, tt.fields, fields)
+			r := f.Get(t, salesPath+tt.query, admin)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, string(r.Body))
+			assert.Equal(t, tt.fields, r.Fields())
 		})
 	}
 	t.Run("the far ends of the calendar are answered, not failed", func(t *testing.T) {
 		for _, query := range []string{"?from=0000-01-01&to=0000-12-31", "?from=9999-01-01&to=9999-12-31"} {
-			resp, body := f.get(t, salesPath+query, admin)
-			assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+			r := f.Get(t, salesPath+query, admin)
+			assert.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		}
 	})
 	t.Run("a full leap year is allowed", func(t *testing.T) {
-		resp, _ := f.get(t, salesPath+"?from=2024-01-01&to=2024-12-31", admin)
-		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		r := f.Get(t, salesPath+"?from=2024-01-01&to=2024-12-31", admin)
+		assert.Equal(t, http.StatusOK, r.Status)
 	})
 }

@@ -74,11 +74,8 @@ func Purge(inv Invoker, apps []string, own map[string]purge.Task, now func() tim
 	}
 }
 
-// Where the low-stock digest goes to.
-const (
-	pubsubName             = "pubsub"
-	lowStockDigestTemplate = "low_stock_digest"
-)
+// pubsubName is where the low-stock digest goes to.
+const pubsubName = "pubsub"
 
 // LowStockDigest reads the products low on stock and, when there are any,
 // asks notifications to mail the admins the low_stock_digest. The event id
@@ -91,16 +88,18 @@ func LowStockDigest(inv Invoker, pub Publisher, now func() time.Time) Job {
 		if err != nil {
 			return 0, err
 		}
-		var low struct {
-			Items []json.RawMessage `json:"items"`
-		}
+		var low contracts.LowStockDigestV1
 		if err := json.Unmarshal(out, &low); err != nil {
 			return 0, fmt.Errorf("decode low stock: %w", err)
 		}
 		if len(low.Items) == 0 {
 			return 0, nil
 		}
-		ask := map[string]any{"template": lowStockDigestTemplate, "data": low}
+		data, err := json.Marshal(low)
+		if err != nil {
+			return 0, fmt.Errorf("encode low stock digest: %w", err)
+		}
+		ask := contracts.NotificationRequestedV1{Template: contracts.TemplateLowStockDigest, Data: data}
 		sum := sha256.Sum256(out)
 		id := "low-stock-digest-" + now().UTC().Format(time.DateOnly) + "-" + hex.EncodeToString(sum[:8])
 		err = pub.PublishEvent(ctx, pubsubName, contracts.TopicNotificationRequested, ask,
