@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -18,42 +16,26 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
-	"github.com/daprshop/daprshop/services/platform/authn/authntest"
 	"github.com/daprshop/daprshop/services/platform/clocktest"
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/events"
-	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
-	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
 //go:embed testdata/migrations/*.sql
 var testMigrations embed.FS
 
-// newDB is a fresh database with the consumer's tables (processed_events,
-// effects) and the dead letters.
-func newDB(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	migrations, err := fs.Sub(testMigrations, "testdata/migrations")
-	require.NoError(t, err)
-	pool := pgtest.NewDatabase(t, migrations)
-	require.NoError(t, deadletter.Migrate(context.Background(), pool))
-	return pool
-}
-
 // fixture is a service "shop" consuming order.paid with an idempotent
 // effect that fails while outage is set, and its dead letters.
 type fixture struct {
-	pool    *pgxpool.Pool
-	app     *server.Server
+	*servertest.API
 	letters *deadletter.Letters
 	clock   *clocktest.Clock
-	issuer  *authntest.Issuer
 	admin   string // a bearer token
 
 	mu     sync.Mutex
@@ -62,22 +44,23 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{pool: newDB(t), clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), issuer: authntest.NewIssuer(t)}
-	f.admin = f.issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	migrations, err := fs.Sub(testMigrations, "testdata/migrations")
+	require.NoError(t, err)
+	f := &fixture{API: servertest.NewAPI(t, "shop", migrations), clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
+	require.NoError(t, deadletter.Migrate(context.Background(), f.DB))
+	f.admin = f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
 	log := slog.New(slog.DiscardHandler)
-	f.app = server.New(server.Options{Config: config.Base{Service: "shop"}, Logger: log})
-	f.letters = deadletter.New("shop", deadletter.NewStore(f.pool), log, f.clock.Now,
+	f.letters = deadletter.New("shop", deadletter.NewStore(f.DB), log, f.clock.Now,
 		events.Subscription{Topic: "order.paid", Route: "/events/order.paid", Handler: f.apply})
-	require.NoError(t, f.app.Metrics().Registry.Register(f.letters))
-	events.Mount(f.app.App(), log, f.letters.Subscriptions()...)
-	f.letters.Register(f.app.App(), f.issuer.Verifier())
+	events.Mount(f.App(), log, f.letters.Subscriptions()...)
+	f.letters.Register(f.App(), f.Issuer.Verifier())
 	return f
 }
 
 // apply is the consumer: it records the event's effect once, in the
 // transaction that records the event.
 func (f *fixture) apply(ctx context.Context, e events.Event) error {
-	return events.Once(ctx, f.pool, "shop", e, func(ctx context.Context, tx pgx.Tx) error {
+	return events.Once(ctx, f.DB, "shop", e, func(ctx context.Context, tx pgx.Tx) error {
 		f.mu.Lock()
 		outage := f.outage
 		f.mu.Unlock()
@@ -98,32 +81,19 @@ func (f *fixture) setOutage(err error) {
 func (f *fixture) effects(t *testing.T, eventID string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, f.pool.QueryRow(context.Background(), `SELECT count(*) FROM effects WHERE event_id = $1`, eventID).Scan(&n))
+	require.NoError(t, f.DB.QueryRow(context.Background(), `SELECT count(*) FROM effects WHERE event_id = $1`, eventID).Scan(&n))
 	return n
 }
 
-func (f *fixture) send(t *testing.T, method, path, bearer, body string) (int, string, http.Header) {
-	t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := f.app.App().Test(req, -1)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b), resp.Header
-}
-
-// deliver posts a CloudEvent as the sidecar does and returns its answer.
+// deliver posts a CloudEvent at route as the sidecar does and returns its
+// answer. The dead letter of an event is that event's CloudEvent, posted
+// at the dead-letter topic's route: Client.Deliver would name that topic.
 func (f *fixture) deliver(t *testing.T, route, cloudEvent string) string {
 	t.Helper()
-	status, body, _ := f.send(t, http.MethodPost, route, "", cloudEvent)
-	require.Equal(t, http.StatusOK, status, body)
+	r := f.Send(t, http.MethodPost, route, "", cloudEvent)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var answer struct{ Status string }
-	require.NoError(t, json.Unmarshal([]byte(body), &answer))
+	r.JSON(t, &answer)
 	return answer.Status
 }
 
@@ -156,10 +126,10 @@ type pageJSON struct {
 
 func (f *fixture) list(t *testing.T, query string) pageJSON {
 	t.Helper()
-	status, body, _ := f.send(t, http.MethodGet, "/api/v1/admin/dead-letters/shop"+query, f.admin, "")
-	require.Equal(t, http.StatusOK, status, body)
+	r := f.Get(t, "/api/v1/admin/dead-letters/shop"+query, f.admin)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var p pageJSON
-	require.NoError(t, json.Unmarshal([]byte(body), &p))
+	r.JSON(t, &p)
 	return p
 }
 
@@ -176,10 +146,10 @@ func (f *fixture) letter(t *testing.T, eventID string) letterJSON {
 
 func (f *fixture) replay(t *testing.T, eventID string) letterJSON {
 	t.Helper()
-	status, body, _ := f.send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/"+eventID+"/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, status, body)
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/"+eventID+"/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var l letterJSON
-	require.NoError(t, json.Unmarshal([]byte(body), &l))
+	r.JSON(t, &l)
 	return l
 }
 
@@ -196,12 +166,12 @@ func (f *fixture) deadLetter(t *testing.T, id string) {
 
 func TestSubscriptionsDeadLetterToTheAppsOwnTopic(t *testing.T) {
 	f := newFixture(t)
-	status, body, _ := f.send(t, http.MethodGet, "/dapr/subscribe", "", "")
-	require.Equal(t, http.StatusOK, status)
+	r := f.Get(t, "/dapr/subscribe", "")
+	require.Equal(t, http.StatusOK, r.Status)
 	assert.JSONEq(t, `[
 		{"pubsubname": "pubsub", "topic": "order.paid", "route": "/events/order.paid", "deadLetterTopic": "deadletter.shop"},
 		{"pubsubname": "pubsub", "topic": "deadletter.shop", "route": "/events/deadletter.shop"}
-	]`, body, "the dead letters' own subscription has no dead-letter topic: its failures are redelivered")
+	]`, string(r.Body), "the dead letters' own subscription has no dead-letter topic: its failures are redelivered")
 }
 
 func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
@@ -236,11 +206,11 @@ func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
 
 func TestALetterThatCannotBeRecordedIsAskedForAgain(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.pool.Exec(context.Background(), `ALTER TABLE dead_letters RENAME TO dead_letters_away`)
+	_, err := f.DB.Exec(context.Background(), `ALTER TABLE dead_letters RENAME TO dead_letters_away`)
 	require.NoError(t, err)
 	assert.Equal(t, "RETRY", f.deliver(t, "/events/deadletter.shop", paid("e-1")))
 
-	_, err = f.pool.Exec(context.Background(), `ALTER TABLE dead_letters_away RENAME TO dead_letters`)
+	_, err = f.DB.Exec(context.Background(), `ALTER TABLE dead_letters_away RENAME TO dead_letters`)
 	require.NoError(t, err)
 	assert.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", paid("e-1")), "the redelivery is recorded")
 	assert.Equal(t, 1, f.letter(t, "e-1").Count)
@@ -291,9 +261,9 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 	}
 	f.replay(t, "e-2")
 
-	status, body, _ := f.send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, status, body)
-	assert.JSONEq(t, `{"replayed": 2, "failed": 0, "remaining": 0}`, body)
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.JSONEq(t, `{"replayed": 2, "failed": 0, "remaining": 0}`, string(r.Body))
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
 		assert.Equal(t, 1, f.effects(t, id), id)
 		assert.Equal(t, "replayed", f.letter(t, id).Status, id)
@@ -304,10 +274,10 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 		f.clock.Advance(time.Second)
 		f.deadLetter(t, "e-5")
 		f.setOutage(errors.New("down again"))
-		status, body, _ := f.send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+		r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
 		f.setOutage(nil)
-		require.Equal(t, http.StatusOK, status, body)
-		assert.JSONEq(t, `{"replayed": 0, "failed": 2, "remaining": 2}`, body)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.JSONEq(t, `{"replayed": 0, "failed": 2, "remaining": 2}`, string(r.Body))
 		assert.Equal(t, "down again", f.letter(t, "e-4").LastError)
 
 		page := f.list(t, "")
@@ -323,9 +293,9 @@ func TestReplayAllTakesABatch(t *testing.T) {
 	for i := range deadletter.ReplayBatch + 2 {
 		f.deadLetter(t, fmt.Sprintf("e-%02d", i))
 	}
-	status, body, _ := f.send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, status, body)
-	assert.JSONEq(t, fmt.Sprintf(`{"replayed": %d, "failed": 0, "remaining": 2}`, deadletter.ReplayBatch), body)
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.JSONEq(t, fmt.Sprintf(`{"replayed": %d, "failed": 0, "remaining": 2}`, deadletter.ReplayBatch), string(r.Body))
 }
 
 func TestALetterOfATopicNoLongerSubscribedFailsItsReplay(t *testing.T) {
@@ -340,7 +310,7 @@ func TestALetterOfATopicNoLongerSubscribedFailsItsReplay(t *testing.T) {
 func TestTheAdminAPIIsForAdmins(t *testing.T) {
 	f := newFixture(t)
 	f.deadLetter(t, "e-1")
-	customer := f.issuer.Token(t, uuid.NewString())
+	customer := f.Issuer.Token(t, uuid.NewString())
 	before := f.list(t, "")
 
 	for _, tt := range []struct {
@@ -356,9 +326,8 @@ func TestTheAdminAPIIsForAdmins(t *testing.T) {
 		{"page_size 101", http.MethodGet, "/api/v1/admin/dead-letters/shop?page_size=101", f.admin, http.StatusUnprocessableEntity},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body, header := f.send(t, tt.method, tt.path, tt.bearer, "")
-			assert.Equal(t, tt.want, status, body)
-			assert.Equal(t, "application/problem+json", header.Get("Content-Type"))
+			r := f.Send(t, tt.method, tt.path, tt.bearer, "") // checks problem+json
+			assert.Equal(t, tt.want, r.Status, "%s", r.Body)
 			assert.Equal(t, before, f.list(t, ""), "nothing changed")
 			assert.Zero(t, f.effects(t, "e-1"), "nothing replayed")
 		})
@@ -382,28 +351,32 @@ func TestListPages(t *testing.T) {
 
 func TestMetricsCountLettersAndTheUnresolved(t *testing.T) {
 	f := newFixture(t)
-	metrics := func() string {
+	assertMetrics := func(t *testing.T, received, unresolved int) {
 		t.Helper()
-		status, body, _ := f.send(t, http.MethodGet, "/metrics", "", "")
-		require.Equal(t, http.StatusOK, status)
-		return body
+		want := fmt.Sprintf(`
+			# HELP dead_letters_received_total Events dead-lettered after their consumer dropped them or spent its retries, by the topic they were published on.
+			# TYPE dead_letters_received_total counter
+			dead_letters_received_total{service="shop",topic="order.paid"} %d
+			# HELP dead_letters_unresolved Dead letters no replay has applied yet, by the topic they were published on.
+			# TYPE dead_letters_unresolved gauge
+			dead_letters_unresolved{service="shop",topic="order.paid"} %d
+		`, received, unresolved)
+		assert.NoError(t, testutil.CollectAndCompare(f.letters, strings.NewReader(want)))
 	}
-	assert.Contains(t, metrics(), `dead_letters_received_total{service="shop",topic="order.paid"} 0`)
-	assert.Contains(t, metrics(), `dead_letters_unresolved{service="shop",topic="order.paid"} 0`)
+	assertMetrics(t, 0, 0)
 
 	f.deadLetter(t, "e-1")
 	f.deadLetter(t, "e-1")
 	f.deadLetter(t, "e-2")
-	assert.Contains(t, metrics(), `dead_letters_received_total{service="shop",topic="order.paid"} 3`)
-	assert.Contains(t, metrics(), `dead_letters_unresolved{service="shop",topic="order.paid"} 2`)
+	assertMetrics(t, 3, 2)
 
 	f.replay(t, "e-1")
-	assert.Contains(t, metrics(), `dead_letters_unresolved{service="shop",topic="order.paid"} 1`)
+	assertMetrics(t, 3, 1)
 
 	t.Run("letters recorded by another replica are counted", func(t *testing.T) {
-		require.NoError(t, deadletter.NewStore(f.pool).Record(context.Background(),
+		require.NoError(t, deadletter.NewStore(f.DB).Record(context.Background(),
 			events.Event{ID: "e-3", Topic: "order.paid", Raw: json.RawMessage(paid("e-3"))}, "boom", f.clock.Now()))
-		assert.Contains(t, metrics(), `dead_letters_unresolved{service="shop",topic="order.paid"} 2`)
+		assertMetrics(t, 3, 2)
 	})
 }
 
@@ -416,7 +389,7 @@ func TestPurgeForgetsLettersReplayedLongAgo(t *testing.T) {
 	f.deadLetter(t, "recent")
 	f.replay(t, "recent")
 
-	n, err := deadletter.PurgeReplayed(f.pool, 30*time.Minute)(context.Background(), f.clock.Now())
+	n, err := deadletter.PurgeReplayed(f.DB, 30*time.Minute)(context.Background(), f.clock.Now())
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n)
 	var left []string

@@ -3,7 +3,6 @@ package deadletter
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"time"
@@ -73,21 +72,6 @@ func collectLetters(rows pgx.Rows) ([]Letter, error) {
 	return letters, nil
 }
 
-func (s *Store) one(ctx context.Context, query string, args ...any) (Letter, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return Letter{}, err
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[letterRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Letter{}, ErrNotFound
-	}
-	if err != nil {
-		return Letter{}, err
-	}
-	return r.letter(), nil
-}
-
 // Record stores e, dead-lettered at `at` after lastError. An event
 // dead-lettered again counts once more, keeps its first sighting and is
 // unresolved again, since whatever replayed it did not stop it failing.
@@ -131,11 +115,9 @@ func (s *Store) List(ctx context.Context, offset, limit int) ([]Letter, int, err
 
 // Get returns the letter of eventID, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, eventID string) (Letter, error) {
-	l, err := s.one(ctx, `SELECT `+letterColumns+` FROM dead_letters WHERE event_id = $1`, eventID)
-	if err != nil {
-		return Letter{}, fmt.Errorf("dead letter %s: %w", eventID, err)
-	}
-	return l, nil
+	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "read dead letter "+eventID,
+		`SELECT `+letterColumns+` FROM dead_letters WHERE event_id = $1`, eventID)
+	return r.letter(), err
 }
 
 // Unresolved returns up to limit unresolved letters, the longest unseen
@@ -181,23 +163,19 @@ func (s *Store) UnresolvedByTopic(ctx context.Context) (map[string]int, error) {
 // letter replayed before keeps the time of its first replay. It returns
 // the letter, or ErrNotFound.
 func (s *Store) Replayed(ctx context.Context, eventID string, at time.Time) (Letter, error) {
-	l, err := s.one(ctx, `UPDATE dead_letters SET replayed_at = coalesce(replayed_at, $2)
+	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "mark dead letter "+eventID+" replayed",
+		`UPDATE dead_letters SET replayed_at = coalesce(replayed_at, $2)
 		WHERE event_id = $1 RETURNING `+letterColumns, eventID, at)
-	if err != nil {
-		return Letter{}, fmt.Errorf("mark dead letter %s replayed: %w", eventID, err)
-	}
-	return l, nil
+	return r.letter(), err
 }
 
 // ReplayFailed records that replaying the letter of eventID failed at `at`
 // with lastError. It returns the letter, or ErrNotFound.
 func (s *Store) ReplayFailed(ctx context.Context, eventID, lastError string, at time.Time) (Letter, error) {
-	l, err := s.one(ctx, `UPDATE dead_letters SET last_error = $2, last_seen = greatest(last_seen, $3)
+	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "record the failed replay of dead letter "+eventID,
+		`UPDATE dead_letters SET last_error = $2, last_seen = greatest(last_seen, $3)
 		WHERE event_id = $1 RETURNING `+letterColumns, eventID, lastError, at)
-	if err != nil {
-		return Letter{}, fmt.Errorf("record failed replay of dead letter %s: %w", eventID, err)
-	}
-	return l, nil
+	return r.letter(), err
 }
 
 // PurgeReplayed forgets letters replayed longer than retention ago. Pass
