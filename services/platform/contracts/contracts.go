@@ -20,9 +20,10 @@ const (
 	TopicUserRegistered = "user.registered"
 
 	// products
-	TopicInventoryReserved = "inventory.reserved"
-	TopicInventoryReleased = "inventory.released"
-	TopicInventoryLowStock = "inventory.low_stock"
+	TopicInventoryReserved  = "inventory.reserved"
+	TopicInventoryReleased  = "inventory.released"
+	TopicInventoryRestocked = "inventory.restocked"
+	TopicInventoryLowStock  = "inventory.low_stock"
 
 	// orders
 	TopicOrderCreated   = "order.created"
@@ -30,6 +31,7 @@ const (
 	TopicOrderCancelled = "order.cancelled"
 	TopicOrderShipped   = "order.shipped"
 	TopicOrderDelivered = "order.delivered"
+	TopicOrderRefunded  = "order.refunded"
 
 	// payments
 	TopicPaymentCreated   = "payment.created"
