@@ -36,9 +36,13 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	}
 	return []events.Subscription{
 		subscribe(contracts.TopicOrderCreated, apply(func(o contracts.OrderCreatedV1) uuid.UUID { return o.OrderID },
-			func(ctx context.Context, _ string, o contracts.OrderCreatedV1) error { return c.orders.OrderPlaced(ctx, o.OrderID) })),
+			func(ctx context.Context, _ string, o contracts.OrderCreatedV1) error {
+				return c.orders.OrderPlaced(ctx, o.OrderID)
+			})),
 		subscribe(contracts.TopicOrderPaid, apply(func(o contracts.OrderPaidV1) uuid.UUID { return o.OrderID },
-			func(ctx context.Context, id string, o contracts.OrderPaidV1) error { return c.orders.OrderPaid(ctx, id, o.OrderID) })),
+			func(ctx context.Context, id string, o contracts.OrderPaidV1) error {
+				return c.orders.OrderPaid(ctx, id, o.OrderID)
+			})),
 		subscribe(contracts.TopicOrderCancelled, apply(func(o contracts.OrderCancelledV1) uuid.UUID { return o.OrderID },
 			func(ctx context.Context, id string, o contracts.OrderCancelledV1) error {
 				return c.orders.OrderCancelled(ctx, id, o.OrderID)
