@@ -22,6 +22,10 @@ PUBSUB   ?= redis
 STATE    ?= redis
 SWAP_RESOURCES := -swap-resources ./components/pubsub/redis=./components/pubsub/$(PUBSUB) \
                   -swap-resources ./components/state/redis=./components/state/$(STATE)
+# Several instances of some apps behind their app id, e.g.
+# `make run REPLICAS=products=2,orders=2`: the n-th instance listens on the
+# app's ports plus (n-1)*10 (products-2: app 3012, sidecar 3512).
+REPLICAS ?=
 # The brokers the event flow is proven on by `make test`.
 BROKERS  := redis rabbitmq jetstream
 
@@ -41,7 +45,7 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
 	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
 	trap 'kill $$mailpit $$devsink $$stripelocal 2>/dev/null || true' EXIT; \
-	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES)
+	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## test: lint, unit and integration tests, the end-to-end suite, then the
 ## event flow on every broker and the PostgreSQL state stores

@@ -17,6 +17,7 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -36,7 +37,7 @@ var authSecrets = []string{
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
-	Spec: service.Spec{Name: "auth", Port: 3001, Migrations: migrations.FS, Outbox: true},
+	Spec: service.Spec{Name: contracts.AppAuth, Port: 3001, Migrations: migrations.FS, Outbox: true},
 	Wire: wire,
 }
 

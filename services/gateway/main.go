@@ -16,13 +16,14 @@ import (
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
 	Spec: service.Spec{
-		Name: "gateway", Port: 3000, Public: true,
+		Name: contracts.AppGateway, Port: 3000, Public: true,
 		// Clients reach every path of the public port; metrics are not theirs.
 		MetricsPort: 3100,
 		// Buffer what arrives with the headers, stream the rest: the edge

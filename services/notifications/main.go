@@ -12,6 +12,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -19,7 +20,7 @@ import (
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
-	Spec: service.Spec{Name: "notifications", Port: 3005, Migrations: migrations.FS},
+	Spec: service.Spec{Name: contracts.AppNotifications, Port: 3005, Migrations: migrations.FS},
 	Wire: wire,
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -20,7 +21,7 @@ import (
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
-	Spec: service.Spec{Name: "payments", Port: 3004, Migrations: migrations.FS, Outbox: true},
+	Spec: service.Spec{Name: contracts.AppPayments, Port: 3004, Migrations: migrations.FS, Outbox: true},
 	Wire: wire,
 }
 

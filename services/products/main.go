@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
@@ -19,7 +20,7 @@ import (
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
-	Spec: service.Spec{Name: "products", Port: 3002, Migrations: migrations.FS, Outbox: true},
+	Spec: service.Spec{Name: contracts.AppProducts, Port: 3002, Migrations: migrations.FS, Outbox: true},
 	Wire: wire,
 }
 

@@ -20,7 +20,7 @@ import (
 
 // program is the service main runs; tests run it too.
 var program = service.Program[settings]{
-	Spec: service.Spec{Name: "workers", Database: "analytics", Port: 3006, Migrations: migrations.FS},
+	Spec: service.Spec{Name: contracts.AppWorkers, Database: "analytics", Port: 3006, Migrations: migrations.FS},
 	Wire: wire,
 }
 

@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -345,23 +342,7 @@ func TestCheckout(t *testing.T) {
 // daprdOf is the pid of the daprd process serving appID.
 func daprdOf(t *testing.T, appID string) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	want := []byte("\x00--app-id\x00" + appID + "\x00")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		exe, _, _ := bytes.Cut(cmdline, []byte{0})
-		if strings.Contains(filepath.Base(string(exe)), "daprd") && bytes.Contains(cmdline, want) {
-			return pid
-		}
-	}
-	require.FailNow(t, "no daprd serves "+appID)
-	return 0
+	return findProcess(t, "no daprd serves "+appID, func(p proc) bool {
+		return strings.Contains(filepath.Base(p.exe), "daprd") && has(p.cmdline, "--app-id", appID)
+	})
 }

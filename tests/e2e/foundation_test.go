@@ -53,7 +53,7 @@ func testServicesAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %d", tt.app, tt.route, tt.want), func(t *testing.T) {
-			before := requestCount(t, tt.port, tt.route, tt.want)
+			before := servedCount(t, tt.app, tt.port, tt.route, tt.want)
 			var headers []string
 			if tt.bearer != "" {
 				headers = []string{"Authorization", "Bearer " + tt.bearer}
@@ -66,7 +66,7 @@ func testServicesAnswer(t *testing.T) {
 				assert.True(t, json.Valid(resp.Body), "body: %s", resp.Body)
 			}
 			// The service itself, reached through both sidecars, answered.
-			assert.Equal(t, before+1, requestCount(t, tt.port, tt.route, tt.want))
+			assert.Equal(t, before+1, servedCount(t, tt.app, tt.port, tt.route, tt.want))
 		})
 	}
 
@@ -173,7 +173,7 @@ func restartable(t *testing.T, exe string, pid int) func() {
 	require.NoError(t, err)
 	split := func(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00") }
 	return func() {
-		log, err := os.Create(filepath.Join(sys.root, ".run", "e2e-restarted.log"))
+		log, err := os.Create(filepath.Join(sys.root, ".run", "e2e-restarted-"+filepath.Base(exe)+".log"))
 		require.NoError(t, err)
 		cmd := exec.Command(exe, split(cmdline)[1:]...)
 		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = split(environ), dir, log, log
@@ -186,6 +186,26 @@ func restartable(t *testing.T, exe string, pid int) func() {
 // pidOf finds the running process whose executable is exe.
 func pidOf(t *testing.T, exe string) int {
 	t.Helper()
+	return findProcess(t, "no process runs "+exe, func(p proc) bool { return p.exe == exe })
+}
+
+// proc is what the tests match a running process on.
+type proc struct {
+	exe     string // path of its executable
+	cmdline []byte // its arguments, each ended by a NUL
+	environ []byte // its environment, each variable ended by a NUL
+}
+
+// has reports whether list (cmdline or environ) holds the NUL-separated
+// items in order, each whole.
+func has(list []byte, items ...string) bool {
+	return bytes.Contains(append([]byte{0}, list...), []byte("\x00"+strings.Join(items, "\x00")+"\x00"))
+}
+
+// findProcess is the pid of the one process match accepts; none fails the
+// test with missing.
+func findProcess(t *testing.T, missing string, match func(proc) bool) int {
+	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	require.NoError(t, err)
 	for _, e := range entries {
@@ -193,10 +213,22 @@ func pidOf(t *testing.T, exe string) int {
 		if err != nil {
 			continue
 		}
-		if target, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && target == exe {
+		dir := filepath.Join("/proc", e.Name())
+		var p proc
+		// A process may end while it is read, or belong to another user.
+		if p.exe, err = os.Readlink(filepath.Join(dir, "exe")); err != nil {
+			continue
+		}
+		if p.cmdline, err = os.ReadFile(filepath.Join(dir, "cmdline")); err != nil {
+			continue
+		}
+		if p.environ, err = os.ReadFile(filepath.Join(dir, "environ")); err != nil {
+			continue
+		}
+		if match(p) {
 			return pid
 		}
 	}
-	require.FailNow(t, "no process runs "+exe)
+	require.FailNow(t, missing)
 	return 0
 }

@@ -117,6 +117,10 @@ func start() (*system, func() error, error) {
 	if sentry == "" {
 		sentry = filepath.Join(os.Getenv("HOME"), ".dapr", "bin", "sentry")
 	}
+	// Products runs as several instances behind its app id, as
+	// `make run REPLICAS=...` runs them: every test goes through name
+	// resolution's choice among them, and TestReplicas kills one.
+	args = append(args, "-replicas", replicaFlag())
 	args = append(args, "-sentry", sentry,
 		"-sentry-config", filepath.Join(root, "config", "sentry.yaml"),
 		"-sentry-credentials", filepath.Join(root, ".run", "sentry"),
@@ -203,7 +207,11 @@ func start() (*system, func() error, error) {
 // portsFree fails fast when another copy of the system (make run) holds the
 // fixed ports, instead of testing that copy by mistake.
 func portsFree() error {
-	for _, port := range []int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506, 3800, 3801} {
+	ports := []int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506, 3800, 3801}
+	// The further products instances' apps and sidecars.
+	ports = append(ports, instancePorts("products", 3002)[1:]...)
+	ports = append(ports, instancePorts("products", 3502)[1:]...)
+	for _, port := range ports {
 		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
 		if err == nil {
 			conn.Close()

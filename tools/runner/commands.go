@@ -125,23 +125,23 @@ func appEnv(base []string, a app) []string {
 	return env
 }
 
-// processSpecs lists the two processes of every app, sidecar first.
-// startedAt names the log files, as the Dapr CLI does.
-func processSpecs(apps []app, daprd string, base []string, startedAt time.Time, sec *mtls) []procSpec {
-	specs := make([]procSpec, 0, 2*len(apps))
-	for _, a := range apps {
+// processSpecs lists the two processes of every app instance, sidecar
+// first. startedAt names the log files, as the Dapr CLI does.
+func processSpecs(instances []app, daprd string, base []string, startedAt time.Time, sec *mtls) []procSpec {
+	specs := make([]procSpec, 0, 2*len(instances))
+	for _, a := range instances {
 		logFile := func(role string) string {
-			name := fmt.Sprintf("%s_%s_%d.log", a.ID, role, startedAt.Unix())
+			name := fmt.Sprintf("%s_%s_%d.log", a.Name, role, startedAt.Unix())
 			return filepath.Join(a.Dir, ".dapr", "logs", name)
 		}
 		specs = append(specs,
 			procSpec{
-				appID: a.ID, role: roleDaprd, dir: a.Dir,
+				instance: a.Name, role: roleDaprd, replicated: a.Replicated, dir: a.Dir,
 				path: daprd, args: daprdArgs(a, sec), env: daprdEnv(base, sec),
 				logTo: a.DaprdLog, logFile: logFile(roleDaprd),
 			},
 			procSpec{
-				appID: a.ID, role: roleApp, dir: a.Dir,
+				instance: a.Name, role: roleApp, replicated: a.Replicated, dir: a.Dir,
 				path: a.Command[0], args: a.Command[1:], env: appEnv(base, a),
 				logTo: a.AppLog, logFile: logFile(roleApp),
 			},

@@ -138,25 +138,41 @@ func TestAppEnv(t *testing.T) {
 
 func TestProcessSpecs(t *testing.T) {
 	a := app{
-		ID: "orders", Dir: "/r/services/orders", Command: []string{"/r/.bin/orders", "-v"},
+		ID: "orders", Name: "orders", Dir: "/r/services/orders", Command: []string{"/r/.bin/orders", "-v"},
 		AppPort: 8081, HTTPPort: 3501, AppLog: logToFile, DaprdLog: logToConsole,
 	}
-	specs := processSpecs([]app{a}, "/opt/daprd", []string{"PATH=/bin"}, time.Unix(1700000000, 0), nil)
-	require.Len(t, specs, 2)
+	second := a
+	second.Name, second.Replicated, second.AppPort, second.HTTPPort = "orders-2", true, 8091, 3511
+	specs := processSpecs([]app{a, second}, "/opt/daprd", []string{"PATH=/bin"}, time.Unix(1700000000, 0), nil)
+	require.Len(t, specs, 4)
 
 	require.Equal(t, procSpec{
-		appID: "orders", role: roleDaprd, dir: a.Dir, path: "/opt/daprd", args: daprdArgs(a, nil),
+		instance: "orders", role: roleDaprd, dir: a.Dir, path: "/opt/daprd", args: daprdArgs(a, nil),
 		env: daprdEnv([]string{"PATH=/bin"}, nil), logTo: logToConsole,
 		logFile: "/r/services/orders/.dapr/logs/orders_daprd_1700000000.log",
 	}, specs[0])
 	require.Equal(t, "orders.daprd", specs[0].label())
 
 	require.Equal(t, procSpec{
-		appID: "orders", role: roleApp, dir: a.Dir, path: "/r/.bin/orders", args: []string{"-v"},
+		instance: "orders", role: roleApp, dir: a.Dir, path: "/r/.bin/orders", args: []string{"-v"},
 		env: appEnv([]string{"PATH=/bin"}, a), logTo: logToFile,
 		logFile: "/r/services/orders/.dapr/logs/orders_app_1700000000.log",
 	}, specs[1])
 	require.Equal(t, "orders", specs[1].label())
+
+	// A replica: the same app id and directory, its own ports, labels and logs.
+	require.Equal(t, procSpec{
+		instance: "orders-2", role: roleDaprd, replicated: true, dir: a.Dir, path: "/opt/daprd", args: daprdArgs(second, nil),
+		env: daprdEnv([]string{"PATH=/bin"}, nil), logTo: logToConsole,
+		logFile: "/r/services/orders/.dapr/logs/orders-2_daprd_1700000000.log",
+	}, specs[2])
+	require.Equal(t, "orders-2.daprd", specs[2].label())
+	require.Contains(t, strings.Join(specs[2].args, " "), "--app-id orders --app-port 8091 --dapr-http-port 3511")
+	require.Equal(t, "orders-2", specs[3].label())
+	appID, _ := lastValue(specs[3].env, "APP_ID")
+	require.Equal(t, "orders", appID)
+	port, _ := lastValue(specs[3].env, "APP_PORT")
+	require.Equal(t, "8091", port)
 }
 
 func TestFindDaprd(t *testing.T) {

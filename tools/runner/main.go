@@ -6,6 +6,13 @@
 //
 //	runner [-f dapr.yaml] [-daprd path] [-swap-resources FROM=TO]... [-ready-timeout 120s] [-stop-timeout 10s]
 //	       [-sentry path -sentry-config file -sentry-credentials dir [-access-config dir]]
+//	       [-replicas APP=N[,APP=N...]]
+//
+// -replicas starts N instances of an app, all under its app id, so that
+// name resolution spreads its calls over them: the n-th listens on every
+// port of the app's entry plus (n-1)*10. The run file stays one entry per
+// app, as the Dapr CLI reads it. A replica is its app and sidecar
+// together: when one of them exits, the runner stops the other.
 //
 // With -sentry it also starts Dapr Sentry and runs every sidecar with mTLS,
 // which the Dapr CLI 1.14 cannot do in self-hosted mode; -access-config then

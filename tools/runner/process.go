@@ -17,23 +17,27 @@ const pipeDrainDelay = 2 * time.Second
 
 // procSpec describes one child process: an app or its sidecar.
 type procSpec struct {
-	appID   string
-	role    string // roleApp or roleDaprd
-	path    string
-	args    []string
-	dir     string
-	env     []string
-	logTo   logDestination
-	logFile string // used when logTo includes a file
+	instance string // the app instance's name (app.Name)
+	role     string // roleApp or roleDaprd
+	// replicated: the instance is one of several of its app, so the
+	// runner stops its other process once one exits.
+	replicated bool
+	path       string
+	args       []string
+	dir        string
+	env        []string
+	logTo      logDestination
+	logFile    string // used when logTo includes a file
 }
 
 // label is the console prefix of the child's lines: "orders" for the app,
-// "orders.daprd" for its sidecar.
+// "orders.daprd" for its sidecar ("orders-2", "orders-2.daprd" for a
+// second replica).
 func (s procSpec) label() string {
 	if s.role == roleDaprd {
-		return s.appID + ".daprd"
+		return s.instance + ".daprd"
 	}
-	return s.appID
+	return s.instance
 }
 
 // child is a started process. err is valid once done is closed.
@@ -55,7 +59,7 @@ func startChild(spec procSpec, console *lineSink, exited chan<- *child) (*child,
 	if spec.logTo.file() {
 		f, err := openLogFile(spec.logFile)
 		if err != nil {
-			return nil, fmt.Errorf("app %q (%s): %w", spec.appID, spec.role, err)
+			return nil, fmt.Errorf("app %q (%s): %w", spec.instance, spec.role, err)
 		}
 		logFile = f
 		targets = append(targets, lineTarget{sink: &lineSink{w: f}})
@@ -78,7 +82,7 @@ func startChild(spec procSpec, console *lineSink, exited chan<- *child) (*child,
 		if logFile != nil {
 			logFile.Close()
 		}
-		return nil, fmt.Errorf("start app %q (%s): %w", spec.appID, spec.role, err)
+		return nil, fmt.Errorf("start app %q (%s): %w", spec.instance, spec.role, err)
 	}
 
 	c := &child{procSpec: spec, cmd: cmd, done: make(chan struct{})}

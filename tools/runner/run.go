@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -30,6 +31,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	fs.IntVar(&sentry.Port, "sentry-port", 3800, "Sentry's gRPC `port` on 127.0.0.1")
 	fs.IntVar(&sentry.HealthzPort, "sentry-healthz-port", 3801, "Sentry's health `port` on 127.0.0.1")
 	fs.StringVar(&sentry.AccessConfigDir, "access-config", "", "`directory` with each app's access-control Configuration (<app-id>.yaml), added after its own; needs -sentry")
+	replicas := replicaCounts{}
+	fs.Var(replicas, "replicas", "start several instances of these apps, `APP=N[,APP=N...]` (repeatable), each further one on the app's ports plus 10, 20...")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -65,11 +68,18 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 			}
 		}
 	}
+	instances, err := expandReplicas(apps, replicas, sentry.ports())
+	if err != nil {
+		return err
+	}
 
 	start := time.Now()
 	console := &lineSink{w: stdout}
+	for _, inst := range instances {
+		console.logf("%s", inst.describe())
+	}
 	// Buffered so that a child's exit never blocks once nobody listens.
-	exited := make(chan *child, 2*len(apps)+1)
+	exited := make(chan *child, 2*len(instances)+1)
 	var children []*child
 	// Every way out of run, a panic included, stops the children: none may
 	// outlive the runner.
@@ -88,7 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 			return err
 		}
 	}
-	specs := processSpecs(apps, daprd, os.Environ(), start, sec)
+	specs := processSpecs(instances, daprd, os.Environ(), start, sec)
 	for _, spec := range specs {
 		c, err := startChild(spec, console, exited)
 		if err != nil {
@@ -96,30 +106,33 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		}
 		children = append(children, c)
 	}
-	return supervise(ctx, console, apps, len(children), exited, start, *readyTimeout)
+	return supervise(ctx, console, instances, children, exited, start, *readyTimeout)
 }
 
-// supervise waits for every app to become ready, then keeps the runner alive
-// while children come and go. It returns nil when ctx ends, and an error
-// when start-up fails or no child is left.
-func supervise(ctx context.Context, console *lineSink, apps []app, running int,
+// supervise waits for every instance to become ready, then keeps the
+// runner alive while children come and go. It returns nil when ctx ends,
+// and an error when start-up fails or no child is left.
+func supervise(ctx context.Context, console *lineSink, instances []app, children []*child,
 	exited <-chan *child, start time.Time, readyTimeout time.Duration) error {
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
 	client := newProbeClient()
-	readyApps := make(chan string, len(apps))
-	for _, a := range apps {
+	readyInstances := make(chan string, len(instances))
+	for _, inst := range instances {
 		go func() {
-			if waitReady(pollCtx, client, a) == nil {
-				readyApps <- a.ID
+			if waitReady(pollCtx, client, inst) == nil {
+				readyInstances <- inst.Name
 			}
 		}()
 	}
 
-	pending := make(map[string]bool, len(apps))
-	for _, a := range apps {
-		pending[a.ID] = true
+	pending := make(map[string]bool, len(instances))
+	appIDs := make(map[string]bool)
+	for _, inst := range instances {
+		pending[inst.Name] = true
+		appIDs[inst.ID] = true
 	}
+	running := len(children)
 	readyDeadline := time.NewTimer(readyTimeout)
 	defer readyDeadline.Stop()
 
@@ -128,31 +141,58 @@ func supervise(ctx context.Context, console *lineSink, apps []app, running int,
 		case <-ctx.Done():
 			console.logf("stopping")
 			return nil
-		case id := <-readyApps:
-			delete(pending, id)
+		case name := <-readyInstances:
+			delete(pending, name)
 			if len(pending) == 0 {
 				readyDeadline.Stop()
-				console.logf("ready: %d apps (%s)", len(apps), time.Since(start).Round(time.Millisecond))
-			}
-		case <-readyDeadline.C:
-			var ids []string
-			for _, a := range apps {
-				if pending[a.ID] {
-					ids = append(ids, a.ID)
+				took := time.Since(start).Round(time.Millisecond)
+				if len(instances) > len(appIDs) {
+					console.logf("ready: %d apps in %d instances (%s)", len(appIDs), len(instances), took)
+				} else {
+					console.logf("ready: %d apps (%s)", len(appIDs), took)
 				}
 			}
-			return fmt.Errorf("not ready after %s: %s", readyTimeout, strings.Join(ids, ", "))
+		case <-readyDeadline.C:
+			var names []string
+			for _, inst := range instances {
+				if pending[inst.Name] {
+					names = append(names, inst.Name)
+				}
+			}
+			return fmt.Errorf("not ready after %s: %s", readyTimeout, strings.Join(names, ", "))
 		case c := <-exited:
 			running--
 			if len(pending) > 0 {
-				return fmt.Errorf("app %q (%s) exited during start: %w", c.appID, c.role, c.exitErr())
+				return fmt.Errorf("app %q (%s) exited during start: %w", c.instance, c.role, c.exitErr())
 			}
 			// After start-up an exit is tolerated: operators stop single
 			// apps on purpose to exercise fault handling.
-			console.logf("app %q (%s) exited: %v", c.appID, c.role, c.exitErr())
+			console.logf("app %q (%s) exited: %v", c.instance, c.role, c.exitErr())
+			if c.replicated {
+				stopInstance(console, children, c.instance)
+			}
 			if running == 0 {
 				return errors.New("all processes have exited")
 			}
 		}
+	}
+}
+
+// stopInstance stops what is left of a replica one of whose processes
+// exited. Its sidecar would otherwise stay registered with name resolution
+// and take its share of the app's calls only to fail them, as nothing
+// restarts the app; stopped, it deregisters, and the other replicas serve.
+// (A single instance keeps its sidecar, which finds the app again when an
+// operator restarts it.)
+func stopInstance(console *lineSink, children []*child, instance string) {
+	var rest []*child
+	for _, c := range children {
+		if c.instance == instance && c.running() {
+			rest = append(rest, c)
+		}
+	}
+	if len(rest) > 0 {
+		console.logf("stopping the rest of replica %q", instance)
+		signalRunning(rest, syscall.SIGTERM)
 	}
 }

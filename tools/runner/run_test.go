@@ -108,10 +108,11 @@ func waitResult(t *testing.T, errc <-chan error) error {
 	}
 }
 
-// readPID reads the pid the fake child wrote into its app directory.
-func readPID(t *testing.T, runFile, appID, role string) int {
+// readPID reads the pid the fake child listening on port wrote into its
+// app directory.
+func readPID(t *testing.T, runFile, appID, role string, port int) int {
 	t.Helper()
-	path := filepath.Join(filepath.Dir(runFile), "services", appID, role+"-"+appID+".pid")
+	path := filepath.Join(filepath.Dir(runFile), "services", appID, fmt.Sprintf("%s-%s-%d.pid", role, appID, port))
 	var pid int
 	require.Eventually(t, func() bool {
 		data, err := os.ReadFile(path)
@@ -155,7 +156,7 @@ func TestRunLifecycle(t *testing.T) {
 	for _, a := range []testApp{alpha, beta, gamma} {
 		require.True(t, listening(a.appPort), a.id)
 		require.True(t, listening(a.daprPort), a.id)
-		pids = append(pids, readPID(t, runFile, a.id, roleApp), readPID(t, runFile, a.id, roleDaprd))
+		pids = append(pids, readPID(t, runFile, a.id, roleApp, a.appPort), readPID(t, runFile, a.id, roleDaprd, a.daprPort))
 	}
 	require.Contains(t, out.String(), "[alpha] fake app listening on")
 	require.Contains(t, out.String(), "[alpha.daprd] fake daprd listening on")
@@ -171,7 +172,7 @@ func TestRunLifecycle(t *testing.T) {
 	}, waitFor, 10*time.Millisecond)
 
 	// After start-up, one app going down is logged and the rest keep running.
-	require.NoError(t, syscall.Kill(readPID(t, runFile, "gamma", roleApp), syscall.SIGKILL))
+	require.NoError(t, syscall.Kill(readPID(t, runFile, "gamma", roleApp, gamma.appPort), syscall.SIGKILL))
 	require.Eventually(t, func() bool {
 		return strings.Contains(out.String(), `[runner] app "gamma" (app) exited: signal: killed`)
 	}, waitFor, 20*time.Millisecond)
@@ -245,8 +246,9 @@ func TestRunRejectsBadInputBeforeStarting(t *testing.T) {
 	err = run(t.Context(), []string{"-f", filepath.Join(t.TempDir(), "dapr.yaml"), "-daprd", fake}, &syncBuffer{}, os.Getenv)
 	require.ErrorContains(t, err, "read run file")
 
-	_, statErr := os.Stat(filepath.Join(filepath.Dir(runFile), "services", "alpha", "app-alpha.pid"))
-	require.ErrorIs(t, statErr, os.ErrNotExist, "nothing may start when the input is bad")
+	pidFiles, err := filepath.Glob(filepath.Join(filepath.Dir(runFile), "services", "alpha", "*.pid"))
+	require.NoError(t, err)
+	require.Empty(t, pidFiles, "nothing may start when the input is bad")
 }
 
 func TestRunKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
@@ -260,7 +262,7 @@ func TestRunKillsChildrenThatIgnoreSIGTERM(t *testing.T) {
 	errc := startRunner(ctx, runFile, fake, out, "-ready-timeout", waitFor.String(), "-stop-timeout", "200ms")
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "[runner] ready: 1 apps") },
 		waitFor, 20*time.Millisecond, "output so far:\n%s", out)
-	pid := readPID(t, runFile, "alpha", roleApp)
+	pid := readPID(t, runFile, "alpha", roleApp, alpha.appPort)
 
 	cancel()
 	require.NoError(t, waitResult(t, errc))

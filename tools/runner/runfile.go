@@ -64,9 +64,14 @@ func (d logDestination) console() bool { return d != logToFile }
 func (d logDestination) file() bool    { return d != logToConsole }
 
 // app is one entry of the run file with `common` merged in and every path
-// made absolute and checked.
+// made absolute and checked; expandReplicas turns it into the instances
+// to start.
 type app struct {
-	ID                string
+	ID string
+	// Name tells the instances of one app apart: the app id, or
+	// <app id>-<n> for the n-th of several replicas.
+	Name              string
+	Replicated        bool
 	Dir               string
 	Command           []string
 	AppPort           int
@@ -218,6 +223,7 @@ func mergeOptions(e appEntry, common options, baseDir string) (app, error) {
 
 	return app{
 		ID:                e.AppID,
+		Name:              e.AppID,
 		Dir:               dir,
 		Command:           command,
 		AppPort:           e.AppPort,

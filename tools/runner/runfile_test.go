@@ -80,6 +80,7 @@ apps:
 	require.Equal(t, []app{
 		{
 			ID:                "orders",
+			Name:              "orders",
 			Dir:               orders,
 			Command:           []string{filepath.Join(root, ".bin", "orders"), "--verbose"},
 			AppPort:           8081,
@@ -102,6 +103,7 @@ apps:
 		},
 		{
 			ID:                "payments",
+			Name:              "payments",
 			Dir:               payments,
 			Command:           []string{filepath.Join(payments, "run.sh")},
 			AppPort:           8082,

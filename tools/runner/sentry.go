@@ -35,7 +35,7 @@ type mtls struct {
 
 func (o sentryOptions) spec() procSpec {
 	return procSpec{
-		appID: "sentry", role: roleSentry, dir: filepath.Dir(o.Config), path: o.Binary,
+		instance: "sentry", role: roleSentry, dir: filepath.Dir(o.Config), path: o.Binary,
 		args: []string{
 			"--config", o.Config,
 			"--issuer-credentials", o.Credentials,
@@ -105,4 +105,13 @@ func (o *sentryOptions) validate() error {
 		}
 	}
 	return os.MkdirAll(o.Credentials, 0o700)
+}
+
+// ports are the ports Sentry listens on, by what they serve; none without
+// Sentry.
+func (o sentryOptions) ports() map[int]string {
+	if o.Binary == "" {
+		return nil
+	}
+	return map[int]string{o.Port: "Sentry's gRPC", o.HealthzPort: "Sentry's health"}
 }

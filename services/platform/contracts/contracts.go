@@ -1,8 +1,10 @@
-// Package contracts names the events the services exchange: every topic,
-// the dead-letter topic, the route a subscription is delivered at and the
-// payload of each topic. A producer publishes these types on these
-// constants and a consumer subscribes with them and decodes the same
-// types, so a topic and its fields are spelt once.
+// Package contracts holds what the services agree on between them: every
+// topic, the dead-letter topic, the route a subscription is delivered at
+// and the payload of each topic; the app ids; and the internal endpoints
+// one app invokes on another (internal.go). A producer publishes these
+// types on these constants and a consumer subscribes with them and decodes
+// the same types; an owner mounts an internal path and its caller invokes
+// the same constant, so each is spelt once.
 //
 // Payload types carry their version in their name (OrderCreatedV1). A
 // field tagged omitempty or omitzero is optional: the producer leaves it

@@ -289,11 +289,10 @@ func TestRelayWakesOnNotification(t *testing.T) {
 func TestRelayReplicasPublishEachEventOnce(t *testing.T) {
 	pool := newDB(t)
 	// One publisher behind both relays, so its log is the order the
-	// broker saw.
+	// broker saw. Each relay has its own pool, as each replica has.
 	pub := &fakePublisher{}
-	for range 2 {
-		startRelay(t, pool, pub, outbox.Options{BatchSize: 3})
-	}
+	startRelay(t, pool, pub, outbox.Options{BatchSize: 3})
+	startRelay(t, pgtest.AnotherPool(t, pool), pub, outbox.Options{BatchSize: 3})
 	ctx := context.Background()
 	const producers, perProducer = 4, 15
 	var wg sync.WaitGroup
@@ -326,4 +325,57 @@ func TestRelayReplicasPublishEachEventOnce(t *testing.T) {
 	for id, n := range seen {
 		assert.Equal(t, 1, n, "event %s", id)
 	}
+}
+
+// stuckPublisher stands for a replica's sidecar that never answers: its
+// first call signals entered, and every call waits for its context.
+type stuckPublisher struct {
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (p *stuckPublisher) PublishEvent(ctx context.Context, _, _ string, _ any, _ ...dapr.PublishEventOption) error {
+	p.once.Do(func() { close(p.entered) })
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A replica that dies while it holds the relay's lock, its batch claimed
+// and nothing marked, leaves that batch to the other replica: its
+// transaction ends with it, and so do its locks.
+func TestRelayReplicaDyingMidBatchLosesNothing(t *testing.T) {
+	pool := newDB(t)
+	ctx := context.Background()
+	stuck := &stuckPublisher{entered: make(chan struct{})}
+	dying := outbox.NewRelay(pgtest.AnotherPool(t, pool), stuck, slog.New(slog.NewTextHandler(io.Discard, nil)), outbox.Options{Source: "orders"})
+	runCtx, die := context.WithCancel(ctx)
+	defer die()
+	done := make(chan error, 1)
+	go func() { done <- dying.Run(runCtx) }()
+	var ids []uuid.UUID
+	for i := range 5 {
+		ids = append(ids, add(t, ctx, pool, "order.created", map[string]int{"seq": i}))
+	}
+	select {
+	case <-stuck.entered:
+	case <-time.After(waitFor):
+		require.FailNow(t, "the first replica never started publishing")
+	}
+	pub := &fakePublisher{}
+	startRelay(t, pool, pub, outbox.Options{PollInterval: 20 * time.Millisecond})
+
+	die()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(waitFor):
+		require.FailNow(t, "the dying replica's Run did not return")
+	}
+	require.Eventually(t, func() bool { return readRow(t, pool, ids[len(ids)-1]).Published }, waitFor, tick)
+	want := make([]string, 0, len(ids))
+	for _, id := range ids {
+		assert.True(t, readRow(t, pool, id).Published)
+		want = append(want, id.String())
+	}
+	assert.Equal(t, want, pub.ids(), "every event once, in order, from the survivor")
 }

@@ -1,6 +1,6 @@
 // Package postgres opens a service's own database: it creates the database
 // when missing, applies the service's embedded migrations, and returns a
-// connection pool.
+// connection pool. One reads a single row the way every store does.
 package postgres
 
 import (
@@ -65,8 +65,10 @@ func EnsureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if exists {
 		return nil
 	}
+	// A replica that created it first makes this one fail with 42P04, or
+	// with 23505 (the catalog's unique index) when both create at once.
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
-	if err != nil && !IsCode(err, CodeDuplicateDatabase) {
+	if err != nil && !IsCode(err, CodeDuplicateDatabase) && !IsCode(err, CodeUniqueViolation) {
 		return fmt.Errorf("create database %s: %w", cfg.Database, err)
 	}
 	return nil

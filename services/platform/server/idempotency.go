@@ -1,6 +1,9 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,4 +32,17 @@ func IdempotencyKey(c *fiber.Ctx) (string, error) {
 	}
 	// Copied: Fiber's header strings alias a reused buffer.
 	return strings.Clone(key), nil
+}
+
+// RequestHash identifies a decoded request under its Idempotency-Key: in,
+// encoded again, so that neither the spacing nor the field order of the
+// body changes it. It is the hex SHA-256 of that encoding, as stored with
+// the first answer.
+func RequestHash(in any) (string, error) {
+	canonical, err := json.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(canonical)
+	return hex.EncodeToString(sum[:]), nil
 }

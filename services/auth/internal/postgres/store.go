@@ -112,13 +112,9 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (accounts.User, erro
 }
 
 func (s *Store) user(ctx context.Context, query string, arg any) (accounts.User, error) {
-	rows, _ := s.pool.Query(ctx, query, arg)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return accounts.User{}, accounts.ErrUserNotFound
-	}
+	r, err := postgres.One[userRow](ctx, s.pool, accounts.ErrUserNotFound, "read user", query, arg)
 	if err != nil {
-		return accounts.User{}, fmt.Errorf("read user: %w", err)
+		return accounts.User{}, err
 	}
 	return r.user(), nil
 }
@@ -156,13 +152,12 @@ func (s *Store) SetRoles(ctx context.Context, id uuid.UUID, old, roles []string)
 				return err
 			}
 		}
-		rows, _ := tx.Query(ctx, `UPDATE users SET roles = $3, updated_at = now(),
+		r, err := postgres.One[userRow](ctx, tx, pgx.ErrNoRows, "update roles", `UPDATE users SET roles = $3, updated_at = now(),
 				roles_version = roles_version + CASE WHEN roles = $3 THEN 0 ELSE 1 END
 			WHERE id = $1 AND roles = $2
 			  AND ('SUPER_ADMIN' = ANY ($3) OR NOT ('SUPER_ADMIN' = ANY (roles))
 			       OR EXISTS (SELECT 1 FROM users o WHERE o.id <> $1 AND 'SUPER_ADMIN' = ANY (o.roles)))
 			RETURNING `+userColumns, id, old, roles)
-		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
 		if err == nil {
 			u = r.user()
 			return nil
@@ -277,18 +272,17 @@ const sessionColumns = `id, user_id, user_agent, ip, created_at, last_used_at, a
 // statement, so of two requests presenting the same token exactly one
 // wins and the other is seen as a reuse.
 func (s *Store) SpendRefreshToken(ctx context.Context, hash []byte, now time.Time) (accounts.Session, error) {
-	rows, _ := s.pool.Query(ctx, `UPDATE refresh_tokens t SET spent_at = $2
+	r, err := postgres.One[sessionRow](ctx, s.pool, pgx.ErrNoRows, "spend refresh token", `UPDATE refresh_tokens t SET spent_at = $2
 		FROM sessions s
 		WHERE t.token_hash = $1 AND t.session_id = s.id
 		  AND t.spent_at IS NULL AND t.expires_at > $2 AND s.revoked_at IS NULL
 		RETURNING s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_used_at, s.access_token_id, s.access_expires_at`,
 		hash, now)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
 	if err == nil {
 		return r.session(), nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return accounts.Session{}, fmt.Errorf("spend refresh token: %w", err)
+		return accounts.Session{}, err
 	}
 	var sessionID uuid.UUID
 	var spent bool
@@ -336,15 +330,11 @@ func (s *Store) RevokeSession(ctx context.Context, id, owner uuid.UUID, now time
 	if owner != uuid.Nil {
 		ownerArg = &owner
 	}
-	rows, _ := s.pool.Query(ctx, `UPDATE sessions SET revoked_at = $3
+	r, err := postgres.One[sessionRow](ctx, s.pool, accounts.ErrSessionNotFound, "revoke session", `UPDATE sessions SET revoked_at = $3
 		WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND revoked_at IS NULL
 		RETURNING `+sessionColumns, id, ownerArg, now)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return accounts.Session{}, accounts.ErrSessionNotFound
-	}
 	if err != nil {
-		return accounts.Session{}, fmt.Errorf("revoke session: %w", err)
+		return accounts.Session{}, err
 	}
 	return r.session(), nil
 }

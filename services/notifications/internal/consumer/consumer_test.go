@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,51 +18,23 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
-	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
-func newApp(t *testing.T, pool *pgxpool.Pool) *fiber.App {
+func newApp(t *testing.T, pool *pgxpool.Pool) *servertest.Client {
 	t.Helper()
 	return newAppSending(t, pool, &fakeSender{})
 }
 
-func newAppSending(t *testing.T, pool *pgxpool.Pool, s *fakeSender) *fiber.App {
+func newAppSending(t *testing.T, pool *pgxpool.Pool, s *fakeSender) *servertest.Client {
 	t.Helper()
-	srv := server.New(server.Options{Config: config.Base{Service: "notifications"}, Logger: slog.New(slog.DiscardHandler)})
+	app := servertest.NewClient("notifications")
 	c := consumer.New(notifications.NewService(postgres.NewStore(pool), s, notifications.Options{MaxAttempts: 3, AdminEmail: "ops@example.com"}))
-	events.Mount(srv.App(), slog.New(slog.DiscardHandler), c.Subscriptions()...)
-	return srv.App()
-}
-
-// cloudEvent is a user.registered event as the sidecar delivers it, with
-// data given as raw JSON.
-func cloudEvent(id, data string) string {
-	return `{"specversion": "1.0", "id": "` + id + `", "source": "auth", "type": "com.dapr.event.sent",
-		"topic": "user.registered", "pubsubname": "pubsub", "datacontenttype": "application/json",
-		"data": ` + data + `}`
-}
-
-// deliver posts body to the user.registered route and returns the answer
-// the sidecar gets.
-func deliver(t *testing.T, app *fiber.App, body string) string {
-	t.Helper()
-	return deliverTo(t, app, contracts.Route(contracts.TopicUserRegistered), body)
-}
-
-func deliverTo(t *testing.T, app *fiber.App, route, body string) string {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
-	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
-	resp, err := app.Test(req, -1)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var answer struct{ Status string }
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
-	return answer.Status
+	events.Mount(app.App(), slog.New(slog.DiscardHandler), c.Subscriptions()...)
+	return app
 }
 
 func preferenceRows(t *testing.T, pool *pgxpool.Pool) int {
@@ -77,10 +48,10 @@ func TestUserRegisteredCreatesDefaultPreferencesOnce(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	app := newApp(t, pool)
 	user := uuid.New()
-	event := cloudEvent("evt-1", `{"user_id": "`+user.String()+`", "email": "a@example.com", "name": "A"}`)
+	data := `{"user_id": "` + user.String() + `", "email": "a@example.com", "name": "A"}`
 
-	assert.Equal(t, "SUCCESS", deliver(t, app, event))
-	assert.Equal(t, "SUCCESS", deliver(t, app, event), "a redelivery is acknowledged")
+	assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicUserRegistered, "evt-1", data))
+	assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicUserRegistered, "evt-1", data), "a redelivery is acknowledged")
 
 	var email, sms, push bool
 	require.NoError(t, pool.QueryRow(context.Background(),
@@ -101,7 +72,7 @@ func TestUserRegisteredKeepsPreferencesChosenEarlier(t *testing.T) {
 		`INSERT INTO preferences (user_id, email, sms, push) VALUES ($1, false, true, false)`, user)
 	require.NoError(t, err)
 
-	assert.Equal(t, "SUCCESS", deliver(t, app, cloudEvent("evt-2", `{"user_id": "`+user.String()+`"}`)))
+	assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicUserRegistered, "evt-2", `{"user_id": "`+user.String()+`"}`))
 	var email, sms bool
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT email, sms FROM preferences WHERE user_id = $1`, user).Scan(&email, &sms))
@@ -112,19 +83,29 @@ func TestUserRegisteredKeepsPreferencesChosenEarlier(t *testing.T) {
 func TestMalformedUserRegisteredIsDropped(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	app := newApp(t, pool)
-	tests := map[string]string{
-		"not a cloud event":     `not json`,
-		"no event id":           `{"data": {"user_id": "` + uuid.NewString() + `"}}`,
-		"data not an object":    cloudEvent("e1", `"hello"`),
-		"no data":               cloudEvent("e2", `null`),
-		"missing user_id":       cloudEvent("e3", `{"email": "a@example.com"}`),
-		"user_id not a uuid":    cloudEvent("e4", `{"user_id": "42"}`),
-		"user_id of wrong type": cloudEvent("e5", `{"user_id": 42}`),
-		"nil user_id":           cloudEvent("e6", `{"user_id": "`+uuid.Nil.String()+`"}`),
+	envelopes := map[string]string{
+		"not a cloud event": `not json`,
+		"no event id":       `{"data": {"user_id": "` + uuid.NewString() + `"}}`,
 	}
-	for name, body := range tests {
+	for name, body := range envelopes {
 		t.Run(name, func(t *testing.T) {
-			assert.Equal(t, "DROP", deliver(t, app, body))
+			r := app.Send(t, http.MethodPost, contracts.Route(contracts.TopicUserRegistered), "", body,
+				fiber.HeaderContentType, "application/cloudevents+json")
+			require.Equal(t, http.StatusOK, r.Status)
+			assert.Equal(t, "DROP", r.Object["status"])
+		})
+	}
+	payloads := map[string]struct{ id, data string }{
+		"data not an object":    {"e1", `"hello"`},
+		"no data":               {"e2", `null`},
+		"missing user_id":       {"e3", `{"email": "a@example.com"}`},
+		"user_id not a uuid":    {"e4", `{"user_id": "42"}`},
+		"user_id of wrong type": {"e5", `{"user_id": 42}`},
+		"nil user_id":           {"e6", `{"user_id": "` + uuid.Nil.String() + `"}`},
+	}
+	for name, e := range payloads {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicUserRegistered, e.id, e.data))
 		})
 	}
 	assert.Zero(t, preferenceRows(t, pool))
@@ -134,12 +115,12 @@ func TestUserRegisteredIsRetriedWhenTheDatabaseIsDown(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	app := newApp(t, pool)
 	pool.Close()
-	assert.Equal(t, "RETRY", deliver(t, app, cloudEvent("e7", `{"user_id": "`+uuid.NewString()+`"}`)))
+	assert.Equal(t, "RETRY", app.Deliver(t, contracts.TopicUserRegistered, "e7", `{"user_id": "`+uuid.NewString()+`"}`))
 }
 
 func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
 	app := newApp(t, pgtest.NewDatabase(t, migrations.FS))
-	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/dapr/subscribe", nil), -1)
+	resp, err := app.App().Test(httptest.NewRequest(http.MethodGet, "/dapr/subscribe", nil), -1)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var subs []map[string]string

@@ -75,11 +75,6 @@ func deliveriesOf(t *testing.T, pool *pgxpool.Pool, eventID string) map[string]d
 	return out
 }
 
-func event(id, topic, data string) string {
-	return `{"specversion": "1.0", "id": "` + id + `", "source": "test", "type": "com.dapr.event.sent",
-		"topic": "` + topic + `", "pubsubname": "pubsub", "datacontenttype": "application/json", "data": ` + data + `}`
-}
-
 func registered(user uuid.UUID, email, name string) string {
 	return `{"user_id": "` + user.String() + `", "email": "` + email + `", "name": "` + name + `"}`
 }
@@ -89,10 +84,10 @@ func TestWelcomeIsSentOnceWithTheNameEscaped(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	user := uuid.New()
-	body := event("w-1", "user.registered", registered(user, "eve@example.com", `Eve <script>alert(1)</script>`))
+	data := registered(user, "eve@example.com", `Eve <script>alert(1)</script>`)
 
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", body))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", body), "redelivery")
+	require.Equal(t, "SUCCESS", app.Deliver(t, "user.registered", "w-1", data))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "user.registered", "w-1", data), "redelivery")
 
 	mails := sender.to("eve@example.com")
 	require.Len(t, mails, 1, "one welcome however often the event arrives")
@@ -111,25 +106,25 @@ func TestPreferencesGateAllButTransactionalMessages(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	user := uuid.New()
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", event("r-1", "user.registered", registered(user, "bob@example.com", "Bob"))))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "user.registered", "r-1", registered(user, "bob@example.com", "Bob")))
 	_, err := pool.Exec(context.Background(), `UPDATE preferences SET email = false, push = true WHERE user_id = $1`, user)
 	require.NoError(t, err)
 
 	order := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD"}`
 	paid := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 4250, "currency": "USD", "invoice_number": "INV-2025-0042"}`
 	tests := []struct {
-		name, route, topic, data string
-		want                     map[string]string // channel → status
+		name, topic, data string
+		want              map[string]string // channel → status
 	}{
-		{"shipping news respects email off", "/events/order.shipped", "order.shipped", order,
+		{"shipping news respects email off", "order.shipped", order,
 			map[string]string{"email": "skipped", "sms": "skipped", "push": "sent"}},
-		{"the receipt is always mailed", "/events/order.paid", "order.paid", paid,
+		{"the receipt is always mailed", "order.paid", paid,
 			map[string]string{"email": "sent", "sms": "skipped", "push": "sent"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := "g-" + string(rune('a'+i))
-			require.Equal(t, "SUCCESS", deliverTo(t, app, tt.route, event(id, tt.topic, tt.data)))
+			require.Equal(t, "SUCCESS", app.Deliver(t, tt.topic, id, tt.data))
 			got := map[string]string{}
 			for ch, d := range deliveriesOf(t, pool, id) {
 				got[ch] = d.Status
@@ -151,15 +146,15 @@ func TestAddressComesFromTheEventOrTheRecipientTable(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	known, unknown := uuid.New(), uuid.New()
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", event("a-1", "user.registered", registered(known, "kim@example.com", "Kim"))))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "user.registered", "a-1", registered(known, "kim@example.com", "Kim")))
 
 	// order.created names the address when the customer's token did.
 	created := func(user uuid.UUID, email string) string {
 		return `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "email": "` + email + `", "total_cents": 100, "currency": "USD"}`
 	}
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-2", "order.created", created(known, ""))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-3", "order.created", created(unknown, "new@example.com"))))
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.created", event("a-4", "order.created", created(uuid.New(), ""))))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "order.created", "a-2", created(known, "")))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "order.created", "a-3", created(unknown, "new@example.com")))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "order.created", "a-4", created(uuid.New(), "")))
 
 	assert.Len(t, sender.to("kim@example.com"), 2)
 	assert.Len(t, sender.to("new@example.com"), 1)
@@ -171,23 +166,23 @@ func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
 	sender := &fakeSender{down: true}
 	app := newAppSending(t, pool, sender) // MaxAttempts 3
 	user := uuid.New()
-	welcome := event("f-1", "user.registered", registered(user, "sam@example.com", "Sam"))
+	welcome := registered(user, "sam@example.com", "Sam")
 
-	assert.Equal(t, "RETRY", deliverTo(t, app, "/events/user.registered", welcome))
+	assert.Equal(t, "RETRY", app.Deliver(t, "user.registered", "f-1", welcome))
 	assert.Equal(t, deliveryState{"email", "welcome", "queued", 1, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
 	sender.setDown(false)
-	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/user.registered", welcome), "the redelivery sends it")
+	assert.Equal(t, "SUCCESS", app.Deliver(t, "user.registered", "f-1", welcome), "the redelivery sends it")
 	assert.Equal(t, deliveryState{"email", "welcome", "sent", 2, "connection refused"}, deliveriesOf(t, pool, "f-1")["email"])
 	assert.Len(t, sender.to("sam@example.com"), 1)
 
 	sender.setDown(true)
-	paid := event("f-2", "order.paid", `{"order_id": "`+uuid.NewString()+`", "user_id": "`+user.String()+`", "total_cents": 100, "currency": "USD"}`)
+	paid := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 100, "currency": "USD"}`
 	for _, want := range []string{"RETRY", "RETRY", "SUCCESS"} {
-		assert.Equal(t, want, deliverTo(t, app, "/events/order.paid", paid))
+		assert.Equal(t, want, app.Deliver(t, "order.paid", "f-2", paid))
 	}
 	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "f-2")["email"])
 	sender.setDown(false)
-	assert.Equal(t, "SUCCESS", deliverTo(t, app, "/events/order.paid", paid))
+	assert.Equal(t, "SUCCESS", app.Deliver(t, "order.paid", "f-2", paid))
 	assert.Len(t, sender.to("sam@example.com"), 1, "a dead letter is not sent again")
 }
 
@@ -196,9 +191,9 @@ func TestLowStockGoesToTheAdmins(t *testing.T) {
 	sender := &fakeSender{}
 	app := newAppSending(t, pool, sender)
 	data := `{"product_id": "` + uuid.NewString() + `", "sku": "MUG-1", "name": "Mug", "available": 2, "threshold": 5}`
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/inventory.low_stock", event("l-1", "inventory.low_stock", data)))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "inventory.low_stock", "l-1", data))
 	digest := `{"template": "low_stock_digest", "data": {"items": [{"sku": "MUG-1", "name": "Mug", "available": 2}, {"sku": "CUP-2", "name": "Cup", "available": 0}]}}`
-	require.Equal(t, "SUCCESS", deliverTo(t, app, "/events/notification.requested", event("l-2", "notification.requested", digest)))
+	require.Equal(t, "SUCCESS", app.Deliver(t, "notification.requested", "l-2", digest))
 
 	mails := sender.to("ops@example.com")
 	require.Len(t, mails, 2, "%v", deliveriesOf(t, pool, "l-2"))
@@ -208,7 +203,7 @@ func TestLowStockGoesToTheAdmins(t *testing.T) {
 	assert.Equal(t, []string{"email"}, keys(deliveriesOf(t, pool, "l-1")), "admins are mailed only")
 
 	unknown := `{"template": "nope", "data": {}}`
-	assert.Equal(t, "DROP", deliverTo(t, app, "/events/notification.requested", event("l-3", "notification.requested", unknown)))
+	assert.Equal(t, "DROP", app.Deliver(t, "notification.requested", "l-3", unknown))
 }
 
 func keys(m map[string]deliveryState) []string {

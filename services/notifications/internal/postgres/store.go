@@ -14,6 +14,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/postgres"
 )
 
 // Store reads and writes deliveries and preferences.
@@ -129,22 +130,14 @@ type preferencesRow struct {
 	Push   bool      `db:"push"`
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func preferences(ctx context.Context, q querier, userID uuid.UUID) (notifications.Preferences, error) {
-	rows, err := q.Query(ctx, `SELECT user_id, email, sms, push FROM preferences WHERE user_id = $1`, userID)
-	if err != nil {
-		return notifications.Preferences{}, fmt.Errorf("get preferences of %s: %w", userID, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[preferencesRow])
+func preferences(ctx context.Context, q postgres.Querier, userID uuid.UUID) (notifications.Preferences, error) {
+	r, err := postgres.One[preferencesRow](ctx, q, pgx.ErrNoRows, "get preferences of "+userID.String(),
+		`SELECT user_id, email, sms, push FROM preferences WHERE user_id = $1`, userID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notifications.DefaultPreferences(userID), nil
 	}
 	if err != nil {
-		return notifications.Preferences{}, fmt.Errorf("get preferences of %s: %w", userID, err)
+		return notifications.Preferences{}, err
 	}
 	return notifications.Preferences{UserID: r.UserID, Email: r.Email, SMS: r.SMS, Push: r.Push}, nil
 }
@@ -237,17 +230,11 @@ type templateRow struct {
 	UpdatedAt time.Time `db:"updated_at"`
 }
 
-func template(ctx context.Context, q querier, name string) (notifications.Template, error) {
-	rows, err := q.Query(ctx, `SELECT name, subject, body, text, updated_at FROM templates WHERE name = $1`, name)
+func template(ctx context.Context, q postgres.Querier, name string) (notifications.Template, error) {
+	r, err := postgres.One[templateRow](ctx, q, notifications.ErrTemplateNotFound, "get template "+name,
+		`SELECT name, subject, body, text, updated_at FROM templates WHERE name = $1`, name)
 	if err != nil {
-		return notifications.Template{}, fmt.Errorf("get template %s: %w", name, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[templateRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notifications.Template{}, notifications.ErrTemplateNotFound
-	}
-	if err != nil {
-		return notifications.Template{}, fmt.Errorf("get template %s: %w", name, err)
+		return notifications.Template{}, err
 	}
 	return notifications.Template{Name: r.Name, Subject: r.Subject, HTML: r.Body, Text: r.Text, UpdatedAt: r.UpdatedAt}, nil
 }
@@ -320,12 +307,8 @@ func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx
 	pending := 0
 	for _, id := range ids {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT `+deliveryColumns+`, 0 AS total FROM deliveries
-				WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`, id)
-			if err != nil {
-				return err
-			}
-			r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[deliveryRow])
+			r, err := postgres.One[deliveryRow](ctx, tx, pgx.ErrNoRows, "lock queued delivery", `SELECT `+deliveryColumns+`, 0 AS total
+				FROM deliveries WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`, id)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil // settled meanwhile, or being sent by another delivery of the event
 			}

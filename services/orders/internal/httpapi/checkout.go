@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -160,15 +157,12 @@ func (h *Handler) checkout(c *fiber.Ctx) error {
 	if err := server.Decode(c, &in); err != nil {
 		return err
 	}
-	// The decoded request, re-encoded, identifies it whatever the spacing
-	// or field order of the body.
-	canonical, err := json.Marshal(in)
+	hash, err := server.RequestHash(in)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(canonical)
 	out, err := h.orders.Checkout(c.UserContext(), orders.CheckoutCommand{
-		UserID: claims.UserID, Email: claims.Email, Key: key, RequestHash: hex.EncodeToString(sum[:]),
+		UserID: claims.UserID, Email: claims.Email, Key: key, RequestHash: hash,
 		Address: orders.Address(in.ShippingAddress),
 	})
 	if err != nil {

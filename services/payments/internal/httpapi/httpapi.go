@@ -4,9 +4,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -259,14 +256,12 @@ func (h *Handler) refund(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	// The decoded request, re-encoded, identifies it whatever the spacing
-	// of the body; no body and a null amount both ask for the rest.
-	canonical, err := json.Marshal(in)
+	// No body and a null amount hash alike: both ask for the rest.
+	hash, err := server.RequestHash(in)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(canonical)
-	req := payments.RefundRequest{PaymentID: paymentID, Key: key, RequestHash: hex.EncodeToString(sum[:])}
+	req := payments.RefundRequest{PaymentID: paymentID, Key: key, RequestHash: hash}
 	if in.AmountCents != nil {
 		req.AmountCents = *in.AmountCents
 	}

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/postgres"
 )
 
 // issueInvoice issues the invoice of payment paymentID, split as totals,
@@ -67,16 +67,10 @@ func (s *Store) Invoices(ctx context.Context, orderID uuid.UUID) ([]payments.Inv
 
 // Invoice returns an invoice, or payments.ErrInvoiceNotFound.
 func (s *Store) Invoice(ctx context.Context, id uuid.UUID) (payments.Invoice, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+invoiceColumns+` FROM invoices WHERE id = $1`, id)
+	r, err := postgres.One[invoiceRow](ctx, s.pool, payments.ErrInvoiceNotFound, "read invoice "+id.String(),
+		`SELECT `+invoiceColumns+` FROM invoices WHERE id = $1`, id)
 	if err != nil {
-		return payments.Invoice{}, fmt.Errorf("read invoice %s: %w", id, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[invoiceRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return payments.Invoice{}, payments.ErrInvoiceNotFound
-	}
-	if err != nil {
-		return payments.Invoice{}, fmt.Errorf("read invoice %s: %w", id, err)
+		return payments.Invoice{}, err
 	}
 	return r.invoice(), nil
 }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/platform/postgres"
 )
 
 // ConsumerName identifies payments in processed_events.
@@ -72,44 +72,26 @@ func (s *Store) Methods(ctx context.Context, userID uuid.UUID) ([]payments.Metho
 	return methods, nil
 }
 
-func oneMethod(ctx context.Context, q pgx.Tx, query string, args ...any) (payments.Method, error) {
-	rows, err := q.Query(ctx, query, args...)
+// oneMethod reads the card query yields, or returns
+// payments.ErrMethodNotFound; other errors are wrapped with what.
+func oneMethod(ctx context.Context, q postgres.Querier, what, query string, args ...any) (payments.Method, error) {
+	r, err := postgres.One[methodRow](ctx, q, payments.ErrMethodNotFound, what, query, args...)
 	if err != nil {
 		return payments.Method{}, err
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[methodRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return payments.Method{}, payments.ErrMethodNotFound
-	}
-	return r.method(), err
+	return r.method(), nil
 }
 
 // Method returns userID's card id, or payments.ErrMethodNotFound.
 func (s *Store) Method(ctx context.Context, userID, id uuid.UUID) (payments.Method, error) {
-	var m payments.Method
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		m, err = oneMethod(ctx, tx, `SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND id = $2`, userID, id)
-		return err
-	})
-	if err != nil {
-		return payments.Method{}, fmt.Errorf("read payment method %s: %w", id, err)
-	}
-	return m, nil
+	return oneMethod(ctx, s.pool, "read payment method "+id.String(),
+		`SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND id = $2`, userID, id)
 }
 
 // DefaultMethod returns userID's default card, or payments.ErrMethodNotFound.
 func (s *Store) DefaultMethod(ctx context.Context, userID uuid.UUID) (payments.Method, error) {
-	var m payments.Method
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		m, err = oneMethod(ctx, tx, `SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND is_default`, userID)
-		return err
-	})
-	if err != nil {
-		return payments.Method{}, fmt.Errorf("read default payment method of %s: %w", userID, err)
-	}
-	return m, nil
+	return oneMethod(ctx, s.pool, "read default payment method of "+userID.String(),
+		`SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND is_default`, userID)
 }
 
 // Customer returns userID's Stripe customer id, or payments.ErrNotFound.
@@ -163,15 +145,14 @@ func (s *Store) AddMethod(ctx context.Context, userID, id uuid.UUID, c payments.
 			return err
 		}
 		var err error
-		m, err = oneMethod(ctx, tx, `INSERT INTO payment_methods
+		m, err = oneMethod(ctx, tx, "insert payment method", `INSERT INTO payment_methods
 			(id, user_id, stripe_payment_method_id, brand, last4, exp_month, exp_year, is_default)
 			VALUES ($1, $2, $3, $4, $5, $6, $7,
 			        NOT EXISTS (SELECT 1 FROM payment_methods WHERE user_id = $2 AND is_default))
 			RETURNING `+methodColumns, id, userID, c.ProviderID, c.Brand, c.Last4, c.ExpMonth, c.ExpYear)
 		return err
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	if postgres.IsCode(err, postgres.CodeUniqueViolation) {
 		return payments.Method{}, payments.ErrMethodSaved
 	}
 	if err != nil {
@@ -216,7 +197,7 @@ func (s *Store) SetDefault(ctx context.Context, userID, id uuid.UUID) (payments.
 			return err
 		}
 		var err error
-		m, err = oneMethod(ctx, tx, `UPDATE payment_methods SET is_default = true WHERE user_id = $1 AND id = $2
+		m, err = oneMethod(ctx, tx, "mark default", `UPDATE payment_methods SET is_default = true WHERE user_id = $1 AND id = $2
 			RETURNING `+methodColumns, userID, id)
 		return err
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,10 +121,7 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := pool.Exec(ctx, tt.sql, tt.args...)
-			var pgErr *pgconn.PgError
-			require.ErrorAs(t, err, &pgErr)
-			assert.Equal(t, tt.code, pgErr.Code, pgErr.Message)
+			pgtest.RequireRefused(t, pool, tt.code, tt.sql, tt.args...)
 		})
 	}
 }

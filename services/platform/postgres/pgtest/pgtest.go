@@ -13,9 +13,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/config"
@@ -55,6 +57,16 @@ func NewDatabase(tb testing.TB, migrations fs.FS) *pgxpool.Pool {
 	return pool
 }
 
+// AnotherPool opens a second pool on pool's database, as another replica
+// of the service would, and closes it when the test ends.
+func AnotherPool(tb testing.TB, pool *pgxpool.Pool) *pgxpool.Pool {
+	tb.Helper()
+	other, err := pgxpool.NewWithConfig(context.Background(), pool.Config())
+	require.NoError(tb, err)
+	tb.Cleanup(other.Close)
+	return other
+}
+
 // RequireReversible checks that migrations roll all the way down, leaving
 // no table behind, and apply again from scratch.
 func RequireReversible(tb testing.TB, migrations fs.FS) {
@@ -74,4 +86,14 @@ func RequireReversible(tb testing.TB, migrations fs.FS) {
 	require.Empty(tb, tables, "tables left after rolling back every migration")
 	_, err = p.Up(ctx)
 	require.NoError(tb, err, "apply every migration again")
+}
+
+// RequireRefused runs sql on db and requires Postgres to refuse it with the
+// SQLSTATE code: a state the schema itself guards against.
+func RequireRefused(tb testing.TB, db *pgxpool.Pool, code, sql string, args ...any) {
+	tb.Helper()
+	_, err := db.Exec(context.Background(), sql, args...)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(tb, err, &pgErr, "Postgres refuses %s", sql)
+	assert.Equal(tb, code, pgErr.Code, pgErr.Message)
 }

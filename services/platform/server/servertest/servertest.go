@@ -1,6 +1,7 @@
 // Package servertest calls a service's handlers in process, on the
 // platform server, so tests see what a client sees: the real problem+json
-// errors and the shared middleware in front of every route.
+// errors and the shared middleware in front of every route. It delivers
+// events to the service's subscriptions as the sidecar does.
 package servertest
 
 import (
@@ -21,6 +22,8 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
@@ -113,6 +116,24 @@ func (c *Client) Do(t testing.TB, req *http.Request) Response {
 		r.Object, _ = doc.(map[string]any)
 	}
 	return r
+}
+
+// Deliver posts an event of topic with id and data (JSON) to the topic's
+// subscription route, in a CloudEvent as the sidecar delivers it, and
+// returns the subscription's answer: SUCCESS, RETRY or DROP.
+func (c *Client) Deliver(t testing.TB, topic, id, data string) string {
+	t.Helper()
+	event, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "test", "type": "com.dapr.event.sent",
+		"topic": topic, "pubsubname": events.PubsubName, "datacontenttype": fiber.MIMEApplicationJSON,
+		"data": json.RawMessage(data),
+	})
+	require.NoError(t, err, "data is JSON")
+	r := c.Send(t, http.MethodPost, contracts.Route(topic), "", string(event), fiber.HeaderContentType, "application/cloudevents+json")
+	require.Equal(t, http.StatusOK, r.Status, "the sidecar reads the answer of a 200: %s", r.Body)
+	var answer struct{ Status string }
+	r.JSON(t, &answer)
+	return answer.Status
 }
 
 // JSON decodes the body into out.

@@ -1,6 +1,9 @@
 package servertest_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"testing"
 
@@ -9,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
@@ -68,4 +73,25 @@ func TestResponseDecodesJSONAndProblems(t *testing.T) {
 	problem := api.Get(t, "/invalid", "")
 	assert.Equal(t, http.StatusUnprocessableEntity, problem.Status)
 	assert.Equal(t, []string{"from", "to"}, problem.Fields())
+}
+
+func TestDeliverHandsTheEventToItsSubscription(t *testing.T) {
+	api := servertest.NewClient("test")
+	var got []events.Event
+	answers := map[string]error{"ok": nil, "poison": events.Drop(errors.New("unreadable")), "later": errors.New("database down")}
+	events.Mount(api.App(), slog.New(slog.DiscardHandler), events.Subscription{
+		Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid),
+		Handler: func(_ context.Context, e events.Event) error {
+			got = append(got, e)
+			return answers[e.ID]
+		},
+	})
+
+	assert.Equal(t, "SUCCESS", api.Deliver(t, contracts.TopicOrderPaid, "ok", `{"order_id": "o-1"}`))
+	assert.Equal(t, "DROP", api.Deliver(t, contracts.TopicOrderPaid, "poison", `"text"`))
+	assert.Equal(t, "RETRY", api.Deliver(t, contracts.TopicOrderPaid, "later", `null`))
+	require.Len(t, got, 3)
+	assert.Equal(t, "ok", got[0].ID)
+	assert.Equal(t, contracts.TopicOrderPaid, got[0].Topic)
+	assert.JSONEq(t, `{"order_id": "o-1"}`, string(got[0].Data))
 }

@@ -2,24 +2,19 @@ package consumer_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	dapr "github.com/dapr/go-sdk/client"
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
-	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/consumer"
@@ -49,30 +44,15 @@ func (i *invalidations) DeleteBulkState(_ context.Context, _ string, keys []stri
 	return nil
 }
 
-func deliver(t *testing.T, app *fiber.App, route, id, data string) string {
-	t.Helper()
-	body := `{"specversion": "1.0", "id": "` + id + `", "source": "orders", "type": "com.dapr.event.sent",
-		"pubsubname": "pubsub", "datacontenttype": "application/json", "data": ` + data + `}`
-	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
-	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
-	resp, err := app.Test(req, -1)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var answer struct{ Status string }
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
-	return answer.Status
-}
-
 func TestOrderEventsApplyOnce(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	store := postgres.NewStore(pool)
 	log := slog.New(slog.DiscardHandler)
 	inv := &invalidations{}
-	srv := server.New(server.Options{Config: config.Base{Service: "products"}, Logger: log})
+	app := servertest.NewClient("products")
 	svc := catalog.NewService(cache.New(store, inv, "cache", log), log)
-	events.Mount(srv.App(), log, consumer.New(svc).Subscriptions()...)
-	app := srv.App()
+	events.Mount(app.App(), log, consumer.New(svc).Subscriptions()...)
 
 	p, err := store.Create(ctx, catalog.NewProduct{SKU: "A", Name: "A", Currency: "USD", InitialStock: 10})
 	require.NoError(t, err)
@@ -89,13 +69,13 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 
 	t.Run("order.paid delivered twice commits once", func(t *testing.T) {
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-paid", `{"order_id": "`+paid.String()+`"}`))
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderPaid, "evt-paid", `{"order_id": "`+paid.String()+`"}`))
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 2}, stock())
 	})
 	t.Run("order.cancelled delivered twice releases once", func(t *testing.T) {
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-cancel", `{"order_id": "`+cancelled.String()+`"}`))
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel", `{"order_id": "`+cancelled.String()+`"}`))
 		}
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 		assert.Equal(t, []uuid.UUID{p.ID}, inv.ids, "the released product's cache entries were invalidated")
@@ -104,16 +84,16 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 		assert.Equal(t, 1, released)
 	})
 	t.Run("cancelling a paid order leaves its stock committed", func(t *testing.T) {
-		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 	})
 	t.Run("order.refunded delivered twice restocks the paid order once", func(t *testing.T) {
 		inv.ids = nil
 		refunded := `{"order_id": "` + paid.String() + `", "restock": true}`
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderRefunded), "evt-refund", refunded))
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund", refunded))
 		}
-		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderRefunded), "evt-refund-again", refunded),
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund-again", refunded),
 			"another event for the same refund finds it restocked")
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 10, Reserved: 0}, stock())
 		assert.Equal(t, []uuid.UUID{p.ID, p.ID}, inv.ids, "the restocked product's cache entries were invalidated")
@@ -130,7 +110,7 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 		require.NoError(t, err)
 		_, err = store.Commit(ctx, order)
 		require.NoError(t, err)
-		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderRefunded), "evt-refund-shipped",
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund-shipped",
 			`{"order_id": "`+order.String()+`", "restock": false}`))
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 6, Reserved: 0}, stock())
 	})
@@ -141,21 +121,21 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 			require.NoError(t, err)
 		}
 		for range 2 {
-			assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCreated), "evt-created", `{"order_id": "`+placed.String()+`"}`))
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCreated, "evt-created", `{"order_id": "`+placed.String()+`"}`))
 		}
 		_, err := pool.Exec(ctx, `UPDATE reservations SET created_at = created_at - $2::interval WHERE order_id = ANY($1)`,
 			[]uuid.UUID{placed, abandoned}, 2*catalog.AbandonedAfter)
 		require.NoError(t, err)
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 6, Reserved: 3, HeldByAbandonedCheckouts: 2}, stock())
-		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderCreated), "evt-created-unknown", `{"order_id": "`+uuid.NewString()+`"}`),
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCreated, "evt-created-unknown", `{"order_id": "`+uuid.NewString()+`"}`),
 			"an order without a reservation is acknowledged")
 	})
 	t.Run("an order without a reservation is acknowledged", func(t *testing.T) {
-		assert.Equal(t, "SUCCESS", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderPaid, "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
 	})
 	t.Run("an event without an order id is dropped", func(t *testing.T) {
-		assert.Equal(t, "DROP", deliver(t, app, contracts.Route(contracts.TopicOrderPaid), "evt-bad", `{"order_id": "nope"}`))
-		assert.Equal(t, "DROP", deliver(t, app, contracts.Route(contracts.TopicOrderCancelled), "evt-bad-2", `"text"`))
-		assert.Equal(t, "DROP", deliver(t, app, contracts.Route(contracts.TopicOrderRefunded), "evt-bad-3", `{"restock": true}`))
+		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderPaid, "evt-bad", `{"order_id": "nope"}`))
+		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderCancelled, "evt-bad-2", `"text"`))
+		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderRefunded, "evt-bad-3", `{"restock": true}`))
 	})
 }

@@ -53,26 +53,14 @@ const productColumns = `p.id, p.sku, p.name, p.description, p.price_cents, p.cur
 	COALESCE(i.on_hand - i.reserved, 0) AS available, COALESCE(i.low_stock_threshold, 0) AS low_stock_threshold,
 	p.active, p.created_at, p.updated_at`
 
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 const getProductQuery = `SELECT ` + productColumns + `
 	FROM products p LEFT JOIN inventory i ON i.product_id = p.id
 	WHERE p.id = $1 AND p.active`
 
-func getProduct(ctx context.Context, q querier, id uuid.UUID) (catalog.Product, error) {
-	rows, err := q.Query(ctx, getProductQuery, id)
+func getProduct(ctx context.Context, q postgres.Querier, id uuid.UUID) (catalog.Product, error) {
+	r, err := postgres.One[productRow](ctx, q, catalog.ErrNotFound, "get product "+id.String(), getProductQuery, id)
 	if err != nil {
-		return catalog.Product{}, fmt.Errorf("get product %s: %w", id, err)
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[productRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return catalog.Product{}, catalog.ErrNotFound
-	}
-	if err != nil {
-		return catalog.Product{}, fmt.Errorf("get product %s: %w", id, err)
+		return catalog.Product{}, err
 	}
 	return r.product(), nil
 }
@@ -113,14 +101,7 @@ func (s *Store) Create(ctx context.Context, np catalog.NewProduct) (catalog.Prod
 func (s *Store) Update(ctx context.Context, id uuid.UUID, patch catalog.ProductPatch) (catalog.Product, error) {
 	var p catalog.Product
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, getProductQuery+` FOR UPDATE OF p`, id)
-		if err != nil {
-			return err
-		}
-		cur, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[productRow])
-		if errors.Is(err, pgx.ErrNoRows) {
-			return catalog.ErrNotFound
-		}
+		cur, err := postgres.One[productRow](ctx, tx, catalog.ErrNotFound, "lock product", getProductQuery+` FOR UPDATE OF p`, id)
 		if err != nil {
 			return err
 		}
@@ -219,19 +200,12 @@ func (s *Store) Categories(ctx context.Context) ([]catalog.Category, error) {
 	return cats, nil
 }
 
-func getCategory(ctx context.Context, q querier, id uuid.UUID, lock bool) (catalog.Category, error) {
+func getCategory(ctx context.Context, q postgres.Querier, id uuid.UUID, lock bool) (catalog.Category, error) {
 	query := `SELECT id, slug, name, parent_id FROM categories WHERE id = $1`
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	rows, err := q.Query(ctx, query, id)
-	if err != nil {
-		return catalog.Category{}, err
-	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[categoryRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return catalog.Category{}, catalog.ErrCategoryNotFound
-	}
+	r, err := postgres.One[categoryRow](ctx, q, catalog.ErrCategoryNotFound, "get category "+id.String(), query, id)
 	if err != nil {
 		return catalog.Category{}, err
 	}
@@ -240,11 +214,7 @@ func getCategory(ctx context.Context, q querier, id uuid.UUID, lock bool) (catal
 
 // Category returns one category or catalog.ErrCategoryNotFound.
 func (s *Store) Category(ctx context.Context, id uuid.UUID) (catalog.Category, error) {
-	c, err := getCategory(ctx, s.pool, id, false)
-	if err != nil {
-		return catalog.Category{}, fmt.Errorf("get category %s: %w", id, err)
-	}
-	return c, nil
+	return getCategory(ctx, s.pool, id, false)
 }
 
 // CreateCategory adds a category, or returns catalog.ErrDuplicateSlug or

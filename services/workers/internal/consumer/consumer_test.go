@@ -2,24 +2,19 @@ package consumer_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
-	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 	"github.com/daprshop/daprshop/services/workers/internal/consumer"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres"
@@ -28,34 +23,21 @@ import (
 
 var today = time.Date(2025, 3, 10, 15, 0, 0, 0, time.UTC)
 
-func deliver(t *testing.T, app *fiber.App, route, id, data string) string {
-	t.Helper()
-	body := `{"specversion": "1.0", "id": "` + id + `", "source": "test", "type": "t", "datacontenttype": "application/json", "data": ` + data + `}`
-	req := httptest.NewRequest(http.MethodPost, route, strings.NewReader(body))
-	req.Header.Set(fiber.HeaderContentType, "application/cloudevents+json")
-	resp, err := app.Test(req, -1)
-	require.NoError(t, err)
-	var answer struct{ Status string }
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
-	return answer.Status
-}
-
 func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
-	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
-	events.Mount(srv.App(), slog.New(slog.DiscardHandler), consumer.New(analytics.NewService(postgres.NewStore(pool), func() time.Time { return today })).Subscriptions()...)
-	app := srv.App()
+	app := servertest.NewClient("workers")
+	events.Mount(app.App(), slog.New(slog.DiscardHandler), consumer.New(analytics.NewService(postgres.NewStore(pool), func() time.Time { return today })).Subscriptions()...)
 
-	stream := []struct{ route, id, data string }{
-		{"/events/order.paid", "p1", `{"order_id": "00000001-0000-4000-8000-000000000000", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
-		{"/events/order.paid", "p2", `{"order_id": "00000002-0000-4000-8000-000000000000", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
-		{"/events/order.paid", "p3", `{"order_id": "00000003-0000-4000-8000-000000000000", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
-		{"/events/payment.refunded", "r1", `{"order_id": "00000001-0000-4000-8000-000000000000", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
-		{"/events/order.paid", "p4", `{"order_id": "00000004-0000-4000-8000-000000000000", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
+	stream := []struct{ topic, id, data string }{
+		{contracts.TopicOrderPaid, "p1", `{"order_id": "00000001-0000-4000-8000-000000000000", "total_cents": 2500, "currency": "USD", "paid_at": "2025-03-01T23:59:59Z", "items": [{"quantity": 2}, {"quantity": 1}]}`},
+		{contracts.TopicOrderPaid, "p2", `{"order_id": "00000002-0000-4000-8000-000000000000", "total_cents": 1000, "currency": "USD", "paid_at": "2025-03-01T08:00:00+09:00", "items": [{"quantity": 4}]}`},
+		{contracts.TopicOrderPaid, "p3", `{"order_id": "00000003-0000-4000-8000-000000000000", "total_cents": 700, "currency": "USD", "paid_at": "2025-03-02T00:00:00Z"}`},
+		{contracts.TopicPaymentRefunded, "r1", `{"order_id": "00000001-0000-4000-8000-000000000000", "amount_cents": 500, "currency": "USD", "refunded_at": "2025-03-02T10:00:00Z"}`},
+		{contracts.TopicOrderPaid, "p4", `{"order_id": "00000004-0000-4000-8000-000000000000", "total_cents": 300, "currency": "USD"}`}, // no paid_at: today
 	}
 	for round := range 3 { // the first delivery, then two full replays
 		for _, e := range stream {
-			require.Equal(t, "SUCCESS", deliver(t, app, e.route, e.id, e.data), "round %d %s", round, e.id)
+			require.Equal(t, "SUCCESS", app.Deliver(t, e.topic, e.id, e.data), "round %d %s", round, e.id)
 		}
 	}
 	r, err := analytics.NewRange(time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), today)
@@ -75,14 +57,14 @@ func TestSalesAddUpOnceHoweverOftenEventsArrive(t *testing.T) {
 	}, got)
 
 	t.Run("poison events are dropped and change nothing", func(t *testing.T) {
-		for name, e := range map[string]struct{ route, data string }{
-			"negative total":  {"/events/order.paid", `{"total_cents": -1}`},
-			"negative qty":    {"/events/order.paid", `{"total_cents": 1, "items": [{"quantity": -1}]}`},
-			"negative refund": {"/events/payment.refunded", `{"amount_cents": -5}`},
-			"not an object":   {"/events/order.paid", `"x"`},
+		for name, e := range map[string]struct{ topic, data string }{
+			"negative total":  {contracts.TopicOrderPaid, `{"total_cents": -1}`},
+			"negative qty":    {contracts.TopicOrderPaid, `{"total_cents": 1, "items": [{"quantity": -1}]}`},
+			"negative refund": {contracts.TopicPaymentRefunded, `{"amount_cents": -5}`},
+			"not an object":   {contracts.TopicOrderPaid, `"x"`},
 		} {
 			t.Run(name, func(t *testing.T) {
-				assert.Equal(t, "DROP", deliver(t, app, e.route, "bad-"+name, e.data))
+				assert.Equal(t, "DROP", app.Deliver(t, e.topic, "bad-"+name, e.data))
 			})
 		}
 		again, err := postgres.NewStore(pool).Sales(context.Background(), r)
@@ -106,10 +88,9 @@ func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	var now atomic.Int64 // unix seconds
 	now.Store(today.Unix())
-	srv := server.New(server.Options{Config: config.Base{Service: "workers"}, Logger: slog.New(slog.DiscardHandler)})
-	events.Mount(srv.App(), slog.New(slog.DiscardHandler),
+	app := servertest.NewClient("workers")
+	events.Mount(app.App(), slog.New(slog.DiscardHandler),
 		consumer.New(analytics.NewService(postgres.NewStore(pool), func() time.Time { return time.Unix(now.Load(), 0) })).Subscriptions()...)
-	app := srv.App()
 	r, err := analytics.NewRange(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	d := func(s string) time.Time { v, _ := time.Parse(time.DateOnly, s); return v }
@@ -131,7 +112,7 @@ func TestEventsWithoutTimeKeepTheDayOfTheirIDOnRebuild(t *testing.T) {
 	deliverAll := func(t *testing.T) {
 		t.Helper()
 		for _, e := range refunds {
-			require.Equal(t, "SUCCESS", deliver(t, app, "/events/payment.refunded", e.id, e.data), e.id)
+			require.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicPaymentRefunded, e.id, e.data), e.id)
 		}
 	}
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,17 +83,11 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 	}
 	for name, sql := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := pool.Exec(context.Background(), sql)
-			var pgErr *pgconn.PgError
-			require.ErrorAs(t, err, &pgErr)
-			assert.Equal(t, "23514", pgErr.Code)
+			pgtest.RequireRefused(t, pool, "23514", sql)
 		})
 	}
 	t.Run("one row per day", func(t *testing.T) {
-		_, err := pool.Exec(context.Background(), `INSERT INTO daily_sales (day) VALUES ('2025-03-01')`)
-		var pgErr *pgconn.PgError
-		require.ErrorAs(t, err, &pgErr)
-		assert.Equal(t, "23505", pgErr.Code)
+		pgtest.RequireRefused(t, pool, "23505", `INSERT INTO daily_sales (day) VALUES ('2025-03-01')`)
 	})
 }
 

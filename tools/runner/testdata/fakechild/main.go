@@ -3,8 +3,8 @@
 // /v1.0/healthz there; otherwise it acts as an app and serves /healthz on
 // $APP_PORT. FAKE_EXIT_CODE makes the app exit at once with that code;
 // FAKE_IGNORE_SIGTERM makes it ignore SIGTERM, so only SIGKILL stops it.
-// Either way it writes its pid to <role>-<app id>.pid in its working
-// directory so that tests can check it is gone.
+// Either way it writes its pid to <role>-<app id>-<port>.pid in its
+// working directory so that tests can check it is gone.
 package main
 
 import (
@@ -18,18 +18,20 @@ import (
 )
 
 func main() {
-	role, id, addr, path := "app", os.Getenv("APP_ID"), "127.0.0.1:"+os.Getenv("APP_PORT"), "/healthz"
+	role, id, port, path := "app", os.Getenv("APP_ID"), os.Getenv("APP_PORT"), "/healthz"
 	// As daprd, only two of the flags the runner passes matter.
 	for i := 0; i+1 < len(os.Args); i++ {
 		switch os.Args[i] {
 		case "--app-id":
 			id = os.Args[i+1]
 		case "--dapr-http-port":
-			role, addr, path = "daprd", "127.0.0.1:"+os.Args[i+1], "/v1.0/healthz"
+			role, port, path = "daprd", os.Args[i+1], "/v1.0/healthz"
 		}
 	}
-	// Written aside, then renamed: a test never reads the file empty.
-	pidFile := role + "-" + id + ".pid"
+	addr := "127.0.0.1:" + port
+	// Written aside, then renamed: a test never reads the file empty. The
+	// port tells the replicas of one app apart.
+	pidFile := role + "-" + id + "-" + port + ".pid"
 	if err := os.WriteFile(pidFile+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		fail(err)
 	}
