@@ -297,8 +297,8 @@ func settleLine(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Re
 }
 
 func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.ReservationStatus) (catalog.Reservation, error) {
-	// The row lock makes a concurrent commit and release of one order take
-	// turns, so exactly one of them applies.
+	// The row lock makes concurrent settlements of one order (a commit and
+	// a release, or two restocks) take turns, so only one applies.
 	res, err := reservation(ctx, tx, orderID, true)
 	if err != nil {
 		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", settleVerb[to], orderID, err)
@@ -352,10 +352,10 @@ func (s *Store) settleInTx(ctx context.Context, orderID uuid.UUID, to catalog.Re
 	return res, err
 }
 
-// SettleOnce is Commit, Release or a restock (to) in the transaction that records
-// eventID as processed by ConsumerName; an event already recorded changes
-// nothing. A settling error is recorded as the event's outcome when accept
-// turns it into nil.
+// SettleOnce is Commit, Release or a restock (to) in the transaction that
+// records eventID as processed by ConsumerName; an event already recorded
+// changes nothing. A settling error is recorded as the event's outcome
+// when accept turns it into nil.
 func (s *Store) SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to catalog.ReservationStatus,
 	accept func(error) error) (catalog.Reservation, error) {
 	var res catalog.Reservation
