@@ -13,6 +13,7 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 	"github.com/daprshop/daprshop/services/products/internal/consumer"
 	"github.com/daprshop/daprshop/services/products/internal/httpapi"
+	"github.com/daprshop/daprshop/services/products/internal/metrics"
 	"github.com/daprshop/daprshop/services/products/internal/postgres"
 	"github.com/daprshop/daprshop/services/products/internal/postgres/migrations"
 )
@@ -34,8 +35,8 @@ type settings struct {
 	Retention  purge.Retention
 }
 
-// wire serves the catalog behind its read cache and applies the order
-// events to stock.
+// wire serves the catalog behind its read cache, applies the order events
+// to stock and exports the stock abandoned checkouts hold.
 func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	cacheStore := cfg.CacheStore
 	if cacheStore == cacheOff {
@@ -55,5 +56,5 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)
-	return nil
+	return svc.Server.Metrics().Registry.Register(metrics.NewAbandonedCheckouts(products, svc.Log))
 }

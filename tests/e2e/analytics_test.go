@@ -145,11 +145,6 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 		resp.JSON(t, &o)
 		return auth, o
 	}
-	cancel := func(t *testing.T, auth, orderID string) {
-		t.Helper()
-		resp := s.send(t, http.MethodPost, "/api/v1/orders/"+orderID+"/cancel", auth, "")
-		require.Equal(t, http.StatusOK, resp.Status, "cancel: %s", resp.Body)
-	}
 
 	ada, kept := buy(t, "pm_card_visa", map[string]int{widget: 2, gadget: 1})
 	bob, partly := buy(t, "pm_card_visa", map[string]int{widget: 3, gadget: 2})
@@ -161,14 +156,14 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 	s.waitStatus(t, cyd, cancelled.ID, "paid")
 	s.waitStatus(t, dee, declined.ID, "cancelled")
 	s.payment(t, eve, unpaid.ID, "pending")
-	cancel(t, eve, unpaid.ID)
+	s.cancel(t, eve, unpaid.ID)
 	s.waitStatus(t, eve, unpaid.ID, "cancelled")
 
 	const partial = 1000
 	p := s.payment(t, bob, partly.ID, "succeeded")
 	resp := s.refund(t, p.ID, uuid.NewString(), fmt.Sprintf(`{"amount_cents": %d}`, partial))
 	require.Equal(t, http.StatusCreated, resp.Status, "partial refund: %s", resp.Body)
-	cancel(t, cyd, cancelled.ID)
+	s.cancel(t, cyd, cancelled.ID)
 	s.waitStatus(t, cyd, cancelled.ID, "refunded")
 
 	// The truth counts this test's business as the analytics should: the

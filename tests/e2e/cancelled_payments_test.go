@@ -59,15 +59,10 @@ func TestCancelledPayments(t *testing.T) {
 		require.NotEmpty(t, p.ClientSecret)
 		return customer, o, p
 	}
-	cancel := func(t *testing.T, auth, orderID string) {
-		t.Helper()
-		resp := s.send(t, http.MethodPost, "/api/v1/orders/"+orderID+"/cancel", auth, "")
-		require.Equal(t, http.StatusOK, resp.Status, "cancel: %s", resp.Body)
-	}
 
 	t.Run("an unpaid order cancelled: its intent is cancelled and cannot be confirmed", func(t *testing.T) {
 		customer, o, p := order(t, 1100)
-		cancel(t, customer, o.ID)
+		s.cancel(t, customer, o.ID)
 		s.waitStatus(t, customer, o.ID, "cancelled")
 
 		stripe.waitIntent(p.PaymentIntentID, "canceled")
@@ -92,10 +87,16 @@ func TestCancelledPayments(t *testing.T) {
 		release := stripe.holdWebhooks()
 		resp := stripe.confirm(p.PaymentIntentID, "pm_card_visa")
 		require.Equal(t, http.StatusOK, resp.Status, "confirm: %s", resp.Body)
-		cancel(t, customer, o.ID)
+		s.cancel(t, customer, o.ID)
 
 		refunded := s.waitStatus(t, customer, o.ID, "refunded")
 		assert.Equal(t, []string{"pending_payment", "cancelled", "refunded"}, statuses(refunded), "never paid")
+		// Its held stock came back when it was cancelled; its refund gives
+		// nothing more back.
+		productID := o.Items[0].ProductID
+		s.waitInventory(t, productID, inventory{OnHand: 3, Available: 3})
+		waitConsumedBy(t, "products", "order.refunded")
+		assert.Equal(t, inventory{OnHand: 3, Available: 3}, s.inventory(t, productID))
 		refunds := stripe.refunds(p.PaymentIntentID)
 		require.Len(t, refunds, 1)
 		assert.EqualValues(t, 2300, refunds[0].Amount)

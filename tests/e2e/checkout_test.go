@@ -45,9 +45,10 @@ func (s shop) newProduct(t *testing.T, priceCents, stock int) string {
 }
 
 type inventory struct {
-	OnHand    int `json:"on_hand"`
-	Reserved  int `json:"reserved"`
-	Available int `json:"available"`
+	OnHand                   int `json:"on_hand"`
+	Reserved                 int `json:"reserved"`
+	Available                int `json:"available"`
+	HeldByAbandonedCheckouts int `json:"held_by_abandoned_checkouts"`
 }
 
 func (s shop) inventory(t *testing.T, productID string) inventory {
@@ -116,6 +117,13 @@ func (s shop) order(t *testing.T, auth, id string) orderJSON {
 	var o orderJSON
 	resp.JSON(t, &o)
 	return o
+}
+
+// cancel cancels the order as auth (its customer or an admin).
+func (s shop) cancel(t *testing.T, auth, orderID string) {
+	t.Helper()
+	resp := s.send(t, http.MethodPost, "/api/v1/orders/"+orderID+"/cancel", auth, "")
+	require.Equal(t, http.StatusOK, resp.Status, "cancel: %s", resp.Body)
 }
 
 func (s shop) waitStatus(t *testing.T, auth, id, status string) orderJSON {
@@ -239,6 +247,7 @@ func TestCheckout(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, s.send(t, http.MethodPost, "/api/v1/orders/"+o.ID+"/cancel", customer, "").Status, "twice")
 		publishEvent(t, "payment.refunded", uuid.NewString(), map[string]any{"order_id": o.ID, "amount_cents": o.TotalCents})
 		s.waitStatus(t, customer, o.ID, "refunded")
+		s.waitInventory(t, productID, inventory{OnHand: 3, Available: 3})
 	})
 
 	t.Run("unpaid orders expire and their stock comes back", func(t *testing.T) {

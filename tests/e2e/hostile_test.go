@@ -227,10 +227,16 @@ func post(target, body string, header ...string) rawRequest {
 // forgedEvent is a CloudEvent as Dapr would deliver payment.succeeded
 // for order, written by an attacker.
 func forgedEvent(order orderJSON) string {
+	return forged("payments", "payment.succeeded",
+		map[string]any{"order_id": order.ID, "payment_id": uuid.NewString(), "amount_cents": order.TotalCents, "currency": "USD"})
+}
+
+// forged is a CloudEvent as Dapr would deliver source's event on topic,
+// written by an attacker.
+func forged(source, topic string, data map[string]any) string {
 	b, _ := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": uuid.NewString(), "source": "payments", "type": "com.daprshop.payment.succeeded",
-		"topic": "payment.succeeded", "pubsubname": "pubsub", "datacontenttype": "application/json",
-		"data": map[string]any{"order_id": order.ID, "payment_id": uuid.NewString(), "amount_cents": order.TotalCents, "currency": "USD"},
+		"specversion": "1.0", "id": uuid.NewString(), "source": source, "type": "com.daprshop." + topic,
+		"topic": topic, "pubsubname": "pubsub", "datacontenttype": "application/json", "data": data,
 	})
 	return string(b)
 }
@@ -292,6 +298,7 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileCase {
 	t.Helper()
 	a, b, admin := fx.a.bearer, fx.b.bearer, fx.s.admin
 	event := forgedEvent(fx.unpaid)
+	refund := forged("orders", "order.refunded", map[string]any{"order_id": fx.unpaid.ID, "restock": true})
 	reserve := fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, uuid.NewString(), fx.product)
 	stateKey := "hostile-" + uuid.NewString()
 	noStateKey := func(t *testing.T) {
@@ -345,6 +352,7 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileCase {
 		{name: "dot segments in the query only are data", req: get("/api/v1/products?q=../../../v1.0/metadata"), want: []int{http.StatusOK}, has: productList},
 		{name: "dot segments to orders' expiry job", auth: b, req: post("/api/v1/orders/../../../internal/orders/expire", ""), want: bad},
 		{name: "dot segments to orders' /dapr/subscribe", auth: b, req: get("/api/v1/orders/../../../dapr/subscribe"), want: bad},
+		{name: "dot segments to products' order.refunded", auth: admin, req: post("/api/v1/products/../../../events/order.refunded", refund), want: bad},
 		{name: "dot segments to payments' reconcile job", auth: b, req: post("/api/v1/payments/../../../internal/payments/reconcile", ""), want: bad},
 		{name: "dot segments to products' low-stock report", req: get("/api/v1/products/../../../internal/inventory/low-stock"), want: bad},
 		{name: "dot segments to products' purge job", auth: admin, req: post("/api/v1/products/../../../internal/purge", ""), want: bad},

@@ -17,6 +17,7 @@ import (
 const (
 	gatewaySidecarHTTP   = 3500
 	gatewaySidecarGRPC   = 3600
+	ordersSidecar        = 3503
 	paymentsSidecar      = 3504
 	notificationsSidecar = 3505
 	workersSidecar       = 3506
@@ -123,6 +124,8 @@ func TestSidecarLockdown(t *testing.T) {
 	// sidecar turns into 403 ERR_DIRECT_INVOKE (pkg/acl/acl.go,
 	// pkg/api/grpc/daprinternal.go callLocalValidateACL).
 	reserve := fmt.Sprintf(`{"order_id": %q, "lines": [{"product_id": %q, "quantity": 3}]}`, uuid.NewString(), productID)
+	refund := forged("orders", "order.refunded", map[string]any{"order_id": order.ID, "restock": true})
+	placed := forged("orders", "order.created", map[string]any{"order_id": order.ID})
 	t.Run("the notifications' sidecar cannot reserve stock", func(t *testing.T) {
 		// Refused by products' access policy (403), or before it leaves when
 		// the notifications' sidecar does not serve invocation at all (404).
@@ -152,6 +155,9 @@ func TestSidecarLockdown(t *testing.T) {
 		{"the gateway delivering payment.succeeded to orders", gatewaySidecarHTTP, "/v1.0/invoke/orders/method/events/payment.succeeded", forgedEvent(order)},
 		{"payments delivering payment.succeeded to orders", paymentsSidecar, "/v1.0/invoke/orders/method/events/payment.succeeded", forgedEvent(order)},
 		{"workers delivering payment.succeeded to orders", workersSidecar, "/v1.0/invoke/orders/method/events/payment.succeeded", forgedEvent(order)},
+		{"the gateway delivering order.refunded to products", gatewaySidecarHTTP, "/v1.0/invoke/products/method/events/order.refunded", refund},
+		{"orders delivering order.refunded to products", ordersSidecar, "/v1.0/invoke/products/method/events/order.refunded", refund},
+		{"orders delivering order.created to products", ordersSidecar, "/v1.0/invoke/products/method/events/order.created", placed},
 		{"the gateway running orders' expiry", gatewaySidecarHTTP, "/v1.0/invoke/orders/method/internal/orders/expire", ""},
 		{"the gateway running a workers job", gatewaySidecarHTTP, "/v1.0/invoke/workers/method/cron-purge", ""},
 	} {

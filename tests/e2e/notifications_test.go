@@ -108,6 +108,14 @@ func mailWithSubject(t *testing.T, mails []mailSummary, prefix string) mail {
 // tell "not sent" from "not handled yet".
 func waitConsumed(t *testing.T, topic string) {
 	t.Helper()
+	waitConsumedBy(t, "notifications", topic)
+}
+
+// waitConsumedBy waits until app's consumer group (Redis Streams names it
+// after the app id) has been handed and has acknowledged every entry of
+// topic's stream.
+func waitConsumedBy(t *testing.T, app, topic string) {
+	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
 	require.Eventually(t, func() bool {
@@ -120,12 +128,12 @@ func waitConsumed(t *testing.T, topic string) {
 			return false
 		}
 		for _, g := range groups {
-			if g.Name == "notifications" {
+			if g.Name == app {
 				return g.LastDeliveredID == last[0].ID && g.Pending == 0
 			}
 		}
 		return false
-	}, 60*time.Second, 100*time.Millisecond, "notifications consumed %s", topic)
+	}, 60*time.Second, 100*time.Millisecond, "%s consumed %s", app, topic)
 }
 
 type customer struct {

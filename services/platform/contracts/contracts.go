@@ -22,9 +22,10 @@ const (
 	TopicUserRegistered = "user.registered"
 
 	// products
-	TopicInventoryReserved = "inventory.reserved"
-	TopicInventoryReleased = "inventory.released"
-	TopicInventoryLowStock = "inventory.low_stock"
+	TopicInventoryReserved  = "inventory.reserved"
+	TopicInventoryReleased  = "inventory.released"
+	TopicInventoryRestocked = "inventory.restocked"
+	TopicInventoryLowStock  = "inventory.low_stock"
 
 	// orders
 	TopicOrderCreated   = "order.created"
@@ -32,6 +33,7 @@ const (
 	TopicOrderCancelled = "order.cancelled"
 	TopicOrderShipped   = "order.shipped"
 	TopicOrderDelivered = "order.delivered"
+	TopicOrderRefunded  = "order.refunded"
 
 	// payments
 	TopicPaymentCreated   = "payment.created"

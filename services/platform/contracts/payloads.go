@@ -15,9 +15,10 @@ type UserRegisteredV1 struct {
 	Name   string    `json:"name"`
 }
 
-// InventoryReservationV1 is inventory.reserved and inventory.released,
-// published by products when it holds an order's stock and when it gives
-// the stock back.
+// InventoryReservationV1 is inventory.reserved, inventory.released and
+// inventory.restocked, published by products when it holds an order's
+// stock, when it gives held stock back, and when the units of a paid
+// order return to stock after its refund.
 type InventoryReservationV1 struct {
 	OrderID uuid.UUID         `json:"order_id"`
 	Lines   []InventoryLineV1 `json:"lines"`
@@ -84,9 +85,9 @@ const (
 )
 
 // OrderCancelledV1 is order.cancelled, published by orders. Products
-// releases the reservation (a committed one stays committed); when Refund
-// is set the order was paid and payments refunds TotalCents of PaymentID,
-// answering with payment.refunded.
+// releases the reservation (a committed one stays committed until
+// order.refunded); when Refund is set the order was paid and payments
+// refunds TotalCents of PaymentID, answering with payment.refunded.
 type OrderCancelledV1 struct {
 	OrderID uuid.UUID `json:"order_id"`
 	UserID  uuid.UUID `json:"user_id"`
@@ -107,6 +108,21 @@ type OrderStatusChangedV1 struct {
 	Status     string    `json:"status"`
 	TotalCents int64     `json:"total_cents"`
 	Currency   string    `json:"currency"`
+}
+
+// OrderRefundedV1 is order.refunded, published by orders when the
+// payment of a cancelled order was refunded, which ends the order. Restock
+// is set when the order had been paid and was cancelled before it
+// shipped: its units never left, so products returns them to stock. An
+// order cancelled before it was paid (and refunded because the money came
+// in anyway) has no Restock: its held stock was released on cancellation.
+type OrderRefundedV1 struct {
+	OrderID    uuid.UUID     `json:"order_id"`
+	UserID     uuid.UUID     `json:"user_id"`
+	Restock    bool          `json:"restock"`
+	TotalCents int64         `json:"total_cents"`
+	Currency   string        `json:"currency"`
+	Items      []OrderItemV1 `json:"items"`
 }
 
 // PaymentCreatedV1 is payment.created, published by payments once an

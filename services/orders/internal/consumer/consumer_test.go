@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -81,15 +82,25 @@ func TestPaymentEventsApplyOnce(t *testing.T) {
 		})
 	}
 
-	t.Run("payment.refunded closes a cancelled order", func(t *testing.T) {
+	t.Run("payment.refunded closes a cancelled order and gives its units back, once", func(t *testing.T) {
 		id := place()
 		require.NoError(t, deliver(contracts.TopicPaymentSucceeded, uuid.NewString(), map[string]any{"order_id": id}))
 		_, err := svc.Cancel(ctx, orders.Viewer{Admin: true}, id)
 		require.NoError(t, err)
-		require.NoError(t, deliver(contracts.TopicPaymentRefunded, uuid.NewString(), map[string]any{"order_id": id}))
+		eventID := uuid.NewString()
+		for range 2 {
+			require.NoError(t, deliver(contracts.TopicPaymentRefunded, eventID, map[string]any{"order_id": id}))
+		}
 		d, err := store.Get(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, orders.StatusRefunded, d.Status)
+		rows, err := pool.Query(ctx, `SELECT payload FROM outbox WHERE topic = $1 AND payload->>'order_id' = $2`, contracts.TopicOrderRefunded, id.String())
+		require.NoError(t, err)
+		refunded, err := pgx.CollectRows(rows, pgx.RowTo[contracts.OrderRefundedV1])
+		require.NoError(t, err)
+		require.Len(t, refunded, 1)
+		assert.True(t, refunded[0].Restock)
+		assert.Equal(t, []contracts.OrderItemV1{{ProductID: p.ID, Name: "Cup", Quantity: 1, UnitPriceCents: 800}}, refunded[0].Items)
 	})
 	t.Run("a late payment.failed leaves a paid order paid", func(t *testing.T) {
 		id := place()

@@ -18,8 +18,8 @@ import (
 func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 	now := time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 	paymentID := uuid.MustParse("33333333-3333-3333-3333-333333333333")
-	order := func(status Status) Detail {
-		return Detail{
+	order := func(status Status, history ...Status) Detail {
+		d := Detail{
 			Order: Order{
 				ID: uuid.MustParse("11111111-1111-1111-1111-111111111111"), UserID: uuid.MustParse("22222222-2222-2222-2222-222222222222"),
 				Status: status, TotalCents: 4250, Currency: "USD",
@@ -27,6 +27,10 @@ func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 			Items:   []Item{{ProductID: uuid.MustParse("44444444-4444-4444-4444-444444444444"), Name: "Widget", Quantity: 2, UnitPriceCents: 2125}},
 			Payment: Payment{PaymentID: &paymentID},
 		}
+		for _, h := range append(history, status) {
+			d.History = append(d.History, HistoryEntry{Status: h, At: now})
+		}
+		return d
 	}
 	onPayment := func(topic string, d Detail) Change {
 		ch, err := OnPayment(topic, PaymentNews{PaymentID: paymentID, InvoiceNumber: "2026-000042"}, now)(d)
@@ -43,6 +47,8 @@ func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 		contracts.TopicOrderCancelled: onPayment(contracts.TopicPaymentFailed, order(StatusPendingPayment)),
 		contracts.TopicOrderShipped:   move(order(StatusPaid), StatusShipped),
 		contracts.TopicOrderDelivered: move(order(StatusShipped), StatusDelivered),
+		contracts.TopicOrderRefunded: onPayment(contracts.TopicPaymentRefunded,
+			order(StatusCancelled, StatusPendingPayment, StatusPaid)),
 	}
 	for topic, ch := range tests {
 		t.Run(topic, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,6 +68,17 @@ type Change struct {
 // apply, or an error that leaves the order untouched.
 type Decide func(d Detail) (Change, error)
 
+// reached reports whether the order has ever been in status s.
+func (d Detail) reached(s Status) bool {
+	return slices.ContainsFunc(d.History, func(h HistoryEntry) bool { return h.Status == s })
+}
+
+// restocks reports whether the units of the order, once it is refunded,
+// go back to stock: it was paid, so products committed its stock, and it
+// never shipped, so the units are still in the warehouse. An order
+// cancelled before it was paid had its held stock released then.
+func (d Detail) restocks() bool { return d.reached(StatusPaid) && !d.reached(StatusShipped) }
+
 // moveTo returns the change d → to, made at now, with its event, or
 // ErrInvalidTransition.
 func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
@@ -91,9 +103,11 @@ func moveTo(d Detail, to Status, reason string, now time.Time) (Change, error) {
 			topic = contracts.TopicOrderDelivered
 		}
 		e = Event{topic, contracts.OrderStatusChangedV1{OrderID: d.ID, UserID: d.UserID, Status: string(to), TotalCents: d.TotalCents, Currency: d.Currency}}
-	default:
-		// refunded is the end of the saga; nobody listens for it.
-		return Change{To: to}, nil
+	case StatusRefunded:
+		e = Event{contracts.TopicOrderRefunded, contracts.OrderRefundedV1{
+			OrderID: d.ID, UserID: d.UserID, Restock: d.restocks(), TotalCents: d.TotalCents, Currency: d.Currency,
+			Items: eventItems(d.Items),
+		}}
 	}
 	return Change{To: to, Events: []Event{e}}, nil
 }

@@ -10,10 +10,10 @@
 // would not do: that earlier read could put the old value back after the
 // delete.) Values expire after ValueTTL whatever happens.
 //
-// Stock is part of a product (available), so reserving, releasing and
-// adjusting stock invalidate the product and every list page too;
-// committing a reservation leaves available unchanged and invalidates
-// nothing.
+// Stock is part of a product (available), so reserving, releasing,
+// restocking and adjusting stock invalidate the product and every list
+// page too; committing a reservation leaves available unchanged and
+// invalidates nothing.
 package cache
 
 import (
@@ -266,12 +266,13 @@ func (c *Catalog) Release(ctx context.Context, orderID uuid.UUID) (catalog.Reser
 	return res, c.Invalidate(ctx, res.ProductIDs()...)
 }
 
-// SettleOnce invalidates what a release returned to available, after the
-// release committed, so no read can cache the stock from before it.
+// SettleOnce invalidates what a release or a restock returned to
+// available, after it committed, so no read can cache the stock from
+// before it.
 func (c *Catalog) SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to catalog.ReservationStatus,
 	accept func(error) error) (catalog.Reservation, error) {
 	res, err := c.Store.SettleOnce(ctx, eventID, orderID, to, accept)
-	if err != nil || to != catalog.Released || len(res.Lines) == 0 {
+	if err != nil || to == catalog.Committed || len(res.Lines) == 0 {
 		return res, err
 	}
 	return res, c.Invalidate(ctx, res.ProductIDs()...)

@@ -26,6 +26,9 @@ var (
 	ErrNoReservation    = apperr.New(apperr.NotFound, "reservation not found")
 	ErrReleased         = &apperr.Error{Kind: apperr.Conflict, Code: "reservation_released", Message: "the reservation was released"}
 	ErrCommitted        = &apperr.Error{Kind: apperr.Conflict, Code: "reservation_committed", Message: "the reservation was committed"}
+	// ErrNotCommitted refuses to restock a reservation still held: its
+	// order's payment has not reached the catalog yet.
+	ErrNotCommitted = &apperr.Error{Kind: apperr.Conflict, Code: "reservation_not_committed", Message: "the reservation was not committed"}
 )
 
 // MaxOnHand is the most stock one product can hold (a PostgreSQL integer).
@@ -154,6 +157,24 @@ type Stock struct {
 	OnHand            int
 	Reserved          int
 	LowStockThreshold int
+	// HeldByAbandonedCheckouts is the part of Reserved held for checkouts
+	// that placed no order (see AbandonedAfter).
+	HeldByAbandonedCheckouts int
+}
+
+// AbandonedAfter is how long a reservation may wait for its order before
+// its checkout counts as abandoned. A checkout places its order within its
+// request's deadline (the gateway's is 15 seconds) and order.created tells
+// the catalog moments later, so a reservation still without its order
+// after a minute was made by a checkout that died half-way. Orders gives
+// the stock of such checkouts back 15 minutes after they began.
+const AbandonedAfter = time.Minute
+
+// AbandonedHolds is the stock held for abandoned checkouts, over every
+// product.
+type AbandonedHolds struct {
+	Checkouts int // reservations
+	Units     int
 }
 
 // Available is the stock that can still be reserved.
@@ -180,27 +201,46 @@ type Adjustment struct {
 type ReservationStatus string
 
 // A reservation is held, then either committed (the order was paid: the
-// stock leaves) or released (the order was cancelled: the stock returns).
+// stock leaves) or released (the order was cancelled: the stock returns
+// to available). A committed one is restocked when its order was
+// cancelled and refunded before it shipped: the units come back on hand.
 const (
 	Reserved  ReservationStatus = "reserved"
 	Committed ReservationStatus = "committed"
 	Released  ReservationStatus = "released"
+	Restocked ReservationStatus = "restocked"
 )
 
-// Settles decides settling r to status to (Committed or Released): done
-// when r already is (settling again is a no-op), ErrCommitted or
-// ErrReleased when r was settled the other way.
+// Settles decides moving r to status to (Committed, Released or
+// Restocked): done when r is there already, or past it (a restocked
+// reservation was committed), so that settling again is a no-op. It
+// returns ErrReleased when r was released instead, ErrCommitted when a
+// committed r is to be released, and ErrNotCommitted when a held r is to
+// be restocked.
 func (r Reservation) Settles(to ReservationStatus) (done bool, err error) {
-	switch r.Status {
-	case to:
+	switch {
+	case r.Status == to, r.Status == Restocked && to == Committed:
 		return true, nil
-	case Committed:
-		return false, ErrCommitted
-	case Released:
+	case r.Status == Released:
 		return false, ErrReleased
+	case r.Status == Reserved && to == Restocked:
+		return false, ErrNotCommitted
+	case r.Status == Reserved, r.Status == Committed && to == Restocked:
+		return false, nil
 	}
-	return false, nil
+	return false, ErrCommitted
 }
+
+// RestockReason is the reason recorded with the stock adjustment that
+// returns the units of a refunded order.
+func RestockReason(orderID uuid.UUID) string {
+	return "order " + orderID.String() + " refunded before it shipped"
+}
+
+// RestockActor is who the stock adjustments returning the units of
+// refunded orders are recorded as made by: the orders service, whose
+// order.refunded asked for them.
+const RestockActor = "orders"
 
 // Line asks for quantity units of a product.
 type Line struct {

@@ -35,8 +35,11 @@ type Store interface {
 	// DeleteCategory removes an empty category, or returns
 	// ErrCategoryNotFound or ErrCategoryInUse.
 	DeleteCategory(ctx context.Context, id uuid.UUID) error
-	// Stock returns a product's inventory or ErrNotFound.
+	// Stock returns a product's inventory, with what abandoned checkouts
+	// hold of it, or ErrNotFound.
 	Stock(ctx context.Context, id uuid.UUID) (Stock, error)
+	// AbandonedHolds sums the stock held for abandoned checkouts.
+	AbandonedHolds(ctx context.Context) (AbandonedHolds, error)
 	// Adjust changes on-hand stock and audits it, or returns ErrNotFound,
 	// ErrBelowReserved or ErrAboveMaxStock.
 	Adjust(ctx context.Context, a Adjustment) (Stock, error)
@@ -54,13 +57,17 @@ type Store interface {
 	// Release returns held stock to available; again is a no-op. It
 	// returns ErrNoReservation or ErrCommitted.
 	Release(ctx context.Context, orderID uuid.UUID) (Reservation, error)
-	// SettleOnce commits (to Committed) or releases (to Released) the
-	// reservation of orderID in the transaction that records eventID as
-	// processed; an event already recorded changes nothing. A settling
-	// error goes through accept: when accept returns nil the event is
-	// recorded without effect, otherwise nothing is and accept's error is
-	// returned.
+	// SettleOnce commits (to Committed), releases (to Released) or
+	// restocks (to Restocked: the committed units return on hand, each
+	// product's adjustment audited with RestockReason) the reservation of
+	// orderID in the transaction that records eventID as processed; an
+	// event already recorded changes nothing. A settling error goes
+	// through accept: when accept returns nil the event is recorded
+	// without effect, otherwise nothing is and accept's error is returned.
 	SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to ReservationStatus, accept func(error) error) (Reservation, error)
+	// MarkPlaced records that the checkout holding orderID's reservation
+	// placed its order; again is a no-op. It returns ErrNoReservation.
+	MarkPlaced(ctx context.Context, orderID uuid.UUID) error
 }
 
 // DefaultCurrency is a product's currency when it names none.
@@ -191,6 +198,38 @@ func (s *Service) OrderPaid(ctx context.Context, eventID string, orderID uuid.UU
 // paid, and returning them is an inventory adjustment.
 func (s *Service) OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID) error {
 	return s.settleOnce(ctx, eventID, orderID, Released, ErrCommitted, slog.LevelInfo, "cancelled order has no reservation to release")
+}
+
+// OrderRefunded returns to stock, once per event, the units of a refunded
+// order that was paid and cancelled before it shipped (restock): its
+// committed reservation is restocked. An order without restock had its
+// held stock released when it was cancelled, so nothing comes back. A
+// reservation still held waits, by redelivery, for the order's payment
+// to be committed first; one without a committed reservation (none, or
+// released before the payment arrived) is logged and acknowledged.
+func (s *Service) OrderRefunded(ctx context.Context, eventID string, orderID uuid.UUID, restock bool) error {
+	if !restock {
+		return nil
+	}
+	return s.settleOnce(ctx, eventID, orderID, Restocked, ErrReleased, slog.LevelWarn, "refunded order has no committed reservation to restock")
+}
+
+// OrderPlaced records that the checkout of orderID placed its order, so
+// its reservation no longer counts as abandoned. It is idempotent by
+// itself, so it records no event. An order without a reservation has no
+// stock to tell apart; that is logged and acknowledged.
+func (s *Service) OrderPlaced(ctx context.Context, orderID uuid.UUID) error {
+	err := s.store.MarkPlaced(ctx, orderID)
+	if errors.Is(err, ErrNoReservation) {
+		s.log.WarnContext(ctx, "placed order has no reservation", "order_id", orderID)
+		return nil
+	}
+	return err
+}
+
+// AbandonedHolds sums the stock held for checkouts that placed no order.
+func (s *Service) AbandonedHolds(ctx context.Context) (AbandonedHolds, error) {
+	return s.store.AbandonedHolds(ctx)
 }
 
 // settleOnce settles to `to` for an event; no reservation, or one settled

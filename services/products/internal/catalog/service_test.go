@@ -21,6 +21,13 @@ type fakeStore struct {
 	created   catalog.NewProduct
 	settleErr error
 	settled   catalog.ReservationStatus
+	markErr   error
+	placed    uuid.UUID
+}
+
+func (f *fakeStore) MarkPlaced(_ context.Context, orderID uuid.UUID) error {
+	f.placed = orderID
+	return f.markErr
 }
 
 func (f *fakeStore) Create(_ context.Context, np catalog.NewProduct) (catalog.Product, error) {
@@ -55,6 +62,11 @@ func TestCreateProductCurrency(t *testing.T) {
 	}
 }
 
+// refunded is the refund of an order whose units go back to stock.
+func refunded(s *catalog.Service, ctx context.Context, eventID string, orderID uuid.UUID) error {
+	return s.OrderRefunded(ctx, eventID, orderID, true)
+}
+
 func TestOrderEventsAcknowledgeOnlyWhatRedeliveryCannotChange(t *testing.T) {
 	transient := errors.New("connection reset")
 	wrapped := func(err error) error { return fmt.Errorf("settle reservation: %w", err) }
@@ -73,11 +85,46 @@ func TestOrderEventsAcknowledgeOnlyWhatRedeliveryCannotChange(t *testing.T) {
 		{"cancelled: no reservation is acknowledged", (*catalog.Service).OrderCancelled, catalog.Released, wrapped(catalog.ErrNoReservation), nil},
 		{"cancelled: paid first stays committed", (*catalog.Service).OrderCancelled, catalog.Released, wrapped(catalog.ErrCommitted), nil},
 		{"cancelled: a transient fault is retried", (*catalog.Service).OrderCancelled, catalog.Released, transient, transient},
+		{"refunded: restocked", refunded, catalog.Restocked, nil, nil},
+		{"refunded: no reservation is acknowledged", refunded, catalog.Restocked, wrapped(catalog.ErrNoReservation), nil},
+		{"refunded: released before the payment is acknowledged", refunded, catalog.Restocked, wrapped(catalog.ErrReleased), nil},
+		{"refunded: still held waits for the payment", refunded, catalog.Restocked, wrapped(catalog.ErrNotCommitted), catalog.ErrNotCommitted},
+		{"refunded: a transient fault is retried", refunded, catalog.Restocked, transient, transient},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &fakeStore{settleErr: tt.stored}
 			err := tt.event(newService(store), context.Background(), "evt-1", uuid.New())
 			assert.Equal(t, tt.to, store.settled)
+			if tt.wantErr == nil {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRefundWithoutRestockLeavesTheReservation(t *testing.T) {
+	store := &fakeStore{}
+	require.NoError(t, newService(store).OrderRefunded(context.Background(), "evt-1", uuid.New(), false))
+	assert.Empty(t, store.settled, "nothing settled")
+}
+
+func TestOrderPlaced(t *testing.T) {
+	transient := errors.New("connection reset")
+	for _, tt := range []struct {
+		name            string
+		stored, wantErr error
+	}{
+		{"marked", nil, nil},
+		{"no reservation is acknowledged", fmt.Errorf("mark placed: %w", catalog.ErrNoReservation), nil},
+		{"a transient fault is retried", transient, transient},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			order := uuid.New()
+			store := &fakeStore{markErr: tt.stored}
+			err := newService(store).OrderPlaced(context.Background(), order)
+			assert.Equal(t, order, store.placed)
 			if tt.wantErr == nil {
 				assert.NoError(t, err)
 			} else {
@@ -100,6 +147,12 @@ func TestReservationSettles(t *testing.T) {
 		{"release a held reservation", catalog.Reserved, catalog.Released, false, nil},
 		{"release again is a no-op", catalog.Released, catalog.Released, true, nil},
 		{"release a committed one is refused", catalog.Committed, catalog.Released, false, catalog.ErrCommitted},
+		{"restock a committed reservation", catalog.Committed, catalog.Restocked, false, nil},
+		{"restock again is a no-op", catalog.Restocked, catalog.Restocked, true, nil},
+		{"restock a held one waits for its commit", catalog.Reserved, catalog.Restocked, false, catalog.ErrNotCommitted},
+		{"restock a released one is refused", catalog.Released, catalog.Restocked, false, catalog.ErrReleased},
+		{"commit a restocked one is a no-op", catalog.Restocked, catalog.Committed, true, nil},
+		{"release a restocked one is refused", catalog.Restocked, catalog.Released, false, catalog.ErrCommitted},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			done, err := catalog.Reservation{Status: tt.from}.Settles(tt.to)

@@ -87,11 +87,55 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 	})
+	t.Run("order.refunded delivered twice restocks the paid order once", func(t *testing.T) {
+		inv.ids = nil
+		refunded := `{"order_id": "` + paid.String() + `", "restock": true}`
+		for range 2 {
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund", refunded))
+		}
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund-again", refunded),
+			"another event for the same refund finds it restocked")
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 10, Reserved: 0}, stock())
+		assert.Equal(t, []uuid.UUID{p.ID, p.ID}, inv.ids, "the restocked product's cache entries were invalidated")
+		var restocked, adjustments int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE topic = $1`, contracts.TopicInventoryRestocked).Scan(&restocked))
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM inventory_adjustments WHERE product_id = $1 AND reason = $2`,
+			p.ID, catalog.RestockReason(paid)).Scan(&adjustments))
+		assert.Equal(t, 1, restocked)
+		assert.Equal(t, 1, adjustments)
+	})
+	t.Run("order.refunded without restock gives nothing back", func(t *testing.T) {
+		order := uuid.New()
+		_, err := store.Reserve(ctx, order, []catalog.Line{{ProductID: p.ID, Quantity: 4}})
+		require.NoError(t, err)
+		_, err = store.Commit(ctx, order)
+		require.NoError(t, err)
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund-shipped",
+			`{"order_id": "`+order.String()+`", "restock": false}`))
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 6, Reserved: 0}, stock())
+	})
+	t.Run("order.created takes the reservation out of the abandoned holds", func(t *testing.T) {
+		placed, abandoned := uuid.New(), uuid.New()
+		for order, q := range map[uuid.UUID]int{placed: 1, abandoned: 2} {
+			_, err := store.Reserve(ctx, order, []catalog.Line{{ProductID: p.ID, Quantity: q}})
+			require.NoError(t, err)
+		}
+		for range 2 {
+			assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCreated, "evt-created", `{"order_id": "`+placed.String()+`"}`))
+		}
+		_, err := pool.Exec(ctx, `UPDATE reservations SET created_at = created_at - $2::interval WHERE order_id = ANY($1)`,
+			[]uuid.UUID{placed, abandoned}, 2*catalog.AbandonedAfter)
+		require.NoError(t, err)
+		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 6, Reserved: 3, HeldByAbandonedCheckouts: 2}, stock())
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCreated, "evt-created-unknown", `{"order_id": "`+uuid.NewString()+`"}`),
+			"an order without a reservation is acknowledged")
+	})
 	t.Run("an order without a reservation is acknowledged", func(t *testing.T) {
 		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderPaid, "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))
 	})
 	t.Run("an event without an order id is dropped", func(t *testing.T) {
 		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderPaid, "evt-bad", `{"order_id": "nope"}`))
 		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderCancelled, "evt-bad-2", `"text"`))
+		assert.Equal(t, "DROP", app.Deliver(t, contracts.TopicOrderRefunded, "evt-bad-3", `{"restock": true}`))
 	})
 }

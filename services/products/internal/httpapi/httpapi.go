@@ -250,16 +250,18 @@ func (h *Handler) deleteProduct(c *fiber.Ctx) error {
 }
 
 type stockResponse struct {
-	ProductID         uuid.UUID `json:"product_id"`
-	OnHand            int       `json:"on_hand"`
-	Reserved          int       `json:"reserved"`
-	Available         int       `json:"available"`
-	LowStockThreshold int       `json:"low_stock_threshold"`
+	ProductID                uuid.UUID `json:"product_id"`
+	OnHand                   int       `json:"on_hand"`
+	Reserved                 int       `json:"reserved"`
+	Available                int       `json:"available"`
+	LowStockThreshold        int       `json:"low_stock_threshold"`
+	HeldByAbandonedCheckouts int       `json:"held_by_abandoned_checkouts"`
 }
 
 func newStockResponse(s catalog.Stock) stockResponse {
 	return stockResponse{
 		ProductID: s.ProductID, OnHand: s.OnHand, Reserved: s.Reserved, Available: s.Available(), LowStockThreshold: s.LowStockThreshold,
+		HeldByAbandonedCheckouts: s.HeldByAbandonedCheckouts,
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -148,7 +149,7 @@ func TestProductWrites(t *testing.T) {
 		r := f.Send(t, http.MethodPost, path+"/inventory/adjustments", f.admin, `{"delta": 3, "reason": "restock"}`)
 		require.Equal(t, http.StatusOK, r.Status, r.Object)
 		assert.Equal(t, map[string]any{"product_id": created.Object["id"], "on_hand": float64(8), "reserved": float64(0),
-			"available": float64(8), "low_stock_threshold": float64(0)}, r.Object)
+			"available": float64(8), "low_stock_threshold": float64(0), "held_by_abandoned_checkouts": float64(0)}, r.Object)
 		assert.Equal(t, float64(8), f.Get(t, path, "").Object["available"])
 	})
 	t.Run("delete hides the product", func(t *testing.T) {
@@ -227,6 +228,20 @@ func TestInternalReservations(t *testing.T) {
 	invalid := f.Send(t, http.MethodPost, contracts.ReservationsPath, "", `{"order_id": "x", "lines": [{"product_id": "y", "quantity": 0}]}`, fromOrders...)
 	assert.Equal(t, http.StatusUnprocessableEntity, invalid.Status)
 	assert.ElementsMatch(t, []string{"order_id", "lines[0].product_id", "lines[0].quantity"}, invalid.Fields())
+
+	t.Run("a checkout that reserved and placed no order shows in the inventory", func(t *testing.T) {
+		inventory := func() map[string]any {
+			r := f.Get(t, path+"/inventory", f.admin)
+			require.Equal(t, http.StatusOK, r.Status, r.Object)
+			return r.Object
+		}
+		assert.Equal(t, float64(0), inventory()["held_by_abandoned_checkouts"], "not while the checkout may still place it")
+		_, err := f.DB.Exec(context.Background(), `UPDATE reservations SET created_at = created_at - $2::interval WHERE order_id = $1`,
+			order, 2*catalog.AbandonedAfter)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"product_id": productID, "on_hand": float64(4), "reserved": float64(3), "available": float64(1),
+			"low_stock_threshold": float64(0), "held_by_abandoned_checkouts": float64(3)}, inventory())
+	})
 
 	released := f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/release", "", "", fromOrders...)
 	assert.Equal(t, http.StatusOK, released.Status)

@@ -14,8 +14,8 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
-// newReservationEvent is the payload of inventory.reserved and
-// inventory.released for r.
+// newReservationEvent is the payload of inventory.reserved,
+// inventory.released and inventory.restocked for r.
 func newReservationEvent(r catalog.Reservation) contracts.InventoryReservationV1 {
 	e := contracts.InventoryReservationV1{OrderID: r.OrderID, Lines: make([]contracts.InventoryLineV1, len(r.Lines))}
 	for i, l := range r.Lines {
@@ -24,12 +24,23 @@ func newReservationEvent(r catalog.Reservation) contracts.InventoryReservationV1
 	return e
 }
 
+// abandonedCheckout selects, as r, the reservations held for checkouts
+// that placed no order within $1 (catalog.AbandonedAfter).
+const abandonedCheckout = `r.status = 'reserved' AND r.placed_at IS NULL AND r.created_at < now() - $1::interval`
+
+// heldByAbandonedCheckouts sums what the abandoned checkouts hold of
+// inventory row i.
+const heldByAbandonedCheckouts = `(SELECT coalesce(sum(l.quantity), 0)
+	FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
+	WHERE l.product_id = i.product_id AND ` + abandonedCheckout + `)`
+
 // Stock returns a product's inventory, deleted products included, or
 // catalog.ErrNotFound.
 func (s *Store) Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error) {
 	st := catalog.Stock{ProductID: id}
-	err := s.pool.QueryRow(ctx, `SELECT on_hand, reserved, low_stock_threshold FROM inventory WHERE product_id = $1`, id).
-		Scan(&st.OnHand, &st.Reserved, &st.LowStockThreshold)
+	err := s.pool.QueryRow(ctx, `SELECT i.on_hand, i.reserved, i.low_stock_threshold, `+heldByAbandonedCheckouts+`
+		FROM inventory i WHERE i.product_id = $2`, catalog.AbandonedAfter, id).
+		Scan(&st.OnHand, &st.Reserved, &st.LowStockThreshold, &st.HeldByAbandonedCheckouts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return catalog.Stock{}, catalog.ErrNotFound
 	}
@@ -37,6 +48,33 @@ func (s *Store) Stock(ctx context.Context, id uuid.UUID) (catalog.Stock, error) 
 		return catalog.Stock{}, fmt.Errorf("get stock of %s: %w", id, err)
 	}
 	return st, nil
+}
+
+// AbandonedHolds sums the stock held for checkouts that placed no order
+// within catalog.AbandonedAfter.
+func (s *Store) AbandonedHolds(ctx context.Context) (catalog.AbandonedHolds, error) {
+	var h catalog.AbandonedHolds
+	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT r.order_id), coalesce(sum(l.quantity), 0)
+		FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
+		WHERE `+abandonedCheckout, catalog.AbandonedAfter).Scan(&h.Checkouts, &h.Units)
+	if err != nil {
+		return catalog.AbandonedHolds{}, fmt.Errorf("sum abandoned holds: %w", err)
+	}
+	return h, nil
+}
+
+// MarkPlaced records that the checkout of orderID placed its order; the
+// first time counts. It returns catalog.ErrNoReservation for an order
+// without a reservation.
+func (s *Store) MarkPlaced(ctx context.Context, orderID uuid.UUID) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE reservations SET placed_at = coalesce(placed_at, now()) WHERE order_id = $1`, orderID)
+	if err != nil {
+		return fmt.Errorf("mark order %s placed: %w", orderID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return catalog.ErrNoReservation
+	}
+	return nil
 }
 
 // LowStock lists up to limit active products whose available stock is
@@ -87,8 +125,11 @@ func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO inventory_adjustments (id, product_id, delta, reason, actor_id, on_hand_after)
-			VALUES ($1, $2, $3, $4, $5, $6)`, uuid.New(), a.ProductID, a.Delta, a.Reason, a.ActorID, st.OnHand); err != nil {
+		if err := audit(ctx, tx, a, st.OnHand); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT `+heldByAbandonedCheckouts+` FROM inventory i WHERE i.product_id = $2`,
+			catalog.AbandonedAfter, a.ProductID).Scan(&st.HeldByAbandonedCheckouts); err != nil {
 			return err
 		}
 		if catalog.CrossedBelow(st.Available()-a.Delta, st.Available(), st.LowStockThreshold) {
@@ -102,6 +143,13 @@ func (s *Store) Adjust(ctx context.Context, a catalog.Adjustment) (catalog.Stock
 		return catalog.Stock{}, fmt.Errorf("adjust stock of %s by %d: %w", a.ProductID, a.Delta, err)
 	}
 	return st, nil
+}
+
+// audit records adjustment a, which left onHandAfter units on hand.
+func audit(ctx context.Context, tx pgx.Tx, a catalog.Adjustment, onHandAfter int) error {
+	_, err := tx.Exec(ctx, `INSERT INTO inventory_adjustments (id, product_id, delta, reason, actor_id, on_hand_after)
+		VALUES ($1, $2, $3, $4, $5, $6)`, uuid.New(), a.ProductID, a.Delta, a.Reason, a.ActorID, onHandAfter)
+	return err
 }
 
 func addLowStock(ctx context.Context, tx pgx.Tx, e contracts.LowStockV1) error {
@@ -220,19 +268,40 @@ func reservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (
 	return res, err
 }
 
-var settleVerb = map[catalog.ReservationStatus]string{catalog.Committed: "commit", catalog.Released: "release"}
+var settleVerb = map[catalog.ReservationStatus]string{catalog.Committed: "commit", catalog.Released: "release", catalog.Restocked: "restock"}
 
-var settleLine = map[catalog.ReservationStatus]string{
-	catalog.Committed: `UPDATE inventory SET on_hand = on_hand - $2, reserved = reserved - $2 WHERE product_id = $1`,
-	catalog.Released:  `UPDATE inventory SET reserved = reserved - $2 WHERE product_id = $1`,
+// settledTopic is the event a reservation settled to a status publishes.
+var settledTopic = map[catalog.ReservationStatus]string{
+	catalog.Released:  contracts.TopicInventoryReleased,
+	catalog.Restocked: contracts.TopicInventoryRestocked,
+}
+
+// settleLine moves one line of order orderID's reservation to status to.
+func settleLine(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.ReservationStatus, l catalog.ReservedLine) error {
+	switch to {
+	case catalog.Committed:
+		_, err := tx.Exec(ctx, `UPDATE inventory SET on_hand = on_hand - $2, reserved = reserved - $2 WHERE product_id = $1`, l.ProductID, l.Quantity)
+		return err
+	case catalog.Released:
+		_, err := tx.Exec(ctx, `UPDATE inventory SET reserved = reserved - $2 WHERE product_id = $1`, l.ProductID, l.Quantity)
+		return err
+	}
+	var onHand int
+	if err := tx.QueryRow(ctx, `UPDATE inventory SET on_hand = on_hand + $2 WHERE product_id = $1 RETURNING on_hand`,
+		l.ProductID, l.Quantity).Scan(&onHand); err != nil {
+		return err
+	}
+	return audit(ctx, tx, catalog.Adjustment{
+		ProductID: l.ProductID, Delta: l.Quantity, Reason: catalog.RestockReason(orderID), ActorID: catalog.RestockActor,
+	}, onHand)
 }
 
 func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.ReservationStatus) (catalog.Reservation, error) {
-	// The row lock makes a concurrent commit and release of one order take
-	// turns, so exactly one of them applies.
+	// The row lock makes concurrent settlements of one order (a commit and
+	// a release, or two restocks) take turns, so only one applies.
 	res, err := reservation(ctx, tx, orderID, true)
 	if err != nil {
-		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", settleVerb[to], orderID, err)
 	}
 	done, err := res.Settles(to)
 	if err != nil {
@@ -242,15 +311,15 @@ func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Reserv
 		return res, nil
 	}
 	for _, l := range res.Lines { // in product id order, like Reserve
-		if _, err := tx.Exec(ctx, settleLine[to], l.ProductID, l.Quantity); err != nil {
-			return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+		if err := settleLine(ctx, tx, orderID, to, l); err != nil {
+			return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", settleVerb[to], orderID, err)
 		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1`, orderID, to); err != nil {
-		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", to, orderID, err)
+		return catalog.Reservation{}, fmt.Errorf("%s reservation of order %s: %w", settleVerb[to], orderID, err)
 	}
-	if to == catalog.Released {
-		if _, err := outbox.Add(ctx, tx, contracts.TopicInventoryReleased, newReservationEvent(res)); err != nil {
+	if topic, ok := settledTopic[to]; ok {
+		if _, err := outbox.Add(ctx, tx, topic, newReservationEvent(res)); err != nil {
 			return catalog.Reservation{}, err
 		}
 	}
@@ -283,10 +352,10 @@ func (s *Store) settleInTx(ctx context.Context, orderID uuid.UUID, to catalog.Re
 	return res, err
 }
 
-// SettleOnce is Commit or Release (to) in the transaction that records
-// eventID as processed by ConsumerName; an event already recorded changes
-// nothing. A settling error is recorded as the event's outcome when accept
-// turns it into nil.
+// SettleOnce is Commit, Release or a restock (to) in the transaction that
+// records eventID as processed by ConsumerName; an event already recorded
+// changes nothing. A settling error is recorded as the event's outcome
+// when accept turns it into nil.
 func (s *Store) SettleOnce(ctx context.Context, eventID string, orderID uuid.UUID, to catalog.ReservationStatus,
 	accept func(error) error) (catalog.Reservation, error) {
 	var res catalog.Reservation
