@@ -125,14 +125,15 @@ fuzz:
 e2e: build daprd sentry prepare infra mailpit devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
 
-## e2e-brokers: the event-flow tests once per broker, then the state-store
+## e2e-brokers: the event-flow tests (and the dead letters of an exhausted
+## delivery) once per broker, then the state-store
 ## tests (and the auth flow, which uses the denylist) on PostgreSQL; each
 ## run prints its time
 e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
 	@cd tests; for broker in $(BROKERS); do \
 	  echo "== event flow on $$broker"; SECONDS=0; \
 	  DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$$broker STATE=redis go test -race -count=1 -timeout 10m \
-	    -run 'TestSystem|TestEventFlow|TestStateStore' ./e2e; \
+	    -run 'TestSystem|TestEventFlow|TestDeadLetters|TestStateStore' ./e2e; \
 	  echo "== event flow on $$broker: passed in $${SECONDS}s"; \
 	done; \
 	echo "== state stores on postgresql"; \

@@ -1156,6 +1156,7 @@ func TestObservability(t *testing.T) {
 	}
 	type promConfig struct {
 		Global        map[string]any `json:"global"`
+		RuleFiles     []string       `json:"rule_files"`
 		ScrapeConfigs []scrapeConfig `json:"scrape_configs"`
 	}
 	load := func(t *testing.T, file string) map[string]scrapeConfig {
@@ -1204,6 +1205,46 @@ func TestObservability(t *testing.T) {
 				assert.NotEmpty(t, sc.RelabelConfigs, job)
 			}
 		}
+	})
+
+	t.Run("alert rules", func(t *testing.T) {
+		type rule struct {
+			Alert       string            `json:"alert"`
+			Expr        string            `json:"expr"`
+			For         string            `json:"for"`
+			Labels      map[string]string `json:"labels"`
+			Annotations map[string]string `json:"annotations"`
+		}
+		type rules struct {
+			Groups []struct {
+				Name  string `json:"name"`
+				Rules []rule `json:"rules"`
+			} `json:"groups"`
+		}
+		alerts := map[string]rule{}
+		for _, config := range []string{"prometheus.yml", "prometheus-kubernetes.yml"} {
+			data, err := os.ReadFile(filepath.Join(observeDir, config))
+			require.NoError(t, err)
+			var c promConfig
+			require.NoError(t, unmarshalStrict(data, &c))
+			assert.Equal(t, []string{"alerts.yml"}, c.RuleFiles, config)
+		}
+		data, err := os.ReadFile(filepath.Join(observeDir, "alerts.yml"))
+		require.NoError(t, err)
+		var r rules
+		require.NoError(t, unmarshalStrict(data, &r))
+		for _, g := range r.Groups {
+			for _, a := range g.Rules {
+				assert.NotEmpty(t, a.Annotations["summary"], a.Alert)
+				assert.NotEmpty(t, a.Labels["severity"], a.Alert)
+				alerts[a.Alert] = a
+			}
+		}
+		deadLetters, ok := alerts["DeadLetters"]
+		require.True(t, ok, "an alert on dead letters")
+		assert.Equal(t, "max by (service, topic) (dead_letters_unresolved) > 0", deadLetters.Expr,
+			"fires on any unresolved dead letter (the gauge of package deadletter)")
+		assert.Empty(t, deadLetters.For, "at once")
 	})
 
 	t.Run("dashboard", func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/notifications/internal/sender"
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -35,7 +35,7 @@ type settings struct {
 
 // wire sends the messages the subscribed events call for and serves
 // users their deliveries and preferences.
-func wire(_ context.Context, svc *service.Service, cfg settings) error {
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	app := svc.Server.App()
 	notifier := notifications.NewService(postgres.NewStore(svc.DB), sender.New(svc.Sidecar), notifications.Options{
 		MaxAttempts: cfg.MaxAttempts,
@@ -45,9 +45,12 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 	})
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token, so no route group's auth may come before them.
-	events.Mount(app, svc.Log, consumer.New(notifier).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(notifier).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 	})
 	httpapi.New(notifier, svc.Verifier).Register(app)
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -52,7 +53,7 @@ func TestRunServesEventsBesideProtectedRoutes(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 20*time.Millisecond)
 
-	call := func(method, path, body string, sidecar bool) int {
+	call := func(method, path, body string, sidecar bool) (int, []byte) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
@@ -62,15 +63,38 @@ func TestRunServesEventsBesideProtectedRoutes(t *testing.T) {
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		return resp.StatusCode
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, b
+	}
+	statusOf := func(method, path, body string, sidecar bool) int {
+		s, _ := call(method, path, body, sidecar)
+		return s
 	}
 	event := `{"id": "evt-1", "data": {"user_id": "` + uuid.NewString() + `"}}`
-	assert.Equal(t, http.StatusOK, call(http.MethodGet, "/dapr/subscribe", "", true))
-	assert.Equal(t, http.StatusOK, call(http.MethodPost, "/events/user.registered", event, true))
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodPost, "/events/user.registered", event, false),
+	status, body := call(http.MethodGet, "/dapr/subscribe", "", true)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	var subs []map[string]string
+	require.NoError(t, json.Unmarshal(body, &subs))
+	deadLetters := map[string]string{}
+	for _, s := range subs {
+		deadLetters[s["topic"]] = s["deadLetterTopic"]
+	}
+	assert.Len(t, deadLetters, 11, "ten topics and the dead letters")
+	for topic, deadLetterTopic := range deadLetters {
+		want := "deadletter.notifications"
+		if topic == want {
+			want = "" // its failures are redelivered, never dead-lettered
+		}
+		assert.Equal(t, want, deadLetterTopic, topic)
+	}
+	assert.Equal(t, http.StatusOK, statusOf(http.MethodPost, "/events/user.registered", event, true))
+	assert.Equal(t, http.StatusUnauthorized, statusOf(http.MethodPost, "/events/user.registered", event, false),
 		"only the sidecar may deliver events")
-	assert.Equal(t, http.StatusUnauthorized, call(http.MethodGet, "/api/v1/notifications", "", true),
+	assert.Equal(t, http.StatusUnauthorized, statusOf(http.MethodGet, "/api/v1/notifications", "", true),
 		"the API needs a user's token too")
+	assert.Equal(t, http.StatusUnauthorized, statusOf(http.MethodGet, "/api/v1/admin/dead-letters/notifications", "", true),
+		"the dead letters are served to admins")
 }
 
 func freePort(t *testing.T) int {

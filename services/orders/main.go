@@ -14,7 +14,7 @@ import (
 	"github.com/daprshop/daprshop/services/orders/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/orders/internal/products"
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -37,16 +37,19 @@ type settings struct {
 
 // wire serves carts, checkout and orders, and applies the payment events
 // to them.
-func wire(_ context.Context, svc *service.Service, cfg settings) error {
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken)
 	carts := cartstate.New(svc.Sidecar, cfg.CartStore)
 	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, cfg.PaymentTimeout)
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(orderService, svc.Log).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(orderService, svc.Log).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 		// As long as Stripe keeps its keys.
 		"idempotency_keys": postgres.SpentIdempotencyKeys(svc.DB, cfg.IdempotencyKeyRetention),

@@ -14,7 +14,7 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -73,10 +73,13 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	})
 	flows := payments.NewService(postgres.NewStore(svc.DB), provider).WithTaxRate(cfg.TaxBPS)
 	app := svc.Server.App()
-	events.Mount(app, svc.Log, consumer.New(flows).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(flows).Subscriptions()...); err != nil {
+		return err
+	}
 	httpapi.MountReconcile(app, flows, svc.Log, cfg.ReconcileAfter, time.Now)
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 		// Stripe gives up redelivering a webhook after three days.
 		"webhook_events": purge.Older(svc.DB, "webhook_events", "received_at", cfg.Retention.ProcessedEvents),

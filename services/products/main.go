@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/products/internal/cache"
@@ -37,7 +37,7 @@ type settings struct {
 
 // wire serves the catalog behind its read cache, applies the order events
 // to stock and exports the stock abandoned checkouts hold.
-func wire(_ context.Context, svc *service.Service, cfg settings) error {
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	cacheStore := cfg.CacheStore
 	if cacheStore == cacheOff {
 		cacheStore = ""
@@ -47,9 +47,12 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 	app := svc.Server.App()
 	// Subscriptions first: the sidecar calls them with its app token but no
 	// user's bearer token.
-	events.Mount(app, svc.Log, consumer.New(products).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(products).Subscriptions()...); err != nil {
+		return err
+	}
 	purge.Mount(app, time.Now, map[string]purge.Task{
 		"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+		"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/daprshop/daprshop/services/platform/contracts"
-	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/purge"
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
@@ -33,7 +33,7 @@ type settings struct {
 
 // wire mounts the scheduled jobs and keeps the sales aggregates from the
 // order and payment events.
-func wire(_ context.Context, svc *service.Service, cfg settings) error {
+func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	app := svc.Server.App()
 	sales := analytics.NewService(postgres.NewStore(svc.DB), time.Now)
 	runner, err := jobs.NewRunner(svc.Log, svc.Server.Metrics().Registry, time.Now)
@@ -42,7 +42,9 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 	}
 	// Events and cron deliveries come from the sidecar with its app token
 	// only, so they are mounted before the routes that need a user's token.
-	events.Mount(app, svc.Log, consumer.New(sales).Subscriptions()...)
+	if err := svc.Subscribe(ctx, consumer.New(sales).Subscriptions()...); err != nil {
+		return err
+	}
 	// Each job is named after the cron binding (components/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
@@ -50,7 +52,10 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		"cron-reconcile-payments": jobs.Counted(svc.Sidecar, contracts.AppPayments, contracts.ReconcilePaymentsPath),
 		"cron-purge": jobs.Purge(svc.Sidecar,
 			[]string{contracts.AppAuth, contracts.AppProducts, contracts.AppOrders, contracts.AppPayments, contracts.AppNotifications},
-			map[string]purge.Task{"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents)},
+			map[string]purge.Task{
+				"processed_events": purge.ProcessedEvents(svc.DB, cfg.Retention.ProcessedEvents),
+				"dead_letters":     deadletter.PurgeReplayed(svc.DB, cfg.Retention.ProcessedEvents),
+			},
 			time.Now),
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})

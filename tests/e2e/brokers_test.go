@@ -21,7 +21,7 @@ import (
 )
 
 // The probe topics (named to fall into the JetStream streams tools/dev/infra.sh
-// creates: e2e.> and deadletter.>). e2e.flow has a dead letter topic;
+// creates: e2e.> and deadletter.e2e). e2e.flow has a dead letter topic;
 // e2e.retry has none, so a failure there is left to the broker's redelivery
 // (with a dead letter topic and no inbound retry policy, Dapr sends the first
 // failure to the dead letter topic instead).
@@ -260,8 +260,10 @@ func TestEventFlow(t *testing.T) {
 	t.Run("a failed delivery is redelivered to that group only", func(t *testing.T) {
 		id := uuid.NewString()
 		a.publish(t, topicRetry, id, probeEvent{FailOnceAt: a.id})
+		// Redis redelivers a failed message once it has been pending its
+		// processingTimeout (2m, components/pubsub/redis).
 		require.Eventually(t, func() bool { return a.count(topicRetry, id) >= 2 },
-			60*time.Second, 50*time.Millisecond, "redelivered after the failure")
+			3*time.Minute, 50*time.Millisecond, "redelivered after the failure")
 		barrier(t, topicRetry)
 		assert.Equal(t, []string{"FAIL", "SUCCESS"}, a.answers(topicRetry, id))
 		assert.Equal(t, []string{"SUCCESS"}, b.answers(topicRetry, id))

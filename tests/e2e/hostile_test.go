@@ -58,7 +58,7 @@ type hostileFixture struct {
 func newHostileFixture(t *testing.T) *hostileFixture {
 	t.Helper()
 	fx := &hostileFixture{s: shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}, dbs: map[string]*pgx.Conn{}}
-	for _, name := range []string{"auth", "products", "orders", "payments", "notifications"} {
+	for _, name := range []string{"auth", "products", "orders", "payments", "notifications", "analytics"} {
 		fx.dbs[name] = connect(t, name)
 	}
 	fx.a, fx.b = newAccount(t, "hostile-a"), newAccount(t, "hostile-b")
@@ -126,6 +126,13 @@ func (fx *hostileFixture) snapshot(t *testing.T) map[string]string {
 		return v
 	}
 	order := `SELECT status || ', history ' || (SELECT count(*) FROM order_status_history WHERE order_id = $1) FROM orders WHERE id = $1`
+	deadLetters := func() string {
+		var counts []string
+		for _, db := range []string{"products", "orders", "payments", "notifications", "analytics"} {
+			counts = append(counts, db+" "+read(db, `SELECT count(*) || ' letters, ' || count(replayed_at) || ' replayed' FROM dead_letters`))
+		}
+		return strings.Join(counts, "; ")
+	}
 	cart := func(a account) string {
 		resp := fx.s.send(t, http.MethodGet, "/api/v1/cart", a.bearer, "")
 		require.Equal(t, http.StatusOK, resp.Status, "cart: %s", resp.Body)
@@ -147,6 +154,7 @@ func (fx *hostileFixture) snapshot(t *testing.T) map[string]string {
 		"sessions of A":  read("auth", `SELECT count(*)::text FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, fx.a.id),
 		"roles":          read("auth", `SELECT string_agg(array_to_string(roles, '+'), ',' ORDER BY email) FROM users WHERE id = ANY($1)`, users),
 		"deliveries":     read("notifications", `SELECT count(*)::text FROM deliveries WHERE user_id = ANY($1)`, users),
+		"dead letters":   deadLetters(),
 		"mails to A":     fmt.Sprint(len(mailsTo(t, fx.a.email))),
 		"mails to B":     fmt.Sprint(len(mailsTo(t, fx.b.email))),
 		"cart of A":      cart(fx.a),
@@ -381,6 +389,17 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileCase {
 		{name: "a customer creating a product", auth: b, req: post("/api/v1/products", product("cust", `"price_cents": 100, "initial_stock": 1`)), want: []int{http.StatusForbidden}},
 		{name: "a customer shipping A's order", auth: b, req: post("/api/v1/orders/"+fx.unpaid.ID+"/ship", ""), want: []int{http.StatusForbidden}},
 		{name: "a token in the query string", req: get("/api/v1/orders?access_token=" + strings.TrimPrefix(b, "Bearer ")), want: []int{http.StatusUnauthorized}},
+
+		// Dead letters: each app serves its own, to admins only.
+		{name: "a customer lists the orders' dead letters", auth: b, req: get("/api/v1/admin/dead-letters/orders"), want: []int{http.StatusForbidden}},
+		{name: "a customer replays the payments' dead letters", auth: b, req: post("/api/v1/admin/dead-letters/payments/replay", ""), want: []int{http.StatusForbidden}},
+		{name: "a customer replays a products' dead letter", auth: b, req: post("/api/v1/admin/dead-letters/products/"+uuid.NewString()+"/replay", ""), want: []int{http.StatusForbidden}},
+		{name: "an admin replays an unknown dead letter", auth: admin, req: post("/api/v1/admin/dead-letters/notifications/"+uuid.NewString()+"/replay", ""), want: notFound},
+		{name: "an admin lists dead letters from page 0", auth: admin, req: get("/api/v1/admin/dead-letters/workers?page=0"), want: []int{http.StatusUnprocessableEntity}},
+		{name: "an admin deletes dead letters", auth: admin, req: rawRequest{method: http.MethodDelete, target: "/api/v1/admin/dead-letters/orders"}, want: notFound},
+		{name: "no route: auth's dead letters", auth: admin, req: get("/api/v1/admin/dead-letters/auth"), want: notFound},
+		{name: "no route: every app's dead letters", auth: admin, req: get("/api/v1/admin/dead-letters"), want: notFound},
+		{name: "dot segments from the products' dead letters to the orders'", auth: admin, req: post("/api/v1/admin/dead-letters/products/../orders/replay", ""), want: bad},
 
 		// One customer reaching for another's resources.
 		{name: "B reads A's order", auth: b, req: get("/api/v1/orders/" + fx.unpaid.ID), want: notFound},

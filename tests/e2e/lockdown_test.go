@@ -133,6 +133,18 @@ func TestSidecarLockdown(t *testing.T) {
 		resp := sidecar(t, notificationsSidecar, http.MethodPost, "/v1.0/invoke/products/method/internal/reservations", reserve)
 		assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, resp.Status, "%s", redacted(resp.Body))
 	})
+	// A dead letter is replayed by an admin through the app's own consumer,
+	// so only the app's own sidecar may publish on its dead-letter topic: a
+	// payment.succeeded forged there would mark an order paid.
+	t.Run("payments cannot dead-letter an event for orders", func(t *testing.T) {
+		defer unchanged(t)()
+		resp := sidecar(t, paymentsSidecar, http.MethodPost, "/v1.0/publish/pubsub/deadletter.orders", forgedEvent(order))
+		assert.Equal(t, http.StatusForbidden, resp.Status, "%s", redacted(resp.Body))
+		var e sidecarError
+		if assert.NoError(t, json.Unmarshal(resp.Body, &e), "%s", redacted(resp.Body)) {
+			assert.Equal(t, "ERR_PUBSUB_FORBIDDEN", e.ErrorCode)
+		}
+	})
 	for _, tc := range []struct {
 		name       string
 		port       int

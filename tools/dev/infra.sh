@@ -120,11 +120,17 @@ ensure_stream() {
 # the services use (by first name segment, plus e2e.> for the test suite's
 # probes), kept 7 days. Publishes carry the CloudEvent id as Nats-Msg-Id and a
 # stream drops a repeated id within its 2-minute window; a dead letter keeps
-# the id of the event it was, so dead-letter topics (deadletter,
-# deadletter.>) live in a stream of their own, or they would be dropped as
-# duplicates. The first stream is updated first: subjects may not overlap.
+# the id of the event it was, and one event can be dead-lettered by several
+# apps at once (an order.paid while the database server is down), so each
+# app's dead-letter topic (deadletter.<app-id>, and deadletter.e2e for the
+# probes) has a stream of its own, or all but the first would be dropped as
+# duplicates. Streams are updated first: subjects may not overlap (the
+# dead-letter stream shared by every app before is removed).
 limits='"retention":"limits","storage":"file","discard":"old","num_replicas":1,"max_age":604800000000000,"duplicate_window":120000000000'
 ensure_stream DAPRSHOP '{"name":"DAPRSHOP","subjects":["user.>","order.>","payment.>","inventory.>","notification.>","product.>","e2e.>"],'"$limits"'}'
-ensure_stream DAPRSHOP_DEADLETTER '{"name":"DAPRSHOP_DEADLETTER","subjects":["deadletter","deadletter.>"],'"$limits"'}'
+nats_request '$JS.API.STREAM.DELETE.DAPRSHOP_DEADLETTER' '' >/dev/null
+for app in products orders payments notifications workers e2e; do
+  ensure_stream "DAPRSHOP_DEADLETTER_${app^^}" '{"name":"DAPRSHOP_DEADLETTER_'"${app^^}"'","subjects":["deadletter.'"$app"'"],'"$limits"'}'
+done
 
 echo "postgres, redis, rabbitmq and nats (jetstream) are up"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/authn/authntest"
+	"github.com/daprshop/daprshop/services/platform/clocktest"
 )
 
 const userID = "6f1c2a4e-8d3b-4f7a-9c1e-2b5d7e9f0a13"
@@ -184,31 +185,14 @@ func (k *keyServer) count() int {
 	return k.fetches
 }
 
-// clock is a settable time source near the wall clock, so tokens signed
-// now stay valid while the test moves it past the refetch interval.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestVerifyFetchesKeysAfterRotation(t *testing.T) {
 	ctx := context.Background()
 	oldKey, newKey, stranger := authntest.NewIssuer(t), authntest.NewIssuer(t), authntest.NewIssuer(t)
 	keys := &keyServer{}
 	keys.publish(oldKey)
-	clk := &clock{now: time.Now()}
+	// Near the wall clock, so tokens signed now stay valid while the test
+	// moves it past the refetch interval.
+	clk := clocktest.New(time.Now())
 	v := authn.NewVerifier(keys.fetch, clk.Now)
 
 	_, err := v.Verify(ctx, oldKey.Token(t, userID))
@@ -218,7 +202,7 @@ func TestVerifyFetchesKeysAfterRotation(t *testing.T) {
 	assert.Equal(t, 1, keys.count(), "keys are cached")
 
 	keys.publish(oldKey, newKey) // rotation
-	clk.advance(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	_, err = v.Verify(ctx, newKey.Token(t, userID))
 	require.NoError(t, err, "an unknown kid refetches and finds the new key")
 	assert.Equal(t, 2, keys.count())
@@ -232,7 +216,7 @@ func TestVerifyFetchesKeysAfterRotation(t *testing.T) {
 	}
 	assert.Equal(t, 2, keys.count(), "unknown kids within the refetch interval do not refetch")
 
-	clk.advance(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	for range 5 {
 		_, err = v.Verify(ctx, stranger.Token(t, userID))
 		require.Error(t, err)

@@ -1,5 +1,5 @@
 // Package contracts holds what the services agree on between them: every
-// topic, the dead-letter topic, the route a subscription is delivered at
+// topic, each app's dead-letter topic, the route a subscription is delivered at
 // and the payload of each topic; the app ids; and the internal endpoints
 // one app invokes on another (internal.go). A producer publishes these
 // types on these constants and a consumer subscribes with them and decodes
@@ -45,8 +45,11 @@ const (
 	TopicNotificationRequested = "notification.requested"
 )
 
-// DeadLetterTopic receives the events a consumer drops.
-const DeadLetterTopic = "deadletter"
+// DeadLetterTopic is where app's sidecar puts the events app's
+// subscriptions drop or exhaust their retries on. One topic per app keeps
+// each app's dead letters its own: only app may publish and read it (the
+// pub/sub scopes), and app replays them through its own consumers.
+func DeadLetterTopic(app string) string { return "deadletter." + app }
 
 // Route is the path the sidecar delivers topic's events at. Access
 // policies list no event routes and the pub/sub scopes list topics, so the

@@ -4,10 +4,12 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,6 +32,35 @@ type Event struct {
 	Traceparent string          `json:"traceparent"`
 	Data        json.RawMessage `json:"data"`
 	DataBase64  string          `json:"data_base64"`
+	// Raw is the CloudEvent as delivered: what a dead letter keeps, to be
+	// parsed again when it is replayed.
+	Raw json.RawMessage `json:"-"`
+}
+
+// errUnreadable is a delivery that is not a CloudEvent with an id.
+var errUnreadable = errors.New("not a CloudEvent with an id")
+
+// Parse reads a delivered CloudEvent, taking its data from data_base64
+// when the publisher sent binary data. It returns an error for a body that
+// is not a CloudEvent with an id: no handler can apply that. The Event
+// keeps raw (Raw) and its data is a copy.
+func Parse(raw []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", errUnreadable, err)
+	}
+	if e.ID == "" {
+		return Event{}, errUnreadable
+	}
+	if e.DataBase64 != "" {
+		data, err := base64.StdEncoding.DecodeString(e.DataBase64)
+		if err != nil {
+			return Event{}, fmt.Errorf("data_base64 of event %s: %w", e.ID, err)
+		}
+		e.Data = data
+	}
+	e.Raw = raw
+	return e, nil
 }
 
 // Decode unmarshals the event's data into v.
@@ -89,23 +120,17 @@ const (
 
 func deliver(log *slog.Logger, s Subscription) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var e Event
-		if err := json.Unmarshal(c.Body(), &e); err != nil || e.ID == "" {
-			log.WarnContext(c.UserContext(), "dropping unreadable event", "topic", s.Topic)
+		// A copy: Fiber reuses the body's buffer once the handler returns.
+		e, err := Parse(bytes.Clone(c.Body()))
+		if err != nil {
+			log.WarnContext(c.UserContext(), "dropping unreadable event", "topic", s.Topic, "err", err)
 			return c.JSON(fiber.Map{"status": statusDrop})
-		}
-		if e.DataBase64 != "" {
-			data, err := base64.StdEncoding.DecodeString(e.DataBase64)
-			if err != nil {
-				return c.JSON(fiber.Map{"status": statusDrop})
-			}
-			e.Data = data
 		}
 		ctx := c.UserContext()
 		if e.Traceparent != "" {
 			ctx = logging.WithTraceparent(ctx, e.Traceparent)
 		}
-		err := s.Handler(ctx, e)
+		err = s.Handler(ctx, e)
 		var drop dropError
 		switch {
 		case err == nil:

@@ -104,6 +104,7 @@ func TestDeliveryAnswers(t *testing.T) {
 				return
 			}
 			require.Len(t, got, 1)
+			assert.Equal(t, tt.body, string(got[0].Raw), "the CloudEvent as delivered")
 			if tt.name == "data base64" {
 				assert.JSONEq(t, `{"order_id":"o-9"}`, string(got[0].Data))
 				return

@@ -82,12 +82,22 @@ func Migrate(ctx context.Context, cfg *pgx.ConnConfig, migrations fs.FS) error {
 	return migrateDB(ctx, db, migrations)
 }
 
-func migrateDB(ctx context.Context, db *sql.DB, migrations fs.FS) error {
+// MigrateShared applies the migrations of a platform package that keeps
+// tables in every service's database (deadletter), recording them in
+// versionTable: they are numbered apart from the service's own migrations,
+// which goose records in its default table.
+func MigrateShared(ctx context.Context, pool *pgxpool.Pool, versionTable string, migrations fs.FS) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	return migrateDB(ctx, db, migrations, goose.WithTableName(versionTable))
+}
+
+func migrateDB(ctx context.Context, db *sql.DB, migrations fs.FS, opts ...goose.ProviderOption) error {
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, append(opts, goose.WithSessionLocker(locker))...)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/outbox/outboxtest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
@@ -116,6 +118,39 @@ func TestStartRefusesOutboxWithoutDatabase(t *testing.T) {
 	_, err := service.Start(context.Background(), service.Spec{Name: "gateway", Outbox: true},
 		func(string) string { return "" }, io.Discard)
 	assert.ErrorContains(t, err, "outbox relay needs the service's database")
+}
+
+func TestSubscribeMountsTheDeadLetters(t *testing.T) {
+	svc, err := startService(t, service.Spec{Name: "orders", Migrations: noOutbox(t)})
+	require.NoError(t, err)
+	require.NoError(t, svc.Subscribe(context.Background(),
+		events.Subscription{Topic: "payment.succeeded", Route: "/events/payment.succeeded", Handler: func(context.Context, events.Event) error { return nil }}))
+
+	resp, err := svc.Server.App().Test(httptest.NewRequest("GET", "/dapr/subscribe", nil), -1)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[
+		{"pubsubname": "pubsub", "topic": "payment.succeeded", "route": "/events/payment.succeeded", "deadLetterTopic": "deadletter.orders"},
+		{"pubsubname": "pubsub", "topic": "deadletter.orders", "route": "/events/deadletter.orders"}
+	]`, string(body))
+
+	resp, err = svc.Server.App().Test(httptest.NewRequest("GET", "/api/v1/admin/dead-letters/orders", nil), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "served, to admins only")
+
+	resp, err = svc.Server.App().Test(httptest.NewRequest("GET", "/metrics", nil), -1)
+	require.NoError(t, err)
+	body, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `dead_letters_unresolved{service="orders",topic="payment.succeeded"} 0`, "the table exists and is counted")
+}
+
+func TestSubscribeNeedsTheDatabase(t *testing.T) {
+	svc, err := service.Start(context.Background(), service.Spec{Name: "gateway"}, func(string) string { return "" }, io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	assert.ErrorContains(t, svc.Subscribe(context.Background()), "dead letters need the service's database")
 }
 
 // closerFunc is an io.Closer.

@@ -24,22 +24,10 @@ import (
 	"github.com/daprshop/daprshop/services/auth/internal/tokens"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/clocktest"
 	"github.com/daprshop/daprshop/services/platform/contracts/contractstest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // denylist records revocations in memory.
 type denylist struct {
@@ -63,7 +51,7 @@ func (d *denylist) ttl(tokenID string) (time.Duration, bool) {
 
 type fixture struct {
 	pool     *pgxpool.Pool
-	clock    *clock
+	clock    *clocktest.Clock
 	denylist *denylist
 	svc      *accounts.Service
 }
@@ -83,9 +71,9 @@ func newFixtureHashing(t *testing.T, hasher accounts.Hasher) fixture {
 	pool := pgtest.NewDatabase(t, migrations.FS)
 	set, err := keys.FromSecrets(map[string]string{keys.SecretCurrent: "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=", keys.SecretCurrentID: "k1"})
 	require.NoError(t, err)
-	f := fixture{pool: pool, clock: &clock{t: time.Now().UTC().Truncate(time.Microsecond)}, denylist: &denylist{revoked: map[string]time.Duration{}}}
+	f := fixture{pool: pool, clock: clocktest.New(time.Now().UTC().Truncate(time.Microsecond)), denylist: &denylist{revoked: map[string]time.Duration{}}}
 	f.svc, err = accounts.NewService(postgres.NewStore(pool), hasher, tokens.NewIssuer(set),
-		f.denylist, slog.New(slog.DiscardHandler), f.clock.now)
+		f.denylist, slog.New(slog.DiscardHandler), f.clock.Now)
 	require.NoError(t, err)
 	return f
 }
@@ -184,7 +172,7 @@ func TestLoginLocksOutAfterFiveFailuresInTheWindow(t *testing.T) {
 	for i := range accounts.MaxLoginFailures {
 		_, err := f.svc.Login(ctx, "jane@example.com", "Wrong-Password-1", accounts.Client{})
 		require.ErrorIs(t, err, accounts.ErrBadCredentials, "attempt %d", i+1)
-		f.clock.advance(time.Minute)
+		f.clock.Advance(time.Minute)
 	}
 
 	t.Run("the right password is refused while locked", func(t *testing.T) {
@@ -200,7 +188,7 @@ func TestLoginLocksOutAfterFiveFailuresInTheWindow(t *testing.T) {
 		assert.Equal(t, accounts.MaxLoginFailures, n)
 	})
 	t.Run("once the oldest failure ages out a login succeeds", func(t *testing.T) {
-		f.clock.advance(10 * time.Minute)
+		f.clock.Advance(10 * time.Minute)
 		f.login(t, "jane@example.com")
 	})
 	t.Run("one more failure locks again: a success does not clear the window", func(t *testing.T) {
@@ -230,7 +218,7 @@ func TestRefreshRotatesWithinTheSession(t *testing.T) {
 	ctx := context.Background()
 	f.register(t, "jane@example.com")
 	first := f.login(t, "jane@example.com")
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 
 	second, err := f.svc.Refresh(ctx, first.Refresh.Plain)
 	require.NoError(t, err)
@@ -243,7 +231,7 @@ func TestRefreshRotatesWithinTheSession(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sessions, 1, "refreshing continues the session")
 	assert.Equal(t, third.Access.ID, sessions[0].AccessTokenID)
-	assert.Equal(t, f.clock.now(), sessions[0].LastUsedAt.UTC())
+	assert.Equal(t, f.clock.Now(), sessions[0].LastUsedAt.UTC())
 
 	t.Run("a spent token revokes the whole session", func(t *testing.T) {
 		_, err := f.svc.Refresh(ctx, first.Refresh.Plain)
@@ -265,7 +253,7 @@ func TestExpiredRefreshTokensAreRefused(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "jane@example.com")
 	tok := f.login(t, "jane@example.com")
-	f.clock.advance(accounts.RefreshTokenTTL + time.Second)
+	f.clock.Advance(accounts.RefreshTokenTTL + time.Second)
 	_, err := f.svc.Refresh(context.Background(), tok.Refresh.Plain)
 	assert.ErrorIs(t, err, accounts.ErrInvalidRefresh)
 	assert.False(t, f.sessionRevoked(t, tok), "an expired token is not a reuse")
@@ -318,7 +306,7 @@ func TestLogoutAndSessionRevoke(t *testing.T) {
 		assert.False(t, f.sessionRevoked(t, bobs))
 	})
 	t.Run("revoking an own session denylists its access token", func(t *testing.T) {
-		f.clock.advance(5 * time.Minute)
+		f.clock.Advance(5 * time.Minute)
 		require.NoError(t, f.svc.RevokeSession(ctx, janeCaller(laptop), sessionIDOf(t, f, phone)))
 		ttl, ok := f.denylist.ttl(authn.SessionRevocation(sessionIDOf(t, f, phone).String()))
 		require.True(t, ok, "every access token of the session is denylisted")

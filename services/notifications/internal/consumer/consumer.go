@@ -23,7 +23,7 @@ func New(svc *notifications.Service) *Consumer { return &Consumer{svc: svc} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	sub := func(topic string, h events.Handler) events.Subscription {
-		return events.Subscription{Topic: topic, Route: contracts.Route(topic), DeadLetterTopic: contracts.DeadLetterTopic, Handler: h}
+		return events.Subscription{Topic: topic, Route: contracts.Route(topic), Handler: h}
 	}
 	return []events.Subscription{
 		sub(contracts.TopicUserRegistered, apply(c.svc.Welcome)),

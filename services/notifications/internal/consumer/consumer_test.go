@@ -118,7 +118,7 @@ func TestUserRegisteredIsRetriedWhenTheDatabaseIsDown(t *testing.T) {
 	assert.Equal(t, "RETRY", app.Deliver(t, contracts.TopicUserRegistered, "e7", `{"user_id": "`+uuid.NewString()+`"}`))
 }
 
-func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
+func TestSubscriptionsAreAdvertised(t *testing.T) {
 	app := newApp(t, pgtest.NewDatabase(t, migrations.FS))
 	resp, err := app.App().Test(httptest.NewRequest(http.MethodGet, "/dapr/subscribe", nil), -1)
 	require.NoError(t, err)
@@ -128,7 +128,6 @@ func TestSubscriptionIsAdvertisedWithItsDeadLetterTopic(t *testing.T) {
 	topics := map[string]string{}
 	for _, s := range subs {
 		assert.Equal(t, "pubsub", s["pubsubname"])
-		assert.Equal(t, "deadletter", s["deadLetterTopic"], s["topic"])
 		topics[s["topic"]] = s["route"]
 	}
 	assert.Equal(t, map[string]string{

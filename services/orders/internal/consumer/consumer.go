@@ -35,7 +35,7 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	topics := []string{contracts.TopicPaymentCreated, contracts.TopicPaymentSucceeded, contracts.TopicPaymentFailed, contracts.TopicPaymentRefunded}
 	subs := make([]events.Subscription, len(topics))
 	for i, t := range topics {
-		subs[i] = events.Subscription{Topic: t, Route: contracts.Route(t), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.payment}
+		subs[i] = events.Subscription{Topic: t, Route: contracts.Route(t), Handler: c.payment}
 	}
 	return subs
 }

@@ -31,8 +31,8 @@ func New(p Payments) *Consumer { return &Consumer{payments: p} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: contracts.TopicOrderCreated, Route: contracts.Route(contracts.TopicOrderCreated), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.orderCreated},
-		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), DeadLetterTopic: contracts.DeadLetterTopic, Handler: c.orderCancelled},
+		{Topic: contracts.TopicOrderCreated, Route: contracts.Route(contracts.TopicOrderCreated), Handler: c.orderCreated},
+		{Topic: contracts.TopicOrderCancelled, Route: contracts.Route(contracts.TopicOrderCancelled), Handler: c.orderCancelled},
 	}
 }
 

@@ -32,7 +32,7 @@ func New(orders Orders) *Consumer { return &Consumer{orders: orders} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	subscribe := func(topic string, h events.Handler) events.Subscription {
-		return events.Subscription{Topic: topic, Route: contracts.Route(topic), DeadLetterTopic: contracts.DeadLetterTopic, Handler: h}
+		return events.Subscription{Topic: topic, Route: contracts.Route(topic), Handler: h}
 	}
 	return []events.Subscription{
 		subscribe(contracts.TopicOrderCreated, apply(func(o contracts.OrderCreatedV1) uuid.UUID { return o.OrderID },

@@ -18,7 +18,7 @@ func New(svc *analytics.Service) *Consumer { return &Consumer{svc: svc} }
 // can never be counted are dropped.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	return []events.Subscription{
-		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), DeadLetterTopic: contracts.DeadLetterTopic, Handler: events.Apply(c.svc.OrderPaid, analytics.ErrNegative)},
-		{Topic: contracts.TopicPaymentRefunded, Route: contracts.Route(contracts.TopicPaymentRefunded), DeadLetterTopic: contracts.DeadLetterTopic, Handler: events.Apply(c.svc.PaymentRefunded, analytics.ErrNegative)},
+		{Topic: contracts.TopicOrderPaid, Route: contracts.Route(contracts.TopicOrderPaid), Handler: events.Apply(c.svc.OrderPaid, analytics.ErrNegative)},
+		{Topic: contracts.TopicPaymentRefunded, Route: contracts.Route(contracts.TopicPaymentRefunded), Handler: events.Apply(c.svc.PaymentRefunded, analytics.ErrNegative)},
 	}
 }

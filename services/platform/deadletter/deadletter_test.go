@@ -1,0 +1,415 @@
+package deadletter_test
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/clocktest"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
+	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/server/servertest"
+)
+
+//go:embed testdata/migrations/*.sql
+var testMigrations embed.FS
+
+// fixture is a service "shop" consuming order.paid with an idempotent
+// effect that fails while outage is set, and its dead letters.
+type fixture struct {
+	*servertest.API
+	letters *deadletter.Letters
+	clock   *clocktest.Clock
+	admin   string // a bearer token
+
+	mu     sync.Mutex
+	outage error
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	migrations, err := fs.Sub(testMigrations, "testdata/migrations")
+	require.NoError(t, err)
+	f := &fixture{API: servertest.NewAPI(t, "shop", migrations), clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
+	require.NoError(t, deadletter.Migrate(context.Background(), f.DB))
+	f.admin = f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
+	log := slog.New(slog.DiscardHandler)
+	f.letters = deadletter.New("shop", deadletter.NewStore(f.DB), log, f.clock.Now,
+		events.Subscription{Topic: "order.paid", Route: "/events/order.paid", Handler: f.apply})
+	events.Mount(f.App(), log, f.letters.Subscriptions()...)
+	f.letters.Register(f.App(), f.Issuer.Verifier())
+	return f
+}
+
+// apply is the consumer: it records the event's effect once, in the
+// transaction that records the event.
+func (f *fixture) apply(ctx context.Context, e events.Event) error {
+	return events.Once(ctx, f.DB, "shop", e, func(ctx context.Context, tx pgx.Tx) error {
+		f.mu.Lock()
+		outage := f.outage
+		f.mu.Unlock()
+		if outage != nil {
+			return outage
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO effects (event_id) VALUES ($1)`, e.ID)
+		return err
+	})
+}
+
+func (f *fixture) setOutage(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outage = err
+}
+
+func (f *fixture) effects(t *testing.T, eventID string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, f.DB.QueryRow(context.Background(), `SELECT count(*) FROM effects WHERE event_id = $1`, eventID).Scan(&n))
+	return n
+}
+
+// deliver posts a CloudEvent at route as the sidecar does and returns its
+// answer. The dead letter of an event is that event's CloudEvent, posted
+// at the dead-letter topic's route: Client.Deliver would name that topic.
+func (f *fixture) deliver(t *testing.T, route, cloudEvent string) string {
+	t.Helper()
+	r := f.Send(t, http.MethodPost, route, "", cloudEvent)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var answer struct{ Status string }
+	r.JSON(t, &answer)
+	return answer.Status
+}
+
+// paid is an order.paid CloudEvent as delivered, and as dead-lettered:
+// Dapr publishes the same bytes on the dead-letter topic.
+func paid(id string) string {
+	return `{"specversion": "1.0", "id": "` + id + `", "source": "orders", "type": "com.dapr.event.sent",
+		"topic": "order.paid", "pubsubname": "pubsub", "datacontenttype": "application/json",
+		"data": {"order_id": "o-1", "total_cents": 4200}}`
+}
+
+type letterJSON struct {
+	EventID    string          `json:"event_id"`
+	Topic      string          `json:"topic"`
+	Payload    json.RawMessage `json:"payload"`
+	LastError  string          `json:"last_error"`
+	Count      int             `json:"count"`
+	FirstSeen  time.Time       `json:"first_seen"`
+	LastSeen   time.Time       `json:"last_seen"`
+	Status     string          `json:"status"`
+	ReplayedAt *time.Time      `json:"replayed_at"`
+}
+
+type pageJSON struct {
+	Items    []letterJSON `json:"items"`
+	Total    int          `json:"total"`
+	Page     int          `json:"page"`
+	PageSize int          `json:"page_size"`
+}
+
+func (f *fixture) list(t *testing.T, query string) pageJSON {
+	t.Helper()
+	r := f.Get(t, "/api/v1/admin/dead-letters/shop"+query, f.admin)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var p pageJSON
+	r.JSON(t, &p)
+	return p
+}
+
+func (f *fixture) letter(t *testing.T, eventID string) letterJSON {
+	t.Helper()
+	for _, l := range f.list(t, "?page_size=100").Items {
+		if l.EventID == eventID {
+			return l
+		}
+	}
+	require.FailNow(t, "no dead letter "+eventID)
+	return letterJSON{}
+}
+
+func (f *fixture) replay(t *testing.T, eventID string) letterJSON {
+	t.Helper()
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/"+eventID+"/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var l letterJSON
+	r.JSON(t, &l)
+	return l
+}
+
+// deadLetter makes event id a dead letter as the sidecar would: its
+// delivery fails (the consumer's database is out), then it arrives on the
+// dead-letter topic.
+func (f *fixture) deadLetter(t *testing.T, id string) {
+	t.Helper()
+	f.setOutage(errors.New("relation \"effects\" is unavailable"))
+	defer f.setOutage(nil)
+	require.Equal(t, "RETRY", f.deliver(t, "/events/order.paid", paid(id)))
+	require.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", paid(id)))
+}
+
+func TestSubscriptionsDeadLetterToTheAppsOwnTopic(t *testing.T) {
+	f := newFixture(t)
+	r := f.Get(t, "/dapr/subscribe", "")
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.JSONEq(t, `[
+		{"pubsubname": "pubsub", "topic": "order.paid", "route": "/events/order.paid", "deadLetterTopic": "deadletter.shop"},
+		{"pubsubname": "pubsub", "topic": "deadletter.shop", "route": "/events/deadletter.shop"}
+	]`, string(r.Body), "the dead letters' own subscription has no dead-letter topic: its failures are redelivered")
+}
+
+func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
+	f := newFixture(t)
+	f.deadLetter(t, "e-1")
+
+	l := f.letter(t, "e-1")
+	assert.Equal(t, "order.paid", l.Topic)
+	assert.Equal(t, `relation "effects" is unavailable`, l.LastError)
+	assert.Equal(t, 1, l.Count)
+	assert.Equal(t, "unresolved", l.Status)
+	assert.Nil(t, l.ReplayedAt)
+	assert.Equal(t, f.clock.Now(), l.FirstSeen)
+	assert.Equal(t, f.clock.Now(), l.LastSeen)
+	assert.JSONEq(t, paid("e-1"), string(l.Payload), "the CloudEvent as delivered")
+	assert.Zero(t, f.effects(t, "e-1"))
+
+	t.Run("dead-lettered again, it counts twice and keeps its first sighting", func(t *testing.T) {
+		f.clock.Advance(time.Minute)
+		f.deadLetter(t, "e-1")
+		l := f.letter(t, "e-1")
+		assert.Equal(t, 2, l.Count)
+		assert.Equal(t, f.clock.Now().Add(-time.Minute), l.FirstSeen)
+		assert.Equal(t, f.clock.Now(), l.LastSeen)
+	})
+
+	t.Run("an event this instance never saw fail is recorded too", func(t *testing.T) {
+		require.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", paid("e-2")))
+		assert.Equal(t, deadletter.UnknownError, f.letter(t, "e-2").LastError)
+	})
+}
+
+func TestALetterThatCannotBeRecordedIsAskedForAgain(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.DB.Exec(context.Background(), `ALTER TABLE dead_letters RENAME TO dead_letters_away`)
+	require.NoError(t, err)
+	assert.Equal(t, "RETRY", f.deliver(t, "/events/deadletter.shop", paid("e-1")))
+
+	_, err = f.DB.Exec(context.Background(), `ALTER TABLE dead_letters_away RENAME TO dead_letters`)
+	require.NoError(t, err)
+	assert.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", paid("e-1")), "the redelivery is recorded")
+	assert.Equal(t, 1, f.letter(t, "e-1").Count)
+}
+
+func TestReplayAppliesALetterOnce(t *testing.T) {
+	f := newFixture(t)
+	f.deadLetter(t, "e-1")
+
+	t.Run("a replay failing again keeps the letter with the new error", func(t *testing.T) {
+		f.setOutage(errors.New("still down"))
+		defer f.setOutage(nil)
+		f.clock.Advance(time.Minute)
+		l := f.replay(t, "e-1")
+		assert.Equal(t, "unresolved", l.Status)
+		assert.Equal(t, "still down", l.LastError)
+		assert.Equal(t, f.clock.Now(), l.LastSeen)
+		assert.Equal(t, 1, l.Count, "a failed replay is no new dead letter")
+		assert.Zero(t, f.effects(t, "e-1"))
+	})
+
+	f.clock.Advance(time.Minute)
+	replayedAt := f.clock.Now()
+	l := f.replay(t, "e-1")
+	assert.Equal(t, "replayed", l.Status)
+	require.NotNil(t, l.ReplayedAt)
+	assert.Equal(t, replayedAt, *l.ReplayedAt)
+	assert.Equal(t, 1, f.effects(t, "e-1"), "applied")
+
+	t.Run("a second replay changes nothing", func(t *testing.T) {
+		f.clock.Advance(time.Minute)
+		again := f.replay(t, "e-1")
+		assert.Equal(t, 1, f.effects(t, "e-1"), "the consumer knows the event")
+		assert.Equal(t, l, again, "the letter keeps its first replay")
+	})
+
+	t.Run("a redelivery after the replay is acknowledged and changes nothing", func(t *testing.T) {
+		assert.Equal(t, "SUCCESS", f.deliver(t, "/events/order.paid", paid("e-1")))
+		assert.Equal(t, 1, f.effects(t, "e-1"))
+	})
+}
+
+func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
+	f := newFixture(t)
+	for _, id := range []string{"e-1", "e-2", "e-3"} {
+		f.deadLetter(t, id)
+		f.clock.Advance(time.Second)
+	}
+	f.replay(t, "e-2")
+
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.JSONEq(t, `{"replayed": 2, "failed": 0, "remaining": 0}`, string(r.Body))
+	for _, id := range []string{"e-1", "e-2", "e-3"} {
+		assert.Equal(t, 1, f.effects(t, id), id)
+		assert.Equal(t, "replayed", f.letter(t, id).Status, id)
+	}
+
+	t.Run("letters failing again stay and go last", func(t *testing.T) {
+		f.deadLetter(t, "e-4")
+		f.clock.Advance(time.Second)
+		f.deadLetter(t, "e-5")
+		f.setOutage(errors.New("down again"))
+		r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+		f.setOutage(nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		assert.JSONEq(t, `{"replayed": 0, "failed": 2, "remaining": 2}`, string(r.Body))
+		assert.Equal(t, "down again", f.letter(t, "e-4").LastError)
+
+		page := f.list(t, "")
+		require.Len(t, page.Items, 5)
+		assert.Equal(t, []string{"unresolved", "unresolved", "replayed", "replayed", "replayed"},
+			[]string{page.Items[0].Status, page.Items[1].Status, page.Items[2].Status, page.Items[3].Status, page.Items[4].Status},
+			"unresolved first")
+	})
+}
+
+func TestReplayAllTakesABatch(t *testing.T) {
+	f := newFixture(t)
+	for i := range deadletter.ReplayBatch + 2 {
+		f.deadLetter(t, fmt.Sprintf("e-%02d", i))
+	}
+	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.JSONEq(t, fmt.Sprintf(`{"replayed": %d, "failed": 0, "remaining": 2}`, deadletter.ReplayBatch), string(r.Body))
+}
+
+func TestALetterOfATopicNoLongerSubscribedFailsItsReplay(t *testing.T) {
+	f := newFixture(t)
+	gone := strings.Replace(paid("e-9"), `"topic": "order.paid"`, `"topic": "order.gone"`, 1)
+	require.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", gone))
+	l := f.replay(t, "e-9")
+	assert.Equal(t, "unresolved", l.Status)
+	assert.Contains(t, l.LastError, `"order.gone"`)
+}
+
+func TestTheAdminAPIIsForAdmins(t *testing.T) {
+	f := newFixture(t)
+	f.deadLetter(t, "e-1")
+	customer := f.Issuer.Token(t, uuid.NewString())
+	before := f.list(t, "")
+
+	for _, tt := range []struct {
+		name, method, path, bearer string
+		want                       int
+	}{
+		{"a customer lists", http.MethodGet, "/api/v1/admin/dead-letters/shop", customer, http.StatusForbidden},
+		{"a customer replays one", http.MethodPost, "/api/v1/admin/dead-letters/shop/e-1/replay", customer, http.StatusForbidden},
+		{"a customer replays all", http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", customer, http.StatusForbidden},
+		{"no token", http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", "", http.StatusUnauthorized},
+		{"an unknown id", http.MethodPost, "/api/v1/admin/dead-letters/shop/e-404/replay", f.admin, http.StatusNotFound},
+		{"page 0", http.MethodGet, "/api/v1/admin/dead-letters/shop?page=0", f.admin, http.StatusUnprocessableEntity},
+		{"page_size 101", http.MethodGet, "/api/v1/admin/dead-letters/shop?page_size=101", f.admin, http.StatusUnprocessableEntity},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.Send(t, tt.method, tt.path, tt.bearer, "") // checks problem+json
+			assert.Equal(t, tt.want, r.Status, "%s", r.Body)
+			assert.Equal(t, before, f.list(t, ""), "nothing changed")
+			assert.Zero(t, f.effects(t, "e-1"), "nothing replayed")
+		})
+	}
+}
+
+func TestListPages(t *testing.T) {
+	f := newFixture(t)
+	for _, id := range []string{"e-1", "e-2", "e-3"} {
+		f.deadLetter(t, id)
+		f.clock.Advance(time.Second)
+	}
+	page := f.list(t, "?page=2&page_size=2")
+	assert.Equal(t, 3, page.Total)
+	assert.Equal(t, 2, page.Page)
+	assert.Equal(t, 2, page.PageSize)
+	require.Len(t, page.Items, 1)
+	assert.Equal(t, "e-1", page.Items[0].EventID, "the most recently seen first")
+	assert.Empty(t, f.list(t, "?page=9223372036854775807&page_size=100").Items)
+}
+
+func TestMetricsCountLettersAndTheUnresolved(t *testing.T) {
+	f := newFixture(t)
+	assertMetrics := func(t *testing.T, received, unresolved int) {
+		t.Helper()
+		want := fmt.Sprintf(`
+			# HELP dead_letters_received_total Events dead-lettered after their consumer dropped them or spent its retries, by the topic they were published on.
+			# TYPE dead_letters_received_total counter
+			dead_letters_received_total{service="shop",topic="order.paid"} %d
+			# HELP dead_letters_unresolved Dead letters no replay has applied yet, by the topic they were published on.
+			# TYPE dead_letters_unresolved gauge
+			dead_letters_unresolved{service="shop",topic="order.paid"} %d
+		`, received, unresolved)
+		assert.NoError(t, testutil.CollectAndCompare(f.letters, strings.NewReader(want)))
+	}
+	assertMetrics(t, 0, 0)
+
+	f.deadLetter(t, "e-1")
+	f.deadLetter(t, "e-1")
+	f.deadLetter(t, "e-2")
+	assertMetrics(t, 3, 2)
+
+	f.replay(t, "e-1")
+	assertMetrics(t, 3, 1)
+
+	t.Run("letters recorded by another replica are counted", func(t *testing.T) {
+		require.NoError(t, deadletter.NewStore(f.DB).Record(context.Background(),
+			events.Event{ID: "e-3", Topic: "order.paid", Raw: json.RawMessage(paid("e-3"))}, "boom", f.clock.Now()))
+		assertMetrics(t, 3, 2)
+	})
+}
+
+func TestPurgeForgetsLettersReplayedLongAgo(t *testing.T) {
+	f := newFixture(t)
+	f.deadLetter(t, "old")
+	f.deadLetter(t, "unresolved")
+	f.replay(t, "old")
+	f.clock.Advance(time.Hour)
+	f.deadLetter(t, "recent")
+	f.replay(t, "recent")
+
+	n, err := deadletter.PurgeReplayed(f.DB, 30*time.Minute)(context.Background(), f.clock.Now())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n)
+	var left []string
+	for _, l := range f.list(t, "").Items {
+		left = append(left, l.EventID)
+	}
+	assert.ElementsMatch(t, []string{"unresolved", "recent"}, left)
+}
+
+func TestALetterPostgresWouldRefuseAsTextIsRecorded(t *testing.T) {
+	f := newFixture(t)
+	event := strings.Replace(paid("e-nul"), `"o-1"`, `"o-\u0000"`, 1) // jsonb refuses \u0000
+	f.setOutage(errors.New("bad bytes: \x00\xff"))
+	require.Equal(t, "RETRY", f.deliver(t, "/events/order.paid", event))
+	f.setOutage(nil)
+	require.Equal(t, "SUCCESS", f.deliver(t, "/events/deadletter.shop", event))
+
+	l := f.letter(t, "e-nul")
+	assert.JSONEq(t, event, string(l.Payload))
+	assert.Equal(t, "bad bytes: \uFFFD", l.LastError)
+	assert.Equal(t, "replayed", f.replay(t, "e-nul").Status)
+	assert.Equal(t, 1, f.effects(t, "e-nul"))
+}

@@ -1,0 +1,32 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/daprshop/daprshop/services/platform/deadletter"
+	"github.com/daprshop/daprshop/services/platform/events"
+)
+
+// Subscribe mounts the service's subscriptions subs, and its dead letters
+// with them: every subscription dead-letters to the service's own topic,
+// whose letters are recorded in the service's database (the table is
+// created here), counted in its metrics and served to admins at
+// deadletter.Path (see package deadletter).
+func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) error {
+	if s.DB == nil {
+		return errors.New("dead letters need the service's database: set Spec.Migrations")
+	}
+	if err := deadletter.Migrate(ctx, s.DB); err != nil {
+		return err
+	}
+	letters := deadletter.New(s.Config.Service, deadletter.NewStore(s.DB), s.Log, time.Now, subs...)
+	if err := s.Server.Metrics().Registry.Register(letters); err != nil {
+		return fmt.Errorf("register dead-letter metrics: %w", err)
+	}
+	events.Mount(s.Server.App(), s.Log, letters.Subscriptions()...)
+	letters.Register(s.Server.App(), s.Verifier)
+	return nil
+}
