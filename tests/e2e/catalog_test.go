@@ -93,7 +93,7 @@ func TestCatalog(t *testing.T) {
 		assert.Equal(t, 10, got.Available)
 		resp = send(t, http.MethodGet, path+"/inventory", admin, "")
 		require.Equal(t, http.StatusOK, resp.Status)
-		assert.JSONEq(t, `{"product_id": "`+product.ID+`", "on_hand": 10, "reserved": 0, "available": 10, "low_stock_threshold": 0}`, string(resp.Body))
+		assert.JSONEq(t, `{"product_id": "`+product.ID+`", "on_hand": 10, "reserved": 0, "available": 10, "held_by_abandoned_checkouts": 0, "low_stock_threshold": 0}`, string(resp.Body))
 	})
 
 	t.Run("writes are refused to customers, strangers and bad bodies", func(t *testing.T) {
