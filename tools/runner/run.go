@@ -99,14 +99,45 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		}
 	}
 	specs := processSpecs(instances, daprd, os.Environ(), start, sec)
-	for _, spec := range specs {
-		c, err := startChild(spec, console, exited)
-		if err != nil {
-			return err
+	// The first instance starts alone and the others once it is ready:
+	// sidecars share state they create on first start (SQLite name
+	// resolution's database), and SQLite refuses at once, rather than
+	// waits, a second sidecar while the first switches a new database to
+	// WAL. A refused sidecar does not stop; it runs on unable to invoke.
+	first, others := specs[:2], specs[2:]
+	for i, group := range [][]procSpec{first, others} {
+		for _, spec := range group {
+			c, err := startChild(spec, console, exited)
+			if err != nil {
+				return err
+			}
+			children = append(children, c)
 		}
-		children = append(children, c)
+		if i == 0 && len(others) > 0 {
+			if err := waitAlone(ctx, instances[0], exited, *readyTimeout); err != nil || ctx.Err() != nil {
+				return err
+			}
+		}
 	}
 	return supervise(ctx, console, instances, children, exited, start, *readyTimeout)
+}
+
+// waitAlone waits for the one instance started so far to become ready. It
+// returns nil when ctx ends first.
+func waitAlone(ctx context.Context, inst app, exited <-chan *child, readyTimeout time.Duration) error {
+	waitCtx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	ready := make(chan error, 1)
+	go func() { ready <- waitReady(waitCtx, newProbeClient(), inst) }()
+	select {
+	case err := <-ready:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("not ready after %s: %s", readyTimeout, inst.Name)
+		}
+		return nil
+	case c := <-exited:
+		return fmt.Errorf("app %q (%s) exited during start: %w", c.instance, c.role, c.exitErr())
+	}
 }
 
 // supervise waits for every instance to become ready, then keeps the

@@ -235,6 +235,22 @@ func TestRunFailsWhenAnAppIsNotReadyInTime(t *testing.T) {
 	require.False(t, listening(beta.daprPort))
 }
 
+func TestRunStartsTheOthersOnceTheFirstIsReady(t *testing.T) {
+	fake := buildFakeChild(t)
+	// The fake app answers 404 on any path but /healthz.
+	alpha := testApp{id: "alpha", appPort: freePort(t), daprPort: freePort(t), extra: "appHealthCheckPath: /ready\n"}
+	beta := testApp{id: "beta", appPort: freePort(t), daprPort: freePort(t)}
+	runFile := writeRunFile(t, fake, alpha, beta)
+
+	err := waitResult(t, startRunner(t.Context(), runFile, fake, &syncBuffer{}, "-ready-timeout", "1s"))
+
+	require.EqualError(t, err, "not ready after 1s: alpha")
+	betaPIDs, err := filepath.Glob(filepath.Join(filepath.Dir(runFile), "services", "beta", "*.pid"))
+	require.NoError(t, err)
+	require.Empty(t, betaPIDs, "beta was started before alpha was ready")
+	require.False(t, listening(alpha.appPort))
+}
+
 func TestRunRejectsBadInputBeforeStarting(t *testing.T) {
 	fake := buildFakeChild(t)
 	port := freePort(t)
