@@ -32,7 +32,7 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -48,9 +48,10 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 	trap 'kill $$mailpit $$devsink $$stripelocal 2>/dev/null || true' EXIT; \
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
-## test: lint, unit and integration tests, the end-to-end suite, then the
-## event flow on every broker and the PostgreSQL state stores
-test: lint unit fuzz e2e e2e-brokers
+## test: lint, unit and integration tests, the alert rules' tests, the
+## end-to-end suite, then the event flow on every broker and the PostgreSQL
+## state stores
+test: lint unit alerts fuzz e2e e2e-brokers
 
 ## build: compile every service and the local runner into .bin/
 build:
@@ -116,6 +117,14 @@ infra:
 
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
+
+## alerts: check the local Prometheus config and its rules, then run the
+## rules' unit tests (deploy/observability/alerts_test.yml) with promtool.
+## (Debian's build has no Kubernetes discovery to check the cluster's
+## config with; the deploy tests read that one.)
+alerts: infra
+	promtool check config deploy/observability/prometheus.yml
+	promtool test rules deploy/observability/alerts_test.yml
 
 ## fuzz: each fuzz target of the gateway's edge (request-target
 ## canonicalisation, route matching, the whole gate) for FUZZTIME

@@ -252,6 +252,7 @@ var kinds = map[string]func() any{
 	"v1/Namespace":                                  func() any { return &corev1.Namespace{} },
 	"v1/ServiceAccount":                             func() any { return &corev1.ServiceAccount{} },
 	"v1/Service":                                    func() any { return &corev1.Service{} },
+	"v1/ConfigMap":                                  func() any { return &corev1.ConfigMap{} },
 	"v1/Secret":                                     func() any { return &corev1.Secret{} },
 	"apps/v1/Deployment":                            func() any { return &appsv1.Deployment{} },
 	"autoscaling/v2/HorizontalPodAutoscaler":        func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },

@@ -2,6 +2,8 @@
 # Makes sure the local PostgreSQL and Redis the system needs, and the
 # alternative brokers RabbitMQ and NATS JetStream, are up: starting them, or
 # installing them from Debian packages (as root) when they are missing.
+# Prometheus (and promtool) is installed here too; `make run` and the e2e
+# suite start it.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -9,6 +11,12 @@ apt_install() {
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
+
+# Without its recommends: they bring node-exporter, which would take 9100,
+# a port of the sidecars' replicas.
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  apt_install --no-install-recommends prometheus
+fi
 wait_until() { # wait_until SECONDS CMD... : poll CMD every 0.2 s
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do

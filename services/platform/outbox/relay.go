@@ -52,12 +52,15 @@ type Relay struct {
 	log  *slog.Logger
 	opts Options
 
-	published prometheus.Counter
-	failures  prometheus.Counter
+	published *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	backlog   *prometheus.Desc
+	lag       *prometheus.Desc
 }
 
 // NewRelay returns a Relay over pool's outbox table; call Run to start it.
-// The Relay is a prometheus.Collector of its counters.
+// The Relay is a prometheus.Collector of its counters and of the outbox's
+// backlog and lag.
 func NewRelay(pool *pgxpool.Pool, pub Publisher, log *slog.Logger, opts Options) *Relay {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 100
@@ -74,12 +77,16 @@ func NewRelay(pool *pgxpool.Pool, pub Publisher, log *slog.Logger, opts Options)
 	labels := prometheus.Labels{"service": opts.Source}
 	return &Relay{
 		pool: pool, pub: pub, log: log, opts: opts,
-		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "outbox_events_published_total", Help: "Outbox events published to the broker.", ConstLabels: labels,
-		}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "outbox_publish_failures_total", Help: "Failed attempts to publish an outbox event.", ConstLabels: labels,
-		}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "outbox_events_published_total", Help: "Outbox events published to the broker, by topic.", ConstLabels: labels,
+		}, []string{"topic"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "outbox_publish_failures_total", Help: "Failed attempts to publish an outbox event, by topic.", ConstLabels: labels,
+		}, []string{"topic"}),
+		backlog: prometheus.NewDesc("outbox_backlog",
+			"Outbox events committed and not yet published.", nil, labels),
+		lag: prometheus.NewDesc("outbox_lag_seconds",
+			"Age of the oldest outbox event not yet published; 0 when none waits.", nil, labels),
 	}
 }
 
@@ -87,12 +94,39 @@ func NewRelay(pool *pgxpool.Pool, pub Publisher, log *slog.Logger, opts Options)
 func (r *Relay) Describe(ch chan<- *prometheus.Desc) {
 	r.published.Describe(ch)
 	r.failures.Describe(ch)
+	ch <- r.backlog
+	ch <- r.lag
 }
 
-// Collect implements prometheus.Collector.
+// scrapeTimeout bounds the database read behind a scrape.
+const scrapeTimeout = 2 * time.Second
+
+// backlogQuery reads the unpublished rows through the relay's partial
+// index. clock_timestamp: the age at this moment, whatever the transaction.
+const backlogQuery = `SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
+	FROM outbox WHERE published_at IS NULL`
+
+// Collect implements prometheus.Collector. The backlog is read from the
+// database at each scrape, so every replica reports the same truth, and
+// the lag keeps growing while the relay is stuck, which a counter could
+// not show. A database that does not answer leaves both out: absent, not
+// zero.
 func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 	r.published.Collect(ch)
 	r.failures.Collect(ch)
+	// Collect is given no context: the scrape's own bound is this one.
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	var (
+		backlog int64
+		lag     float64
+	)
+	if err := r.pool.QueryRow(ctx, backlogQuery).Scan(&backlog, &lag); err != nil {
+		r.log.WarnContext(ctx, "outbox backlog not counted", "err", err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(r.backlog, prometheus.GaugeValue, float64(backlog))
+	ch <- prometheus.MustNewConstMetric(r.lag, prometheus.GaugeValue, lag)
 }
 
 // Run relays until ctx ends, then returns nil. Publishing and database
@@ -229,6 +263,7 @@ const (
 // reports a full batch, after which more rows may be waiting.
 func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 	var sent []uuid.UUID
+	var topics []string // of sent, counted once the marks commit
 	var pubErr error
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		var locked bool
@@ -250,7 +285,7 @@ func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 		sent = make([]uuid.UUID, 0, len(batch))
 		for _, ev := range batch {
 			if pubErr = r.publish(ctx, ev); pubErr != nil {
-				r.failures.Inc()
+				r.failures.WithLabelValues(ev.Topic).Inc()
 				if _, err := tx.Exec(ctx, failQuery, ev.ID, pubErr.Error()); err != nil {
 					return fmt.Errorf("record outbox failure: %w", err)
 				}
@@ -258,6 +293,7 @@ func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 				break
 			}
 			sent = append(sent, ev.ID)
+			topics = append(topics, ev.Topic)
 		}
 		if len(sent) > 0 {
 			if _, err := tx.Exec(ctx, markQuery, sent); err != nil {
@@ -271,7 +307,9 @@ func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	r.published.Add(float64(len(sent)))
+	for _, topic := range topics {
+		r.published.WithLabelValues(topic).Inc()
+	}
 	return more, pubErr
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -185,10 +186,17 @@ func TestRelayPublishesCommittedEventOnce(t *testing.T) {
 	assert.Equal(t, next.String(), got[1].Metadata["cloudevent.id"])
 	assert.Equal(t, outboxRow{Published: true}, readRow(t, pool, id))
 	assert.NoError(t, testutil.CollectAndCompare(relay, strings.NewReader(`
-		# HELP outbox_events_published_total Outbox events published to the broker.
+		# HELP outbox_events_published_total Outbox events published to the broker, by topic.
 		# TYPE outbox_events_published_total counter
-		outbox_events_published_total{service="orders"} 2
-	`), "outbox_events_published_total"))
+		outbox_events_published_total{service="orders",topic="order.created"} 1
+		outbox_events_published_total{service="orders",topic="order.paid"} 1
+		# HELP outbox_backlog Outbox events committed and not yet published.
+		# TYPE outbox_backlog gauge
+		outbox_backlog{service="orders"} 0
+		# HELP outbox_lag_seconds Age of the oldest outbox event not yet published; 0 when none waits.
+		# TYPE outbox_lag_seconds gauge
+		outbox_lag_seconds{service="orders"} 0
+	`), "outbox_events_published_total", "outbox_backlog", "outbox_lag_seconds"))
 }
 
 func TestRelayNeverPublishesRolledBackEvent(t *testing.T) {
@@ -258,13 +266,14 @@ func TestRelayRetriesInOrderWhileBrokerIsDown(t *testing.T) {
 		assert.Equal(t, outboxRow{Published: true}, readRow(t, pool, id))
 	}
 	assert.NoError(t, testutil.CollectAndCompare(relay, strings.NewReader(`
-		# HELP outbox_events_published_total Outbox events published to the broker.
+		# HELP outbox_events_published_total Outbox events published to the broker, by topic.
 		# TYPE outbox_events_published_total counter
-		outbox_events_published_total{service="orders"} 4
-		# HELP outbox_publish_failures_total Failed attempts to publish an outbox event.
+		outbox_events_published_total{service="orders",topic="order.created"} 3
+		outbox_events_published_total{service="orders",topic="order.paid"} 1
+		# HELP outbox_publish_failures_total Failed attempts to publish an outbox event, by topic.
 		# TYPE outbox_publish_failures_total counter
-		outbox_publish_failures_total{service="orders"} 3
-	`)))
+		outbox_publish_failures_total{service="orders",topic="order.created"} 3
+	`), "outbox_events_published_total", "outbox_publish_failures_total"))
 }
 
 func TestRelayWakesOnNotification(t *testing.T) {
@@ -378,4 +387,35 @@ func TestRelayReplicaDyingMidBatchLosesNothing(t *testing.T) {
 		want = append(want, id.String())
 	}
 	assert.Equal(t, want, pub.ids(), "every event once, in order, from the survivor")
+}
+
+func TestRelayReportsBacklogAndLag(t *testing.T) {
+	pool := newDB(t)
+	ctx := context.Background()
+	// No relay runs: the events wait, the oldest since 90 seconds.
+	old := add(t, ctx, pool, "order.created", map[string]string{"order_id": "o-1"})
+	add(t, ctx, pool, "order.paid", map[string]string{"order_id": "o-1"})
+	_, err := pool.Exec(ctx, `UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE event_id = $1`, old)
+	require.NoError(t, err)
+	relay := outbox.NewRelay(pool, &fakePublisher{}, slog.New(slog.NewTextHandler(io.Discard, nil)), outbox.Options{Source: "orders"})
+
+	assert.NoError(t, testutil.CollectAndCompare(relay, strings.NewReader(`
+		# HELP outbox_backlog Outbox events committed and not yet published.
+		# TYPE outbox_backlog gauge
+		outbox_backlog{service="orders"} 2
+	`), "outbox_backlog"))
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(relay))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var lag []float64
+	for _, f := range families {
+		if f.GetName() == "outbox_lag_seconds" {
+			for _, m := range f.GetMetric() {
+				lag = append(lag, m.GetGauge().GetValue())
+			}
+		}
+	}
+	require.Len(t, lag, 1)
+	assert.InDelta(t, 90, lag[0], 30, "the age of the oldest waiting event")
 }

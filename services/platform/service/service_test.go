@@ -89,8 +89,8 @@ func TestRunRelaysOutboxThroughSidecarAndStops(t *testing.T) {
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Contains(t, string(body), `outbox_publish_failures_total{service="orders"}`)
-	assert.Contains(t, string(body), `outbox_events_published_total{service="orders"} 0`)
+	assert.Contains(t, string(body), `outbox_publish_failures_total{service="orders",topic="order.created"}`)
+	assert.Contains(t, string(body), `outbox_backlog{service="orders"} 1`, "the event waits for the sidecar")
 
 	cancel()
 	select {

@@ -27,24 +27,26 @@ type Runner struct {
 	duration *prometheus.HistogramVec
 }
 
-// NewRunner returns a Runner whose metrics are registered on reg.
+// NewRunner returns a Runner whose metrics are registered on reg. They are
+// labelled job_name: "job" is the label Prometheus gives every target, and
+// a series of its own "job" would arrive renamed exported_job.
 func NewRunner(log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Runner, error) {
 	r := &Runner{
 		log: log,
 		now: now,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "workers_job_runs_total", Help: "Scheduled job runs, by job.",
-		}, []string{"job"}),
+		}, []string{"job_name"}),
 		items: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "workers_job_items_total", Help: "Items handled by scheduled jobs, by job.",
-		}, []string{"job"}),
+		}, []string{"job_name"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "workers_job_failures_total", Help: "Scheduled job runs that failed, by job.",
-		}, []string{"job"}),
+		}, []string{"job_name"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "workers_job_duration_seconds", Help: "Time a scheduled job run took, by job.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60},
-		}, []string{"job"}),
+		}, []string{"job_name"}),
 	}
 	for _, c := range []prometheus.Collector{r.runs, r.items, r.failures, r.duration} {
 		if err := reg.Register(c); err != nil {
