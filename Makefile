@@ -30,22 +30,31 @@ REPLICAS ?=
 # The brokers the event flow is proven on by `make test`.
 BROKERS  := redis rabbitmq jetstream
 
+# Prometheus' own default, 9090, is the gateway sidecar's metrics port
+# (daprd's default, kept so local and cluster sidecars agree); the sidecars
+# of replicas take 9090-9186.
+PROMETHEUS_PORT := 9190
+
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
 .PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
-## SMS/push sink and the Stripe emulator, stopped with it. Always through
+## SMS/push sink, the Stripe emulator and Prometheus (scraping every app and
+## sidecar, with the alert rules), stopped with it. Always through
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
 run: build daprd sentry prepare infra mailpit devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
+	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
 	$(BIN)/mailpit --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 >$(RUN_DIR)/mailpit.log 2>&1 & mailpit=$$!; \
 	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
 	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
-	trap 'kill $$mailpit $$devsink $$stripelocal 2>/dev/null || true' EXIT; \
+	prometheus --config.file=deploy/observability/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
+	  --storage.tsdb.path=$(RUN_DIR)/prometheus >$(RUN_DIR)/prometheus.log 2>&1 & prometheus=$$!; \
+	trap 'kill $$mailpit $$devsink $$stripelocal $$prometheus 2>/dev/null || true' EXIT; \
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## test: lint, unit and integration tests, the alert rules' tests, the

@@ -36,7 +36,7 @@ type settings struct {
 }
 
 // wire serves the catalog behind its read cache, applies the order events
-// to stock and exports the stock abandoned checkouts hold.
+// to stock and exports the stock reservations and abandoned checkouts hold.
 func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	cacheStore := cfg.CacheStore
 	if cacheStore == cacheOff {
@@ -56,5 +56,5 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 		"outbox":           purge.PublishedOutbox(svc.DB, cfg.Retention.PublishedOutbox),
 	})
 	httpapi.New(products, svc.Verifier).Register(app)
-	return svc.Server.Metrics().Registry.Register(metrics.NewAbandonedCheckouts(products, svc.Log))
+	return svc.Server.Metrics().Registry.Register(metrics.NewReservations(products, svc.Log))
 }

@@ -11,12 +11,16 @@ import (
 	"time"
 )
 
-// devServer is a dev stand-in the system talks to: mailpit (SMTP), the
-// SMS/push sink and the Stripe emulator.
+// devServer is a dev server the system works with: mailpit (SMTP), the
+// SMS/push sink, the Stripe emulator and Prometheus.
 type devServer struct {
 	name  string
 	addrs []string // every one listens once it is up
 	args  []string
+	// bin is the program, looked up in PATH; unset, .bin/<name>.
+	bin string
+	// prepare, when set, runs in the repository root before the start.
+	prepare func(root string) error
 }
 
 // up reports whether every address of s listens: mailpit opens its SMTP
@@ -31,12 +35,17 @@ func (s devServer) up() bool {
 }
 
 var devServers = []devServer{
-	{"mailpit", []string{"127.0.0.1:1025", "127.0.0.1:8025"}, []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
-	{"devsink", []string{"127.0.0.1:8090"}, []string{"-addr", "127.0.0.1:8090"}},
+	{name: "mailpit", addrs: []string{"127.0.0.1:1025", "127.0.0.1:8025"}, args: []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
+	{name: "devsink", addrs: []string{"127.0.0.1:8090"}, args: []string{"-addr", "127.0.0.1:8090"}},
 	// The stripe HTTPEndpoint's baseUrl; webhooks go to the gateway. Paths
 	// are relative to the repository root.
-	{"stripelocal", []string{stripeAddr}, []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
+	{name: "stripelocal", addrs: []string{stripeAddr}, args: []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
 		"-webhook-url", gatewayURL + "/api/v1/payments/webhooks/stripe"}},
+	// As `make run` starts it, on the suite's own config and an empty
+	// database: data of an earlier run cannot pass for this one's.
+	{name: "prometheus", addrs: []string{prometheusAddr}, bin: "prometheus", prepare: preparePrometheus,
+		args: []string{"--config.file=" + prometheusConfig, "--storage.tsdb.path=" + prometheusData,
+			"--web.listen-address=" + prometheusAddr}},
 }
 
 const stripeAddr = "127.0.0.1:12180"
@@ -85,11 +94,20 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 		return nil, err
 	}
 	defer log.Close()
-	cmd := exec.Command(filepath.Join(root, ".bin", s.name), s.args...)
+	if s.prepare != nil {
+		if err := s.prepare(root); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", s.name, err)
+		}
+	}
+	bin := s.bin
+	if bin == "" {
+		bin = filepath.Join(root, ".bin", s.name)
+	}
+	cmd := exec.Command(bin, s.args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run `make mailpit devsink stripelocal`): %w", s.name, err)
+		return nil, fmt.Errorf("start %s (run `make mailpit devsink stripelocal infra`): %w", s.name, err)
 	}
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)

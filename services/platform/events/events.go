@@ -131,11 +131,10 @@ func deliver(log *slog.Logger, s Subscription) fiber.Handler {
 			ctx = logging.WithTraceparent(ctx, e.Traceparent)
 		}
 		err = s.Handler(ctx, e)
-		var drop dropError
-		switch {
-		case err == nil:
+		switch outcome(err) {
+		case OutcomeProcessed:
 			return c.JSON(fiber.Map{"status": statusSuccess})
-		case errors.As(err, &drop):
+		case OutcomeDropped:
 			log.ErrorContext(ctx, "event dropped", "topic", s.Topic, "event_id", e.ID, "err", err)
 			return c.JSON(fiber.Map{"status": statusDrop})
 		default:

@@ -14,7 +14,8 @@ import (
 // with them: every subscription dead-letters to the service's own topic,
 // whose letters are recorded in the service's database (the table is
 // created here), counted in its metrics and served to admins at
-// deadletter.Path (see package deadletter).
+// deadletter.Path (see package deadletter). Each delivery's outcome is
+// counted by topic (events_handled_total).
 func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) error {
 	if s.DB == nil {
 		return errors.New("dead letters need the service's database: set Spec.Migrations")
@@ -26,7 +27,12 @@ func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) er
 	if err := s.Server.Metrics().Registry.Register(letters); err != nil {
 		return fmt.Errorf("register dead-letter metrics: %w", err)
 	}
-	events.Mount(s.Server.App(), s.Log, letters.Subscriptions()...)
+	subs = letters.Subscriptions()
+	handled := events.NewHandled(s.Config.Service, subs...)
+	if err := s.Server.Metrics().Registry.Register(handled); err != nil {
+		return fmt.Errorf("register event metrics: %w", err)
+	}
+	events.Mount(s.Server.App(), s.Log, handled.Count(subs...)...)
 	letters.Register(s.Server.App(), s.Verifier)
 	return nil
 }

@@ -177,6 +177,13 @@ type AbandonedHolds struct {
 	Units     int
 }
 
+// Holds is the stock held by reservations that are neither committed nor
+// released yet, over every product.
+type Holds struct {
+	Reservations int
+	Units        int
+}
+
 // Available is the stock that can still be reserved.
 func (s Stock) Available() int { return s.OnHand - s.Reserved }
 

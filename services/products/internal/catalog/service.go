@@ -40,6 +40,8 @@ type Store interface {
 	Stock(ctx context.Context, id uuid.UUID) (Stock, error)
 	// AbandonedHolds sums the stock held for abandoned checkouts.
 	AbandonedHolds(ctx context.Context) (AbandonedHolds, error)
+	// HeldReservations sums the stock every pending reservation holds.
+	HeldReservations(ctx context.Context) (Holds, error)
 	// Adjust changes on-hand stock and audits it, or returns ErrNotFound,
 	// ErrBelowReserved or ErrAboveMaxStock.
 	Adjust(ctx context.Context, a Adjustment) (Stock, error)
@@ -230,6 +232,12 @@ func (s *Service) OrderPlaced(ctx context.Context, orderID uuid.UUID) error {
 // AbandonedHolds sums the stock held for checkouts that placed no order.
 func (s *Service) AbandonedHolds(ctx context.Context) (AbandonedHolds, error) {
 	return s.store.AbandonedHolds(ctx)
+}
+
+// HeldReservations sums the stock held by reservations awaiting their
+// order's payment (or abandoned).
+func (s *Service) HeldReservations(ctx context.Context) (Holds, error) {
+	return s.store.HeldReservations(ctx)
 }
 
 // settleOnce settles to `to` for an event; no reservation, or one settled

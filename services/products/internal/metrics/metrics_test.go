@@ -16,15 +16,26 @@ import (
 )
 
 type holds struct {
-	h   catalog.AbandonedHolds
-	err error
+	h    catalog.AbandonedHolds
+	held catalog.Holds
+	err  error
 }
 
 func (h holds) AbandonedHolds(context.Context) (catalog.AbandonedHolds, error) { return h.h, h.err }
+func (h holds) HeldReservations(context.Context) (catalog.Holds, error)        { return h.held, h.err }
 
-func TestAbandonedCheckoutsAreCountedAtEachScrape(t *testing.T) {
-	c := metrics.NewAbandonedCheckouts(holds{h: catalog.AbandonedHolds{Checkouts: 2, Units: 7}}, slog.New(slog.DiscardHandler))
+func TestReservationsAreCountedAtEachScrape(t *testing.T) {
+	c := metrics.NewReservations(holds{
+		h:    catalog.AbandonedHolds{Checkouts: 2, Units: 7},
+		held: catalog.Holds{Reservations: 5, Units: 12},
+	}, slog.New(slog.DiscardHandler))
 	assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP stock_reservations_held Reservations holding stock until their order is paid (committed) or cancelled (released).
+# TYPE stock_reservations_held gauge
+stock_reservations_held{service="products"} 5
+# HELP stock_units_reserved Units of stock held by reservations.
+# TYPE stock_units_reserved gauge
+stock_units_reserved{service="products"} 12
 # HELP abandoned_checkouts Checkouts holding stock that placed no order within a minute of reserving it.
 # TYPE abandoned_checkouts gauge
 abandoned_checkouts{service="products"} 2
@@ -36,7 +47,7 @@ stock_held_by_abandoned_checkouts{service="products"} 7
 
 func TestAnUnansweredScrapeReportsNothing(t *testing.T) {
 	var logged bytes.Buffer
-	c := metrics.NewAbandonedCheckouts(holds{err: errors.New("connection refused")}, slog.New(slog.NewJSONHandler(&logged, nil)))
+	c := metrics.NewReservations(holds{err: errors.New("connection refused")}, slog.New(slog.NewJSONHandler(&logged, nil)))
 	assert.Equal(t, 0, testutil.CollectAndCount(c))
 	assert.Contains(t, logged.String(), "connection refused")
 }

@@ -63,6 +63,19 @@ func (s *Store) AbandonedHolds(ctx context.Context) (catalog.AbandonedHolds, err
 	return h, nil
 }
 
+// HeldReservations sums the reservations still holding stock and their
+// units.
+func (s *Store) HeldReservations(ctx context.Context) (catalog.Holds, error) {
+	var h catalog.Holds
+	err := s.pool.QueryRow(ctx, `SELECT count(DISTINCT r.order_id), coalesce(sum(l.quantity), 0)
+		FROM reservations r JOIN reservation_lines l ON l.order_id = r.order_id
+		WHERE r.status = 'reserved'`).Scan(&h.Reservations, &h.Units)
+	if err != nil {
+		return catalog.Holds{}, fmt.Errorf("sum held reservations: %w", err)
+	}
+	return h, nil
+}
+
 // MarkPlaced records that the checkout of orderID placed its order; the
 // first time counts. It returns catalog.ErrNoReservation for an order
 // without a reservation.

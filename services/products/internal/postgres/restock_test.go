@@ -148,6 +148,9 @@ func TestStockHeldByAbandonedCheckouts(t *testing.T) {
 	holds, err := f.store.AbandonedHolds(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, catalog.AbandonedHolds{Checkouts: 2, Units: 6}, holds)
+	held, err := f.store.HeldReservations(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, catalog.Holds{Reservations: 4, Units: 15}, held, "every reservation not released, placed or not")
 
 	adjusted, err := f.store.Adjust(ctx, catalog.Adjustment{ProductID: lamp.ID, Delta: 1, Reason: "found one", ActorID: "admin-1"})
 	require.NoError(t, err)
