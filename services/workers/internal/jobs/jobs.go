@@ -79,6 +79,11 @@ func (r *Runner) Run(ctx context.Context, name string, job Job) error {
 // next scheduled run tries again.
 func (r *Runner) Mount(app fiber.Router, jobs map[string]Job) {
 	for name, job := range jobs {
+		// Every job's counters report from the start, zero included, so
+		// that rates (and the JobFailing alert) see the first failure.
+		r.runs.WithLabelValues(name)
+		r.items.WithLabelValues(name)
+		r.failures.WithLabelValues(name)
 		app.Post("/"+name, server.NotInvoked, func(c *fiber.Ctx) error {
 			if err := r.Run(c.UserContext(), name, job); err != nil {
 				return err

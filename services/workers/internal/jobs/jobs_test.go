@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +50,20 @@ func TestRunnerCountsAndLogsEveryRun(t *testing.T) {
 	assert.Equal(t, 1, testutil.CollectAndCount(r.duration))
 	assert.Contains(t, logs.String(), `"msg":"job done","job":"cron-purge","items":7,"duration_ms":250`)
 	assert.Contains(t, logs.String(), `"msg":"job failed","job":"cron-purge","items":2,"duration_ms":250,"err":"database down"`)
+}
+
+func TestMountedJobsReportBeforeTheirFirstRun(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	r, err := NewRunner(slog.New(slog.DiscardHandler), reg, time.Now)
+	require.NoError(t, err)
+	r.Mount(fiber.New(), map[string]Job{"cron-purge": func(context.Context) (int, error) { return 0, nil }})
+
+	assert.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+		# HELP workers_job_failures_total Scheduled job runs that failed, by job.
+		# TYPE workers_job_failures_total counter
+		workers_job_failures_total{job_name="cron-purge"} 0
+		# HELP workers_job_runs_total Scheduled job runs, by job.
+		# TYPE workers_job_runs_total counter
+		workers_job_runs_total{job_name="cron-purge"} 0
+	`), "workers_job_failures_total", "workers_job_runs_total"))
 }
