@@ -132,9 +132,9 @@ func deliver(log *slog.Logger, s Subscription) fiber.Handler {
 		}
 		err = s.Handler(ctx, e)
 		switch outcome(err) {
-		case OutcomeProcessed:
+		case outcomeProcessed:
 			return c.JSON(fiber.Map{"status": statusSuccess})
-		case OutcomeDropped:
+		case outcomeDropped:
 			log.ErrorContext(ctx, "event dropped", "topic", s.Topic, "event_id", e.ID, "err", err)
 			return c.JSON(fiber.Map{"status": statusDrop})
 		default:

@@ -9,9 +9,9 @@ import (
 
 // Outcomes of a delivery, as Dapr is answered: SUCCESS, RETRY, DROP.
 const (
-	OutcomeProcessed = "processed"
-	OutcomeRetried   = "retried"
-	OutcomeDropped   = "dropped"
+	outcomeProcessed = "processed"
+	outcomeRetried   = "retried"
+	outcomeDropped   = "dropped"
 )
 
 // outcome is what Dapr is told about a handler's result.
@@ -19,11 +19,11 @@ func outcome(err error) string {
 	var drop dropError
 	switch {
 	case err == nil:
-		return OutcomeProcessed
+		return outcomeProcessed
 	case errors.As(err, &drop):
-		return OutcomeDropped
+		return outcomeDropped
 	default:
-		return OutcomeRetried
+		return outcomeRetried
 	}
 }
 
@@ -43,7 +43,7 @@ func NewHandled(service string, subs ...Subscription) *Handled {
 		ConstLabels: prometheus.Labels{"service": service},
 	}, []string{"topic", "outcome"})}
 	for _, s := range subs {
-		for _, o := range []string{OutcomeProcessed, OutcomeRetried, OutcomeDropped} {
+		for _, o := range []string{outcomeProcessed, outcomeRetried, outcomeDropped} {
 			h.deliveries.WithLabelValues(s.Topic, o)
 		}
 	}
