@@ -32,7 +32,7 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build config-docs lint daprd sentry prepare infra unit fuzz e2e e2e-brokers bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -49,8 +49,9 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## test: lint, unit and integration tests, the end-to-end suite, then the
-## event flow on every broker and the PostgreSQL state stores
-test: lint unit fuzz e2e e2e-brokers
+## event flow on every broker and the PostgreSQL state stores, and a short
+## run of the bench so that it cannot rot
+test: lint unit fuzz e2e e2e-brokers bench-smoke
 
 ## build: compile every service and the local runner into .bin/
 build:
@@ -143,6 +144,19 @@ e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
 	echo "== state stores on postgresql"; \
 	DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=redis STATE=postgresql go test -race -count=1 -timeout 10m \
 	  -run 'TestSystem|TestStateStore|TestAuthFlow' ./e2e
+
+## bench: boot the system and the floor (a trivial handler behind two
+## sidecars), load reads, an authenticated read and checkouts to paid, and
+## print the figures with their ratios to the floor and the CPU each process
+## spent per request (about 3 minutes; BENCH_FLAGS adds tools/bench flags)
+BENCH_FLAGS ?=
+bench: build daprd sentry prepare infra mailpit devsink stripelocal
+	go build -trimpath -o $(BIN)/ ./tools/bench
+	$(BIN)/bench -daprd "$(DAPRD)" -sentry "$(SENTRY)" -pubsub $(PUBSUB) -state $(STATE) $(BENCH_FLAGS)
+
+## bench-smoke: the bench, short (about 30 s of load): proves it still runs
+bench-smoke:
+	$(MAKE) bench BENCH_FLAGS="-smoke $(BENCH_FLAGS)"
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)
