@@ -41,7 +41,10 @@ type Base struct {
 	// TrustedProxyNets is TrustedProxies parsed; a single address is a
 	// prefix of its full length.
 	TrustedProxyNets []netip.Prefix
-	DenylistStore    string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
+	// PprofAddress serves the Go profiler apart from the app's port, for
+	// finding where a load's CPU goes; off unless set.
+	PprofAddress  string `env:"PPROF_ADDR" doc:"Address (host:port) to serve the Go profiler's /debug/pprof/ on, apart from the app's port; port 0 picks a free one, logged at start (\"serving pprof\"). Unset, it is not served. Keep it on 127.0.0.1: profiles show the process's memory."`
+	DenylistStore string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
 }
 
 // Defaults are the settings of a service that differ from one service to
