@@ -150,7 +150,7 @@ func snapshot(root string, known map[int]string) map[string]group {
 	groups := map[string]group{}
 	for _, p := range readProcs(root) {
 		name, system := classify(p, known)
-		if name == "" || name == "runner" {
+		if name == "" {
 			continue
 		}
 		g := groups[name]

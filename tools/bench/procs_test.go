@@ -71,6 +71,7 @@ func TestSnapshot(t *testing.T) {
 		"products app":     {name: "products app", system: true, ticks: 100, rssKiB: 30000, procs: 1},
 		"postgresql":       {name: "postgresql", ticks: 30, rssKiB: 12000, procs: 2},
 		"floor sidecar":    {name: "floor sidecar", ticks: 70, rssKiB: 50000, procs: 1},
+		"runner":           {name: "runner", ticks: 2, rssKiB: 1000, procs: 1},
 	}, before)
 
 	write("101", stat("101", "daprd-perf", "100", "500", "150"), "61000", "/bin/daprd-perf", "--app-id", "products")

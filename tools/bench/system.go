@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,48 +82,33 @@ func boot(root string, o bootOptions) (*system, error) {
 	for k, v := range s.env {
 		s.runner.Env = append(s.runner.Env, k+"="+v)
 	}
+	// The runner writes straight to the log file: copying its output here
+	// would add this process's CPU to every log line the shop writes.
 	logPath := filepath.Join(root, ".run", "bench.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, errors.Join(err, s.stopDevServers())
 	}
-	out, err := s.runner.StdoutPipe()
-	if err != nil {
-		return nil, errors.Join(err, s.stopDevServers())
-	}
-	s.runner.Stderr = s.runner.Stdout
+	defer logFile.Close()
+	s.runner.Stdout, s.runner.Stderr = logFile, logFile
 	if err := s.runner.Start(); err != nil {
 		return nil, errors.Join(fmt.Errorf("start runner (run `make build`): %w", err), s.stopDevServers())
 	}
-	ready := make(chan struct{})
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		signalled := false
-		for sc.Scan() {
-			fmt.Fprintln(logFile, sc.Text())
-			if !signalled && strings.HasPrefix(sc.Text(), "[runner] ready:") {
-				signalled = true
-				close(ready)
-			}
+	go func() { s.exited <- s.runner.Wait() }()
+	deadline := time.After(3 * time.Minute)
+	for {
+		if b, err := os.ReadFile(logPath); err == nil && strings.Contains(string(b), "\n[runner] ready:") {
+			return s, nil
 		}
-	}()
-	go func() {
-		<-copied
-		s.exited <- s.runner.Wait()
-		logFile.Close()
-	}()
-	select {
-	case <-ready:
-		return s, nil
-	case err := <-s.exited:
-		return nil, errors.Join(fmt.Errorf("runner exited before ready: %v\n%s", err, tail(logPath, 40)), s.stopDevServers())
-	case <-time.After(3 * time.Minute):
-		_ = s.runner.Process.Signal(syscall.SIGTERM)
-		<-s.exited
-		return nil, errors.Join(fmt.Errorf("not ready after 3 minutes\n%s", tail(logPath, 40)), s.stopDevServers())
+		select {
+		case err := <-s.exited:
+			return nil, errors.Join(fmt.Errorf("runner exited before ready: %v\n%s", err, tail(logPath, 40)), s.stopDevServers())
+		case <-deadline:
+			_ = s.runner.Process.Signal(syscall.SIGTERM)
+			<-s.exited
+			return nil, errors.Join(fmt.Errorf("not ready after 3 minutes\n%s", tail(logPath, 40)), s.stopDevServers())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
