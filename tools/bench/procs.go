@@ -25,6 +25,10 @@ type proc struct {
 	// ones that way.
 	cpuTicks int64
 	rssKiB   int64
+	// pssKiB is the process's proportional share of memory: pages shared
+	// with others (the one daprd binary mapped by every sidecar) count
+	// once in a sum over processes, where RSS counts them in each.
+	pssKiB int64
 }
 
 // parseStat reads the fields of /proc/<pid>/stat this tool needs. The
@@ -60,9 +64,12 @@ func parseStat(b []byte) (pid, ppid int, comm string, ticks int64, err error) {
 
 // parseRSS reads VmRSS (KiB) from /proc/<pid>/status; kernel threads
 // have none.
-func parseRSS(b []byte) int64 {
+func parseRSS(b []byte) int64 { return parseKiB(b, "VmRSS:") }
+
+// parseKiB reads the "field: N kB" line of a /proc file.
+func parseKiB(b []byte, field string) int64 {
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return n
 		}
@@ -90,6 +97,9 @@ func readProcs(root string) []proc {
 		if status, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 			p.rssKiB = parseRSS(status)
 		}
+		if rollup, err := os.ReadFile(filepath.Join(dir, "smaps_rollup")); err == nil {
+			p.pssKiB = parseKiB(rollup, "Pss:")
+		}
 		if cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
 			p.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 		}
@@ -105,6 +115,7 @@ type group struct {
 	system bool // an app or sidecar of the shop: counted in its RSS total
 	ticks  int64
 	rssKiB int64
+	pssKiB int64
 	procs  int
 }
 
@@ -157,6 +168,7 @@ func snapshot(root string, known map[int]string) map[string]group {
 		g.name, g.system = name, system
 		g.ticks += p.cpuTicks
 		g.rssKiB += p.rssKiB
+		g.pssKiB += p.pssKiB
 		g.procs++
 		groups[name] = g
 	}

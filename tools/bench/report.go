@@ -32,6 +32,8 @@ type report struct {
 	cpu         map[string]map[string]float64 // load → role → CPU ms
 	done        map[string]int                // load → successful requests (paid orders for the checkout)
 	rss         map[string]group              // after the loads
+	// PostgreSQL's activity around the checkout load.
+	pgBefore, pgAfter map[string]dbActivity
 }
 
 // measure runs the loads and reads the kernel's accounting around each.
@@ -79,11 +81,16 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 		}
 	}
 	if ctx.Err() == nil {
+		pgBefore, _ := pgActivity()
 		before := snapshot("/proc", known)
 		c, err := sh.checkoutLoad(fx, s.checkoutWorkers, s.checkoutDuration)
 		rep.checkout, rep.checkoutErr = &c, err
 		if err == nil {
 			account(loadPaid, before, snapshot("/proc", known), c.paid)
+			// Backends flush their counters about once a second.
+			time.Sleep(1500 * time.Millisecond)
+			rep.pgBefore = pgBefore
+			rep.pgAfter, _ = pgActivity()
 			fmt.Fprintf(out, "checkout       %8.1f paid/s   checkout p50 %s p99 %s, failed %d\n", c.paidPerSecond, ms(c.p50), ms(c.p99), c.failed)
 		}
 	}
@@ -118,15 +125,16 @@ func (r *report) err() error {
 	return errors.Join(errs...)
 }
 
-// systemRSS is the resident memory of the shop's apps and sidecars, KiB.
-func (r *report) systemRSS() int64 {
-	var kib int64
+// systemMemory is the resident memory of the shop's apps and sidecars,
+// KiB: summed RSS, and summed PSS.
+func (r *report) systemMemory() (rss, pss int64) {
 	for _, g := range r.rss {
 		if g.system {
-			kib += g.rssKiB
+			rss += g.rssKiB
+			pss += g.pssKiB
 		}
 	}
-	return kib
+	return rss, pss
 }
 
 func (r *report) print(w io.Writer, s settings) {
@@ -151,8 +159,9 @@ func (r *report) print(w io.Writer, s settings) {
 		fmt.Fprintf(tw, "  order created → paid\t\t\t\t%s\t%s\t\t\t\t\n", ms(c.toPaid50), ms(c.toPaid99))
 	}
 	tw.Flush()
-	rss := r.systemRSS()
-	fmt.Fprintf(w, "\napps + sidecars RSS after the loads: %.0f MiB  %s\n", float64(rss)/1024, verdict(rss <= 1<<20, "≤ 1024 MiB"))
+	rss, pss := r.systemMemory()
+	fmt.Fprintf(w, "\napps + sidecars RSS after the loads: %.0f MiB  %s; PSS (shared pages counted once): %.0f MiB\n",
+		float64(rss)/1024, verdict(rss <= 1<<20, "≤ 1024 MiB"), float64(pss)/1024)
 
 	loads := slices.Concat(readLoads, []string{loadPaid})
 	fmt.Fprintf(w, "\nCPU ms per request (per paid order for checkout), from /proc/<pid>/stat utime+stime:\n")
@@ -182,6 +191,9 @@ func (r *report) print(w io.Writer, s settings) {
 	}
 	fmt.Fprintf(tw, "\t\n")
 	tw.Flush()
+	if r.checkout != nil {
+		printActivity(w, "paid order", r.pgBefore, r.pgAfter, r.checkout.paid)
+	}
 }
 
 // roles lists every process role seen, the costliest over all loads first.
