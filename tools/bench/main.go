@@ -60,6 +60,7 @@ type settings struct {
 	checkoutDuration time.Duration
 	carts            int
 	checkoutBaseline float64
+	profileDir       string
 }
 
 func parse(args []string, stdout io.Writer, getenv func(string) string) (settings, string, error) {
@@ -79,6 +80,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (setting
 	fs.DurationVar(&s.checkoutDuration, "checkout-duration", 10*time.Second, "longest checkout load")
 	fs.IntVar(&s.carts, "carts", 1500, "carts prepared for the checkout load (its upper bound)")
 	fs.Float64Var(&s.checkoutBaseline, "checkout-baseline", 0, "paid orders per second of a baseline run, for the 3× goal (0: compare with 80/s)")
+	fs.StringVar(&s.profileDir, "profile", "", "write CPU profiles of every app during each load into `directory` (the apps serve pprof: PPROF_ADDR)")
 	floorApp := fs.String("floor-app", "", "serve the floor's app on `address` (the bench starts it itself)")
 	if err := fs.Parse(args); err != nil {
 		return s, "", err
@@ -103,6 +105,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	}
 	started := time.Now()
 	fmt.Fprintln(stdout, "booting the shop and the floor…")
+	if s.profileDir != "" {
+		s.boot.env = append(s.boot.env, "PPROF_ADDR=127.0.0.1:0")
+	}
 	sys, err := boot(root, s.boot)
 	if err != nil {
 		return err
@@ -130,7 +135,19 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return err
 	}
-	rep := measure(ctx, s, sys, fl, sh, fx, stdout)
+	var prof *profiler
+	if s.profileDir != "" {
+		if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
+			return err
+		}
+		addrs, err := pprofAddrs(filepath.Join(root, ".run", "bench.log"))
+		if err != nil {
+			return err
+		}
+		prof = &profiler{dir: s.profileDir, addrs: addrs}
+		fmt.Fprintf(stdout, "profiling %d apps into %s\n", len(addrs), s.profileDir)
+	}
+	rep := measure(ctx, s, sys, fl, sh, fx, prof, stdout)
 	rep.print(stdout, s)
 	return rep.err()
 }

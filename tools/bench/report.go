@@ -37,7 +37,7 @@ type report struct {
 }
 
 // measure runs the loads and reads the kernel's accounting around each.
-func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, fx *fixture, out io.Writer) *report {
+func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, fx *fixture, prof *profiler, out io.Writer) *report {
 	known := map[int]string{
 		sys.runner.Process.Pid: "runner", os.Getpid(): "load generator",
 		fl.app.Process.Pid: "floor app", fl.sidecar.Process.Pid: "floor sidecar", fl.client.Process.Pid: "floor client sidecar",
@@ -74,7 +74,11 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 				break
 			}
 			before := snapshot("/proc", known)
+			profiled := prof.during(fmt.Sprintf("%s-%d", name, round), s.duration)
 			r := targets[name](s.duration)
+			if err := profiled(); err != nil {
+				fmt.Fprintln(out, "profiling:", err)
+			}
 			account(name, before, snapshot("/proc", known), r.requests-r.failed)
 			rep.reads[name] = append(rep.reads[name], r)
 			fmt.Fprintf(out, "round %d %-14s %8.0f req/s  p50 %-9s p99 %-9s failed %d\n", round, name, r.rps, ms(r.p50), ms(r.p99), r.failed)
@@ -83,7 +87,11 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 	if ctx.Err() == nil {
 		pgBefore, _ := pgActivity()
 		before := snapshot("/proc", known)
+		profiled := prof.during(loadPaid, s.checkoutDuration)
 		c, err := sh.checkoutLoad(fx, s.checkoutWorkers, s.checkoutDuration)
+		if err := profiled(); err != nil {
+			fmt.Fprintln(out, "profiling:", err)
+		}
 		rep.checkout, rep.checkoutErr = &c, err
 		if err == nil {
 			account(loadPaid, before, snapshot("/proc", known), c.paid)

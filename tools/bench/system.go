@@ -37,6 +37,7 @@ type system struct {
 // bootOptions say which binaries and backends the system runs with.
 type bootOptions struct {
 	daprd, sentry, pubsub, state string
+	env                          []string // added to the apps' and sidecars' environment
 }
 
 // boot starts the system as `make run` and the e2e suite do (Sentry, mTLS,
@@ -78,7 +79,7 @@ func boot(root string, o bootOptions) (*system, error) {
 	}
 	s.runner = exec.Command(filepath.Join(root, ".bin", "runner"), args...)
 	s.runner.Dir = root
-	s.runner.Env = append(os.Environ(), "DATABASE_NAME_PREFIX="+dbPrefix, "RATE_LIMITS=off")
+	s.runner.Env = append(append(os.Environ(), "DATABASE_NAME_PREFIX="+dbPrefix, "RATE_LIMITS=off"), o.env...)
 	for k, v := range s.env {
 		s.runner.Env = append(s.runner.Env, k+"="+v)
 	}
