@@ -127,9 +127,10 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	s.Verifier = authn.NewVerifier(s.fetchSigningKeys, time.Now)
 	// The edge's sidecar may only invoke (its Configuration allows no state
 	// API, and the denylist is not scoped to it): the services behind it
-	// check revocations on every request.
+	// check revocations on every request, each token's answer kept for at
+	// most DenylistCacheTTL.
 	if !spec.Public {
-		s.Verifier = s.Verifier.WithDenylist(s.Sidecar.Denylist(cfg.DenylistStore))
+		s.Verifier = s.Verifier.WithDenylist(authn.CacheDenylist(s.Sidecar.Denylist(cfg.DenylistStore), cfg.DenylistCacheTTL, time.Now))
 	}
 	if spec.Outbox {
 		if s.DB == nil {
