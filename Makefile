@@ -27,6 +27,11 @@ SWAP_RESOURCES := -swap-resources ./components/pubsub/redis=./components/pubsub/
 # `make run REPLICAS=products=2,orders=2`: the n-th instance listens on the
 # app's ports plus (n-1)*10 (products-2: app 3012, sidecar 3512).
 REPLICAS ?=
+# The share of requests every sidecar traces (config/<app>.yaml reads it):
+# none while no trace exporter is configured, as spans nobody collects
+# still cost each sidecar CPU on every request.
+TRACE_SAMPLING ?= 0
+export DAPR_TRACE_SAMPLING_RATE := $(TRACE_SAMPLING)
 # The brokers the event flow is proven on by `make test`.
 BROKERS  := redis rabbitmq jetstream
 
@@ -95,7 +100,7 @@ DAPRD_SOURCE := $(shell cat tools/daprd/go.mod tools/daprd/go.sum $$(find tools/
 daprd:
 	@if [ ! -x "$(DAPRD)" ] || [ "$$(cat "$(DAPRD).source" 2>/dev/null)" != "$(DAPRD_SOURCE)" ]; then \
 	  mkdir -p "$(dir $(DAPRD))"; set -x; \
-	  cd tools/daprd && GOWORK=off go build -tags stablecomponents -trimpath \
+	  cd tools/daprd && GOWORK=off go build -trimpath \
 	    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" . ; \
 	  echo "$(DAPRD_SOURCE)" > "$(DAPRD).source"; \
 	fi
@@ -117,6 +122,7 @@ infra:
 
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
+	cd tools/daprd && GOWORK=off go test -race -count=1 ./nrcache
 
 ## fuzz: each fuzz target of the gateway's edge (request-target
 ## canonicalisation, route matching, the whole gate) for FUZZTIME
