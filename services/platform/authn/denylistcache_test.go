@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -121,4 +122,32 @@ func TestVerifyRemembersVerifiedTokens(t *testing.T) {
 	clk.Advance(time.Minute + authn.Leeway + time.Second)
 	_, err = v.Verify(ctx, token)
 	assert.ErrorIs(t, err, authn.ErrInvalidToken, "expired: refused, verified before or not")
+}
+
+// TestVerifyKeepsNoAliasOfTheCallersToken: a server hands Verify tokens
+// whose bytes it reuses for the next request (Fiber's c.Get aliases the
+// request buffer). What a verified token is remembered by must not change
+// with that buffer, or the next request's token would find the previous
+// user's claims.
+func TestVerifyKeepsNoAliasOfTheCallersToken(t *testing.T) {
+	ctx := context.Background()
+	iss := authntest.NewIssuer(t)
+	v := iss.Verifier()
+	first, second := validClaims(), validClaims()
+	second.Subject = uuid.NewString()
+	tokenA, tokenB := iss.Sign(t, first), iss.Sign(t, second)
+	require.Len(t, tokenB, len(tokenA), "same-shaped claims sign to tokens of one length")
+
+	buf := []byte(tokenA) // the server's request buffer
+	claims, err := v.Verify(ctx, unsafe.String(&buf[0], len(buf)))
+	require.NoError(t, err)
+	require.Equal(t, userID, claims.UserID.String())
+
+	copy(buf, tokenB) // the next request arrives in the same buffer
+	claims, err = v.Verify(ctx, unsafe.String(&buf[0], len(buf)))
+	require.NoError(t, err)
+	assert.Equal(t, second.Subject, claims.UserID.String(), "the second request is the second user's")
+	claims, err = v.Verify(ctx, tokenA)
+	require.NoError(t, err)
+	assert.Equal(t, userID, claims.UserID.String())
 }

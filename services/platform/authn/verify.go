@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,7 +221,11 @@ func (t *verifiedTokens) get(token string, now time.Time) (*Claims, bool) {
 }
 
 // put remembers a verified token; once a minute it drops the expired ones.
+// The token is copied: a caller's string may alias a request buffer that
+// the server reuses for the next request (Fiber's c.Get does), and a key
+// that changed under the map would hand one user's claims to another.
 func (t *verifiedTokens) put(token string, c *Claims, now time.Time) {
+	token = strings.Clone(token)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if now.Sub(t.sweptAt) > time.Minute || len(t.tokens) >= maxVerifiedTokens {
