@@ -87,7 +87,8 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 		return err
 	}
 	// Auth verifies with its own keys rather than fetching them from itself
-	// through the sidecar.
+	// through the sidecar, and reads the denylist it writes on every
+	// request, uncached: a logout or demotion holds at once here.
 	verifier := authn.NewVerifier(func(context.Context) ([]byte, error) { return json.Marshal(signing.JWKS()) }, time.Now).
 		WithDenylist(svc.Sidecar.Denylist(denylistStore))
 	purge.Mount(svc.Server.App(), time.Now, map[string]purge.Task{

@@ -9,6 +9,7 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ func TestAuthFlow(t *testing.T) {
 	t.Run("five bad passwords lock the email out", testLoginLockout)
 	t.Run("thirty parallel bad passwords get five password checks", testParallelLoginLockout)
 	t.Run("a demoted admin loses the role on the next request", testDemotionTakesEffectAtOnce)
+	t.Run("a revoked token is refused by every service within a second", testRevocationReachesEveryService)
 	t.Run("forged and expired tokens are refused", testForgedTokens)
 	t.Run("admin routes need an admin", testAdminUsers)
 	t.Run("user.registered reaches notifications", testUserRegisteredEvent)
@@ -272,6 +274,32 @@ func testParallelLoginLockout(t *testing.T) {
 	assert.Equal(t, 5, failures, "five attempts counted, in the database")
 	resp := newAddressClient().post(t, "/api/v1/auth/login", map[string]string{"email": email, "password": authPassword})
 	assert.Equal(t, http.StatusTooManyRequests, resp.Status, "the right password waits too: %s", resp.Body)
+}
+
+// testRevocationReachesEveryService logs an admin out right after each
+// service has accepted their token (and may keep that answer for
+// DENYLIST_CACHE_TTL): within a second every service refuses it.
+func testRevocationReachesEveryService(t *testing.T) {
+	from := newAddressClient()
+	admin := "Bearer " + from.login(t, sys.secrets["admin-email"], sys.secrets["admin-password"]).AccessToken
+	paths := []string{"/api/v1/admin/users"}
+	for _, app := range []string{"products", "orders", "payments", "notifications", "workers"} {
+		paths = append(paths, "/api/v1/admin/dead-letters/"+app)
+	}
+	get := func(path string) int {
+		return call(t, http.MethodGet, gatewayURL+path, nil, "Authorization", admin).Status
+	}
+	for _, path := range paths {
+		require.Equal(t, http.StatusOK, get(path), path)
+	}
+	resp := call(t, http.MethodPost, gatewayURL+"/api/v1/auth/logout", nil, "Authorization", admin)
+	require.Equal(t, http.StatusNoContent, resp.Status, "logout: %s", resp.Body)
+	accepting := paths
+	assert.Eventually(t, func() bool {
+		accepting = slices.DeleteFunc(accepting, func(path string) bool { return get(path) == http.StatusUnauthorized })
+		return len(accepting) == 0
+	}, time.Second, 100*time.Millisecond, "still accepting the revoked token")
+	assert.Empty(t, accepting, "refused by every service")
 }
 
 // testDemotionTakesEffectAtOnce demotes an admin while their access token

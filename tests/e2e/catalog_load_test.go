@@ -17,11 +17,11 @@ import (
 
 // BenchmarkGetProduct is a bounded load run on GET /api/v1/products/{id}
 // through the gateway: 16 clients for 10s, reporting rps, p50 and p99.
-// Run it with the cache on, then off (CACHE_STORE=off reaches the products
-// app through the runner's environment):
+// Run it with the cache off (the default), then on (CACHE_STORE reaches the
+// products app through the runner's environment):
 //
 //	go test -run '^$' -bench GetProduct -benchtime 1x ./e2e
-//	CACHE_STORE=off go test -run '^$' -bench GetProduct -benchtime 1x ./e2e
+//	CACHE_STORE=cache go test -run '^$' -bench GetProduct -benchtime 1x ./e2e
 func BenchmarkGetProduct(b *testing.B) {
 	const (
 		clients  = 16

@@ -23,8 +23,9 @@ var replicas = map[string]int{"products": 2}
 const replicaPortStep = 10
 
 // staleWindow is how long the name resolver still hands out an instance
-// that died without deregistering: updateInterval in config/<app-id>.yaml.
-const staleWindow = 6 * time.Second
+// that died without deregistering: updateInterval plus lookupCacheTTL in
+// config/<app-id>.yaml.
+const staleWindow = 6*time.Second + 1*time.Second
 
 func replicaFlag() string {
 	var pairs []string

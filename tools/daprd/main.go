@@ -1,21 +1,57 @@
-// Command daprd is the Dapr 1.14 sidecar built with the stable component set
-// plus the three non-stable components this project relies on. The upstream
-// `allcomponents` tag pulls in a dependency that refuses current Go toolchains.
+// Command daprd is the Dapr 1.14 sidecar built with the components this
+// project uses and no others: the upstream build registers every stable
+// component (its `allcomponents` tag pulls in a dependency that refuses
+// current Go toolchains), and each sidecar carried them all in memory.
+// A resource of a type not registered here fails to load, naming it: add
+// its registration below.
 package main
 
 import (
+	"github.com/dapr/components-contrib/bindings/cron"
+	"github.com/dapr/components-contrib/bindings/http"
 	"github.com/dapr/components-contrib/bindings/smtp"
-	"github.com/dapr/components-contrib/nameresolution/sqlite"
+	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/pubsub/jetstream"
-	"github.com/dapr/dapr/cmd/daprd/app"
+	"github.com/dapr/components-contrib/pubsub/kafka"
+	"github.com/dapr/components-contrib/pubsub/rabbitmq"
+	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
+	"github.com/dapr/components-contrib/secretstores/local/env"
+	"github.com/dapr/components-contrib/secretstores/local/file"
+	pgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
+	pgv2 "github.com/dapr/components-contrib/state/postgresql/v2"
+	stateredis "github.com/dapr/components-contrib/state/redis"
+	"github.com/dapr/dapr/pkg/components"
 	bindingsLoader "github.com/dapr/dapr/pkg/components/bindings"
 	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
 	pubsubLoader "github.com/dapr/dapr/pkg/components/pubsub"
+	secretstoresLoader "github.com/dapr/dapr/pkg/components/secretstores"
+	stateLoader "github.com/dapr/dapr/pkg/components/state"
+	wfbeLoader "github.com/dapr/dapr/pkg/components/wfbackend"
+	"github.com/dapr/dapr/pkg/runtime/wfengine/backends/actors"
 )
 
 func main() {
+	// Registered as upstream's cmd/daprd/components does, name for name.
+	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
+	pubsubLoader.DefaultRegistry.RegisterComponent(rabbitmq.NewRabbitMQ, "rabbitmq")
 	pubsubLoader.DefaultRegistry.RegisterComponent(jetstream.NewJetStream, "jetstream")
+	pubsubLoader.DefaultRegistry.RegisterComponent(kafka.NewKafka, "kafka")
+	stateLoader.DefaultRegistry.RegisterComponent(stateredis.NewRedisStateStore, "redis")
+	stateLoader.DefaultRegistry.RegisterComponentWithVersions("postgresql", components.Versioning{
+		Preferred: components.VersionConstructor{Version: "v2", Constructor: pgv2.NewPostgreSQLStateStore},
+		Others:    []components.VersionConstructor{{Version: "v1", Constructor: pgv1.NewPostgreSQLStateStore}},
+		Default:   "v1",
+	})
+	secretstoresLoader.DefaultRegistry.RegisterComponent(file.NewLocalSecretStore, "local.file")
+	secretstoresLoader.DefaultRegistry.RegisterComponent(env.NewEnvSecretStore, "local.env")
+	bindingsLoader.DefaultRegistry.RegisterInputBinding(cron.NewCron, "cron")
+	bindingsLoader.DefaultRegistry.RegisterOutputBinding(http.NewHTTP, "http")
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(smtp.NewSMTP, "smtp")
-	nrLoader.DefaultRegistry.RegisterComponent(sqlite.NewResolver, "sqlite")
-	app.Run()
+	// The stock SQLite resolver with cached lookups (see cachedResolver),
+	// under its own name: a Configuration written for stock daprd works.
+	nrLoader.DefaultRegistry.RegisterComponent(newCachedResolver, "sqlite")
+	// Daprd's default when a Configuration names no resolver.
+	nrLoader.DefaultRegistry.RegisterComponent(mdns.NewResolver, "mdns")
+	wfbeLoader.DefaultRegistry.RegisterComponent(actors.NewActorBackend, "actor", "actors")
+	runDaprd()
 }

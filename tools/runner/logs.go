@@ -11,18 +11,23 @@ import (
 // that never writes a newline cannot grow the runner's memory without limit.
 const maxLine = 64 << 10
 
-// lineSink writes whole lines to w, one Write per line under a lock, so that
-// output from many children never interleaves mid-line.
+// lineSink writes whole lines to w under a lock, so that output from many
+// children never interleaves mid-line.
 type lineSink struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-func (s *lineSink) writeLine(prefix string, line []byte) {
-	buf := make([]byte, 0, len(prefix)+len(line)+1)
-	buf = append(buf, prefix...)
-	buf = append(buf, line...)
-	buf = append(buf, '\n')
+// writeLines writes each line of block ('\n'-separated, without a final
+// newline) with prefix, in one Write: a busy app's lines arrive several
+// at a time, and a write per line cost the runner a system call each.
+func (s *lineSink) writeLines(prefix string, block []byte) {
+	buf := make([]byte, 0, len(block)+(bytes.Count(block, []byte{'\n'})+1)*(len(prefix)+1))
+	for line := range bytes.SplitSeq(block, []byte{'\n'}) {
+		buf = append(buf, prefix...)
+		buf = append(buf, line...)
+		buf = append(buf, '\n')
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A failing console or log file has nowhere better to be reported.
@@ -31,7 +36,7 @@ func (s *lineSink) writeLine(prefix string, line []byte) {
 
 // logf writes one of the runner's own messages.
 func (s *lineSink) logf(format string, args ...any) {
-	s.writeLine("[runner] ", fmt.Appendf(nil, format, args...))
+	s.writeLines("[runner] ", fmt.Appendf(nil, format, args...))
 }
 
 // lineTarget is one place a child's lines go, with the prefix used there.
@@ -50,11 +55,7 @@ type lineWriter struct {
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
+	if i := bytes.LastIndexByte(w.partial, '\n'); i >= 0 {
 		w.emit(w.partial[:i])
 		w.partial = w.partial[i+1:]
 	}
@@ -72,8 +73,9 @@ func (w *lineWriter) flush() {
 	}
 }
 
-func (w *lineWriter) emit(line []byte) {
+// emit sends one or more lines ('\n'-separated) to every target.
+func (w *lineWriter) emit(lines []byte) {
 	for _, t := range w.targets {
-		t.sink.writeLine(t.prefix, line)
+		t.sink.writeLines(t.prefix, lines)
 	}
 }

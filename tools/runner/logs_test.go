@@ -29,6 +29,26 @@ func TestLineWriterPrefixesWholeLines(t *testing.T) {
 	require.Equal(t, "first line\nsecond line\nthird\n", file.String())
 }
 
+// countingWriter counts the writes it gets.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Buffer.Write(p)
+}
+
+func TestLineWriterWritesAChunksLinesAtOnce(t *testing.T) {
+	var out countingWriter
+	w := &lineWriter{targets: []lineTarget{{sink: &lineSink{w: &out}, prefix: "[orders] "}}}
+	_, err := w.Write([]byte("one\ntwo\nthree\nfo"))
+	require.NoError(t, err)
+	require.Equal(t, "[orders] one\n[orders] two\n[orders] three\n", out.String())
+	require.Equal(t, 1, out.writes, "one write for the chunk's whole lines")
+}
+
 func TestLineWriterBoundsUnterminatedLines(t *testing.T) {
 	var out bytes.Buffer
 	w := &lineWriter{targets: []lineTarget{{sink: &lineSink{w: &out}}}}

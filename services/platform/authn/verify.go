@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,6 +101,12 @@ func RolesRevocation(user uuid.UUID, version int64) string {
 // Verifier checks access tokens against the issuer's public keys, caching
 // them and fetching again when a token names a key it has not seen (after a
 // rotation), and against the denylist when it has one.
+//
+// A token whose signature and claims verified is remembered until it
+// expires: the same bytes verify the same way, and a client sends its
+// token with every request, so the signature (the costliest check) is
+// checked once per token and process. Expiry and the denylist are checked
+// on every request.
 type Verifier struct {
 	fetch    FetchKeys
 	now      func() time.Time
@@ -108,11 +115,13 @@ type Verifier struct {
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
 	fetchedAt time.Time
+
+	verified verifiedTokens
 }
 
 // NewVerifier returns a Verifier that loads keys with fetch on first use.
 func NewVerifier(fetch FetchKeys, now func() time.Time) *Verifier {
-	return &Verifier{fetch: fetch, now: now}
+	return &Verifier{fetch: fetch, now: now, verified: verifiedTokens{tokens: map[string]*Claims{}}}
 }
 
 // WithDenylist makes Verify refuse revoked tokens. Call it before use.
@@ -127,6 +136,34 @@ func (v *Verifier) WithDenylist(d Denylist) *Verifier {
 // returns ErrInvalidToken (wrapped) for a token that fails any check, or
 // the fetch error when keys or the denylist are unavailable.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	claims, err := v.verifyToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if v.denylist != nil {
+		ids := []string{claims.ID, RolesRevocation(claims.UserID, claims.RolesVersion)}
+		if claims.SessionID != "" {
+			ids = append(ids, SessionRevocation(claims.SessionID))
+		}
+		revoked, err := v.denylist.Revoked(ctx, ids...)
+		if err != nil {
+			return nil, fmt.Errorf("check token denylist: %w", err)
+		}
+		if revoked {
+			return nil, fmt.Errorf("%w: revoked", ErrInvalidToken)
+		}
+	}
+	return claims, nil
+}
+
+// verifyToken checks the signature and claims of token, or finds it
+// verified before and not expired since. Each caller gets its own copy of
+// the claims.
+func (v *Verifier) verifyToken(ctx context.Context, token string) (*Claims, error) {
+	now := v.now()
+	if c, ok := v.verified.get(token, now); ok {
+		return c, nil
+	}
 	var fetchErr error
 	claims := &Claims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -153,20 +190,53 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if claims.UserID, err = uuid.Parse(claims.Subject); err != nil {
 		return nil, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
 	}
-	if v.denylist != nil {
-		ids := []string{claims.ID, RolesRevocation(claims.UserID, claims.RolesVersion)}
-		if claims.SessionID != "" {
-			ids = append(ids, SessionRevocation(claims.SessionID))
-		}
-		revoked, err := v.denylist.Revoked(ctx, ids...)
-		if err != nil {
-			return nil, fmt.Errorf("check token denylist: %w", err)
-		}
-		if revoked {
-			return nil, fmt.Errorf("%w: revoked", ErrInvalidToken)
-		}
+	v.verified.put(token, claims, now)
+	c := *claims
+	return &c, nil
+}
+
+// maxVerifiedTokens bounds the tokens a Verifier remembers; past it, it
+// forgets them all and verifies each again once.
+const maxVerifiedTokens = 100_000
+
+// verifiedTokens are the tokens that verified, by their text, until they
+// expire.
+type verifiedTokens struct {
+	mu      sync.Mutex
+	tokens  map[string]*Claims
+	sweptAt time.Time
+}
+
+// get returns a copy of token's claims when it verified before and has
+// not expired (with Leeway, as the full check allows).
+func (t *verifiedTokens) get(token string, now time.Time) (*Claims, bool) {
+	t.mu.Lock()
+	c, ok := t.tokens[token]
+	t.mu.Unlock()
+	if !ok || !now.Before(c.ExpiresAt.Add(Leeway)) {
+		return nil, false
 	}
-	return claims, nil
+	cp := *c
+	return &cp, true
+}
+
+// put remembers a verified token; once a minute it drops the expired ones.
+// The token is copied: a caller's string may alias a request buffer that
+// the server reuses for the next request (Fiber's c.Get does), and a key
+// that changed under the map would hand one user's claims to another.
+func (t *verifiedTokens) put(token string, c *Claims, now time.Time) {
+	token = strings.Clone(token)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if now.Sub(t.sweptAt) > time.Minute || len(t.tokens) >= maxVerifiedTokens {
+		for k, old := range t.tokens {
+			if !now.Before(old.ExpiresAt.Add(Leeway)) || len(t.tokens) >= maxVerifiedTokens {
+				delete(t.tokens, k)
+			}
+		}
+		t.sweptAt = now
+	}
+	t.tokens[token] = c
 }
 
 var errUnknownKey = errors.New("unknown key id")

@@ -41,7 +41,12 @@ type Base struct {
 	// TrustedProxyNets is TrustedProxies parsed; a single address is a
 	// prefix of its full length.
 	TrustedProxyNets []netip.Prefix
-	DenylistStore    string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
+	// PprofAddress serves the Go profiler apart from the app's port, for
+	// finding where a load's CPU goes; off unless set.
+	PprofAddress  string `env:"PPROF_ADDR" doc:"Address (host:port) to serve the Go profiler's /debug/pprof/ on, apart from the app's port; port 0 picks a free one, logged at start (\"serving pprof\"). Unset, it is not served. Keep it on 127.0.0.1: profiles show the process's memory."`
+	DenylistStore string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
+	// DenylistCacheTTL bounds how late a service sees a revocation.
+	DenylistCacheTTL time.Duration `env:"DENYLIST_CACHE_TTL" default:"500ms" doc:"How long a service trusts that a token it read as not revoked still is, sparing a denylist read per request; at most 1s, so a revocation reaches every service within a second. 0 reads the denylist on every request. The auth service, which writes the denylist, always reads it."`
 }
 
 // Defaults are the settings of a service that differ from one service to
@@ -59,6 +64,9 @@ func Load(getenv Getenv, d Defaults) (Base, error) {
 	b := Base{Service: d.Service, Port: d.Port, MetricsPort: d.MetricsPort}
 	if err := Parse(getenv, &b); err != nil {
 		return Base{}, err
+	}
+	if b.DenylistCacheTTL < 0 || b.DenylistCacheTTL > time.Second {
+		return Base{}, fmt.Errorf("DENYLIST_CACHE_TTL: %s is not between 0 and 1s: a revocation must reach every service within a second", b.DenylistCacheTTL)
 	}
 	nets, err := prefixes(b.TrustedProxies)
 	if err != nil {

@@ -22,16 +22,17 @@ func TestLoadDefaults(t *testing.T) {
 	cfg, err := config.Load(env(nil), orders)
 	require.NoError(t, err)
 	assert.Equal(t, config.Base{
-		Service:         "orders",
-		BindAddress:     "127.0.0.1",
-		Port:            3003,
-		LogLevel:        "info",
-		PostgresURL:     "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
-		DatabaseURL:     "postgres://postgres@127.0.0.1:5432/orders?sslmode=disable",
-		DaprHTTPPort:    3500,
-		DaprGRPCPort:    50001,
-		ShutdownTimeout: 15 * time.Second,
-		DenylistStore:   "denylist",
+		Service:          "orders",
+		BindAddress:      "127.0.0.1",
+		Port:             3003,
+		LogLevel:         "info",
+		PostgresURL:      "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		DatabaseURL:      "postgres://postgres@127.0.0.1:5432/orders?sslmode=disable",
+		DaprHTTPPort:     3500,
+		DaprGRPCPort:     50001,
+		ShutdownTimeout:  15 * time.Second,
+		DenylistStore:    "denylist",
+		DenylistCacheTTL: 500 * time.Millisecond,
 	}, cfg)
 }
 
@@ -105,6 +106,8 @@ func TestLoadReportsMalformedSettings(t *testing.T) {
 			[]string{`TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR prefix`}},
 		{"trusted proxy bad prefix", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"},
 			[]string{`TRUSTED_PROXIES: "10.0.0.0/33" is not an IP address or CIDR prefix`}},
+		{"revocations seen later than a second", map[string]string{"DENYLIST_CACHE_TTL": "2s"},
+			[]string{`DENYLIST_CACHE_TTL: 2s is not between 0 and 1s`}},
 		{"every one of several", map[string]string{"APP_PORT": "x", "SHUTDOWN_TIMEOUT": "y"},
 			[]string{`APP_PORT: "x" is not an integer`, `SHUTDOWN_TIMEOUT: "y" is not a duration`}},
 	}

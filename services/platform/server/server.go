@@ -142,6 +142,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { _ = s.ops.Listener(opsLn) }()
 		defer s.ops.Shutdown()
 	}
+	if s.cfg.PprofAddress != "" {
+		addr, stop, err := servePprof(s.cfg.PprofAddress)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		s.log.Info("serving pprof", "addr", addr.String())
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.app.Listener(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String())

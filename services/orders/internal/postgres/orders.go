@@ -23,6 +23,7 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 const (
@@ -42,10 +43,17 @@ func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.
 	if lock {
 		query = selectOrderLocked
 	}
+	// One round trip, and one implicit transaction outside a caller's.
+	b := &pgx.Batch{}
+	b.Queue(query, id)
+	b.Queue(selectItems, id)
+	b.Queue(selectHistory, id)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
 	var d orders.Detail
 	var status string
 	var payStatus, intentID, secret *string
-	err := q.QueryRow(ctx, query, id).Scan(&d.ID, &d.UserID, &status, &d.TotalCents, &d.Currency, &d.CreatedAt,
+	err := br.QueryRow().Scan(&d.ID, &d.UserID, &status, &d.TotalCents, &d.Currency, &d.CreatedAt,
 		&d.ShippingAddress, &payStatus, &d.Payment.PaymentID, &intentID, &secret)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return orders.Detail{}, orders.ErrNotFound
@@ -55,7 +63,7 @@ func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.
 	}
 	d.Status, d.CreatedAt = orders.Status(status), d.CreatedAt.UTC()
 	d.Payment.Status, d.Payment.PaymentIntentID, d.Payment.ClientSecret = deref(payStatus), deref(intentID), deref(secret)
-	rows, _ := q.Query(ctx, selectItems, id)
+	rows, _ := br.Query()
 	d.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.Item, error) {
 		var it orders.Item
 		return it, r.Scan(&it.ProductID, &it.Name, &it.Quantity, &it.UnitPriceCents)
@@ -63,7 +71,7 @@ func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.
 	if err != nil {
 		return orders.Detail{}, fmt.Errorf("read items of order %s: %w", id, err)
 	}
-	rows, _ = q.Query(ctx, selectHistory, id)
+	rows, _ = br.Query()
 	d.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.HistoryEntry, error) {
 		var h orders.HistoryEntry
 		var st string
