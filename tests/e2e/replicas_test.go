@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
 // replicas is how many instances of an app the suite starts (the runner's
@@ -169,5 +172,22 @@ func TestReplicas(t *testing.T) {
 			return served(second) > before
 		}, time.Minute, 500*time.Millisecond, "the restarted instance serves again")
 		t.Logf("the restarted instance serves again %s after its start", time.Since(restarted).Round(time.Millisecond))
+
+		// Other apps' sidecars reach it again too, each on its own
+		// connection (orders reads the product when an item is added to a
+		// cart), before the next test counts on them.
+		s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
+		productID := s.newProduct(t, 100, 100000)
+		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		const productRoute = "/api/v1/products/:id"
+		require.Eventually(t, func() bool {
+			before := requestCount(t, second, productRoute, http.StatusOK)
+			for range 10 {
+				if s.addToCart(t, customer, productID, 1).Status != http.StatusOK {
+					return false
+				}
+			}
+			return requestCount(t, second, productRoute, http.StatusOK) > before
+		}, time.Minute, 500*time.Millisecond, "orders' calls reach the restarted instance")
 	})
 }
