@@ -31,7 +31,7 @@ BROKERS  := redis rabbitmq jetstream
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit fuzz e2e e2e-brokers clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build config-docs lint daprd sentry prepare infra unit fuzz e2e e2e-brokers chaos clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -122,8 +122,11 @@ fuzz:
 		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./services/gateway/internal/$${t%%:*} || exit 1; \
 	done
 
+## e2e: the end-to-end suite, the chaos suite's single pass over every
+## fault included
 e2e: build daprd sentry prepare infra mailpit devsink stripelocal
-	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
+	  go test -race -count=1 -timeout 25m ./...
 
 ## e2e-brokers: the event-flow tests (and the dead letters of an exhausted
 ## delivery) once per broker, then the state-store
@@ -139,6 +142,14 @@ e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
 	echo "== state stores on postgresql"; \
 	DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=redis STATE=postgresql go test -race -count=1 -timeout 10m \
 	  -run 'TestSystem|TestStateStore|TestAuthFlow' ./e2e
+
+## chaos: the chaos suite alone, on PUBSUB: a checkout load while each
+## fault is injected in turn, the faults repeated until CHAOS_DURATION is
+## spent; then the invariants, and the fault table
+CHAOS_DURATION ?= 5m
+chaos: build daprd sentry prepare infra mailpit devsink stripelocal
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
+	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)

@@ -249,7 +249,6 @@ func TestNotifications(t *testing.T) {
 		assert.Len(t, mailsTo(t, carl.email), 2, "welcome and one receipt")
 	})
 
-	// Last: restarting mailpit empties its mailbox.
 	t.Run("SMTP down: the receipt is retried and sent when it returns", func(t *testing.T) {
 		mailpit := ownedServers["mailpit"]
 		require.NotNil(t, mailpit, "the suite must own mailpit to stop it")
