@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -50,26 +51,33 @@ var chaosConsumers = map[string]string{
 	"notifications": "notifications", "workers": "analytics",
 }
 
+// settleLimit bounds the wait for quiet; past it the invariants name what
+// is still stuck.
+const settleLimit = 4 * time.Minute
+
 // settle replays the dead letters of the chaos orders and customers
 // through the admin API, as an operator would once the outages are over,
-// and waits until the system is quiet: every outbox drained, no mail
-// queued, no webhook pending at Stripe, and nothing in the databases
-// changing any more. It returns how many letters it replayed.
+// and waits until the system is quiet: every chaos order final, every
+// event of theirs out of its outbox and taken by each subscriber (or a
+// dead letter), no mail queued, no webhook pending at Stripe, and nothing
+// in the databases changing any more. It returns how many letters it
+// replayed.
 func (c *chaos) settle(t *testing.T) int {
 	t.Helper()
 	replayed := 0
 	var last string
-	stable := 0
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(settleLimit)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for stable < 5 {
-		require.True(t, time.Now().Before(deadline), "the system is not quiet after 5 minutes: %s", last)
-		<-tick.C
+	for stable := 0; stable < 3; <-tick.C {
+		if time.Now().After(deadline) {
+			t.Logf("not quiet after %s: %s", settleLimit, last)
+			return replayed
+		}
 		n := c.replayDeadLetters(t)
 		replayed += n
-		state := quietState(t, c)
-		if n == 0 && state == last && !strings.Contains(state, "busy") {
+		state, busy := c.quietState(t)
+		if n == 0 && !busy && state == last {
 			stable++
 		} else {
 			stable = 0
@@ -79,56 +87,94 @@ func (c *chaos) settle(t *testing.T) int {
 	return replayed
 }
 
-// quietState summarises what may still be moving; "busy" marks work
+// quietState summarises what may still be moving, and whether work is
 // known to be pending.
-func quietState(t *testing.T, c *chaos) string {
+func (c *chaos) quietState(t *testing.T) (state string, busy bool) {
 	t.Helper()
 	var parts []string
+	pending := func(format string, n int) {
+		if n > 0 {
+			busy = true
+			parts = append(parts, fmt.Sprintf(format, n))
+		}
+	}
 	count := func(db, query string, args ...any) int {
 		var n int
 		require.NoError(t, c.db(t, db).QueryRow(ctx(t), query, args...).Scan(&n), "%s: %s", db, query)
 		return n
 	}
+	orders := c.orderIDs(t)
 	for _, db := range chaosProducers {
-		if n := count(db, `SELECT count(*) FROM outbox WHERE published_at IS NULL`); n > 0 {
-			parts = append(parts, fmt.Sprintf("busy: %d events in the %s outbox", n, db))
-		}
+		pending("%d events in the "+db+" outbox",
+			count(db, `SELECT count(*) FROM outbox WHERE published_at IS NULL AND payload->>'order_id' = ANY($1)`, orders))
 	}
-	if n := count("notifications", `SELECT count(*) FROM deliveries WHERE status = 'queued'`); n > 0 {
-		parts = append(parts, fmt.Sprintf("busy: %d deliveries queued", n))
-	}
-	if n := pendingWebhooks(t); n > 0 {
-		parts = append(parts, fmt.Sprintf("busy: %d Stripe events with webhooks pending", n))
-	}
+	pending("%d deliveries queued", count("notifications", `SELECT count(*) FROM deliveries WHERE status = 'queued' AND user_id = ANY($1)`, c.userIDs()))
+	pending("%d Stripe events with webhooks pending", c.pendingWebhooks(t))
+	pending("%d orders awaiting their payment or refund", count("orders", `SELECT count(*) FROM orders o WHERE o.id = ANY($1)
+		AND (o.status = 'pending_payment'
+			OR (o.status = 'cancelled' AND EXISTS (SELECT 1 FROM order_status_history h WHERE h.order_id = o.id AND h.status = 'paid')))`, orders))
+	pending("%d payments undecided", count("payments", `SELECT count(*) FROM payments WHERE order_id = ANY($1)
+		AND status NOT IN ('succeeded', 'failed', 'cancelled')`, orders))
+	pending("%d refunds pending", count("payments", `SELECT count(*) FROM refunds r JOIN payments p ON p.id = r.payment_id
+		WHERE p.order_id = ANY($1) AND r.status = 'pending'`, orders))
+	pending("%d events not yet taken by a subscriber", len(c.lostEvents(t, c.events(t, orders), func(string) time.Time { return time.Time{} })))
 	for app, db := range chaosConsumers {
 		parts = append(parts, fmt.Sprintf("%s processed %d, dead letters %d", app,
 			count(db, `SELECT count(*) FROM processed_events`),
 			count(db, `SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL`)))
 	}
-	orders := c.orderIDs(t)
-	parts = append(parts, fmt.Sprintf("orders %d by status %d/%d", len(orders),
-		count("orders", `SELECT count(*) FROM orders WHERE id = ANY($1) AND status = 'pending_payment'`, orders),
+	parts = append(parts, fmt.Sprintf("%d orders, %d states", len(orders),
 		count("orders", `SELECT count(*) FROM order_status_history WHERE order_id = ANY($1)`, orders)))
-	parts = append(parts, fmt.Sprintf("payments %d", count("payments", `SELECT count(*) FROM payments WHERE order_id = ANY($1) AND status NOT IN ('succeeded', 'failed', 'cancelled')`, orders)))
 	sort.Strings(parts)
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; "), busy
 }
 
-// pendingWebhooks counts the Stripe emulator's recent events whose
-// webhook has not been delivered yet.
-func pendingWebhooks(t *testing.T) int {
+// pendingWebhooks counts the Stripe emulator's recent events about the
+// chaos customers' intents whose webhook has not been delivered yet.
+func (c *chaos) pendingWebhooks(t *testing.T) int {
 	t.Helper()
+	mine := map[string]bool{}
+	for _, cus := range c.stripeCustomers(t) {
+		mine[cus] = true
+	}
 	var list struct {
 		Data []struct {
 			PendingWebhooks int `json:"pending_webhooks"`
+			Data            struct {
+				Object struct {
+					Customer string `json:"customer"`
+				} `json:"object"`
+			} `json:"data"`
 		} `json:"data"`
 	}
 	stripeGet(t, "/v1/events?limit=100", &list)
 	n := 0
 	for _, e := range list.Data {
-		n += e.PendingWebhooks
+		if mine[e.Data.Object.Customer] {
+			n += e.PendingWebhooks
+		}
 	}
 	return n
+}
+
+// userIDs are the chaos customers' ids, the probes' too.
+func (c *chaos) userIDs() []uuid.UUID {
+	var out []uuid.UUID
+	for _, cu := range append(c.customers, c.probes...) {
+		out = append(out, cu.id)
+	}
+	return out
+}
+
+// stripeCustomers are the chaos customers' Stripe customer ids.
+func (c *chaos) stripeCustomers(t *testing.T) []string {
+	t.Helper()
+	rows, err := c.db(t, "payments").Query(ctx(t), `SELECT stripe_customer_id FROM customers WHERE user_id = ANY($1)`, c.userIDs())
+	require.NoError(t, err)
+	customers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Len(t, customers, len(c.userIDs()), "every chaos customer is a Stripe customer")
+	return customers
 }
 
 func stripeGet(t *testing.T, path string, v any) {
@@ -138,9 +184,13 @@ func stripeGet(t *testing.T, path string, v any) {
 	resp.JSON(t, v)
 }
 
+// replayPause is how long a letter whose replay failed waits before it is
+// replayed again: longer than the stripe circuit breaker stays open.
+const replayPause = 20 * time.Second
+
 // replayDeadLetters replays, through the admin API, every unresolved dead
-// letter about a chaos order or customer, and returns how many were
-// replayed. Letters of other tests are left as they are.
+// letter about a chaos order or customer, in random order, and returns how
+// many were replayed. Letters of other tests are left as they are.
 func (c *chaos) replayDeadLetters(t *testing.T) int {
 	t.Helper()
 	orders := map[string]bool{}
@@ -148,8 +198,8 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 		orders[id] = true
 	}
 	users := map[string]bool{}
-	for _, cu := range append(c.customers, c.probes...) {
-		users[cu.id.String()] = true
+	for _, id := range c.userIDs() {
+		users[id.String()] = true
 	}
 	replayed := 0
 	for app, db := range chaosConsumers {
@@ -171,7 +221,14 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 			return nil
 		})
 		require.NoError(t, err)
+		rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
 		for _, id := range mine {
+			// A replay failing on an open circuit breaker waits for the
+			// breaker's timeout before it is tried again.
+			if time.Since(c.replayedAt[id]) < replayPause {
+				continue
+			}
+			c.replayedAt[id] = time.Now()
 			l := deadLetters{app: app}.replay(t, id)
 			switch {
 			case l.Status == "replayed":
@@ -329,6 +386,17 @@ func chaosInvariants(t *testing.T, c *chaos) []violation {
 	sentReceipts := countBy(t, c.db(t, "notifications"), `SELECT event_id FROM deliveries
 		WHERE template = 'order_paid' AND channel = 'email' AND status = 'sent' AND event_id = ANY($1)`, paidEventIDs)
 	mailed := receiptMails(t)
+	// A receipt is sent once (its delivery), but its mail may reach the
+	// SMTP server twice: when the server or notifications dies between
+	// the server keeping the mail and notifications recording it sent.
+	// SMTP has no idempotency, and the Dapr SMTP binding sets no
+	// Message-ID a server could deduplicate on.
+	var twice []string
+	defer func() {
+		if len(twice) > 0 {
+			t.Logf("%d receipts were mailed more than once (sent once): %v", len(twice), twice)
+		}
+	}()
 	for _, o := range orderList {
 		ps := paymentsOf[o.ID]
 		succeeded := 0
@@ -341,8 +409,11 @@ func chaosInvariants(t *testing.T, c *chaos) []violation {
 		for _, e := range paidEvent[o.ID] {
 			receipts += sentReceipts[e]
 		}
+		if mailed[o.ID] > 1 {
+			twice = append(twice, o.ID)
+		}
 		if wasPaid(o) {
-			if len(ps) != 1 || succeeded != 1 || invoicesOf[o.ID] != 1 || receipts != 1 || mailed[o.ID] != 1 {
+			if len(ps) != 1 || succeeded != 1 || invoicesOf[o.ID] != 1 || receipts != 1 || mailed[o.ID] < 1 {
 				add(invPaidOnce, o.CreatedAt, "paid order %s has %d payments (%d succeeded), %d invoices, %d receipts sent, %d receipt mails",
 					o.ID, len(ps), succeeded, invoicesOf[o.ID], receipts, mailed[o.ID])
 			}
@@ -480,17 +551,8 @@ func receiptMails(t *testing.T) map[string]int {
 // customers and the succeeded refunds of each.
 func stripeMoney(t *testing.T, c *chaos) (map[string]stripeIntent, map[string]int64) {
 	t.Helper()
-	var users []uuid.UUID
-	for _, cu := range append(c.customers, c.probes...) {
-		users = append(users, cu.id)
-	}
-	rows, err := c.db(t, "payments").Query(ctx(t), `SELECT stripe_customer_id FROM customers WHERE user_id = ANY($1)`, users)
-	require.NoError(t, err)
-	customers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	require.Len(t, customers, len(users), "every chaos customer is a Stripe customer")
 	intents := map[string]stripeIntent{}
-	for _, cus := range customers {
+	for _, cus := range c.stripeCustomers(t) {
 		var list struct{ Data []stripeIntent }
 		stripeGet(t, "/v1/payment_intents?customer="+url.QueryEscape(cus), &list)
 		for _, pi := range list.Data {

@@ -87,7 +87,7 @@ func TestChaos(t *testing.T) {
 		require.NoError(t, err, "CHAOS_DURATION")
 	}
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
-	c := &chaos{shop: s, unreplayable: map[string]bool{}}
+	c := &chaos{shop: s, unreplayable: map[string]bool{}, replayedAt: map[string]time.Time{}}
 	c.products = []string{s.newProduct(t, 1250, chaosStock), s.newProduct(t, 999, chaosStock), s.newProduct(t, 4500, chaosStock)}
 	c.customers = newChaosCustomers(t, s, chaosClients*chaosCustomersPerClient)
 	c.probes = newChaosCustomers(t, s, 1) // the first card of chaosCards pays
@@ -150,6 +150,8 @@ type chaos struct {
 	conns       map[string]*pgx.Conn
 	// unreplayable are the dead letters whose replay failed, logged once.
 	unreplayable map[string]bool
+	// replayedAt is when each dead letter was last replayed.
+	replayedAt map[string]time.Time
 }
 
 // run injects f, waits until a checkout succeeds again and the system is
