@@ -58,7 +58,7 @@ type chaosFault struct {
 // faultRow is a line of the fault table.
 type faultRow struct {
 	fault                string
-	start, recovered     time.Time
+	start                time.Time
 	end                  time.Time // the system whole again: the next fault may start
 	requests, errors     int
 	recovery             time.Duration
@@ -87,16 +87,17 @@ func TestChaos(t *testing.T) {
 		require.NoError(t, err, "CHAOS_DURATION")
 	}
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
-	c := &chaos{shop: s, unreplayable: map[string]bool{}, replayedAt: map[string]time.Time{}}
+	c := &chaos{unreplayable: map[string]bool{}, replayedAt: map[string]time.Time{}}
 	c.products = []string{s.newProduct(t, 1250, chaosStock), s.newProduct(t, 999, chaosStock), s.newProduct(t, 4500, chaosStock)}
 	c.customers = newChaosCustomers(t, s, chaosClients*chaosCustomersPerClient)
 	c.probes = newChaosCustomers(t, s, 1) // the first card of chaosCards pays
 	c.salesBefore = c.dailySales(t)
 	c.waitHealthy(t)
 
-	faults := c.faults(t)
+	faults := chaosFaults()
 	began := time.Now()
 	load := startChaosLoad(c.customers, c.products, chaosClients, chaosPace)
+	t.Cleanup(load.Stop) // a failing fault ends the test: not the load
 	var rows []faultRow
 	for pass := 1; ; pass++ {
 		for _, f := range faults {
@@ -139,7 +140,6 @@ const chaosStock = 1_000_000
 
 // chaos is the state of one chaos run.
 type chaos struct {
-	shop      shop
 	products  []string
 	customers []chaosCustomer
 	// probes are the customers whose checkouts tell that the system has
@@ -160,8 +160,7 @@ func (c *chaos) run(t *testing.T, f chaosFault) faultRow {
 	t.Helper()
 	row := faultRow{fault: f.name, start: time.Now()}
 	repaired := f.inject(t)
-	row.recovered = c.waitCheckout(t, f.name)
-	row.recovery = row.recovered.Sub(repaired)
+	row.recovery = c.waitCheckout(t, f.name).Sub(repaired)
 	if f.restore != nil {
 		f.restore(t)
 	}
@@ -275,8 +274,8 @@ func (c *chaos) waitHealthy(t *testing.T) {
 	}, recoveryLimit, 200*time.Millisecond, "every app and sidecar is healthy again (%s is not)", &down)
 }
 
-// faults lists every fault the suite injects, in order.
-func (c *chaos) faults(t *testing.T) []chaosFault {
+// chaosFaults lists every fault the suite injects, in order.
+func chaosFaults() []chaosFault {
 	var faults []chaosFault
 	for _, i := range chaosApps {
 		faults = append(faults,
@@ -483,6 +482,7 @@ func stripeOutage(t *testing.T) time.Time {
 		require.Equal(t, http.StatusNoContent, resp.Status)
 	}
 	outage(http.MethodPut)
+	t.Cleanup(func() { outage(http.MethodDelete) })
 	hold(holdFor(deliveryBudget))
 	outage(http.MethodDelete)
 	return time.Now()
