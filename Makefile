@@ -42,7 +42,7 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -150,8 +150,11 @@ fuzz:
 		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./services/gateway/internal/$${t%%:*} || exit 1; \
 	done
 
+## e2e: the end-to-end suite, the chaos suite's single pass over every
+## fault included
 e2e: build daprd sentry prepare infra mailpit devsink stripelocal
-	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) go test -race -count=1 -timeout 15m ./...
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
+	  go test -race -count=1 -timeout 25m ./...
 
 ## e2e-brokers: the event-flow tests (and the dead letters of an exhausted
 ## delivery) once per broker, then the state-store
@@ -180,6 +183,14 @@ bench: build daprd sentry prepare infra mailpit devsink stripelocal
 ## bench-smoke: the bench, short (about 30 s of load): proves it still runs
 bench-smoke:
 	$(MAKE) bench BENCH_FLAGS="-smoke $(BENCH_FLAGS)"
+
+## chaos: the chaos suite alone, on PUBSUB: a checkout load while each
+## fault is injected in turn, the faults repeated until CHAOS_DURATION is
+## spent; then the invariants, and the fault table
+CHAOS_DURATION ?= 5m
+chaos: build daprd sentry prepare infra mailpit devsink stripelocal
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
+	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 
 clean:
 	rm -rf $(BIN) $(RUN_DIR)

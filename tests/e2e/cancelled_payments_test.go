@@ -17,6 +17,7 @@ type stripeIntent struct {
 	ID                 string `json:"id"`
 	Status             string `json:"status"`
 	Amount             int64  `json:"amount"`
+	AmountReceived     int64  `json:"amount_received"`
 	CancellationReason string `json:"cancellation_reason"`
 }
 

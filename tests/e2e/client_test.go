@@ -65,8 +65,18 @@ func readSecrets(path string) (map[string]string, error) {
 // would, so that services verify it against auth's published keys.
 func token(tb testing.TB, userID uuid.UUID, roles ...string) string {
 	tb.Helper()
-	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
+	signed, err := signToken(userID, roles...)
 	require.NoError(tb, err)
+	return signed
+}
+
+// signToken is token for callers that cannot fail a test (goroutines of a
+// load): a 5-minute access token of userID with roles.
+func signToken(userID uuid.UUID, roles ...string) (string, error) {
+	seed, err := base64.StdEncoding.DecodeString(sys.secrets["jwt-signing-key"])
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
 	claims := authn.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -77,9 +87,7 @@ func token(tb testing.TB, userID uuid.UUID, roles ...string) string {
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = sys.secrets["jwt-signing-key-id"]
-	signed, err := tok.SignedString(ed25519.NewKeyFromSeed(seed))
-	require.NoError(tb, err)
-	return signed
+	return tok.SignedString(ed25519.NewKeyFromSeed(seed))
 }
 
 // requestCount reads how many requests a service has answered on route with

@@ -21,6 +21,10 @@ type devServer struct {
 	bin string
 	// prepare, when set, runs in the repository root before the start.
 	prepare func(root string) error
+	// state is the database a server keeps its data in (relative to the
+	// repository root), so that a restart within a run loses none; each
+	// run starts without it.
+	state string
 }
 
 // up reports whether every address of s listens: mailpit opens its SMTP
@@ -35,7 +39,10 @@ func (s devServer) up() bool {
 }
 
 var devServers = []devServer{
-	{name: "mailpit", addrs: []string{"127.0.0.1:1025", "127.0.0.1:8025"}, args: []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
+	// Every mail of the run is kept (no limit on their number, on disk), so
+	// that tests can count the receipts of all orders, across an SMTP outage.
+	{name: "mailpit", addrs: []string{"127.0.0.1:1025", "127.0.0.1:8025"}, state: mailpitDB,
+		args: []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025", "--database", mailpitDB, "--max", "0"}},
 	{name: "devsink", addrs: []string{"127.0.0.1:8090"}, args: []string{"-addr", "127.0.0.1:8090"}},
 	// The stripe HTTPEndpoint's baseUrl; webhooks go to the gateway. Paths
 	// are relative to the repository root.
@@ -48,7 +55,10 @@ var devServers = []devServer{
 			"--web.listen-address=" + prometheusAddr}},
 }
 
-const stripeAddr = "127.0.0.1:12180"
+const (
+	stripeAddr = "127.0.0.1:12180"
+	mailpitDB  = ".run/mailpit.db"
+)
 
 func listening(addr string) bool {
 	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -78,6 +88,13 @@ func startDevServers(root string) (stop func() error, err error) {
 	for _, s := range devServers {
 		if s.up() {
 			continue
+		}
+		if s.state != "" {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(filepath.Join(root, s.state+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return nil, errors.Join(err, stop())
+				}
+			}
 		}
 		cmd, err := launch(root, s)
 		if err != nil {

@@ -113,6 +113,7 @@ func newEmulator(opts options) *emulator {
 	e.handle("POST /v1/payment_methods/{id}/attach", e.attachMethod)
 	e.handle("POST /v1/payment_methods/{id}/detach", e.detachMethod)
 	e.handle("POST /v1/payment_intents", e.createIntent)
+	e.handle("GET /v1/payment_intents", e.listIntents)
 	e.handle("GET /v1/payment_intents/{id}", e.getIntent)
 	e.handle("POST /v1/payment_intents/{id}/confirm", e.confirmIntent)
 	e.handle("POST /v1/payment_intents/{id}/cancel", e.cancelIntent)

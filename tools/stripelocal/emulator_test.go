@@ -633,3 +633,35 @@ func TestRefundAfterAnOutageIsMadeOnce(t *testing.T) {
 	require.Len(t, list["data"], 1)
 	assert.Equal(t, map[string]any{"refund_id": "ours"}, list["data"].([]any)[0].(map[string]any)["metadata"])
 }
+
+func TestIntentsList(t *testing.T) {
+	c := newClient(t, "")
+	customer := func() string {
+		status, cus := c.do(http.MethodPost, "/v1/customers", "", url.Values{})
+		require.Equal(t, http.StatusOK, status)
+		return cus["id"].(string)
+	}
+	ada, bob := customer(), customer()
+	intent := func(cus, amount string) string {
+		status, pi := c.do(http.MethodPost, "/v1/payment_intents", "", url.Values{
+			"amount": {amount}, "currency": {"usd"}, "customer": {cus},
+		})
+		require.Equal(t, http.StatusOK, status)
+		return pi["id"].(string)
+	}
+	a1, b1, a2 := intent(ada, "100"), intent(bob, "200"), intent(ada, "300")
+	ids := func(query string) []string {
+		status, list := c.do(http.MethodGet, "/v1/payment_intents"+query, "", nil)
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, false, list["has_more"])
+		var out []string
+		for _, pi := range list["data"].([]any) {
+			out = append(out, pi.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	assert.ElementsMatch(t, []string{a1, b1, a2}, ids(""))
+	assert.ElementsMatch(t, []string{a1, a2}, ids("?customer="+ada))
+	assert.Equal(t, []string{b1}, ids("?customer="+bob))
+	assert.Empty(t, ids("?customer=cus_none"))
+}

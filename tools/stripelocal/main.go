@@ -19,9 +19,10 @@
 // cancels an intent that has not charged (payment_intent.canceled); a
 // processing, succeeded or canceled one answers 400
 // payment_intent_unexpected_state, and a canceled one can no longer be
-// confirmed. GET /v1/refunds?payment_intent= lists an intent's refunds
-// (their metadata tells them apart: Stripe has no metadata filter) and
-// GET /v1/refunds/{id} reads one. A refund of a charge made with
+// confirmed. GET /v1/payment_intents?customer= lists every intent (or a
+// customer's) on one page, newest first. GET /v1/refunds?payment_intent=
+// lists an intent's refunds (their metadata tells them apart: Stripe has
+// no metadata filter) and GET /v1/refunds/{id} reads one. A refund of a charge made with
 // pm_card_pendingRefund starts pending, as on Stripe, and stays pending
 // until the test control below decides it; a failed refund has
 // failure_reason declined and gives its amount back to the intent.

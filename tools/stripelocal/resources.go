@@ -448,6 +448,24 @@ func (e *emulator) settleRefund(rf *refund, status string) bool {
 
 // listRefunds is GET /v1/refunds: every refund, or those of one
 // payment_intent, newest first.
+// listIntents lists every intent, or a customer's, newest first, on one
+// page: tests read what was charged from it.
+func (e *emulator) listIntents(_ *http.Request, query url.Values) result {
+	data := []*paymentIntent{}
+	for _, pi := range e.intents {
+		if cus := query.Get("customer"); cus == "" || (pi.Customer != nil && *pi.Customer == cus) {
+			data = append(data, pi)
+		}
+	}
+	sort.Slice(data, func(i, j int) bool {
+		if data[i].Created != data[j].Created {
+			return data[i].Created > data[j].Created
+		}
+		return data[i].ID < data[j].ID
+	})
+	return ok(map[string]any{"object": "list", "url": "/v1/payment_intents", "has_more": false, "data": data})
+}
+
 func (e *emulator) listRefunds(_ *http.Request, query url.Values) result {
 	data := []*refund{}
 	for _, rf := range e.refunds {

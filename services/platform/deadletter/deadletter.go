@@ -206,7 +206,7 @@ func (l *Letters) apply(ctx context.Context, letter Letter) error {
 	if err != nil {
 		return err
 	}
-	return handle(ctx, e)
+	return handle(events.Replaying(ctx), e)
 }
 
 // errorText is msg as a text column takes it: valid UTF-8 without NUL

@@ -40,6 +40,8 @@ type fixture struct {
 
 	mu     sync.Mutex
 	outage error
+	// replays are the events the consumer was handed as replays.
+	replays []string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -60,6 +62,11 @@ func newFixture(t *testing.T) *fixture {
 // apply is the consumer: it records the event's effect once, in the
 // transaction that records the event.
 func (f *fixture) apply(ctx context.Context, e events.Event) error {
+	if events.IsReplay(ctx) {
+		f.mu.Lock()
+		f.replays = append(f.replays, e.ID)
+		f.mu.Unlock()
+	}
 	return events.Once(ctx, f.DB, "shop", e, func(ctx context.Context, tx pgx.Tx) error {
 		f.mu.Lock()
 		outage := f.outage
@@ -250,6 +257,12 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 	t.Run("a redelivery after the replay is acknowledged and changes nothing", func(t *testing.T) {
 		assert.Equal(t, "SUCCESS", f.deliver(t, "/events/order.paid", paid("e-1")))
 		assert.Equal(t, 1, f.effects(t, "e-1"))
+	})
+
+	t.Run("the consumer tells the replays from the deliveries", func(t *testing.T) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		assert.Equal(t, []string{"e-1", "e-1", "e-1"}, f.replays, "three replays, no delivery")
 	})
 }
 

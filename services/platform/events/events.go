@@ -84,6 +84,21 @@ func (d dropError) Unwrap() error { return d.err }
 // Drop marks err as permanent: retrying the event cannot succeed.
 func Drop(err error) error { return dropError{err} }
 
+type replayKey struct{}
+
+// Replaying marks ctx as carrying an operator's replay of a dead letter,
+// as deadletter does: a handler may then retry what it gave up on when
+// the event first came.
+func Replaying(ctx context.Context) context.Context {
+	return context.WithValue(ctx, replayKey{}, true)
+}
+
+// IsReplay reports whether ctx carries an operator's replay (Replaying).
+func IsReplay(ctx context.Context) bool {
+	replay, _ := ctx.Value(replayKey{}).(bool)
+	return replay
+}
+
 // Subscription binds a topic to a handler at route.
 type Subscription struct {
 	Topic           string

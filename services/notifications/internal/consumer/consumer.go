@@ -1,7 +1,8 @@
 // Package consumer receives the events the notifications service
 // subscribes to and hands each to the notifications service, answering
 // Dapr SUCCESS, RETRY (a delivery still queued, a fault) or DROP (an event
-// that can never make a message).
+// that can never make a message, or whose message failed for good: a dead
+// letter, whose replay sends it again).
 package consumer
 
 import (
@@ -23,7 +24,7 @@ func New(svc *notifications.Service) *Consumer { return &Consumer{svc: svc} }
 // Subscriptions lists the topics to mount with events.Mount.
 func (c *Consumer) Subscriptions() []events.Subscription {
 	sub := func(topic string, h events.Handler) events.Subscription {
-		return events.Subscription{Topic: topic, Route: contracts.Route(topic), Handler: h}
+		return events.Subscription{Topic: topic, Route: contracts.Route(topic), Handler: c.resendOnReplay(h)}
 	}
 	return []events.Subscription{
 		sub(contracts.TopicUserRegistered, apply(c.svc.Welcome)),
@@ -39,9 +40,24 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 	}
 }
 
-// apply hands events to f; one that can never make a message is dropped.
+// apply hands events to f; one that can never make a message is dropped,
+// and so is one whose message could not be sent in MaxAttempts sends.
 func apply[T any](f func(ctx context.Context, eventID string, data T) error) events.Handler {
-	return events.Apply(f, notifications.ErrMalformed, notifications.ErrTemplateNotFound)
+	return events.Apply(f, notifications.ErrMalformed, notifications.ErrTemplateNotFound, notifications.ErrUndelivered)
+}
+
+// resendOnReplay gives the failed deliveries of an event an operator
+// replays from the dead letters another send, then handles it with h. A
+// mere redelivery of the event sends nothing that failed.
+func (c *Consumer) resendOnReplay(h events.Handler) events.Handler {
+	return func(ctx context.Context, e events.Event) error {
+		if events.IsReplay(ctx) {
+			if err := c.svc.Resend(ctx, e.ID); err != nil {
+				return err
+			}
+		}
+		return h(ctx, e)
+	}
 }
 
 // lowStock tells the shop's admins a product runs low.

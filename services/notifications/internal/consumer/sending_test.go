@@ -11,8 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/notifications/internal/consumer"
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
+	"github.com/daprshop/daprshop/services/notifications/internal/postgres"
 	"github.com/daprshop/daprshop/services/notifications/internal/postgres/migrations"
+	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
 )
 
@@ -177,13 +180,53 @@ func TestFailedSendsAreRetriedThenDeadLettered(t *testing.T) {
 
 	sender.setDown(true)
 	paid := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 100, "currency": "USD"}`
-	for _, want := range []string{"RETRY", "RETRY", "SUCCESS"} {
+	for _, want := range []string{"RETRY", "RETRY", "DROP"} {
 		assert.Equal(t, want, app.Deliver(t, "order.paid", "f-2", paid))
 	}
-	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "f-2")["email"])
+	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "f-2")["email"],
+		"failed for good: the event is a dead letter")
 	sender.setDown(false)
 	assert.Equal(t, "SUCCESS", app.Deliver(t, "order.paid", "f-2", paid))
-	assert.Len(t, sender.to("sam@example.com"), 1, "a dead letter is not sent again")
+	assert.Len(t, sender.to("sam@example.com"), 1, "a mere redelivery sends nothing that failed")
+}
+
+// An operator replaying the dead letter of an event whose mail failed for
+// good (the SMTP server down for longer than the retries) gets the mail
+// sent: one more send per replay, and nothing once it went out.
+func TestAReplaySendsWhatFailed(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	sender := &fakeSender{}
+	c := consumer.New(notifications.NewService(postgres.NewStore(pool), sender, notifications.Options{MaxAttempts: 2}))
+	handlers := map[string]events.Handler{}
+	for _, s := range c.Subscriptions() {
+		handlers[s.Topic] = s.Handler
+	}
+	deliver := func(ctx context.Context, topic, id, data string) error {
+		e, err := events.Parse([]byte(`{"specversion": "1.0", "id": "` + id + `", "source": "test", "type": "` + topic +
+			`", "topic": "` + topic + `", "datacontenttype": "application/json", "data": ` + data + `}`))
+		require.NoError(t, err)
+		return handlers[topic](ctx, e)
+	}
+	replay := events.Replaying(context.Background())
+	user := uuid.New()
+	require.NoError(t, deliver(context.Background(), "user.registered", "r-1", registered(user, "ria@example.com", "Ria")))
+
+	sender.setDown(true)
+	paid := `{"order_id": "` + uuid.NewString() + `", "user_id": "` + user.String() + `", "total_cents": 100, "currency": "USD"}`
+	require.Error(t, deliver(context.Background(), "order.paid", "r-2", paid), "queued")
+	err := deliver(context.Background(), "order.paid", "r-2", paid)
+	require.ErrorIs(t, err, notifications.ErrUndelivered)
+	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 2, "connection refused"}, deliveriesOf(t, pool, "r-2")["email"])
+
+	assert.ErrorIs(t, deliver(replay, "order.paid", "r-2", paid), notifications.ErrUndelivered, "the server is still down")
+	assert.Equal(t, deliveryState{"email", "order_paid", "failed", 3, "connection refused"}, deliveriesOf(t, pool, "r-2")["email"])
+	assert.Len(t, sender.to("ria@example.com"), 1, "the welcome only")
+
+	sender.setDown(false)
+	require.NoError(t, deliver(replay, "order.paid", "r-2", paid))
+	assert.Equal(t, deliveryState{"email", "order_paid", "sent", 4, "connection refused"}, deliveriesOf(t, pool, "r-2")["email"])
+	require.NoError(t, deliver(replay, "order.paid", "r-2", paid), "a second replay")
+	assert.Len(t, sender.to("ria@example.com"), 2, "the receipt went out once")
 }
 
 func TestLowStockGoesToTheAdmins(t *testing.T) {

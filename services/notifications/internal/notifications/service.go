@@ -17,6 +17,11 @@ import (
 // Delivering it again cannot help.
 var ErrMalformed = errors.New("malformed event")
 
+// ErrUndelivered is returned for an event one of whose deliveries failed
+// for good (MaxAttempts sends): the event is a dead letter, and an
+// operator's replay (Resend) sends the delivery again.
+var ErrUndelivered = errors.New("delivery failed for good")
+
 // Store keeps deliveries, preferences, templates and recipients.
 type Store interface {
 	// Deliveries returns a page of q.UserID's deliveries, newest first,
@@ -40,8 +45,11 @@ type Store interface {
 	Queue(ctx context.Context, eventID string, plan func(ctx context.Context, in Intake) ([]Delivery, error)) error
 	// SendQueued offers each queued delivery of eventID to attempt, under
 	// its row lock, saves the outcome attempt records on it and returns
-	// how many of the event's deliveries are still queued.
-	SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *Delivery) error) (int, error)
+	// how many of the event's deliveries are still queued and how many
+	// attempt failed for good.
+	SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *Delivery) error) (queued, failed int, err error)
+	// Requeue queues event eventID's failed deliveries again.
+	Requeue(ctx context.Context, eventID string) error
 }
 
 // Intake is what planning an event's deliveries reads and writes, in the
@@ -79,8 +87,8 @@ type Options struct {
 // the users' preferences and the shop's templates. Each event takes effect
 // once: its deliveries are queued in the transaction that records it and
 // sent after commit. A send that fails leaves its delivery queued for the
-// event's next delivery; after MaxAttempts the delivery is failed, a dead
-// letter admins can list.
+// event's next delivery; after MaxAttempts the delivery is failed, which
+// admins can list, and its event a dead letter they can replay.
 type Service struct {
 	store  Store
 	sender Sender
@@ -203,10 +211,11 @@ func plan(ctx context.Context, in Intake, r Request, template string, prefs Pref
 }
 
 // Send attempts event eventID's queued deliveries; any left queued make it
-// return an error, so the event is delivered again and the sends retried.
+// return an error, so the event is delivered again and the sends retried,
+// and any failed for good ErrUndelivered.
 func (s *Service) Send(ctx context.Context, eventID string) error {
 	log := s.opts.Log
-	pending, err := s.store.SendQueued(ctx, eventID, func(ctx context.Context, d *Delivery) error {
+	pending, failed, err := s.store.SendQueued(ctx, eventID, func(ctx context.Context, d *Delivery) error {
 		sendErr := s.sender.Send(ctx, *d)
 		if err := d.RecordAttempt(sendErr, s.opts.MaxAttempts, s.opts.Now()); err != nil {
 			return err
@@ -227,7 +236,17 @@ func (s *Service) Send(ctx context.Context, eventID string) error {
 	if pending > 0 {
 		return fmt.Errorf("event %s: %d deliveries not sent yet", eventID, pending)
 	}
+	if failed > 0 {
+		return fmt.Errorf("event %s: %d deliveries after %d sends: %w", eventID, failed, s.opts.MaxAttempts, ErrUndelivered)
+	}
 	return nil
+}
+
+// Resend queues event eventID's failed deliveries again, for an
+// operator's replay of the event: each gets one more send (Send), and
+// fails again at once if that one fails too.
+func (s *Service) Resend(ctx context.Context, eventID string) error {
+	return s.store.Requeue(ctx, eventID)
 }
 
 // Deliveries returns a page of q.UserID's deliveries and their total.

@@ -294,17 +294,17 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []notifications.Deliver
 // result is saved. Each delivery is row-locked while attempt runs, so
 // concurrent redeliveries of one event never send one message twice; a
 // delivery locked by another sender is left to it. It returns how many of
-// the event's deliveries are still queued afterwards.
-func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *notifications.Delivery) error) (int, error) {
+// the event's deliveries are still queued afterwards, and how many of
+// those it offered failed for good.
+func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *notifications.Delivery) error) (pending, failed int, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = 'queued' ORDER BY channel`, eventID)
 	if err != nil {
-		return 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
+		return 0, 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
-		return 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
+		return 0, 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
 	}
-	pending := 0
 	for _, id := range ids {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			r, err := postgres.One[deliveryRow](ctx, tx, pgx.ErrNoRows, "lock queued delivery", `SELECT `+deliveryColumns+`, 0 AS total
@@ -319,8 +319,11 @@ func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx
 			if err := attempt(ctx, &d); err != nil {
 				return err
 			}
-			if d.Status == notifications.StatusQueued {
+			switch d.Status {
+			case notifications.StatusQueued:
 				pending++
+			case notifications.StatusFailed:
+				failed++
 			}
 			var sentAt *time.Time
 			if !d.SentAt.IsZero() {
@@ -331,8 +334,17 @@ func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx
 			return err
 		})
 		if err != nil {
-			return 0, fmt.Errorf("send delivery %s: %w", id, err)
+			return 0, 0, fmt.Errorf("send delivery %s: %w", id, err)
 		}
 	}
-	return pending, nil
+	return pending, failed, nil
+}
+
+// Requeue queues event eventID's failed deliveries again.
+func (s *Store) Requeue(ctx context.Context, eventID string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = 'queued', updated_at = now()
+		WHERE event_id = $1 AND status = 'failed'`, eventID); err != nil {
+		return fmt.Errorf("requeue failed deliveries of event %s: %w", eventID, err)
+	}
+	return nil
 }
