@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,11 +28,12 @@ type result struct {
 
 // loadOptions shape one load: workers request back to back (a closed
 // model, like wrk's connections) for duration or until the targets run
-// out.
+// out; with a rate, at most workers requests are in flight at that pace.
 type loadOptions struct {
 	workers    int
 	duration   time.Duration
 	keepBodies bool
+	perSecond  float64 // 0: no pacing
 }
 
 // attack runs one load of targets with vegeta.
@@ -49,7 +51,11 @@ func attack(name string, targets vegeta.Targeter, o loadOptions) result {
 	r := result{name: name}
 	// Rate zero: no pacing, each worker sends its next request as soon as
 	// its last one is answered.
-	for res := range atk.Attack(targets, vegeta.ConstantPacer{}, o.duration, name) {
+	pacer := vegeta.ConstantPacer{}
+	if o.perSecond > 0 {
+		pacer = vegeta.ConstantPacer{Freq: int(o.perSecond + 0.5), Per: time.Second}
+	}
+	for res := range atk.Attack(targets, pacer, o.duration, name) {
 		if res.Error == vegeta.ErrNoTargets.Error() && res.Code == 0 {
 			continue // the targeter ran dry: the end of a finite load, not a request
 		}
@@ -101,12 +107,13 @@ func mustAll(name string, targets []vegeta.Target, workers int) (result, error) 
 
 func first[T any](s []T, n int) []T { return s[:min(n, len(s))] }
 
-// percentile is the p-th quantile (0..1) of sorted ds.
+// percentile is the p-th quantile (0..1) of sorted ds, by nearest rank:
+// the smallest value that at least p of them do not exceed.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
 		return 0
 	}
-	return ds[int(p*float64(len(ds)-1))]
+	return ds[max(int(math.Ceil(p*float64(len(ds))))-1, 0)]
 }
 
 func sortedDurations(ds []time.Duration) []time.Duration {

@@ -9,7 +9,9 @@
 //   - list: GET /api/v1/products (the first page) through the gateway
 //   - order: GET /api/v1/orders/{id}, authenticated, through the gateway
 //   - checkout → paid: POST /api/v1/checkout for customers with a saved
-//     card, then the saga until every order is paid
+//     card, then the saga until every order is paid; then the same at half
+//     the pace reached, with the delay from each event's outbox commit to
+//     each consumer
 //
 // The read loads alternate with the floor in rounds, so each is compared
 // with a floor measured minutes apart at most. It prints one table with
@@ -72,7 +74,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (setting
 	fs.StringVar(&s.boot.sentry, "sentry", filepath.Join(home, ".dapr", "bin", "sentry"), "Dapr Sentry `binary`")
 	fs.StringVar(&s.boot.pubsub, "pubsub", "redis", "pub/sub `backend` (a directory of components/pubsub)")
 	fs.StringVar(&s.boot.state, "state", "redis", "state store `backend` (a directory of components/state)")
-	fs.BoolVar(&s.smoke, "smoke", false, "a short run that proves the bench works (about 30 s of load): one round, 2 s per read load, 20 checkouts")
+	fs.BoolVar(&s.smoke, "smoke", false, "a short run that proves the bench works (about 30 s of load): one round, 2 s per read load, 30 checkouts")
 	fs.DurationVar(&s.duration, "duration", 8*time.Second, "length of each read load")
 	fs.IntVar(&s.rounds, "rounds", 2, "how many times the read loads alternate with the floor")
 	fs.IntVar(&s.workers, "workers", 32, "concurrent clients of the read loads")
@@ -86,7 +88,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (setting
 		return s, "", err
 	}
 	if s.smoke {
-		s.rounds, s.duration, s.carts, s.checkoutDuration = 1, 2*time.Second, 20, 5*time.Second
+		s.rounds, s.duration, s.carts, s.checkoutDuration = 1, 2*time.Second, 30, 5*time.Second
 	}
 	return s, *floorApp, nil
 }

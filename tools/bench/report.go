@@ -34,6 +34,15 @@ type report struct {
 	rss         map[string]group              // after the loads
 	// PostgreSQL's activity around the checkout load.
 	pgBefore, pgAfter map[string]dbActivity
+	// Outbox commit → consumer, during the checkout load and during the
+	// same load at half its pace.
+	deliveries        []delivery
+	deliveriesMissing int
+	deliveriesErr     error
+	paced             *checkoutResult
+	pacedDeliveries   []delivery
+	pacedMissing      int
+	pacedErr          error
 }
 
 // measure runs the loads and reads the kernel's accounting around each.
@@ -84,11 +93,13 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 			fmt.Fprintf(out, "round %d %-14s %8.0f req/s  p50 %-9s p99 %-9s failed %d\n", round, name, r.rps, ms(r.p50), ms(r.p99), r.failed)
 		}
 	}
+	// Two thirds of the carts for the closed load, the rest for the paced one.
+	full, paced := fx.carts[:len(fx.carts)*2/3], fx.carts[len(fx.carts)*2/3:]
 	if ctx.Err() == nil {
 		pgBefore, _ := pgActivity()
 		before := snapshot("/proc", known)
 		profiled := prof.during(loadPaid, s.checkoutDuration)
-		c, err := sh.checkoutLoad(fx, s.checkoutWorkers, s.checkoutDuration)
+		c, err := sh.checkoutLoad(full, loadOptions{workers: s.checkoutWorkers, duration: s.checkoutDuration})
 		if err := profiled(); err != nil {
 			fmt.Fprintln(out, "profiling:", err)
 		}
@@ -100,6 +111,18 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 			rep.pgBefore = pgBefore
 			rep.pgAfter, _ = pgActivity()
 			fmt.Fprintf(out, "checkout       %8.1f paid/s   checkout p50 %s p99 %s, failed %d\n", c.paidPerSecond, ms(c.p50), ms(c.p99), c.failed)
+			rep.deliveries, rep.deliveriesMissing, rep.deliveriesErr = eventDelays(ctx, c.start, c.end, 30*time.Second)
+		}
+	}
+	if rep.checkoutErr == nil && ctx.Err() == nil {
+		// The same saga at half the pace the closed load reached: the
+		// outbox's delay when the system is not saturated.
+		rate := rep.checkout.paidPerSecond / 2
+		c, err := sh.checkoutLoad(paced, loadOptions{workers: s.checkoutWorkers, duration: s.checkoutDuration, perSecond: rate})
+		rep.paced, rep.pacedErr = &c, err
+		if err == nil {
+			fmt.Fprintf(out, "checkout at %.0f/s: %.1f paid/s   checkout p50 %s p99 %s, failed %d\n", rate, c.paidPerSecond, ms(c.p50), ms(c.p99), c.failed)
+			rep.pacedDeliveries, rep.pacedMissing, rep.pacedErr = eventDelays(ctx, c.start, c.end, 30*time.Second)
 		}
 	}
 	rep.rss = snapshot("/proc", known)
@@ -129,6 +152,19 @@ func (r *report) err() error {
 	case r.checkout.failed > 0:
 		errs = append(errs, fmt.Errorf("checkout: %d of %d requests failed (%v): %s",
 			r.checkout.failed, r.checkout.requests, r.checkout.statusSet, strings.Join(first(r.checkout.errs, 3), "; ")))
+	}
+	switch {
+	case r.pacedErr != nil:
+		errs = append(errs, fmt.Errorf("paced checkout: %w", r.pacedErr))
+	case r.paced == nil:
+		errs = append(errs, errors.New("paced checkout: not run"))
+	case r.paced.failed > 0:
+		errs = append(errs, fmt.Errorf("paced checkout: %d of %d requests failed (%v)", r.paced.failed, r.paced.requests, r.paced.statusSet))
+	case len(r.pacedDeliveries) == 0:
+		errs = append(errs, errors.New("paced checkout: no event delivery recorded"))
+	}
+	if r.deliveriesErr != nil {
+		errs = append(errs, fmt.Errorf("event deliveries: %w", r.deliveriesErr))
 	}
 	return errors.Join(errs...)
 }
@@ -166,6 +202,13 @@ func (r *report) print(w io.Writer, s settings) {
 			ms(c.p50), ms(c.p99), verdict(c.paidPerSecond >= want, fmt.Sprintf("≥ %.0f paid/s", want)))
 		fmt.Fprintf(tw, "  order created → paid\t\t\t\t%s\t%s\t\t\t\t\n", ms(c.toPaid50), ms(c.toPaid99))
 	}
+	if c := r.paced; c != nil && r.pacedErr == nil {
+		fmt.Fprintf(tw, "%s, half pace\t\t%d\t%.1f paid/s\t%s\t%s\t\t\t%s\t\n", loadPaid, c.paid, c.paidPerSecond,
+			ms(c.p50), ms(c.p99), verdict(c.p99 <= 150*time.Millisecond, "checkout p99 ≤ 150 ms"))
+		p99 := deliveryP99(r.pacedDeliveries)
+		fmt.Fprintf(tw, "  outbox commit → consumer\t\t%d\t\t\t%s\t\t\t%s\t\n", len(r.pacedDeliveries),
+			ms(p99), verdict(p99 <= 50*time.Millisecond && r.pacedMissing == 0, "p99 ≤ 50 ms"))
+	}
 	tw.Flush()
 	rss, pss := r.systemMemory()
 	fmt.Fprintf(w, "\napps + sidecars RSS after the loads: %.0f MiB  %s; PSS (shared pages counted once): %.0f MiB\n",
@@ -202,6 +245,8 @@ func (r *report) print(w io.Writer, s settings) {
 	if r.checkout != nil {
 		printActivity(w, "paid order", r.pgBefore, r.pgAfter, r.checkout.paid)
 	}
+	printDeliveries(w, "checkout load", r.deliveries, r.deliveriesMissing)
+	printDeliveries(w, "checkout load at half pace", r.pacedDeliveries, r.pacedMissing)
 }
 
 // roles lists every process role seen, the costliest over all loads first.

@@ -74,7 +74,8 @@ type fixture struct {
 }
 
 // prepare creates a catalog, a customer with an order to read, and carts
-// customers with saved cards, all through the gateway.
+// customers with saved cards and one of the products in their cart, all
+// through the gateway.
 func (s *shop) prepare(products, carts int) (*fixture, error) {
 	f := &fixture{}
 	var creates []vegeta.Target
@@ -87,11 +88,15 @@ func (s *shop) prepare(products, carts int) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p struct{ ID string }
-	if err := json.Unmarshal(r.bodies[0], &p); err != nil {
-		return nil, fmt.Errorf("created product: %w", err)
+	productIDs := make([]string, len(r.bodies))
+	for i, b := range r.bodies {
+		var p struct{ ID string }
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("created product: %w", err)
+		}
+		productIDs[i] = p.ID
 	}
-	f.productID = p.ID
+	f.productID = productIDs[0]
 
 	customers := make([]string, carts+1)
 	var cards, items []vegeta.Target
@@ -100,7 +105,9 @@ func (s *shop) prepare(products, carts int) (*fixture, error) {
 			return nil, err
 		}
 		cards = append(cards, target(http.MethodPost, "/api/v1/payment-methods", customers[i], `{"payment_method": "pm_card_visa"}`))
-		items = append(items, target(http.MethodPost, "/api/v1/cart/items", customers[i], fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, f.productID)))
+		// Spread over the catalog, as a shop's orders are: one product for
+		// all would make its inventory row the bottleneck of every checkout.
+		items = append(items, target(http.MethodPost, "/api/v1/cart/items", customers[i], fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, productIDs[i%len(productIDs)])))
 	}
 	if _, err := mustAll("save cards", cards, 8); err != nil {
 		return nil, err
@@ -132,21 +139,22 @@ type checkoutResult struct {
 	paidPerSecond float64
 	toPaid50      time.Duration // from the order's creation to paid
 	toPaid99      time.Duration
+	start, end    time.Time // from the first checkout to the last payment
 }
 
-// checkoutLoad checks out the prepared carts with workers clients for at
-// most duration, then waits for every order it created to be paid (the
-// saga: order.created → payments charges the saved card at the Stripe
-// emulator → its webhook → payment.succeeded → orders). Paid orders per
-// second run from the load's start to the last payment.
-func (s *shop) checkoutLoad(f *fixture, workers int, duration time.Duration) (checkoutResult, error) {
+// checkoutLoad checks out carts as o says, then waits for every order it
+// created to be paid (the saga: order.created → payments charges the saved
+// card at the Stripe emulator → its webhook → payment.succeeded → orders).
+// Paid orders per second run from the load's start to the last payment.
+func (s *shop) checkoutLoad(carts []string, o loadOptions) (checkoutResult, error) {
 	var targets []vegeta.Target
-	for _, c := range f.carts {
+	for _, c := range carts {
 		targets = append(targets, s.checkout(c))
 	}
 	start := time.Now()
-	r := attack("checkout → paid", each(targets), loadOptions{workers: workers, duration: duration, keepBodies: true})
-	out := checkoutResult{result: r}
+	o.keepBodies = true
+	r := attack(loadPaid, each(targets), o)
+	out := checkoutResult{result: r, start: start}
 	var ids []string
 	for _, b := range r.bodies {
 		var o struct{ ID string }
@@ -195,7 +203,7 @@ func (s *shop) checkoutLoad(f *fixture, workers int, duration time.Duration) (ch
 		toPaid = append(toPaid, g.Paid.Sub(g.Created))
 	}
 	toPaid = sortedDurations(toPaid)
-	out.paid = len(got)
+	out.paid, out.end = len(got), last
 	out.paidPerSecond = float64(len(got)) / last.Sub(start).Seconds()
 	out.toPaid50, out.toPaid99 = percentile(toPaid, 0.5), percentile(toPaid, 0.99)
 	return out, nil
