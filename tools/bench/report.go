@@ -96,6 +96,9 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 	// Two thirds of the carts for the closed load, the rest for the paced one.
 	full, paced := fx.carts[:len(fx.carts)*2/3], fx.carts[len(fx.carts)*2/3:]
 	if ctx.Err() == nil {
+		// Backends flush their counters about once a second: the read
+		// loads' must land before the checkout's first reading.
+		time.Sleep(1500 * time.Millisecond)
 		pgBefore, _ := pgActivity()
 		before := snapshot("/proc", known)
 		profiled := prof.during(loadPaid, s.checkoutDuration)
