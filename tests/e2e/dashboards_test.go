@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -119,24 +121,63 @@ func TestDashboards(t *testing.T) {
 							require.True(t, ok, "unknown variable %s in %s", ref, target.Expr)
 							return v
 						})
-						// Waits for a scrape after the last test's traffic
-						// (or, run alone, the first scrapes after boot).
-						var numbers int
-						var got []promResult
-						require.Eventually(t, func() bool {
-							got = promQuery(t, query)
-							numbers = 0
-							for _, r := range got {
-								if v := r.value(t); !math.IsNaN(v) && !math.IsInf(v, 0) {
-									numbers++
-								}
+						// An invalid query fails at once; an empty one is
+						// asked again until a scrape after the last test's
+						// traffic (or, run alone, the first ones after boot).
+						// Nothing in the condition fails t itself: a late
+						// evaluation must not fail a finished test.
+						_, err := promTry(query)
+						require.NoError(t, err, "panel %q", p.Title)
+						assert.EventuallyWithT(t, func(c *assert.CollectT) {
+							got, err := promTry(query)
+							if assert.NoError(c, err) {
+								assert.True(c, hasNumber(got), "%s returns %d series, none with a number: %v", query, len(got), got)
 							}
-							return numbers > 0
-						}, scrapeWait, time.Second, "panel %q: %s returns %d series, none with a number: %v", p.Title, query, len(got), got)
+						}, scrapeWait, time.Second, "panel %q", p.Title)
 					})
 				}
 			}
 		})
 	}
 	t.Logf("%d panels of %d dashboards evaluated over the last %s", panels, len(files), window)
+}
+
+// promTry runs an instant query like promQuery, but returns what fails
+// instead of failing the test, so that it can be retried.
+func promTry(query string) ([]promResult, error) {
+	resp, err := http.Get(prometheusURL + "/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string       `json:"resultType"`
+			Result     []promResult `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", query, resp.Status, err)
+	}
+	if out.Status != "success" {
+		return nil, fmt.Errorf("%s: %s", query, out.Error)
+	}
+	if out.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("%s: a %s, not a vector", query, out.Data.ResultType)
+	}
+	return out.Data.Result, nil
+}
+
+// hasNumber reports whether a series of rs has a sample a panel can draw:
+// not NaN (a ratio or quantile of nothing), not infinite.
+func hasNumber(rs []promResult) bool {
+	for _, r := range rs {
+		s, _ := r.Value[1].(string)
+		if v, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return true
+		}
+	}
+	return false
 }
