@@ -42,7 +42,7 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: run status test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -61,6 +61,13 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 	  --storage.tsdb.path=$(RUN_DIR)/prometheus >$(RUN_DIR)/prometheus.log 2>&1 & prometheus=$$!; \
 	trap 'kill $$mailpit $$devsink $$stripelocal $$prometheus 2>/dev/null || true' EXIT; \
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
+
+## status: what is up of the system `make run` started (same PUBSUB and
+## REPLICAS): each app's readiness and its sidecar, the dependencies and
+## dev servers, the UIs' URLs; exits 1 if anything is down
+status:
+	@go build -trimpath -o $(BIN)/ ./tools/runner
+	@$(BIN)/runner status -f dapr.yaml -pubsub $(PUBSUB) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## test: lint, unit and integration tests, the alert rules' tests, the
 ## end-to-end suite, then the event flow on every broker and the PostgreSQL

@@ -12,28 +12,44 @@ import (
 )
 
 // TestClusterGetsTheTestedAlertRules renders deploy/observability as
-// `kubectl apply -k` does and checks that its ConfigMap carries alerts.yml
-// and prometheus-kubernetes.yml byte for byte: the cluster's Prometheus
-// evaluates the rules that `promtool test rules` checked, nothing older.
+// `kubectl apply -k` does and checks that its ConfigMaps carry alerts.yml,
+// prometheus-kubernetes.yml and every dashboard of dashboards/ byte for
+// byte: the cluster's Prometheus evaluates the rules that `promtool test
+// rules` checked, and its Grafana shows the dashboards whose every query
+// the e2e suite evaluated, nothing older.
 func TestClusterGetsTheTestedAlertRules(t *testing.T) {
-	var maps []*corev1.ConfigMap
+	maps := map[string]*corev1.ConfigMap{}
 	for _, d := range render(t, observeDir) {
 		if cm, ok := d.Obj.(*corev1.ConfigMap); ok {
-			maps = append(maps, cm)
+			maps[cm.Name] = cm
 		}
 	}
-	require.Len(t, maps, 1, "one ConfigMap of Prometheus' configuration")
-	cm := maps[0]
-	assert.Equal(t, "monitoring", cm.Namespace, "the namespace the network policies let scrape")
-	for key, file := range map[string]string{
-		"alerts.yml":     "alerts.yml",
-		"prometheus.yml": "prometheus-kubernetes.yml",
-	} {
-		want, err := os.ReadFile(filepath.Join(observeDir, file))
-		require.NoError(t, err)
-		assert.Equal(t, string(want), cm.Data[key], "%s differs from %s", key, file)
+	require.Len(t, maps, 2, "Prometheus' configuration and the dashboards")
+	want := map[string]map[string]string{
+		"prometheus-daprshop":         {"alerts.yml": "alerts.yml", "prometheus.yml": "prometheus-kubernetes.yml"},
+		"grafana-dashboards-daprshop": {},
 	}
-	assert.Len(t, cm.Data, 2)
+	dashboards, err := filepath.Glob(filepath.Join(observeDir, "dashboards", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dashboards)
+	for _, file := range dashboards {
+		want["grafana-dashboards-daprshop"][filepath.Base(file)] = filepath.Join("dashboards", filepath.Base(file))
+	}
+	for name, files := range want {
+		t.Run(name, func(t *testing.T) {
+			cm := maps[name]
+			require.NotNil(t, cm)
+			assert.Equal(t, "monitoring", cm.Namespace, "the namespace the network policies let scrape")
+			for key, file := range files {
+				want, err := os.ReadFile(filepath.Join(observeDir, file))
+				require.NoError(t, err)
+				assert.Equal(t, string(want), cm.Data[key], "%s differs from %s", key, file)
+			}
+			assert.Len(t, cm.Data, len(files), "every file of dashboards/ listed in the kustomization, and nothing else")
+		})
+	}
+	assert.Equal(t, "1", maps["grafana-dashboards-daprshop"].Labels["grafana_dashboard"],
+		"the label Grafana's dashboard sidecar loads ConfigMaps by")
 }
 
 // TestEveryAlertRuleIsTested: promtool only runs the tests there are, so a

@@ -1248,36 +1248,74 @@ func TestObservability(t *testing.T) {
 		assert.Empty(t, deadLetters.For, "at once")
 	})
 
-	t.Run("dashboard", func(t *testing.T) {
-		data, err := os.ReadFile(filepath.Join(observeDir, "grafana-dashboard.json"))
-		require.NoError(t, err)
-		var dash struct {
+	// The e2e suite evaluates every query against a Prometheus that saw
+	// traffic (tests/e2e TestDashboards); this checks what Grafana needs to
+	// import them, and that each covers what it is for.
+	t.Run("dashboards", func(t *testing.T) {
+		type target struct {
+			Expr       string            `json:"expr"`
+			Datasource map[string]string `json:"datasource"`
+		}
+		type dashboard struct {
 			Title  string `json:"title"`
+			UID    string `json:"uid"`
 			Panels []struct {
-				Title   string `json:"title"`
-				Targets []struct {
-					Expr string `json:"expr"`
-				} `json:"targets"`
+				ID         int               `json:"id"`
+				Type       string            `json:"type"`
+				Title      string            `json:"title"`
+				Datasource map[string]string `json:"datasource"`
+				Targets    []target          `json:"targets"`
 			} `json:"panels"`
 		}
-		require.NoError(t, json.Unmarshal(data, &dash))
-		var exprs []string
-		for _, p := range dash.Panels {
-			for _, tg := range p.Targets {
-				exprs = append(exprs, tg.Expr)
-			}
+		covers := map[string][]string{
+			"overview.json": {"rate(http_request_duration_seconds_count", `status=~"5.."`,
+				"histogram_quantile(0.5,", "histogram_quantile(0.99,", "http_requests_in_flight", "process_cpu_seconds_total"},
+			"checkout.json": {`route="/api/v1/checkout"`, `topic="order.created"`, `topic="order.paid"`,
+				`service="payments"`, "stock_reservations_held"},
+			"events.json": {"outbox_backlog", "outbox_lag_seconds", "outbox_events_published_total", "outbox_publish_failures_total",
+				"events_handled_total", "dead_letters_unresolved", "dead_letters_received_total"},
+			"sidecars.json": {"dapr_http_server_latency_bucket", "dapr_grpc_io_server_server_latency_bucket",
+				"dapr_http_client_roundtrip_latency_bucket", "dapr_runtime_service_invocation_res_recv_latency_ms_bucket",
+				"dapr_component_pubsub_egress_count", "dapr_component_state_count", `policy="circuitbreaker"`,
+				"dapr_resiliency_activations_total"},
+			"jobs.json": {"workers_job_runs_total", "workers_job_failures_total", "workers_job_last_success_timestamp_seconds",
+				"workers_job_duration_seconds_bucket"},
 		}
-		all := strings.Join(exprs, "\n")
-		for _, want := range []string{
-			"histogram_quantile(0.5,",
-			"histogram_quantile(0.99,",
-			"http_request_duration_seconds_bucket",
-			"http_request_duration_seconds_count",
-			"sum by (status)",
-			"http_requests_in_flight",
-		} {
-			t.Run(want, func(t *testing.T) { assert.Contains(t, all, want) })
+		uids := map[string]string{}
+		for file, want := range covers {
+			t.Run(file, func(t *testing.T) {
+				data, err := os.ReadFile(filepath.Join(observeDir, "dashboards", file))
+				require.NoError(t, err)
+				var d dashboard
+				require.NoError(t, json.Unmarshal(data, &d))
+				require.NotEmpty(t, d.UID)
+				assert.Empty(t, uids[d.UID], "uid %s used by %s too", d.UID, uids[d.UID])
+				uids[d.UID] = file
+				ids := map[int]bool{}
+				var exprs []string
+				for _, p := range d.Panels {
+					assert.False(t, ids[p.ID], "panel id %d twice", p.ID)
+					ids[p.ID] = true
+					if p.Type == "row" {
+						continue
+					}
+					assert.Equal(t, "${datasource}", p.Datasource["uid"], "panel %q: the data source chosen at import", p.Title)
+					require.NotEmpty(t, p.Targets, "panel %q: a query", p.Title)
+					for _, tg := range p.Targets {
+						assert.NotEmpty(t, tg.Expr, "panel %q", p.Title)
+						assert.Equal(t, "${datasource}", tg.Datasource["uid"], "panel %q", p.Title)
+						exprs = append(exprs, tg.Expr)
+					}
+				}
+				all := strings.Join(exprs, "\n")
+				for _, w := range want {
+					assert.Contains(t, all, w)
+				}
+			})
 		}
+		files, err := filepath.Glob(filepath.Join(observeDir, "dashboards", "*.json"))
+		require.NoError(t, err)
+		assert.Len(t, files, len(covers), "a dashboard this test does not know")
 	})
 }
 

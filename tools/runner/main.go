@@ -7,6 +7,11 @@
 //	runner [-f dapr.yaml] [-daprd path] [-swap-resources FROM=TO]... [-ready-timeout 120s] [-stop-timeout 10s]
 //	       [-sentry path -sentry-config file -sentry-credentials dir [-access-config dir]]
 //	       [-replicas APP=N[,APP=N...]]
+//	runner status [-f dapr.yaml] [-replicas APP=N[,APP=N...]] [-pubsub redis] [addresses...]
+//
+// status probes the system a runner started (make status): each
+// instance's /readyz and its sidecar's /v1.0/healthz, the dependencies and
+// the dev servers, and prints the UIs' URLs; it exits 1 if any is down.
 //
 // -replicas starts N instances of an app, all under its app id, so that
 // name resolution spreads its calls over them: the n-th listens on every

@@ -45,6 +45,21 @@ const (
 	TopicNotificationRequested = "notification.requested"
 )
 
+// Published lists the topics each app publishes, as grouped above. The
+// outbox relay reports each of its app's topics from the start, zero
+// included, so that a dashboard or a rate sees the first event of a topic
+// as a change rather than as a series appearing.
+var Published = map[string][]string{
+	AppAuth: {TopicUserRegistered},
+	AppProducts: {TopicInventoryReserved, TopicInventoryReleased, TopicInventoryRestocked,
+		TopicInventoryLowStock},
+	AppOrders: {TopicOrderCreated, TopicOrderPaid, TopicOrderCancelled, TopicOrderShipped,
+		TopicOrderDelivered, TopicOrderRefunded},
+	AppPayments: {TopicPaymentCreated, TopicPaymentSucceeded, TopicPaymentFailed,
+		TopicPaymentRefunded},
+	AppWorkers: {TopicNotificationRequested},
+}
+
 // DeadLetterTopic is where app's sidecar puts the events app's
 // subscriptions drop or exhaust their retries on. One topic per app keeps
 // each app's dead letters its own: only app may publish and read it (the

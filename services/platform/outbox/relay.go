@@ -27,6 +27,9 @@ type Publisher interface {
 type Options struct {
 	// Source is the CloudEvent source of every event: the service name.
 	Source string
+	// Topics are the topics the service publishes: their counters report
+	// from the start, zero included, so that rates see the first event.
+	Topics []string
 	// BatchSize bounds the rows claimed per transaction (default 100).
 	BatchSize int
 	// PollInterval is how often the relay looks for rows without being
@@ -75,7 +78,7 @@ func NewRelay(pool *pgxpool.Pool, pub Publisher, log *slog.Logger, opts Options)
 		opts.MaxBackoff = max(10*time.Second, opts.MinBackoff)
 	}
 	labels := prometheus.Labels{"service": opts.Source}
-	return &Relay{
+	r := &Relay{
 		pool: pool, pub: pub, log: log, opts: opts,
 		published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "outbox_events_published_total", Help: "Outbox events published to the broker, by topic.", ConstLabels: labels,
@@ -88,6 +91,11 @@ func NewRelay(pool *pgxpool.Pool, pub Publisher, log *slog.Logger, opts Options)
 		lag: prometheus.NewDesc("outbox_lag_seconds",
 			"Age of the oldest outbox event not yet published; 0 when none waits.", nil, labels),
 	}
+	for _, topic := range opts.Topics {
+		r.published.WithLabelValues(topic)
+		r.failures.WithLabelValues(topic)
+	}
+	return r
 }
 
 // Describe implements prometheus.Collector.

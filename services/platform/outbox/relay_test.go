@@ -419,3 +419,22 @@ func TestRelayReportsBacklogAndLag(t *testing.T) {
 	require.Len(t, lag, 1)
 	assert.InDelta(t, 90, lag[0], 30, "the age of the oldest waiting event")
 }
+
+// TestRelayReportsItsTopicsAtZero: a topic nothing has been published on
+// yet is a series at 0, not an absent one, so that a dashboard's funnel
+// shows "none yet" and a rate sees the first event.
+func TestRelayReportsItsTopicsAtZero(t *testing.T) {
+	pool := newDB(t)
+	relay := outbox.NewRelay(pool, &fakePublisher{}, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		outbox.Options{Source: "payments", Topics: []string{"payment.succeeded", "payment.failed"}})
+	assert.NoError(t, testutil.CollectAndCompare(relay, strings.NewReader(`
+		# HELP outbox_events_published_total Outbox events published to the broker, by topic.
+		# TYPE outbox_events_published_total counter
+		outbox_events_published_total{service="payments",topic="payment.failed"} 0
+		outbox_events_published_total{service="payments",topic="payment.succeeded"} 0
+		# HELP outbox_publish_failures_total Failed attempts to publish an outbox event, by topic.
+		# TYPE outbox_publish_failures_total counter
+		outbox_publish_failures_total{service="payments",topic="payment.failed"} 0
+		outbox_publish_failures_total{service="payments",topic="payment.succeeded"} 0
+	`), "outbox_events_published_total", "outbox_publish_failures_total"))
+}

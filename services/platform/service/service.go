@@ -21,6 +21,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
@@ -141,7 +142,7 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 			s.Close()
 			return nil, errors.New("the outbox relay needs the service's database: set Spec.Migrations")
 		}
-		s.Relay = outbox.NewRelay(s.DB, s.Sidecar, s.Log, outbox.Options{Source: cfg.Service})
+		s.Relay = outbox.NewRelay(s.DB, s.Sidecar, s.Log, outbox.Options{Source: cfg.Service, Topics: contracts.Published[spec.Name]})
 		if err := s.Server.Metrics().Registry.Register(s.Relay); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("register outbox metrics: %w", err)

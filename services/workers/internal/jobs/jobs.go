@@ -25,6 +25,11 @@ type Runner struct {
 	items    *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// lastSuccess is when each job last ran without error, 0 before its
+	// first success: "how long since the purge worked" is the question a
+	// failure counter cannot answer once the failures stop being counted
+	// (the workers restarted).
+	lastSuccess *prometheus.GaugeVec
 }
 
 // NewRunner returns a Runner whose metrics are registered on reg. They are
@@ -47,8 +52,11 @@ func NewRunner(log *slog.Logger, reg prometheus.Registerer, now func() time.Time
 			Name: "workers_job_duration_seconds", Help: "Time a scheduled job run took, by job.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60},
 		}, []string{"job_name"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "workers_job_last_success_timestamp_seconds", Help: "When each scheduled job last ran without error, in Unix seconds; 0 until it has.",
+		}, []string{"job_name"}),
 	}
-	for _, c := range []prometheus.Collector{r.runs, r.items, r.failures, r.duration} {
+	for _, c := range []prometheus.Collector{r.runs, r.items, r.failures, r.duration, r.lastSuccess} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -60,7 +68,8 @@ func NewRunner(log *slog.Logger, reg prometheus.Registerer, now func() time.Time
 func (r *Runner) Run(ctx context.Context, name string, job Job) error {
 	start := r.now()
 	items, err := job(ctx)
-	took := r.now().Sub(start)
+	end := r.now()
+	took := end.Sub(start)
 	r.runs.WithLabelValues(name).Inc()
 	r.items.WithLabelValues(name).Add(float64(items))
 	r.duration.WithLabelValues(name).Observe(took.Seconds())
@@ -69,6 +78,7 @@ func (r *Runner) Run(ctx context.Context, name string, job Job) error {
 		r.log.ErrorContext(ctx, "job failed", "job", name, "items", items, "duration_ms", took.Milliseconds(), "err", err)
 		return err
 	}
+	r.lastSuccess.WithLabelValues(name).Set(float64(end.UnixNano()) / 1e9)
 	r.log.InfoContext(ctx, "job done", "job", name, "items", items, "duration_ms", took.Milliseconds())
 	return nil
 }
@@ -84,6 +94,7 @@ func (r *Runner) Mount(app fiber.Router, jobs map[string]Job) {
 		r.runs.WithLabelValues(name)
 		r.items.WithLabelValues(name)
 		r.failures.WithLabelValues(name)
+		r.lastSuccess.WithLabelValues(name)
 		app.Post("/"+name, server.NotInvoked, func(c *fiber.Ctx) error {
 			if err := r.Run(c.UserContext(), name, job); err != nil {
 				return err

@@ -48,6 +48,9 @@ func TestRunnerCountsAndLogsEveryRun(t *testing.T) {
 	assert.Equal(t, 16.0, testutil.ToFloat64(r.items.WithLabelValues("cron-purge")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(r.failures.WithLabelValues("cron-purge")))
 	assert.Equal(t, 1, testutil.CollectAndCount(r.duration))
+	// The second run's end; the failed third leaves it.
+	assert.Equal(t, float64(time.Date(2025, 3, 1, 0, 0, 1, 0, time.UTC).Unix()),
+		testutil.ToFloat64(r.lastSuccess.WithLabelValues("cron-purge")))
 	assert.Contains(t, logs.String(), `"msg":"job done","job":"cron-purge","items":7,"duration_ms":250`)
 	assert.Contains(t, logs.String(), `"msg":"job failed","job":"cron-purge","items":2,"duration_ms":250,"err":"database down"`)
 }
@@ -65,5 +68,8 @@ func TestMountedJobsReportBeforeTheirFirstRun(t *testing.T) {
 		# HELP workers_job_runs_total Scheduled job runs, by job.
 		# TYPE workers_job_runs_total counter
 		workers_job_runs_total{job_name="cron-purge"} 0
-	`), "workers_job_failures_total", "workers_job_runs_total"))
+		# HELP workers_job_last_success_timestamp_seconds When each scheduled job last ran without error, in Unix seconds; 0 until it has.
+		# TYPE workers_job_last_success_timestamp_seconds gauge
+		workers_job_last_success_timestamp_seconds{job_name="cron-purge"} 0
+	`), "workers_job_failures_total", "workers_job_runs_total", "workers_job_last_success_timestamp_seconds"))
 }
