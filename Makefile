@@ -42,7 +42,7 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: help run test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -98,11 +98,35 @@ stripelocal:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ ./tools/stripelocal
 
-## lint: gofmt and go vet over every module
-lint:
+## lint: gofmt and go vet over every module, and the OpenAPI document
+## through the linter (openapi-lint)
+lint: openapi-lint
 	@unformatted=$$(gofmt -l $(GO_MODULES) tools/daprd); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(addsuffix /...,$(GO_MODULES))
+
+# The API document's tools (the linter, the Redoc bundle of /api/docs),
+# pinned by tools/apidocs/package-lock.json and installed from it.
+APIDOCS := tools/apidocs
+REDOC_BUNDLE := services/gateway/internal/apidocs/redoc.standalone.js
+$(APIDOCS)/node_modules/.package-lock.json: $(APIDOCS)/package.json $(APIDOCS)/package-lock.json
+	cd $(APIDOCS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+## openapi-lint: lint the public API's OpenAPI document with Redocly's
+## recommended rules (tools/apidocs/redocly.yaml); any warning fails. Also
+## checks that the vendored Redoc bundle is the pinned one (api-docs).
+openapi-lint: $(APIDOCS)/node_modules/.package-lock.json
+	@cd $(APIDOCS) && out=$$(node_modules/.bin/redocly lint --format=stylish --max-problems=1000 2>&1) \
+	  || { echo "$$out"; exit 1; }; \
+	if grep -q ' warning ' <<<"$$out"; then echo "$$out"; echo "openapi-lint: warnings fail too"; exit 1; fi; \
+	echo "openapi-lint: $$(grep -c 'operationId:' ../../services/gateway/internal/openapi/openapi.yaml) operations, no error, no warning"
+	@cmp -s $(APIDOCS)/node_modules/redoc/bundles/redoc.standalone.js $(REDOC_BUNDLE) || \
+	  { echo "$(REDOC_BUNDLE) is not the pinned Redoc's: run make api-docs"; exit 1; }
+
+## api-docs: vendor the pinned Redoc bundle that the gateway serves at
+## /api/docs (compiled into it, so that no page loads a script from elsewhere)
+api-docs: $(APIDOCS)/node_modules/.package-lock.json
+	cp $(APIDOCS)/node_modules/redoc/bundles/redoc.standalone.js $(REDOC_BUNDLE)
 
 ## daprd: build the Dapr sidecar once (its own pinned module, outside go.work)
 DAPRD_SOURCE := $(shell cat tools/daprd/go.mod tools/daprd/go.sum $$(find tools/daprd -name '*.go' | sort) | sha256sum | cut -c1-16)

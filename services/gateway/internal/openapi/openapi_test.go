@@ -69,7 +69,7 @@ func TestDocumentMatchesTheRouteTable(t *testing.T) {
 	require.NoError(t, err)
 
 	for path, ops := range doc.Paths {
-		if path == Path {
+		if path == Path || path == "/api/docs" {
 			continue // served by the gateway itself
 		}
 		for _, concrete := range doc.concretePaths(path) {
