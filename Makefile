@@ -44,6 +44,13 @@ GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1
 
 .PHONY: help run test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
 
+## help: list the targets with what each does
+help:
+	@echo "Targets (make <target>; variables such as PUBSUB, STATE, REPLICAS are described in the Makefile):"
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); name = $$1; sub(/:$$/, "", name); sub(/^[a-z-]+: */, ""); \
+	  printf "  %-14s %s\n", name, $$0; next } \
+	  /^## / && name { sub(/^## /, ""); printf "  %-14s %s\n", "", $$0; next } { name = "" }' $(MAKEFILE_LIST)
+
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
 ## SMS/push sink, the Stripe emulator and Prometheus (scraping every app and
@@ -132,9 +139,11 @@ api-docs: $(APIDOCS)/node_modules/.package-lock.json
 DAPRD_SOURCE := $(shell cat tools/daprd/go.mod tools/daprd/go.sum $$(find tools/daprd -name '*.go' | sort) | sha256sum | cut -c1-16)
 daprd:
 	@if [ ! -x "$(DAPRD)" ] || [ "$$(cat "$(DAPRD).source" 2>/dev/null)" != "$(DAPRD_SOURCE)" ]; then \
-	  mkdir -p "$(dir $(DAPRD))"; set -x; \
-	  cd tools/daprd && GOWORK=off go build -trimpath \
-	    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" . ; \
+	  mkdir -p "$(dir $(DAPRD))"; \
+	  echo "daprd: building Dapr $(DAPR_VERSION)'s sidecar from source into $(DAPRD)"; \
+	  echo "daprd: the first time this downloads about 2 GB of modules and takes around ten minutes"; \
+	  tools/dev/build-progress.sh daprd tools/daprd -trimpath \
+	    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(abspath $(DAPRD))" . ; \
 	  echo "$(DAPRD_SOURCE)" > "$(DAPRD).source"; \
 	fi
 
@@ -153,6 +162,8 @@ prepare:
 infra:
 	@tools/dev/infra.sh
 
+## unit: unit and integration tests of every module (real PostgreSQL,
+## Redis and Stripe's mock server), with the race detector
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 	cd tools/daprd && GOWORK=off go test -race -count=1 ./nrcache
@@ -216,6 +227,7 @@ chaos: build daprd sentry prepare infra mailpit devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
 	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 
+## clean: remove the built binaries and the dev secrets and state (.bin, .run)
 clean:
 	rm -rf $(BIN) $(RUN_DIR)
 
