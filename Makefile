@@ -42,7 +42,14 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: run status test build config-docs lint daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: help run status test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+
+## help: list the targets with what each does
+help:
+	@echo "Targets (make <target>; variables such as PUBSUB, STATE, REPLICAS are described in the Makefile):"
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); name = $$1; sub(/:$$/, "", name); sub(/^[a-z-]+: */, ""); \
+	  printf "  %-14s %s\n", name, $$0; next } \
+	  /^## / && name { sub(/^## /, ""); printf "  %-14s %s\n", "", $$0; next } { name = "" }' $(MAKEFILE_LIST)
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
@@ -105,19 +112,45 @@ stripelocal:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ ./tools/stripelocal
 
-## lint: gofmt and go vet over every module
-lint:
+## lint: gofmt and go vet over every module, and the OpenAPI document
+## through the linter (openapi-lint)
+lint: openapi-lint
 	@unformatted=$$(gofmt -l $(GO_MODULES) tools/daprd); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(addsuffix /...,$(GO_MODULES))
+
+# The API document's tools (the linter, the Redoc bundle of /api/docs),
+# pinned by tools/apidocs/package-lock.json and installed from it.
+APIDOCS := tools/apidocs
+REDOC_BUNDLE := services/gateway/internal/apidocs/redoc.standalone.js
+$(APIDOCS)/node_modules/.package-lock.json: $(APIDOCS)/package.json $(APIDOCS)/package-lock.json
+	cd $(APIDOCS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+## openapi-lint: lint the public API's OpenAPI document with Redocly's
+## recommended rules (tools/apidocs/redocly.yaml); any warning fails. Also
+## checks that the vendored Redoc bundle is the pinned one (api-docs).
+openapi-lint: $(APIDOCS)/node_modules/.package-lock.json
+	@cd $(APIDOCS) && out=$$(node_modules/.bin/redocly lint --format=stylish --max-problems=1000 2>&1) \
+	  || { echo "$$out"; exit 1; }; \
+	if grep -q ' warning ' <<<"$$out"; then echo "$$out"; echo "openapi-lint: warnings fail too"; exit 1; fi; \
+	echo "openapi-lint: $$(grep -c 'operationId:' ../../services/gateway/internal/openapi/openapi.yaml) operations, no error, no warning"
+	@cmp -s $(APIDOCS)/node_modules/redoc/bundles/redoc.standalone.js $(REDOC_BUNDLE) || \
+	  { echo "$(REDOC_BUNDLE) is not the pinned Redoc's: run make api-docs"; exit 1; }
+
+## api-docs: vendor the pinned Redoc bundle that the gateway serves at
+## /api/docs (compiled into it, so that no page loads a script from elsewhere)
+api-docs: $(APIDOCS)/node_modules/.package-lock.json
+	cp $(APIDOCS)/node_modules/redoc/bundles/redoc.standalone.js $(REDOC_BUNDLE)
 
 ## daprd: build the Dapr sidecar once (its own pinned module, outside go.work)
 DAPRD_SOURCE := $(shell cat tools/daprd/go.mod tools/daprd/go.sum $$(find tools/daprd -name '*.go' | sort) | sha256sum | cut -c1-16)
 daprd:
 	@if [ ! -x "$(DAPRD)" ] || [ "$$(cat "$(DAPRD).source" 2>/dev/null)" != "$(DAPRD_SOURCE)" ]; then \
-	  mkdir -p "$(dir $(DAPRD))"; set -x; \
-	  cd tools/daprd && GOWORK=off go build -trimpath \
-	    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(DAPRD)" . ; \
+	  mkdir -p "$(dir $(DAPRD))"; \
+	  echo "daprd: building Dapr $(DAPR_VERSION)'s sidecar from source into $(DAPRD)"; \
+	  echo "daprd: the first time this downloads about 2 GB of modules and takes around ten minutes"; \
+	  tools/dev/build-progress.sh daprd tools/daprd -trimpath \
+	    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$(DAPR_VERSION)" -o "$(abspath $(DAPRD))" . ; \
 	  echo "$(DAPRD_SOURCE)" > "$(DAPRD).source"; \
 	fi
 
@@ -136,6 +169,8 @@ prepare:
 infra:
 	@tools/dev/infra.sh
 
+## unit: unit and integration tests of every module (real PostgreSQL,
+## Redis and Stripe's mock server), with the race detector
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 	cd tools/daprd && GOWORK=off go test -race -count=1 ./nrcache
@@ -199,6 +234,7 @@ chaos: build daprd sentry prepare infra mailpit devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
 	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 
+## clean: remove the built binaries and the dev secrets and state (.bin, .run)
 clean:
 	rm -rf $(BIN) $(RUN_DIR)
 

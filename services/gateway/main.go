@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/daprshop/daprshop/services/gateway/internal/apidocs"
 	"github.com/daprshop/daprshop/services/gateway/internal/edge"
 	"github.com/daprshop/daprshop/services/gateway/internal/openapi"
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
@@ -82,6 +83,7 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		MaxAge:        600,
 	}))
 	app.Get(openapi.Path, openapi.Handler(doc))
+	apidocs.Register(app, openapi.Path)
 	app.All("/*", edge.New(edge.Options{
 		Table:    table,
 		Limits:   routing.RateLimits,

@@ -45,7 +45,7 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 	if err := svc.Subscribe(ctx, consumer.New(sales).Subscriptions()...); err != nil {
 		return err
 	}
-	// Each job is named after the cron binding (components/cron-*.yaml)
+	// Each job is named after the cron binding (components/common/cron-*.yaml)
 	// that triggers it; the work itself runs in the service owning the data.
 	runner.Mount(app, map[string]jobs.Job{
 		"cron-expire-orders":      jobs.Counted(svc.Sidecar, contracts.AppOrders, contracts.ExpireOrdersPath),

@@ -195,7 +195,8 @@ type addressClient struct{ http *http.Client }
 func newAddressClient() addressClient {
 	ip := net.IPv4(127, byte(1+mathrand.IntN(254)), byte(mathrand.IntN(256)), byte(1+mathrand.IntN(254)))
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}
-	return addressClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext}}}
+	return addressClient{http: &http.Client{Timeout: 30 * time.Second,
+		Transport: newContractTransport(&http.Transport{DialContext: dialer.DialContext})}}
 }
 
 // post sends a JSON body to a gateway path.

@@ -48,7 +48,7 @@ func backend(kind, env string) string {
 func probeResources(t *testing.T, id string) string {
 	t.Helper()
 	dir := t.TempDir()
-	sources := []string{filepath.Join(sys.root, "components", "denylist.yaml")}
+	sources := []string{filepath.Join(sys.root, "components", "common", "denylist.yaml")}
 	for _, kind := range []struct{ dir, env string }{{"pubsub", "PUBSUB"}, {"state", "STATE"}} {
 		files, err := filepath.Glob(filepath.Join(backend(kind.dir, kind.env), "*.yaml"))
 		require.NoError(t, err)

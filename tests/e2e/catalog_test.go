@@ -117,8 +117,15 @@ func TestCatalog(t *testing.T) {
 				`{"sku": "E2E-` + suffix + `", "name": "x", "price_cents": 1, "initial_stock": 0}`, http.StatusConflict},
 			{"category still in use", http.MethodDelete, "/api/v1/categories/" + category.ID, admin, nil, ``, http.StatusConflict},
 		}
+		// The requests the document itself refuses: no token, a body
+		// missing required fields, not JSON.
+		invalid := map[string]bool{"customer creates": true, "anonymous creates": true, "anonymous deletes": true,
+			"invalid fields": true, "malformed json": true, "not json": true}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
+				if invalid[tt.name] {
+					invalidRequests(t)
+				}
 				headers := []string{"Content-Type", "application/json"}
 				if tt.header != nil {
 					headers = tt.header
@@ -142,6 +149,7 @@ func TestCatalog(t *testing.T) {
 	})
 
 	t.Run("the internal reservation routes are not public", func(t *testing.T) {
+		invalidRequests(t) // a path the document does not have
 		resp := send(t, http.MethodPost, "/internal/reservations", admin, `{}`)
 		assert.Equal(t, http.StatusNotFound, resp.Status)
 	})

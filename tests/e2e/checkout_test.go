@@ -170,7 +170,9 @@ func TestCheckout(t *testing.T) {
 		assert.Equal(t, int64(2500), c.TotalCents)
 
 		assert.Equal(t, http.StatusUnprocessableEntity, s.addToCart(t, customer, uuid.NewString(), 1).Status, "unknown product")
+		done := invalidRequests(t) // no Idempotency-Key
 		assert.Equal(t, http.StatusBadRequest, s.send(t, http.MethodPost, "/api/v1/checkout", customer, address).Status, "no key")
+		done()
 
 		key := uuid.NewString()
 		first := s.checkout(t, customer, key, address)

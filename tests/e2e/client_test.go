@@ -33,7 +33,8 @@ func (r response) JSON(t *testing.T, v any) {
 	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+// client checks every exchange with the gateway against the document.
+var client = &http.Client{Timeout: 30 * time.Second, Transport: gatewayTransport}
 
 // call sends a request to url with optional headers (name, value pairs).
 func call(t *testing.T, method, url string, body io.Reader, headers ...string) response {

@@ -72,6 +72,7 @@ func testServicesAnswer(t *testing.T) {
 
 	t.Run("anonymous calls to protected routes stop at the edge", func(t *testing.T) {
 		before := requestCount(t, 3003, "/api/v1/orders", http.StatusUnauthorized)
+		invalidRequests(t) // no token
 		resp := call(t, http.MethodGet, gatewayURL+"/api/v1/orders", nil, "X-User-ID", uuid.NewString(), "X-User-Roles", "ADMIN")
 		assert.Equal(t, http.StatusUnauthorized, resp.Status)
 		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
@@ -84,6 +85,7 @@ func testServicesAnswer(t *testing.T) {
 		assert.Contains(t, keys, sys.secrets["jwt-signing-key-id"])
 	})
 	t.Run("unknown paths are a problem+json 404 from the gateway", func(t *testing.T) {
+		invalidRequests(t) // a path the document does not have
 		resp := call(t, http.MethodGet, gatewayURL+"/api/v1/nothing-here", nil)
 		assert.Equal(t, http.StatusNotFound, resp.Status)
 		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))

@@ -439,7 +439,7 @@ func BenchmarkWebhookToPaid(b *testing.B) {
 	}
 }
 
-var benchClient = &http.Client{Timeout: 30 * time.Second}
+var benchClient = &http.Client{Timeout: 30 * time.Second, Transport: gatewayTransport}
 
 // benchSend sends a JSON request through the gateway and requires want.
 func benchSend(b *testing.B, method, path, auth, idemKey, body string, want int) []byte {

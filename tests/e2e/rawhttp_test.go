@@ -76,6 +76,9 @@ func sendRaw(t *testing.T, addr string, r rawRequest) response {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	if addr == gatewayAddr {
+		require.NoError(t, checkRawAnswer(ctx(t), r.method, r.target, r.header, resp.StatusCode, resp.Header, body))
+	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 

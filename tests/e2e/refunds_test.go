@@ -105,7 +105,9 @@ func TestRefunds(t *testing.T) {
 		assert.Equal(t, "true", retried.Header.Get("Idempotent-Replayed"))
 		resp := s.refund(t, p.ID, key, `{"amount_cents": 800}`)
 		assert.Equal(t, http.StatusUnprocessableEntity, resp.Status, "the key with another body: %s", resp.Body)
+		done := invalidRequests(t) // no Idempotency-Key
 		resp = s.refund(t, p.ID, "", `{"amount_cents": 800}`)
+		done()
 		assert.Equal(t, http.StatusBadRequest, resp.Status, "no key: %s", resp.Body)
 
 		var r refundJSON

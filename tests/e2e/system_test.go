@@ -50,6 +50,7 @@ func runSuite(m *testing.M) int {
 	}
 	sys = s
 	code := m.Run()
+	fmt.Fprintf(os.Stderr, "e2e: %d exchanges with the gateway checked against its OpenAPI document\n", contractChecks.Load())
 	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: stopping the system:", err)
 		if code == 0 {
@@ -322,5 +323,8 @@ func readEnvFile(path string) (map[string]string, error) {
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
+	if _, ok := invalidSenders.Load(t); ok {
+		c = invalidRequest(c)
+	}
 	return c
 }

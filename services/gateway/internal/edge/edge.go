@@ -201,6 +201,17 @@ func stripInternalHeaders(c *fiber.Ctx) {
 	}
 }
 
+// StrictContentSecurityPolicy is the policy of every response but the
+// gateway's own pages: an API answer loads nothing.
+const StrictContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
+// pagePolicyKey holds the policy a gateway page asked for.
+type pagePolicyKey struct{}
+
+// PagePolicy lets one of the gateway's own pages (never a proxied answer)
+// replace the strict policy with the one it needs to render.
+func PagePolicy(c *fiber.Ctx, policy string) { c.Locals(pagePolicyKey{}, policy) }
+
 // SecurityHeaders sets the browser hardening headers on every response,
 // after the handler so that proxied responses carry them too.
 func SecurityHeaders(c *fiber.Ctx) error {
@@ -209,7 +220,11 @@ func SecurityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	policy := StrictContentSecurityPolicy
+	if p, ok := c.Locals(pagePolicyKey{}).(string); ok {
+		policy = p
+	}
+	h.Set("Content-Security-Policy", policy)
 	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
