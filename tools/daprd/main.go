@@ -13,7 +13,6 @@ import (
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/pubsub/jetstream"
 	"github.com/dapr/components-contrib/pubsub/kafka"
-	"github.com/dapr/components-contrib/pubsub/rabbitmq"
 	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
 	"github.com/dapr/components-contrib/secretstores/local/env"
 	"github.com/dapr/components-contrib/secretstores/local/file"
@@ -33,7 +32,9 @@ import (
 func main() {
 	// Registered as upstream's cmd/daprd/components does, name for name.
 	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
-	pubsubLoader.DefaultRegistry.RegisterComponent(rabbitmq.NewRabbitMQ, "rabbitmq")
+	// RabbitMQ with a publisher that fails what the broker did not confirm
+	// (see confirmedRabbitMQ).
+	pubsubLoader.DefaultRegistry.RegisterComponent(newConfirmedRabbitMQ, "rabbitmq")
 	pubsubLoader.DefaultRegistry.RegisterComponent(jetstream.NewJetStream, "jetstream")
 	pubsubLoader.DefaultRegistry.RegisterComponent(kafka.NewKafka, "kafka")
 	stateLoader.DefaultRegistry.RegisterComponent(stateredis.NewRedisStateStore, "redis")

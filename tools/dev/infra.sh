@@ -124,21 +124,32 @@ ensure_stream() {
   fi
   [[ $reply == *'"config"'* ]] || { echo "JetStream stream $1: ${reply:-no reply}" >&2; exit 1; }
 }
-# The component (Dapr 1.14) creates no stream. One stream holds the topics
-# the services use (by first name segment, plus e2e.> for the test suite's
-# probes), kept 7 days. Publishes carry the CloudEvent id as Nats-Msg-Id and a
-# stream drops a repeated id within its 2-minute window; a dead letter keeps
-# the id of the event it was, and one event can be dead-lettered by several
-# apps at once (an order.paid while the database server is down), so each
+# The component (Dapr 1.14) creates no stream. It gives each subscription
+# one consumer, filtered to the topic, named by durableName, which is the
+# same for every topic of an app; a consumer name is unique per stream, so
+# each topic has a stream of its own (DAPRSHOP_<TOPIC>), and so has each
 # app's dead-letter topic (deadletter.<app-id>, and deadletter.e2e for the
-# probes) has a stream of its own, or all but the first would be dropped as
-# duplicates. Streams are updated first: subjects may not overlap (the
-# dead-letter stream shared by every app before is removed).
+# probes): a dead letter keeps the id of the event it was and one event
+# can be dead-lettered by several apps at once (an order.paid while the
+# database server is down), so a shared stream would drop all but the first
+# as duplicates. Events are kept 7 days; publishes carry the CloudEvent id
+# as Nats-Msg-Id and a stream drops a repeated id within its 2-minute
+# window. The streams of the former layout are removed first: subjects of
+# streams may not overlap.
 limits='"retention":"limits","storage":"file","discard":"old","num_replicas":1,"max_age":604800000000000,"duplicate_window":120000000000'
-ensure_stream DAPRSHOP '{"name":"DAPRSHOP","subjects":["user.>","order.>","payment.>","inventory.>","notification.>","product.>","e2e.>"],'"$limits"'}'
-nats_request '$JS.API.STREAM.DELETE.DAPRSHOP_DEADLETTER' '' >/dev/null
+for old in DAPRSHOP DAPRSHOP_DEADLETTER; do
+  nats_request "\$JS.API.STREAM.DELETE.$old" '' >/dev/null
+done
+topics=(user.registered inventory.reserved inventory.released inventory.restocked inventory.low_stock
+  order.created order.paid order.cancelled order.shipped order.delivered order.refunded
+  payment.created payment.succeeded payment.failed payment.refunded notification.requested
+  e2e.flow e2e.retry)
 for app in products orders payments notifications workers e2e; do
-  ensure_stream "DAPRSHOP_DEADLETTER_${app^^}" '{"name":"DAPRSHOP_DEADLETTER_'"${app^^}"'","subjects":["deadletter.'"$app"'"],'"$limits"'}'
+  topics+=("deadletter.$app")
+done
+for topic in "${topics[@]}"; do
+  name=DAPRSHOP_${topic//./_}
+  ensure_stream "${name^^}" '{"name":"'"${name^^}"'","subjects":["'"$topic"'"],'"$limits"'}'
 done
 
 echo "postgres, redis, rabbitmq and nats (jetstream) are up"

@@ -84,10 +84,11 @@ const (
 	CancelReasonPaymentTimeout = "payment_timeout"
 )
 
-// OrderCancelledV1 is order.cancelled, published by orders. Products
-// releases the reservation (a committed one stays committed until
-// order.refunded); when Refund is set the order was paid and payments
-// refunds TotalCents of PaymentID, answering with payment.refunded.
+// OrderCancelledV1 is order.cancelled, published by orders. When Refund
+// is set the order was paid and payments refunds TotalCents of PaymentID,
+// answering with payment.refunded; products then commits the reservation
+// (if its order.paid is not applied yet), which order.refunded restocks.
+// Otherwise products releases the reservation.
 type OrderCancelledV1 struct {
 	OrderID uuid.UUID `json:"order_id"`
 	UserID  uuid.UUID `json:"user_id"`

@@ -194,11 +194,20 @@ func (s *Service) OrderPaid(ctx context.Context, eventID string, orderID uuid.UU
 	return s.settleOnce(ctx, eventID, orderID, Committed, ErrReleased, slog.LevelWarn, "paid order has no reservation to commit")
 }
 
-// OrderCancelled releases the reservation of a cancelled order, once per
-// event, so its stock is available again. A committed reservation stays
-// committed: the units left the warehouse's free stock when the order was
-// paid, and returning them is an inventory adjustment.
-func (s *Service) OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID) error {
+// OrderCancelled settles the reservation of a cancelled order, once per
+// event. One cancelled before it was paid is released, so its stock is
+// available again. One cancelled after it was paid (paid: its refund
+// follows) is committed: its order.paid may not be applied yet, since
+// events of different topics arrive in any order and a redelivered one
+// later still, and releasing the held units would leave the refund nothing
+// to restock (and no adjustment to record it); the order.paid that comes
+// after finds it committed. A committed reservation stays committed: the
+// units left the warehouse's free stock when the order was paid, and
+// returning them is the refund's inventory adjustment.
+func (s *Service) OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID, paid bool) error {
+	if paid {
+		return s.settleOnce(ctx, eventID, orderID, Committed, ErrReleased, slog.LevelWarn, "cancelled paid order has no reservation to commit")
+	}
 	return s.settleOnce(ctx, eventID, orderID, Released, ErrCommitted, slog.LevelInfo, "cancelled order has no reservation to release")
 }
 

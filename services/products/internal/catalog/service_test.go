@@ -62,6 +62,16 @@ func TestCreateProductCurrency(t *testing.T) {
 	}
 }
 
+// cancelled and cancelledPaid are the cancellations of an order before
+// and after it was paid.
+func cancelled(s *catalog.Service, ctx context.Context, eventID string, orderID uuid.UUID) error {
+	return s.OrderCancelled(ctx, eventID, orderID, false)
+}
+
+func cancelledPaid(s *catalog.Service, ctx context.Context, eventID string, orderID uuid.UUID) error {
+	return s.OrderCancelled(ctx, eventID, orderID, true)
+}
+
 // refunded is the refund of an order whose units go back to stock.
 func refunded(s *catalog.Service, ctx context.Context, eventID string, orderID uuid.UUID) error {
 	return s.OrderRefunded(ctx, eventID, orderID, true)
@@ -81,10 +91,14 @@ func TestOrderEventsAcknowledgeOnlyWhatRedeliveryCannotChange(t *testing.T) {
 		{"paid: no reservation is acknowledged", (*catalog.Service).OrderPaid, catalog.Committed, wrapped(catalog.ErrNoReservation), nil},
 		{"paid: released first is acknowledged", (*catalog.Service).OrderPaid, catalog.Committed, wrapped(catalog.ErrReleased), nil},
 		{"paid: a transient fault is retried", (*catalog.Service).OrderPaid, catalog.Committed, transient, transient},
-		{"cancelled: released", (*catalog.Service).OrderCancelled, catalog.Released, nil, nil},
-		{"cancelled: no reservation is acknowledged", (*catalog.Service).OrderCancelled, catalog.Released, wrapped(catalog.ErrNoReservation), nil},
-		{"cancelled: paid first stays committed", (*catalog.Service).OrderCancelled, catalog.Released, wrapped(catalog.ErrCommitted), nil},
-		{"cancelled: a transient fault is retried", (*catalog.Service).OrderCancelled, catalog.Released, transient, transient},
+		{"cancelled: released", cancelled, catalog.Released, nil, nil},
+		{"cancelled: no reservation is acknowledged", cancelled, catalog.Released, wrapped(catalog.ErrNoReservation), nil},
+		{"cancelled: paid first stays committed", cancelled, catalog.Released, wrapped(catalog.ErrCommitted), nil},
+		{"cancelled: a transient fault is retried", cancelled, catalog.Released, transient, transient},
+		{"cancelled after payment: committed", cancelledPaid, catalog.Committed, nil, nil},
+		{"cancelled after payment: no reservation is acknowledged", cancelledPaid, catalog.Committed, wrapped(catalog.ErrNoReservation), nil},
+		{"cancelled after payment: released first is acknowledged", cancelledPaid, catalog.Committed, wrapped(catalog.ErrReleased), nil},
+		{"cancelled after payment: a transient fault is retried", cancelledPaid, catalog.Committed, transient, transient},
 		{"refunded: restocked", refunded, catalog.Restocked, nil, nil},
 		{"refunded: no reservation is acknowledged", refunded, catalog.Restocked, wrapped(catalog.ErrNoReservation), nil},
 		{"refunded: released before the payment is acknowledged", refunded, catalog.Restocked, wrapped(catalog.ErrReleased), nil},

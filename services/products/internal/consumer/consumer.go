@@ -1,7 +1,7 @@
 // Package consumer applies the order events the catalog subscribes to: a
 // placed order's reservation no longer counts as abandoned, a paid
-// order's reservation is committed, a cancelled order's released, and the
-// units of a refunded order that never shipped come back to stock.
+// order's reservation is committed, a cancelled order's released (or,
+// paid, committed), and the units of a refunded order that never shipped come back to stock.
 package consumer
 
 import (
@@ -19,7 +19,7 @@ import (
 type Orders interface {
 	OrderPlaced(ctx context.Context, orderID uuid.UUID) error
 	OrderPaid(ctx context.Context, eventID string, orderID uuid.UUID) error
-	OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID) error
+	OrderCancelled(ctx context.Context, eventID string, orderID uuid.UUID, paid bool) error
 	OrderRefunded(ctx context.Context, eventID string, orderID uuid.UUID, restock bool) error
 }
 
@@ -45,7 +45,7 @@ func (c *Consumer) Subscriptions() []events.Subscription {
 			})),
 		subscribe(contracts.TopicOrderCancelled, apply(func(o contracts.OrderCancelledV1) uuid.UUID { return o.OrderID },
 			func(ctx context.Context, id string, o contracts.OrderCancelledV1) error {
-				return c.orders.OrderCancelled(ctx, id, o.OrderID)
+				return c.orders.OrderCancelled(ctx, id, o.OrderID, o.Refund)
 			})),
 		subscribe(contracts.TopicOrderRefunded, apply(func(o contracts.OrderRefundedV1) uuid.UUID { return o.OrderID },
 			func(ctx context.Context, id string, o contracts.OrderRefundedV1) error {

@@ -84,7 +84,7 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 		assert.Equal(t, 1, released)
 	})
 	t.Run("cancelling a paid order leaves its stock committed", func(t *testing.T) {
-		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`"}`))
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel-paid", `{"order_id": "`+paid.String()+`", "refund": true}`))
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 7, Reserved: 0}, stock())
 	})
 	t.Run("order.refunded delivered twice restocks the paid order once", func(t *testing.T) {
@@ -129,6 +129,29 @@ func TestOrderEventsApplyOnce(t *testing.T) {
 		assert.Equal(t, catalog.Stock{ProductID: p.ID, OnHand: 6, Reserved: 3, HeldByAbandonedCheckouts: 2}, stock())
 		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCreated, "evt-created-unknown", `{"order_id": "`+uuid.NewString()+`"}`),
 			"an order without a reservation is acknowledged")
+	})
+	t.Run("a paid order cancelled before its order.paid is applied is restocked by its refund", func(t *testing.T) {
+		// order.paid and order.cancelled travel on different topics, so
+		// the cancellation of a paid order can come first (order.paid
+		// redelivered, or still queued).
+		order := uuid.New()
+		_, err := store.Reserve(ctx, order, []catalog.Line{{ProductID: p.ID, Quantity: 2}})
+		require.NoError(t, err)
+		before := stock()
+		id := `{"order_id": "` + order.String() + `"`
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderCancelled, "evt-cancel-first", id+`, "refund": true}`))
+		assert.Equal(t, before.OnHand-2, stock().OnHand, "the paid order's units are committed, not released")
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderPaid, "evt-paid-late", id+`}`))
+		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderRefunded, "evt-refund-late", id+`, "restock": true}`))
+		assert.Equal(t, before.OnHand, stock().OnHand, "the refund returned the units")
+		assert.Equal(t, before.Reserved-2, stock().Reserved)
+		var status string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM reservations WHERE order_id = $1`, order).Scan(&status))
+		assert.Equal(t, string(catalog.Restocked), status)
+		var adjustments int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM inventory_adjustments WHERE product_id = $1 AND reason = $2`,
+			p.ID, catalog.RestockReason(order)).Scan(&adjustments))
+		assert.Equal(t, 1, adjustments)
 	})
 	t.Run("an order without a reservation is acknowledged", func(t *testing.T) {
 		assert.Equal(t, "SUCCESS", app.Deliver(t, contracts.TopicOrderPaid, "evt-none", `{"order_id": "`+uuid.NewString()+`"}`))

@@ -29,7 +29,7 @@ func (o *orders) OrderPaid(_ context.Context, _ string, id uuid.UUID) error {
 	return nil
 }
 
-func (o *orders) OrderCancelled(_ context.Context, _ string, id uuid.UUID) error {
+func (o *orders) OrderCancelled(_ context.Context, _ string, id uuid.UUID, _ bool) error {
 	o.applied[contracts.TopicOrderCancelled] = id
 	return nil
 }
