@@ -56,6 +56,20 @@ func TestGatewayEdge(t *testing.T) {
 		assert.Equal(t, http.StatusRequestEntityTooLarge, tooLarge.StatusCode)
 	})
 
+	t.Run("the API reference page renders the served document with its own script", func(t *testing.T) {
+		page := call(t, http.MethodGet, gatewayURL+"/api/docs", nil)
+		require.Equal(t, http.StatusOK, page.Status)
+		assert.Contains(t, string(page.Body), `spec-url="/api/v1/openapi.json"`)
+		assert.Contains(t, string(page.Body), `<script src="/api/docs/redoc.standalone.js">`)
+		assert.Contains(t, page.Header.Get("Content-Security-Policy"), "script-src 'self'")
+		script := call(t, http.MethodGet, gatewayURL+"/api/docs/redoc.standalone.js", nil)
+		require.Equal(t, http.StatusOK, script.Status)
+		assert.Greater(t, len(script.Body), 100_000)
+		doc := call(t, http.MethodGet, gatewayURL+"/api/v1/openapi.json", nil)
+		require.Equal(t, http.StatusOK, doc.Status)
+		assert.Contains(t, string(doc.Body), `"operationId":"checkout"`)
+	})
+
 	t.Run("security headers and CORS", func(t *testing.T) {
 		resp := call(t, http.MethodGet, gatewayURL+"/api/v1/products", nil)
 		assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
