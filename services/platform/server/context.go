@@ -46,21 +46,23 @@ func requestContext(c *fiber.Ctx) error {
 		c.SetUserContext(logging.WithRequestID(c.UserContext(), id))
 		return c.Next()
 	}
+	// Copied too: the exporter reads the span's name after the request.
+	method := strings.Clone(c.Method())
 	ctx := telemetry.WithTraceparent(logging.WithRequestID(c.UserContext(), id), c.Get(HeaderTraceparent))
-	ctx, span := telemetry.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := telemetry.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
 	c.Set(HeaderTraceparent, telemetry.Traceparent(ctx))
 	c.SetUserContext(ctx)
 	err := c.Next()
 	if span.IsRecording() {
 		route := c.Route().Path
-		span.SetName(c.Method() + " " + route)
+		span.SetName(method + " " + route)
 		// The access log, inside this, has rendered any error already.
 		status := c.Response().StatusCode()
 		span.SetAttributes(
-			attribute.String("http.request.method", c.Method()),
+			attribute.String("http.request.method", method),
 			attribute.String("http.route", route),
-			attribute.String("url.path", c.Path()),
+			attribute.String("url.path", strings.Clone(c.Path())),
 			attribute.Int("http.response.status_code", status),
 		)
 		if status >= 500 {
