@@ -58,8 +58,12 @@ var devServers = []devServer{
 }
 
 const (
-	stripeAddr = "127.0.0.1:12180"
-	mailpitDB  = ".run/mailpit.db"
+	// jaegerOTLPAddr receives every app's and sidecar's spans (OTLP/gRPC);
+	// jaegerAddr serves Jaeger's HTTP API. `make run` uses both too.
+	jaegerOTLPAddr = "127.0.0.1:4317"
+	jaegerAddr     = "127.0.0.1:16686"
+	stripeAddr     = "127.0.0.1:12180"
+	mailpitDB      = ".run/mailpit.db"
 )
 
 func listening(addr string) bool {
