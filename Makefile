@@ -27,11 +27,14 @@ SWAP_RESOURCES := -swap-resources ./components/pubsub/redis=./components/pubsub/
 # `make run REPLICAS=products=2,orders=2`: the n-th instance listens on the
 # app's ports plus (n-1)*10 (products-2: app 3012, sidecar 3512).
 REPLICAS ?=
-# The share of requests every sidecar traces (config/<app>.yaml reads it):
-# none while no trace exporter is configured, as spans nobody collects
-# still cost each sidecar CPU on every request.
-TRACE_SAMPLING ?= 0
+# The share of new traces every sidecar (config/<app>.yaml) and app
+# records, exported to Jaeger (tools/jaeger), which `make run` and the e2e
+# suite start: all of them in development. The bench sets its own.
+TRACE_SAMPLING ?= 1
 export DAPR_TRACE_SAMPLING_RATE := $(TRACE_SAMPLING)
+# Where the apps send their spans (Jaeger's OTLP/gRPC port; the sidecars'
+# Configurations name it too).
+export OTEL_EXPORTER_OTLP_ENDPOINT := http://127.0.0.1:4317
 # The brokers the event flow is proven on by `make test`.
 BROKERS  := redis rabbitmq jetstream
 
@@ -42,7 +45,7 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: help run status test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit devsink stripelocal stripe-mock
+.PHONY: help run status test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit jaeger devsink stripelocal stripe-mock
 
 ## help: list the targets with what each does
 help:
@@ -53,11 +56,13 @@ help:
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
-## SMS/push sink, the Stripe emulator and Prometheus (scraping every app and
-## sidecar, with the alert rules), stopped with it. Always through
+## SMS/push sink, the Stripe emulator, Prometheus (scraping every app and
+## sidecar, with the alert rules) and Jaeger (every app's and sidecar's
+## spans), stopped with it. Always through
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
-run: build daprd sentry prepare infra mailpit devsink stripelocal
+run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
+	@echo "Traces:  http://127.0.0.1:16686  (Jaeger's API: /api/traces?service=gateway)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
@@ -66,7 +71,8 @@ run: build daprd sentry prepare infra mailpit devsink stripelocal
 	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
 	prometheus --config.file=deploy/observability/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
 	  --storage.tsdb.path=$(RUN_DIR)/prometheus >$(RUN_DIR)/prometheus.log 2>&1 & prometheus=$$!; \
-	trap 'kill $$mailpit $$devsink $$stripelocal $$prometheus 2>/dev/null || true' EXIT; \
+	$(BIN)/jaeger --config tools/jaeger/config.yaml >$(RUN_DIR)/jaeger.log 2>&1 & jaeger=$$!; \
+	trap 'kill $$mailpit $$devsink $$stripelocal $$prometheus $$jaeger 2>/dev/null || true' EXIT; \
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## status: what is up of the system `make run` started (same PUBSUB and
@@ -95,6 +101,15 @@ config-docs:
 mailpit: $(BIN)/mailpit
 $(BIN)/mailpit:
 	GOBIN=$(CURDIR)/$(BIN) go install github.com/axllent/mailpit@v1.27.11
+
+## jaeger: build Jaeger v2 (tools/jaeger pins it, outside go.work like the
+## sidecar: its dependency graph is the OpenTelemetry Collector's) once,
+## again when its pin changes. Its Go module ships no UI assets: the page
+## at :16686 is a placeholder, the HTTP API (/api/traces) is whole.
+jaeger: $(BIN)/jaeger
+$(BIN)/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
+	@mkdir -p $(BIN)
+	cd tools/jaeger && GOWORK=off go build -trimpath -ldflags "-s -w" -o $(CURDIR)/$(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
 ## stripe-mock: install Stripe's mock server (its OpenAPI spec checks the
 ## requests of the payments contract test) once
@@ -197,7 +212,7 @@ fuzz:
 
 ## e2e: the end-to-end suite, the chaos suite's single pass over every
 ## fault included
-e2e: build daprd sentry prepare infra mailpit devsink stripelocal
+e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
 	  go test -race -count=1 -timeout 25m ./...
 
@@ -206,7 +221,7 @@ e2e: build daprd sentry prepare infra mailpit devsink stripelocal
 ## broker but Redis (e2e has it), then the state-store
 ## tests (and the auth flow, which uses the denylist) on PostgreSQL; each
 ## run prints its time
-e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
+e2e-brokers: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	@cd tests; for broker in $(BROKERS); do \
 	  echo "== event flow on $$broker"; SECONDS=0; \
 	  chaos='|^TestChaos$$'; [ $$broker = redis ] && chaos=; \
@@ -223,9 +238,14 @@ e2e-brokers: build daprd sentry prepare infra mailpit devsink stripelocal
 ## print the figures with their ratios to the floor and the CPU each process
 ## spent per request (about 3 minutes; BENCH_FLAGS adds tools/bench flags)
 BENCH_FLAGS ?=
+# The bench measures the system untraced by default, as a production
+# deployment sampling a small share would nearly be; with
+# BENCH_TRACE_SAMPLING=1 (with Jaeger running, as under `make run`) it
+# measures tracing's cost instead.
+BENCH_TRACE_SAMPLING ?= 0
 bench: build daprd sentry prepare infra mailpit devsink stripelocal
 	go build -trimpath -o $(BIN)/ ./tools/bench
-	$(BIN)/bench -daprd "$(DAPRD)" -sentry "$(SENTRY)" -pubsub $(PUBSUB) -state $(STATE) $(BENCH_FLAGS)
+	DAPR_TRACE_SAMPLING_RATE=$(BENCH_TRACE_SAMPLING) $(BIN)/bench -daprd "$(DAPRD)" -sentry "$(SENTRY)" -pubsub $(PUBSUB) -state $(STATE) $(BENCH_FLAGS)
 
 ## bench-smoke: the bench, short (about 30 s of load): proves it still runs
 bench-smoke:
@@ -235,7 +255,7 @@ bench-smoke:
 ## fault is injected in turn, the faults repeated until CHAOS_DURATION is
 ## spent; then the invariants, and the fault table
 CHAOS_DURATION ?= 5m
-chaos: build daprd sentry prepare infra mailpit devsink stripelocal
+chaos: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
 	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 

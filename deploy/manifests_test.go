@@ -855,6 +855,10 @@ func checkDaprResources(t *testing.T, m manifests) {
 				if assert.NotNil(t, c.Spec.Tracing) {
 					_, err := strconv.ParseFloat(c.Spec.Tracing.SamplingRate, 64)
 					assert.NoError(t, err, "samplingRate")
+					if assert.NotNil(t, c.Spec.Tracing.Otel, "the sidecar's spans are exported") {
+						assert.Equal(t, "grpc", c.Spec.Tracing.Otel.Protocol)
+						assert.NotEmpty(t, c.Spec.Tracing.Otel.EndpointAddress)
+					}
 				}
 				if assert.NotNil(t, c.Spec.Metrics) && assert.NotNil(t, c.Spec.Metrics.Enabled) {
 					assert.True(t, *c.Spec.Metrics.Enabled)

@@ -12,7 +12,7 @@ import (
 )
 
 // devServer is a dev server the system works with: mailpit (SMTP), the
-// SMS/push sink, the Stripe emulator and Prometheus.
+// SMS/push sink, the Stripe emulator, Prometheus and Jaeger.
 type devServer struct {
 	name  string
 	addrs []string // every one listens once it is up
@@ -53,11 +53,17 @@ var devServers = []devServer{
 	{name: "prometheus", addrs: []string{prometheusAddr}, bin: "prometheus", prepare: preparePrometheus,
 		args: []string{"--config.file=" + prometheusConfig, "--storage.tsdb.path=" + prometheusData,
 			"--web.listen-address=" + prometheusAddr}},
+	// As `make run` starts it: traces in memory, so each run starts empty.
+	{name: "jaeger", addrs: []string{jaegerOTLPAddr, jaegerAddr}, args: []string{"--config", "tools/jaeger/config.yaml"}},
 }
 
 const (
-	stripeAddr = "127.0.0.1:12180"
-	mailpitDB  = ".run/mailpit.db"
+	// jaegerOTLPAddr receives every app's and sidecar's spans (OTLP/gRPC);
+	// jaegerAddr serves Jaeger's HTTP API. `make run` uses both too.
+	jaegerOTLPAddr = "127.0.0.1:4317"
+	jaegerAddr     = "127.0.0.1:16686"
+	stripeAddr     = "127.0.0.1:12180"
+	mailpitDB      = ".run/mailpit.db"
 )
 
 func listening(addr string) bool {
@@ -124,7 +130,7 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run `make mailpit devsink stripelocal infra`): %w", s.name, err)
+		return nil, fmt.Errorf("start %s (run `make mailpit jaeger devsink stripelocal infra`): %w", s.name, err)
 	}
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)

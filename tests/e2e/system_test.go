@@ -136,6 +136,12 @@ func start() (*system, func() error, error) {
 	cmd := exec.Command(filepath.Join(root, ".bin", "runner"), args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "DATABASE_NAME_PREFIX="+dbPrefix)
+	// Every app and sidecar sends its spans to the suite's Jaeger, all of
+	// them unless the caller chose a share (the Makefile's TRACE_SAMPLING).
+	cmd.Env = append(cmd.Env, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+jaegerOTLPAddr)
+	if os.Getenv("DAPR_TRACE_SAMPLING_RATE") == "" {
+		cmd.Env = append(cmd.Env, "DAPR_TRACE_SAMPLING_RATE=1")
+	}
 	for k, v := range s.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -47,6 +47,10 @@ type Base struct {
 	DenylistStore string `env:"DENYLIST_STORE" default:"denylist" doc:"State store component holding revoked token ids (not read by the gateway, which checks no revocations)."`
 	// DenylistCacheTTL bounds how late a service sees a revocation.
 	DenylistCacheTTL time.Duration `env:"DENYLIST_CACHE_TTL" default:"500ms" doc:"How long a service trusts that a token it read as not revoked still is, sparing a denylist read per request; at most 1s, so a revocation reaches every service within a second. 0 reads the denylist on every request. The auth service, which writes the denylist, always reads it."`
+	// Traces leave the process only with an endpoint: nobody collects
+	// them otherwise.
+	TraceEndpoint string  `env:"OTEL_EXPORTER_OTLP_ENDPOINT" doc:"OTLP/gRPC collector the service exports its spans to: host:port or http://host:port in plain gRPC, https://host:port with TLS; such as Jaeger's 127.0.0.1:4317. Unset, spans are still created, so the trace context is passed on and logged, but none is recorded or exported."`
+	TraceSampling float64 `env:"DAPR_TRACE_SAMPLING_RATE" default:"1" doc:"Share of new traces recorded, from 0 to 1 (parentbased_traceidratio: a request whose caller recorded its trace is recorded too, so traces are whole). The sidecars' Configuration reads the same variable."`
 }
 
 // Defaults are the settings of a service that differ from one service to
@@ -67,6 +71,9 @@ func Load(getenv Getenv, d Defaults) (Base, error) {
 	}
 	if b.DenylistCacheTTL < 0 || b.DenylistCacheTTL > time.Second {
 		return Base{}, fmt.Errorf("DENYLIST_CACHE_TTL: %s is not between 0 and 1s: a revocation must reach every service within a second", b.DenylistCacheTTL)
+	}
+	if b.TraceSampling < 0 || b.TraceSampling > 1 {
+		return Base{}, fmt.Errorf("DAPR_TRACE_SAMPLING_RATE: %g is not between 0 and 1", b.TraceSampling)
 	}
 	nets, err := prefixes(b.TrustedProxies)
 	if err != nil {

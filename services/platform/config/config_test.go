@@ -30,6 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 		DatabaseURL:      "postgres://postgres@127.0.0.1:5432/orders?sslmode=disable",
 		DaprHTTPPort:     3500,
 		DaprGRPCPort:     50001,
+		TraceSampling:    1,
 		ShutdownTimeout:  15 * time.Second,
 		DenylistStore:    "denylist",
 		DenylistCacheTTL: 500 * time.Millisecond,
@@ -108,6 +109,8 @@ func TestLoadReportsMalformedSettings(t *testing.T) {
 			[]string{`TRUSTED_PROXIES: "10.0.0.0/33" is not an IP address or CIDR prefix`}},
 		{"revocations seen later than a second", map[string]string{"DENYLIST_CACHE_TTL": "2s"},
 			[]string{`DENYLIST_CACHE_TTL: 2s is not between 0 and 1s`}},
+		{"sampling not a number", map[string]string{"DAPR_TRACE_SAMPLING_RATE": "all"}, []string{`DAPR_TRACE_SAMPLING_RATE: "all" is not a number`}},
+		{"sampling above all", map[string]string{"DAPR_TRACE_SAMPLING_RATE": "1.5"}, []string{`DAPR_TRACE_SAMPLING_RATE: 1.5 is not between 0 and 1`}},
 		{"every one of several", map[string]string{"APP_PORT": "x", "SHUTDOWN_TIMEOUT": "y"},
 			[]string{`APP_PORT: "x" is not an integer`, `SHUTDOWN_TIMEOUT: "y" is not a duration`}},
 	}

@@ -94,6 +94,12 @@ func set(v reflect.Value, raw string) error {
 			return errors.New("an integer")
 		}
 		v.SetInt(int64(n))
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return errors.New("a number")
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var list []string
 		for _, item := range strings.Split(raw, ",") {

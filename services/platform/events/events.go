@@ -13,9 +13,12 @@ import (
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
-	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // PubsubName is the pub/sub component every service uses; the backend
@@ -141,11 +144,15 @@ func deliver(log *slog.Logger, s Subscription) fiber.Handler {
 			log.WarnContext(c.UserContext(), "dropping unreadable event", "topic", s.Topic, "err", err)
 			return c.JSON(fiber.Map{"status": statusDrop})
 		}
-		ctx := c.UserContext()
-		if e.Traceparent != "" {
-			ctx = logging.WithTraceparent(ctx, e.Traceparent)
-		}
+		// The handling continues the trace of the request that produced
+		// the event, linked to this delivery's.
+		ctx, span := telemetry.Continue(c.UserContext(), e.Traceparent, s.Topic+" process", trace.SpanKindConsumer)
+		defer span.End()
+		span.SetAttributes(attribute.String("messaging.destination.name", s.Topic), attribute.String("messaging.message.id", e.ID))
 		err = s.Handler(ctx, e)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
 		switch outcome(err) {
 		case outcomeProcessed:
 			return c.JSON(fiber.Map{"status": statusSuccess})

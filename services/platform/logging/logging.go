@@ -1,6 +1,7 @@
 // Package logging builds the JSON logger every service uses and carries the
-// request id and trace context through context.Context, so every log line a
-// request causes can be found by its id.
+// request id through context.Context; every line also names the trace and
+// span it was logged in, so the log lines a request causes can be found by
+// its id and next to its trace.
 package logging
 
 import (
@@ -8,17 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	traceparentKey
-)
+const requestIDKey ctxKey = iota
 
 // New returns a JSON logger at level ("debug", "info", "warn", "error") that
-// adds the request id and traceparent of the context to every record.
+// adds the request id, trace id and span id of the context to every record.
 func New(w io.Writer, service, level string) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
@@ -39,25 +39,14 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// WithTraceparent returns ctx carrying a W3C traceparent header value.
-func WithTraceparent(ctx context.Context, tp string) context.Context {
-	return context.WithValue(ctx, traceparentKey, tp)
-}
-
-// Traceparent returns the W3C traceparent carried by ctx, or "".
-func Traceparent(ctx context.Context) string {
-	tp, _ := ctx.Value(traceparentKey).(string)
-	return tp
-}
-
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	if tp := Traceparent(ctx); tp != "" {
-		r.AddAttrs(slog.String("traceparent", tp))
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -27,7 +27,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/daprshop/daprshop/services/platform/logging"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // Channel is the Postgres NOTIFY channel that wakes the relay.
@@ -48,7 +48,7 @@ func Add(ctx context.Context, tx pgx.Tx, topic string, payload any) (uuid.UUID, 
 	}
 	if _, err := tx.Exec(ctx,
 		`INSERT INTO outbox (id, topic, event_id, payload, traceparent) VALUES ($1, $2, $1, $3, $4)`,
-		id, topic, body, logging.Traceparent(ctx)); err != nil {
+		id, topic, body, telemetry.Traceparent(ctx)); err != nil {
 		return uuid.Nil, fmt.Errorf("add %s event to outbox: %w", topic, err)
 	}
 	// Delivered on commit only, and folded into one by Postgres when a

@@ -12,9 +12,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/daprshop/daprshop/services/platform/events"
 	"github.com/daprshop/daprshop/services/platform/postgres"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // Publisher publishes one event to a pub/sub component; the sidecar's
@@ -326,18 +330,24 @@ func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 // override id, source, type and traceparent (dapr pkg/runtime/pubsub
 // NewCloudEvent, on the gRPC PublishEvent path the go-sdk takes), so the id
 // is the row's event_id on every attempt and redeliveries deduplicate.
+// The publish is a span of the trace of the request that added the event,
+// and the event's traceparent names it: consumers continue that trace.
 func (r *Relay) publish(ctx context.Context, ev row) error {
+	ctx, span := telemetry.Continue(ctx, ev.Traceparent, ev.Topic+" publish", trace.SpanKindProducer)
+	defer span.End()
+	span.SetAttributes(attribute.String("messaging.destination.name", ev.Topic), attribute.String("messaging.message.id", ev.EventID.String()))
 	md := map[string]string{
 		"cloudevent.id":     ev.EventID.String(),
 		"cloudevent.type":   ev.Topic,
 		"cloudevent.source": r.opts.Source,
 	}
-	if ev.Traceparent != "" {
-		md["cloudevent.traceparent"] = ev.Traceparent
+	if tp := telemetry.Traceparent(ctx); tp != "" {
+		md["cloudevent.traceparent"] = tp
 	}
 	err := r.pub.PublishEvent(ctx, events.PubsubName, ev.Topic, ev.Payload,
 		dapr.PublishEventWithContentType("application/json"), dapr.PublishEventWithMetadata(md))
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("publish %s event %s: %w", ev.Topic, ev.EventID, err)
 	}
 	return nil

@@ -23,10 +23,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/platform/events"
-	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/outbox/outboxtest"
 	"github.com/daprshop/daprshop/services/platform/postgres/pgtest"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 func newDB(t *testing.T) *pgxpool.Pool {
@@ -160,7 +160,7 @@ func TestRelayPublishesCommittedEventOnce(t *testing.T) {
 	pub := &fakePublisher{}
 	relay := startRelay(t, pool, pub, outbox.Options{Source: "orders"})
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	ctx := logging.WithTraceparent(context.Background(), traceparent)
+	ctx := telemetry.WithTraceparent(context.Background(), traceparent)
 
 	id := add(t, ctx, pool, "order.created", map[string]any{"order_id": "o-1", "total_cents": 1250})
 	require.Eventually(t, func() bool { return readRow(t, pool, id).Published }, waitFor, tick)
@@ -177,11 +177,15 @@ func TestRelayPublishesCommittedEventOnce(t *testing.T) {
 	assert.Equal(t, "order.created", first.Topic)
 	assert.JSONEq(t, `{"order_id": "o-1", "total_cents": 1250}`, string(first.Data))
 	assert.Equal(t, "application/json", first.ContentType)
+	// The event names the relay's publish span, in the producer's trace.
+	published := first.Metadata["cloudevent.traceparent"]
+	assert.Equal(t, traceparent[:35], published[:min(35, len(published))])
+	assert.NotEqual(t, traceparent, published)
+	delete(first.Metadata, "cloudevent.traceparent")
 	assert.Equal(t, map[string]string{
-		"cloudevent.id":          id.String(),
-		"cloudevent.type":        "order.created",
-		"cloudevent.source":      "orders",
-		"cloudevent.traceparent": traceparent,
+		"cloudevent.id":     id.String(),
+		"cloudevent.type":   "order.created",
+		"cloudevent.source": "orders",
 	}, first.Metadata)
 	assert.Equal(t, next.String(), got[1].Metadata["cloudevent.id"])
 	assert.Equal(t, outboxRow{Published: true}, readRow(t, pool, id))

@@ -37,6 +37,8 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*pgxpool.Pool, err
 	if err := Migrate(ctx, cfg.ConnConfig, migrations); err != nil {
 		return nil, err
 	}
+	// After the migrations: they are not part of any request's trace.
+	cfg.ConnConfig.Tracer = queryTracer{database: cfg.ConnConfig.Database}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)

@@ -1,17 +1,20 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/daprshop/daprshop/services/platform/logging"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // Headers every service reads and propagates.
@@ -20,38 +23,53 @@ const (
 	HeaderTraceparent = "traceparent"
 )
 
-var (
-	requestIDPattern   = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-	traceparentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
-)
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestContext gives every request an id (the client's when it is sane)
-// and a W3C trace context, echoes both, and puts them in the user context
-// so logs and outgoing calls carry them.
+// and a server span, the child of the caller's W3C trace context when it
+// sent one; it echoes the id and the span's traceparent, and puts both in
+// the user context so logs and outgoing calls carry them. The span is
+// named after the matched route once the handler has run, so a trace
+// reads "POST /api/v1/orders", not one name per order id.
 //
-// Both are copied: Fiber's header strings alias a buffer reused by the next
-// request, and these outlive the handler (gRPC encodes metadata on its own
-// goroutine, after the call that carried them may have returned).
+// The id is copied: Fiber's header strings alias a buffer reused by the
+// next request, and it outlives the handler (gRPC encodes metadata on its
+// own goroutine, after the call that carried it may have returned).
 func requestContext(c *fiber.Ctx) error {
 	id := strings.Clone(c.Get(HeaderRequestID))
 	if !requestIDPattern.MatchString(id) {
 		id = uuid.NewString()
 	}
-	tp := strings.Clone(c.Get(HeaderTraceparent))
-	if !traceparentPattern.MatchString(tp) {
-		tp = newTraceparent()
-	}
 	c.Set(HeaderRequestID, id)
-	c.Set(HeaderTraceparent, tp)
-	ctx := logging.WithTraceparent(logging.WithRequestID(c.UserContext(), id), tp)
+	if opsPaths[c.Path()] {
+		// Probes and scrapes, every few seconds, would each be a trace.
+		c.SetUserContext(logging.WithRequestID(c.UserContext(), id))
+		return c.Next()
+	}
+	// Copied too: the exporter reads the span's name after the request.
+	method := strings.Clone(c.Method())
+	ctx := telemetry.WithTraceparent(logging.WithRequestID(c.UserContext(), id), c.Get(HeaderTraceparent))
+	ctx, span := telemetry.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
+	defer span.End()
+	c.Set(HeaderTraceparent, telemetry.Traceparent(ctx))
 	c.SetUserContext(ctx)
-	return c.Next()
-}
-
-func newTraceparent() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
-	return "00-" + hex.EncodeToString(b[:16]) + "-" + hex.EncodeToString(b[16:]) + "-01"
+	err := c.Next()
+	if span.IsRecording() {
+		route := c.Route().Path
+		span.SetName(method + " " + route)
+		// The access log, inside this, has rendered any error already.
+		status := c.Response().StatusCode()
+		span.SetAttributes(
+			attribute.String("http.request.method", method),
+			attribute.String("http.route", route),
+			attribute.String("url.path", strings.Clone(c.Path())),
+			attribute.Int("http.response.status_code", status),
+		)
+		if status >= 500 {
+			span.SetStatus(codes.Error, strconv.Itoa(status))
+		}
+	}
+	return err
 }
 
 // accessLog writes one line per request; probes and scrapes only at debug.

@@ -312,7 +312,7 @@ func TestParsePage(t *testing.T) {
 
 var (
 	uuidPattern        = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	traceparentPattern = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-01$`)
+	traceparentPattern = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$`)
 )
 
 func TestRequestIDAndTraceparent(t *testing.T) {
@@ -349,10 +349,14 @@ func TestRequestIDAndTraceparent(t *testing.T) {
 			} else {
 				assert.Regexp(t, uuidPattern, gotID)
 			}
+			assert.Regexp(t, traceparentPattern, gotTP)
+			// The answer names the server's span: of the caller's trace
+			// when it sent a sane one, of a new one otherwise.
 			if tt.keepTP {
-				assert.Equal(t, tt.tp, gotTP)
-			} else {
-				assert.Regexp(t, traceparentPattern, gotTP)
+				assert.Equal(t, tt.tp[:35], gotTP[:35], "the caller's trace")
+				assert.NotEqual(t, tt.tp, gotTP, "the server's own span")
+			} else if len(tt.tp) >= 35 {
+				assert.NotEqual(t, strings.ToLower(tt.tp[:35]), gotTP[:35], "a new trace")
 			}
 		})
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/postgres"
 	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/platform/sidecar"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // Spec describes a service.
@@ -61,6 +62,8 @@ type Service struct {
 	Relay    *outbox.Relay // nil unless Spec.Outbox
 	owned    []io.Closer
 	flushLog func() error
+	// stopTracing exports the spans still queued.
+	stopTracing func(context.Context) error
 }
 
 // Program is a service's main: the dependencies it starts with (Spec) and
@@ -114,6 +117,9 @@ func Start(ctx context.Context, spec Spec, getenv config.Getenv, logOut io.Write
 	// Held up to 50 ms and written in one go: a line per request, written
 	// one by one, cost a system call each (warnings and errors go at once).
 	s.Log, s.flushLog = logging.NewWithBuffer(logOut, spec.Name, cfg.LogLevel, 50*time.Millisecond)
+	if s.stopTracing, err = telemetry.Setup(telemetry.Options{Service: spec.Name, Endpoint: cfg.TraceEndpoint, Sampling: cfg.TraceSampling}); err != nil {
+		return nil, err
+	}
 	if s.Sidecar, err = sidecar.New(cfg); err != nil {
 		return nil, err
 	}
@@ -199,6 +205,13 @@ func (s *Service) Close() {
 	}
 	if s.Sidecar != nil {
 		s.Sidecar.Close()
+	}
+	if s.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.stopTracing(ctx); err != nil {
+			s.Log.Warn("export the last spans", "err", err)
+		}
+		cancel()
 	}
 	_ = s.flushLog() // nowhere left to report a failing log output
 }

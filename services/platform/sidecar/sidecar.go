@@ -9,13 +9,13 @@ import (
 	"strconv"
 
 	dapr "github.com/dapr/go-sdk/client"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
-	"github.com/daprshop/daprshop/services/platform/logging"
 )
 
 // Sidecar embeds the go-sdk client, so every building block is one call
@@ -32,7 +32,10 @@ type Sidecar struct {
 func New(cfg config.Base) (*Sidecar, error) {
 	conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(cfg.DaprGRPCPort),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(callMetadata(cfg.DaprAPIToken)))
+		grpc.WithUnaryInterceptor(callMetadata(cfg.DaprAPIToken)),
+		// A client span per call (state, publish, invoke, bindings,
+		// secrets), whose traceparent the sidecar continues.
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
 	if err != nil {
 		return nil, fmt.Errorf("dapr grpc client: %w", err)
 	}
@@ -43,16 +46,13 @@ func New(cfg config.Base) (*Sidecar, error) {
 	}, nil
 }
 
-// callMetadata adds the sidecar's API token and the request's trace context
-// to every call. (The go-sdk adds the token only to connections it dials
-// itself, and those block start-up until the sidecar answers.)
+// callMetadata adds the sidecar's API token to every call. (The go-sdk
+// adds the token only to connections it dials itself, and those block
+// start-up until the sidecar answers.)
 func callMetadata(apiToken string) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		if apiToken != "" {
 			ctx = metadata.AppendToOutgoingContext(ctx, "dapr-api-token", apiToken)
-		}
-		if tp := logging.Traceparent(ctx); tp != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "traceparent", tp)
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}

@@ -14,10 +14,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/server"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // Headers that only the gateway may set towards a sidecar, and hop-by-hop
@@ -85,9 +89,15 @@ func (p *Proxy) Forward(c *fiber.Ctx, app, uri, client string) error {
 	if p.opts.DaprAPIToken != "" {
 		req.Header.Set("dapr-api-token", p.opts.DaprAPIToken)
 	}
-	ctx := c.UserContext()
+	// The span lasts until the answer's head: its body is streamed to the
+	// client after Forward returns.
+	ctx, span := telemetry.Start(c.UserContext(), "invoke "+app, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("rpc.service", app), attribute.String("http.request.method", c.Method())))
+	defer span.End()
 	req.Header.Set(server.HeaderRequestID, logging.RequestID(ctx))
-	req.Header.Set(server.HeaderTraceparent, logging.Traceparent(ctx))
+	if tp := telemetry.Traceparent(ctx); tp != "" {
+		req.Header.Set(server.HeaderTraceparent, tp)
+	}
 	req.Header.Set(fiber.HeaderXForwardedFor, client)
 	req.Header.Set(fiber.HeaderXForwardedProto, c.Protocol())
 	if err := p.setBody(c, req); err != nil {
@@ -97,7 +107,12 @@ func (p *Proxy) Forward(c *fiber.Ctx, app, uri, client string) error {
 	resp := fasthttp.AcquireResponse()
 	if err := p.client.Do(req, resp); err != nil {
 		fasthttp.ReleaseResponse(resp)
+		span.SetStatus(codes.Error, err.Error())
 		return p.transportError(c, app, err)
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode()))
+	if resp.StatusCode() >= 500 {
+		span.SetStatus(codes.Error, strconv.Itoa(resp.StatusCode()))
 	}
 	if isSidecarError(resp) {
 		defer fasthttp.ReleaseResponse(resp)
@@ -146,7 +161,9 @@ func (p *Proxy) setBody(c *fiber.Ctx, req *fasthttp.Request) error {
 
 func skipResponseHeader(name string) bool {
 	switch strings.ToLower(name) {
-	case "content-length", "date", "server", "transfer-encoding":
+	// The client gets the gateway's own span as traceparent, the root of
+	// what its request caused, not the service's span under it.
+	case "content-length", "date", "server", "transfer-encoding", "traceparent":
 		return true
 	}
 	for _, h := range hopHeaders {

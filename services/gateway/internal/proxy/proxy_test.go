@@ -47,11 +47,13 @@ func TestForwardsThroughTheSidecar(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789"), 500_000) // 5 MB answer, streamed back
 	var got *http.Request
 	var gotBody []byte
+	const upstreamSpan = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	port := sidecar(t, func(w http.ResponseWriter, r *http.Request) {
 		got = r
 		gotBody, _ = io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Service-Header", "kept")
+		w.Header().Set("traceparent", upstreamSpan)
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write(big)
 	})
@@ -77,7 +79,12 @@ func TestForwardsThroughTheSidecar(t *testing.T) {
 	assert.Equal(t, "orders", got.Header.Get("dapr-app-id"))
 	assert.Equal(t, "sidecar-token", got.Header.Get("dapr-api-token"), "the client's token guess is replaced")
 	assert.Equal(t, "req-1", got.Header.Get("X-Request-ID"))
-	assert.NotEmpty(t, got.Header.Get("traceparent"))
+	sent := got.Header.Get("traceparent")
+	require.Len(t, sent, len(upstreamSpan))
+	answered := resp.Header.Get("traceparent")
+	assert.Equal(t, sent[:35], answered[:35], "one trace")
+	assert.NotEqual(t, sent, answered, "the client gets the gateway's span, the parent of the invocation's")
+	assert.NotEqual(t, upstreamSpan, answered, "not the service's")
 	assert.Equal(t, "203.0.113.9", got.Header.Get("X-Forwarded-For"), "the address the edge computed")
 }
 

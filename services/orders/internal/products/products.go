@@ -13,6 +13,7 @@ import (
 	"net/http"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -36,7 +37,11 @@ func New(daprHTTPPort int, apiToken string) *Client {
 // NewWithBase returns a Client on base, the URL the method paths are
 // appended to (tests serve it themselves).
 func NewWithBase(base, apiToken string) *Client {
-	return &Client{http: &http.Client{}, base: base, apiToken: apiToken}
+	// A client span per call, whose traceparent the sidecar continues.
+	transport := otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return "invoke products " + r.Method
+	}))
+	return &Client{http: &http.Client{Transport: transport}, base: base, apiToken: apiToken}
 }
 
 // errUnavailable is what callers see when products cannot answer.
@@ -61,9 +66,6 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (int, 
 	}
 	if c.apiToken != "" {
 		req.Header.Set("dapr-api-token", c.apiToken)
-	}
-	if tp := logging.Traceparent(ctx); tp != "" {
-		req.Header.Set("traceparent", tp)
 	}
 	if id := logging.RequestID(ctx); id != "" {
 		req.Header.Set("X-Request-ID", id)

@@ -9,9 +9,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/outbox"
+	"github.com/daprshop/daprshop/services/platform/telemetry"
 )
 
 // RecordPayment locks the order of orderID and, once per event id,
@@ -74,9 +76,9 @@ func insertPayment(ctx context.Context, tx pgx.Tx, p payments.Payment) error {
 		lines = []payments.Line{}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines)
+		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines, traceparent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines, telemetry.Traceparent(ctx))
 	return err
 }
 
@@ -99,6 +101,14 @@ func addEvents(ctx context.Context, tx pgx.Tx, events []payments.Event) error {
 func (s *Store) Transition(ctx context.Context, intentID, eventID, eventType string, decide payments.Decide) (payments.Payment, error) {
 	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The verdict, and the events it publishes, belong to the trace of
+		// the checkout that created the payment (linked to this one).
+		var tp string
+		if err := tx.QueryRow(ctx, `SELECT traceparent FROM payments WHERE payment_intent_id = $1`, intentID).Scan(&tp); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		ctx, span := telemetry.Continue(ctx, tp, "settle payment", trace.SpanKindInternal)
+		defer span.End()
 		tag, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, eventType)
 		if err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -44,7 +45,12 @@ type Client struct{ api *client.API }
 
 // New returns a Client.
 func New(opts Options) *Client {
-	httpClient := &http.Client{Timeout: opts.Timeout, Transport: tokenTransport{token: opts.DaprAPIToken, next: http.DefaultTransport}}
+	// Each call is a client span, "stripe POST /v1/payment_intents": the
+	// one call of a checkout that leaves the system.
+	traced := otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return "stripe " + r.Method + " " + stripePath(r.URL.Path)
+	}))
+	httpClient := &http.Client{Timeout: opts.Timeout, Transport: tokenTransport{token: opts.DaprAPIToken, next: traced}}
 	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
 		HTTPClient:        httpClient,
 		URL:               stripe.String(opts.BaseURL),
@@ -54,6 +60,20 @@ func New(opts Options) *Client {
 	api := &client.API{}
 	api.Init(opts.SecretKey, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
 	return &Client{api: api}
+}
+
+// stripePath is path from its Stripe API version on (/v1/…), the
+// sidecar's invocation prefix left out and what follows the resource (ids)
+// cut off, so that span names stay few.
+func stripePath(path string) string {
+	if i := strings.Index(path, "/v1/"); i >= 0 {
+		path = path[i:]
+	}
+	parts := strings.SplitN(path, "/", 4) // "", "v1", resource, rest
+	if len(parts) == 4 {
+		return strings.Join(parts[:3], "/") + "/{id}"
+	}
+	return path
 }
 
 // tokenTransport adds the sidecar's API token.
