@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,4 +97,93 @@ func TestRabbitMQPublishDeliversAfterTheChannelClosed(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, []string{"one", "two"}, got)
 	assert.Equal(t, amqp.Persistent, c.md.DeliveryMode)
+}
+
+// deleteTopic deletes what a subscription to topic declared: durable, the
+// broker keeps it.
+func deleteTopic(t *testing.T, topic, queue string) {
+	conn, err := amqp.Dial(rabbitURL)
+	require.NoError(t, err)
+	defer conn.Close()
+	ch, err := conn.Channel()
+	require.NoError(t, err)
+	_, err = ch.QueueDelete(queue, false, false, false)
+	require.NoError(t, err)
+	require.NoError(t, ch.ExchangeDelete(topic, false, false))
+}
+
+// closeConnections closes, as a broker restart would, the connections whose
+// properties contain name, and returns how many.
+func closeConnections(t *testing.T, name string) int {
+	t.Helper()
+	out, err := exec.Command("rabbitmqctl", "-q", "--no-table-headers", "list_connections", "pid", "client_properties").Output()
+	require.NoError(t, err)
+	closed := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		pid, properties, _ := strings.Cut(line, "\t")
+		if strings.Contains(properties, name) {
+			out, err := exec.Command("rabbitmqctl", "close_connection", pid, "test: as a broker restart").CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			closed++
+		}
+	}
+	return closed
+}
+
+func TestRabbitMQSubscriptionsEachKeepTheirTopicAfterTheirConnectionsDrop(t *testing.T) {
+	consumer := "daprd-test-" + uuid.NewString()
+	ps := newConfirmedRabbitMQ(logger.NewLogger("test"))
+	require.NoError(t, ps.Init(context.Background(), pubsub.Metadata{Base: metadata.Base{Properties: map[string]string{
+		"connectionString": rabbitURL, "consumerID": consumer, "durable": "true", "deletedWhenUnused": "false",
+		"deliveryMode": "2", "requeueInFailure": "true", "prefetchCount": "20",
+	}}}))
+	t.Cleanup(func() { _ = ps.Close() })
+
+	// Many subscriptions on one sidecar, as notifications has: each must
+	// be handed its own topic's messages, before and after a reconnect.
+	topics := make([]string, 10)
+	var mu sync.Mutex
+	got := map[string][]string{} // topic subscribed -> payloads handled
+	for i := range topics {
+		topics[i] = fmt.Sprintf("%s-topic-%d", consumer, i)
+		topic := topics[i]
+		t.Cleanup(func() { deleteTopic(t, topic, consumer+"-"+topic) })
+		require.NoError(t, ps.Subscribe(context.Background(), pubsub.SubscribeRequest{Topic: topic},
+			func(_ context.Context, msg *pubsub.NewMessage) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got[topic] = append(got[topic], string(msg.Data))
+				return nil
+			}))
+	}
+	publishAll := func(round string) {
+		for _, topic := range topics {
+			require.NoError(t, ps.Publish(context.Background(), &pubsub.PublishRequest{
+				Topic: topic, PubsubName: "pubsub", Data: []byte(topic + " " + round),
+			}))
+		}
+	}
+	delivered := func(rounds ...string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, topic := range topics {
+				var want []string
+				for _, r := range rounds {
+					want = append(want, topic+" "+r)
+				}
+				if !assert.ObjectsAreEqual(want, got[topic]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	publishAll("before")
+	require.Eventually(t, delivered("before"), 10*time.Second, 20*time.Millisecond)
+
+	require.Equal(t, len(topics), closeConnections(t, consumer), "one connection per subscription")
+	publishAll("after")
+	require.Eventually(t, delivered("before", "after"), 30*time.Second, 20*time.Millisecond,
+		"every topic's message reaches its own subscription, once")
 }
