@@ -1,9 +1,10 @@
 // Package stripeapi is the Stripe implementation of payments.Provider. Its
 // calls go through the payments sidecar's invocation of the `stripe`
-// HTTPEndpoint, so Dapr's resiliency policy (timeout, retries, circuit
-// breaker) wraps every one of them and no retry loop lives here; each
-// mutating call carries an Idempotency-Key derived from our ids, so those
-// retries never charge twice.
+// HTTPEndpoint, so Dapr's resiliency policy (timeout, circuit breaker)
+// wraps every one of them; no retry loop lives here: whoever made a failed
+// call makes it again (see resiliency/resiliency.yaml), and each mutating
+// call carries an Idempotency-Key derived from our ids, so that never
+// charges twice.
 package stripeapi
 
 import (
@@ -35,8 +36,8 @@ type Options struct {
 	SecretKey string
 	// DaprAPIToken is sent to the sidecar on every call.
 	DaprAPIToken string
-	// Timeout bounds one call from here, above Dapr's own timeout and
-	// retries for the endpoint.
+	// Timeout bounds one call from here, above Dapr's own timeout for
+	// the endpoint.
 	Timeout time.Duration
 }
 
@@ -54,7 +55,7 @@ func New(opts Options) *Client {
 	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
 		HTTPClient:        httpClient,
 		URL:               stripe.String(opts.BaseURL),
-		MaxNetworkRetries: stripe.Int64(0), // Dapr retries
+		MaxNetworkRetries: stripe.Int64(0), // the caller retries
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 	})
 	api := &client.API{}
