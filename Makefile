@@ -191,7 +191,7 @@ unit: infra stripe-mock
 	cd tools/daprd && GOWORK=off go test -race -count=1 ./nrcache
 	# The sidecar's own component code, against the local RabbitMQ; not
 	# under -race, which would rebuild all of Dapr instrumented.
-	cd tools/daprd && GOWORK=off go test -count=1 -run 'TestRabbitMQ' .
+	cd tools/daprd && GOWORK=off go test -count=1 -run 'TestRabbitMQ|TestRedeliver' .
 
 ## alerts: check the local Prometheus config and its rules, then run the
 ## rules' unit tests (deploy/observability/alerts_test.yml) with promtool.

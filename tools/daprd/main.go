@@ -30,13 +30,15 @@ import (
 )
 
 func main() {
-	// Registered as upstream's cmd/daprd/components does, name for name.
-	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
+	// Registered as upstream's cmd/daprd/components does, name for name;
+	// no broker acknowledges a message its subscription stopped for (see
+	// redeliverAfterUnsubscribe).
+	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(pubsubredis.NewRedisStreams), "redis")
 	// RabbitMQ with a publisher that fails what the broker did not confirm
-	// (see confirmedRabbitMQ).
-	pubsubLoader.DefaultRegistry.RegisterComponent(newConfirmedRabbitMQ, "rabbitmq")
-	pubsubLoader.DefaultRegistry.RegisterComponent(jetstream.NewJetStream, "jetstream")
-	pubsubLoader.DefaultRegistry.RegisterComponent(kafka.NewKafka, "kafka")
+	// and subscriptions of their own (see confirmedRabbitMQ).
+	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(newConfirmedRabbitMQ), "rabbitmq")
+	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(jetstream.NewJetStream), "jetstream")
+	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(kafka.NewKafka), "kafka")
 	stateLoader.DefaultRegistry.RegisterComponent(stateredis.NewRedisStateStore, "redis")
 	stateLoader.DefaultRegistry.RegisterComponentWithVersions("postgresql", components.Versioning{
 		Preferred: components.VersionConstructor{Version: "v2", Constructor: pgv2.NewPostgreSQLStateStore},
