@@ -72,15 +72,17 @@ func TestLoadShippedConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, cfg.CORS.AllowOrigins)
 	tests := []struct {
-		method, path, app, access string
+		method, path, app, access, limit string
 	}{
-		{"GET", "/api/v1/products/123", "products", Public},
-		{"PATCH", "/api/v1/products/123", "products", Admin},
-		{"POST", "/api/v1/auth/login", "auth", Public},
-		{"GET", "/api/v1/auth/me", "auth", User},
-		{"PUT", "/api/v1/admin/users/1/roles", "auth", Admin},
-		{"POST", "/api/v1/payments/webhooks/stripe", "payments", Public},
-		{"GET", "/api/v1/payments", "payments", User},
+		{"GET", "/api/v1/products/123", "products", Public, ""},
+		{"PATCH", "/api/v1/products/123", "products", Admin, ""},
+		{"POST", "/api/v1/auth/login", "auth", Public, "auth"},
+		{"GET", "/api/v1/auth/me", "auth", User, ""},
+		{"PUT", "/api/v1/admin/users/1/roles", "auth", Admin, ""},
+		// Stripe's few sending addresses get a limit of their own: the
+		// default would throttle a busy shop's payment webhooks.
+		{"POST", "/api/v1/payments/webhooks/stripe", "payments", Public, "webhooks"},
+		{"GET", "/api/v1/payments", "payments", User, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -89,8 +91,11 @@ func TestLoadShippedConfig(t *testing.T) {
 			assert.Equal(t, tt.app, r.App)
 			assert.Equal(t, tt.access, r.Access)
 			assert.Equal(t, tt.access != Public, r.Authenticated())
+			assert.Equal(t, tt.limit, r.RateLimit)
 		})
 	}
+	assert.Greater(t, cfg.RateLimits["webhooks"].Requests, cfg.RateLimits["default"].Requests)
+	assert.Less(t, cfg.RateLimits["auth"].Requests, cfg.RateLimits["default"].Requests)
 }
 
 func TestLoadRejectsUnknownKeys(t *testing.T) {
