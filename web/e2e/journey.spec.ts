@@ -83,7 +83,7 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
   await expect(page).toHaveURL(/#\/orders\/[0-9a-f-]{36}$/);
   // Turns paid without a reload: the page polls while the payment is under way.
   await expect(page.getByTestId('order-status')).toHaveText('paid', { timeout: 60_000 });
-  await expect(page.getByRole('row', { name: /Total/ })).toContainText(usd(total));
+  await expect(page.getByRole('row', { name: /^Total/ })).toContainText(usd(total));
   await shot(page, info, '5-order-paid');
 
   await page.getByRole('link', { name: 'Orders' }).click();
