@@ -62,6 +62,7 @@ help:
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
 run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
+	@echo "Shop:    http://127.0.0.1:3000/  (make seed fills the catalog)"
 	@echo "Traces:  http://127.0.0.1:16686  (Jaeger's API: /api/traces?service=gateway)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"

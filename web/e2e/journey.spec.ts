@@ -23,6 +23,11 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
     });
   const typo = env('SHOP_TYPO');
   const email = `shopper-${info.project.name}-${Date.now()}@example.com`;
+  // The page's policy allows only its own origin: anything it blocks is a bug.
+  const blocked: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+  });
 
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Products', level: 1 })).toBeVisible();
@@ -68,7 +73,15 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
   await page.getByRole('button', { name: 'Save card' }).click();
   await expect(page.getByText(/ending in 4242.*default/i)).toBeVisible();
 
+  // An access token the API refuses is replaced with the refresh token,
+  // and the request goes through: the shopper stays signed in.
+  await page.evaluate(() => {
+    const t = JSON.parse(localStorage.getItem('daprshop.tokens')!);
+    localStorage.setItem('daprshop.tokens', JSON.stringify({ ...t, access: 'refused.by.the.api' }));
+  });
+  await page.reload();
   await page.getByRole('link', { name: 'Cart' }).click();
+  await expect(page.getByTestId('cart-total')).toHaveText(usd(total));
   await page.getByRole('link', { name: 'Go to checkout' }).click();
   await expect(page.getByText(/ending in 4242/)).toBeVisible();
   await page.getByLabel('Full name').fill('Ada Shopper');
@@ -90,5 +103,14 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
   await expect(page.getByRole('list', { name: 'Your orders' }).getByRole('listitem')).toHaveCount(1);
 
   await page.getByRole('button', { name: 'Log out' }).click();
-  await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Log in', exact: true })).toBeVisible();
+
+  // A conflict (409: the email is taken) is one clear line.
+  await page.getByRole('link', { name: 'Register' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Ada Again');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('Journey-Shopper-2026');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('alert')).toContainText('Not possible right now');
+  expect(blocked).toEqual([]);
 });
