@@ -230,9 +230,9 @@ alerts: infra
 	promtool test rules deploy/observability/alerts_test.yml
 
 ## fuzz: each fuzz target of the gateway's edge (request-target
-## canonicalisation, route matching, the whole gate) for FUZZTIME
+## canonicalisation, route matching, the whole gate, the shop's files) for FUZZTIME
 FUZZTIME ?= 15s
-FUZZ_TARGETS := canon:FuzzParse routes:FuzzMatch edge:FuzzGate
+FUZZ_TARGETS := canon:FuzzParse routes:FuzzMatch edge:FuzzGate web:FuzzServe
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./services/gateway/internal/$${t%%:*} || exit 1; \

@@ -7,6 +7,8 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,6 +51,8 @@ type file struct {
 	body, gzipped []byte
 	contentType   string
 	cacheControl  string
+	// etag lets a browser revalidate index.html with a 304.
+	etag string
 }
 
 // Shop serves the built files.
@@ -87,7 +91,8 @@ func Load(fsys fs.FS, reserved ...string) (*Shop, error) {
 		if strings.HasPrefix(urlPath, assetsDir) {
 			cache = immutableCache
 		}
-		f := file{body: body, contentType: ct, cacheControl: cache}
+		sum := sha256.Sum256(body)
+		f := file{body: body, contentType: ct, cacheControl: cache, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 		if f.gzipped, err = compress(body); err != nil {
 			return err
 		}
@@ -165,6 +170,11 @@ func (s *Shop) Serve(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, f.contentType)
 	c.Set(fiber.HeaderCacheControl, f.cacheControl)
 	c.Vary(fiber.HeaderAcceptEncoding)
+	c.Set(fiber.HeaderETag, f.etag)
+	if c.Get(fiber.HeaderIfNoneMatch) == f.etag {
+		c.Status(fiber.StatusNotModified)
+		return nil
+	}
 	if f.gzipped != nil && acceptsGzip(c.Get(fiber.HeaderAcceptEncoding)) {
 		c.Set(fiber.HeaderContentEncoding, "gzip")
 		return c.Send(f.gzipped)

@@ -33,7 +33,7 @@ const (
 // builtDir lays out a built directory next to a file that must never be
 // served, with a dot file, a file of an unserved kind, a file under a
 // reserved prefix and a symbolic link pointing out of it.
-func builtDir(t *testing.T) string {
+func builtDir(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	write := func(name, body string) {
@@ -105,6 +105,19 @@ func TestServesTheBuiltFilesWithTheirTypesPolicyAndCaching(t *testing.T) {
 		})
 	}
 	assert.NotContains(t, Policy, "unsafe", "no inline script or style, no eval")
+}
+
+func TestRevalidationAnswersNotModified(t *testing.T) {
+	app := newApp(t)
+	resp := serveRaw(t, app, http.MethodGet, "/")
+	etag := string(resp.Header.Peek("ETag"))
+	require.NotEmpty(t, etag)
+	resp = serveRaw(t, app, http.MethodGet, "/", "If-None-Match", etag)
+	assert.Equal(t, http.StatusNotModified, resp.StatusCode())
+	assert.Empty(t, resp.Body())
+	resp = serveRaw(t, app, http.MethodGet, "/", "If-None-Match", `"stale"`)
+	assert.Equal(t, http.StatusOK, resp.StatusCode())
+	assert.Equal(t, indexHTML, string(resp.Body()))
 }
 
 func TestHeadAndGzip(t *testing.T) {
