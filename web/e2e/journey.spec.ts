@@ -90,6 +90,13 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
   await page.getByLabel('Postal code').fill('N1 9GU');
   await page.getByLabel(/Country code/).fill('GB');
   await shot(page, info, '4-checkout');
+  // Every status the order page read, and every page load from here on.
+  const seen: string[] = [];
+  page.on('response', async (r) => {
+    if (/\/api\/v1\/orders\/[0-9a-f-]{36}$/.test(r.url()) && r.ok()) seen.push((await r.json()).status);
+  });
+  let loads = 0;
+  page.on('load', () => loads++);
   // A double click places one order.
   await page.getByRole('button', { name: 'Place order' }).dblclick();
 
@@ -98,6 +105,8 @@ test('register, search with a typo, fill the cart, save a card, check out, see t
   await expect(page.getByTestId('order-status')).toHaveText('paid', { timeout: 60_000 });
   await expect(page.getByRole('row', { name: /^Total/ })).toContainText(usd(total));
   await shot(page, info, '5-order-paid');
+  expect(loads, 'the order turned paid without a reload').toBe(0);
+  console.log(`[${info.project.name}] order statuses the page read: ${seen.join(' → ')}`);
 
   await page.getByRole('link', { name: 'Orders' }).click();
   await expect(page.getByRole('list', { name: 'Your orders' }).getByRole('listitem')).toHaveCount(1);
