@@ -45,7 +45,7 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: help run status test build config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit jaeger devsink stripelocal stripe-mock
+.PHONY: help run status test build web chromium config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit jaeger devsink stripelocal stripe-mock
 
 ## help: list the targets with what each does
 help:
@@ -62,6 +62,7 @@ help:
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
 run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
+	@echo "Shop:    http://127.0.0.1:3000/  (make seed fills the catalog)"
 	@echo "Traces:  http://127.0.0.1:16686  (Jaeger's API: /api/traces?service=gateway)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
@@ -87,8 +88,9 @@ status:
 ## state stores, and a short run of the bench so that it cannot rot
 test: lint unit alerts fuzz e2e e2e-brokers bench-smoke
 
-## build: compile every service and the local runner into .bin/
-build:
+## build: compile every service and the local runner into .bin/, and
+## build the shop (web/dist) when its sources changed
+build: web
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ $(addprefix ./services/,$(SERVICES)) ./tools/runner
 
@@ -96,6 +98,32 @@ build:
 ## from the settings' struct tags; tests fail while it is out of date
 config-docs:
 	UPDATE_CONFIG_DOCS=1 go test -count=1 -run '^TestConfigurationReference$$' ./services/platform/config $(addprefix ./services/,$(SERVICES))
+
+# The shop (web/): packages pinned by its package-lock.json, installed again
+# only when that changes; built again only when a source, its config or the
+# OpenAPI document its types come from changed. No browser is downloaded:
+# the journeys run in Debian's Chromium (chromium).
+WEB := web
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f ! -name schema.d.ts 2>/dev/null) \
+               services/gateway/internal/openapi/openapi.yaml
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+$(WEB)/dist/index.html: $(WEB_SOURCES) $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent build
+
+## web: build the shop the gateway serves at / into web/dist (npm, once
+## per change of its sources)
+web: $(WEB)/dist/index.html
+
+## chromium: install Debian's Chromium, which the shop's browser tests
+## drive, when it is missing
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "chromium: installing Debian's package"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium; \
+	fi
 
 ## mailpit: install the dev SMTP server (web UI and API on :8025) once
 mailpit: $(BIN)/mailpit
@@ -202,18 +230,18 @@ alerts: infra
 	promtool test rules deploy/observability/alerts_test.yml
 
 ## fuzz: each fuzz target of the gateway's edge (request-target
-## canonicalisation, route matching, the whole gate) for FUZZTIME
+## canonicalisation, route matching, the whole gate, the shop's files) for FUZZTIME
 FUZZTIME ?= 15s
-FUZZ_TARGETS := canon:FuzzParse routes:FuzzMatch edge:FuzzGate
+FUZZ_TARGETS := canon:FuzzParse routes:FuzzMatch edge:FuzzGate web:FuzzServe
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./services/gateway/internal/$${t%%:*} || exit 1; \
 	done
 
 ## e2e: the end-to-end suite, the chaos suite's single pass over every
-## fault included
-e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
-	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
+## fault included, and the shop's journeys in Chromium (Playwright)
+e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal chromium
+	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" CHROMIUM="$(CHROMIUM)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
 	  go test -race -count=1 -timeout 25m ./...
 
 ## e2e-brokers: the event-flow tests (and the dead letters of an exhausted

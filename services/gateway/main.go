@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
+	"github.com/daprshop/daprshop/services/gateway/internal/web"
 	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/service"
 )
@@ -44,6 +46,7 @@ type settings struct {
 	// one client IP.
 	RateLimits      string        `env:"RATE_LIMITS" default:"on" doc:"off turns rate limiting off, for load runs from a single host where every request shares one client IP."`
 	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" default:"15s" doc:"Deadline of a request proxied to a service."`
+	WebDir          string        `env:"WEB_DIR" doc:"The shop's built files (web/dist, built by make build), served at /; empty serves no shop, only the API."`
 	Redis           redisSettings
 }
 
@@ -82,6 +85,15 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		ExposeHeaders: "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After",
 		MaxAge:        600,
 	}))
+	if cfg.WebDir != "" {
+		shop, err := web.Load(os.DirFS(cfg.WebDir), "/api", "/admin")
+		if err != nil {
+			return err
+		}
+		raw, gzipped := shop.Size()
+		svc.Log.Info("serving the shop", "dir", cfg.WebDir, "bytes", raw, "gzipped_bytes", gzipped)
+		app.Use(shop.Serve)
+	}
 	app.Get(openapi.Path, openapi.Handler(doc))
 	apidocs.Register(app, openapi.Path)
 	app.All("/*", edge.New(edge.Options{

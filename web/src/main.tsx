@@ -1,0 +1,105 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, session } from './api';
+import { CartView, CheckoutView } from './cart';
+import { CardsView, LoginView, RegisterView } from './account';
+import { Home, ProductView } from './catalog';
+import { OrdersView, OrderView } from './orders';
+import './style.css';
+
+/**
+ * Routes live in the fragment (#/product/<id>): the gateway serves only
+ * real files, so no path of the shop needs a fallback to index.html.
+ */
+function useRoute(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash.replace(/^#/, '') || '/';
+}
+
+function useSignedIn(): boolean {
+  const [signedIn, setSignedIn] = useState(session.signedIn());
+  useEffect(() => session.onChange(() => setSignedIn(session.signedIn())), []);
+  return signedIn;
+}
+
+function page(route: string, signedIn: boolean) {
+  const [path, query = ''] = route.split('?');
+  const parts = path.split('/').filter(Boolean);
+  const needsSignIn = <LoginView next={route} />;
+  switch (parts[0]) {
+    case undefined:
+      return <Home q={new URLSearchParams(query).get('q') ?? ''} signedIn={signedIn} />;
+    case 'product':
+      return <ProductView id={parts[1]} signedIn={signedIn} />;
+    case 'login':
+      return <LoginView next="/" />;
+    case 'register':
+      return <RegisterView />;
+    case 'cart':
+      return signedIn ? <CartView /> : needsSignIn;
+    case 'cards':
+      return signedIn ? <CardsView /> : needsSignIn;
+    case 'checkout':
+      return signedIn ? <CheckoutView /> : needsSignIn;
+    case 'orders':
+      if (!signedIn) return needsSignIn;
+      return parts[1] ? <OrderView id={parts[1]} /> : <OrdersView />;
+    default:
+      return (
+        <main>
+          <h1>Not found</h1>
+          <p>
+            <a href="#/">Back to the shop</a>
+          </p>
+        </main>
+      );
+  }
+}
+
+function App() {
+  const route = useRoute();
+  const signedIn = useSignedIn();
+  // Each view sets the focus on its heading when the route changes, for
+  // screen readers: the page does not reload.
+  useEffect(() => {
+    document.querySelector<HTMLElement>('main h1')?.focus();
+  }, [route]);
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
+        Skip to content
+      </a>
+      <header>
+        <a class="brand" href="#/">
+          daprshop
+        </a>
+        <nav aria-label="Main">
+          <a href="#/">Products</a>
+          {signedIn ? (
+            <>
+              <a href="#/cart">Cart</a>
+              <a href="#/orders">Orders</a>
+              <a href="#/cards">Cards</a>
+              <button type="button" class="link" onClick={() => api.logout().finally(() => (location.hash = '#/'))}>
+                Log out
+              </button>
+            </>
+          ) : (
+            <>
+              <a href="#/login">Log in</a>
+              <a href="#/register">Register</a>
+            </>
+          )}
+        </nav>
+      </header>
+      {page(route, signedIn)}
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
