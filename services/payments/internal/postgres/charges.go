@@ -101,25 +101,29 @@ func addEvents(ctx context.Context, tx pgx.Tx, events []payments.Event) error {
 func (s *Store) Transition(ctx context.Context, intentID, eventID, eventType string, decide payments.Decide) (payments.Payment, error) {
 	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// The verdict, and the events it publishes, belong to the trace of
-		// the checkout that created the payment (linked to this one).
+		// The payment is locked first, and everything after reads it under
+		// that lock: the decision (a payment committed between two separate
+		// reads would otherwise look settled already and its verdict would
+		// be lost) and the trace it is settled in. The webhook usually
+		// arrives while the payment's transaction is still open: read apart,
+		// the trace context could be missed and the payment still found.
 		var tp string
-		if err := tx.QueryRow(ctx, `SELECT traceparent FROM payments WHERE payment_intent_id = $1`, intentID).Scan(&tp); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		err := tx.QueryRow(ctx, `SELECT traceparent FROM payments WHERE payment_intent_id = $1 FOR UPDATE`, intentID).Scan(&tp)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return payments.ErrUnknownIntent
+		}
+		if err != nil {
 			return err
 		}
+		// The verdict, and the events it publishes, belong to the trace of
+		// the checkout that created the payment (linked to this one).
 		ctx, span := telemetry.Continue(ctx, tp, "settle payment", trace.SpanKindInternal)
 		defer span.End()
 		tag, err := tx.Exec(ctx, `INSERT INTO webhook_events (id, type) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, eventType)
 		if err != nil {
 			return err
 		}
-		// The decision is made under the row lock: a payment committed
-		// between two separate reads would otherwise look settled already
-		// and its verdict would be lost.
-		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.payment_intent_id = $1 FOR UPDATE OF p`, intentID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return payments.ErrUnknownIntent
-		}
+		p, err = scanPayment(tx.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.payment_intent_id = $1`, intentID))
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}

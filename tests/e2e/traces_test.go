@@ -1,0 +1,241 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/authn"
+)
+
+// jaegerURL serves Jaeger's HTTP API (see devServers).
+const jaegerURL = "http://" + jaegerAddr
+
+// jaegerTrace is a trace as Jaeger's HTTP API returns it.
+type jaegerTrace struct {
+	TraceID string `json:"traceID"`
+	Spans   []struct {
+		SpanID        string `json:"spanID"`
+		OperationName string `json:"operationName"`
+		StartTime     int64  `json:"startTime"` // µs since the epoch
+		ProcessID     string `json:"processID"`
+		References    []struct {
+			RefType string `json:"refType"`
+			TraceID string `json:"traceID"`
+			SpanID  string `json:"spanID"`
+		} `json:"references"`
+		Tags []struct {
+			Key   string `json:"key"`
+			Value any    `json:"value"`
+		} `json:"tags"`
+	} `json:"spans"`
+	Processes map[string]struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"processes"`
+}
+
+// span is one span of a jaegerTrace, resolved.
+type span struct {
+	id, parent, name, service string
+	start                     int64
+	tags                      map[string]string
+}
+
+func (tr jaegerTrace) spans() []span {
+	out := make([]span, 0, len(tr.Spans))
+	for _, s := range tr.Spans {
+		sp := span{id: s.SpanID, name: s.OperationName, service: tr.Processes[s.ProcessID].ServiceName, start: s.StartTime, tags: map[string]string{}}
+		for _, r := range s.References {
+			if r.RefType == "CHILD_OF" && r.TraceID == tr.TraceID {
+				sp.parent = r.SpanID
+			}
+		}
+		for _, tag := range s.Tags {
+			sp.tags[tag.Key] = fmt.Sprint(tag.Value)
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// fetchTrace returns the trace of id as Jaeger holds it so far, or false
+// while Jaeger knows none of its spans.
+func fetchTrace(t *testing.T, id string) (jaegerTrace, bool) {
+	t.Helper()
+	resp := call(t, http.MethodGet, jaegerURL+"/api/traces/"+id, nil)
+	if resp.Status == http.StatusNotFound {
+		return jaegerTrace{}, false
+	}
+	require.Equal(t, http.StatusOK, resp.Status, "jaeger: %s", resp.Body)
+	var got struct{ Data []jaegerTrace }
+	resp.JSON(t, &got)
+	if len(got.Data) != 1 {
+		return jaegerTrace{}, false
+	}
+	return got.Data[0], true
+}
+
+// descendants are the spans under root, root included.
+func descendants(spans []span, root string) []span {
+	children := map[string][]span{}
+	for _, s := range spans {
+		children[s.parent] = append(children[s.parent], s)
+	}
+	var out []span
+	var walk func(id string)
+	walk = func(id string) {
+		for _, c := range children[id] {
+			out = append(out, c)
+			walk(c.id)
+		}
+	}
+	for _, s := range spans {
+		if s.id == root {
+			out = append(out, s)
+		}
+	}
+	walk(root)
+	return out
+}
+
+func services(spans []span) []string {
+	var out []string
+	for _, s := range spans {
+		if !slices.Contains(out, s.service) {
+			out = append(out, s.service)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestTraces follows one checkout with a saved card through Jaeger. The
+// test is the client: like a storefront tracing a customer's visit, it
+// sends one traceparent on every request of the visit (sign-up, log-in,
+// saving a card, filling the cart, checking out), so the trace holds auth
+// too, which the checkout itself never calls. Everything the checkout
+// causes must then hang under the checkout's own request: the
+// reservation, order.created, the payment and its Stripe call, and, once
+// Stripe's webhook has settled the payment (in the trace of the checkout,
+// not the webhook's), payment.succeeded and order.paid in every consumer.
+func TestTraces(t *testing.T) {
+	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
+	productID := s.newProduct(t, 1990, 3)
+
+	var ids [24]byte
+	_, _ = rand.Read(ids[:])
+	traceID := hex.EncodeToString(ids[:16])
+	visit := "00-" + traceID + "-" + hex.EncodeToString(ids[16:]) + "-01"
+	send := func(method, path, auth, body string) response {
+		t.Helper()
+		h := []string{"Content-Type", "application/json", "traceparent", visit}
+		if auth != "" {
+			h = append(h, "Authorization", auth)
+		}
+		return call(t, method, gatewayURL+path, strings.NewReader(body), h...)
+	}
+
+	email := "traced-" + uuid.NewString()[:8] + "@example.com"
+	resp := send(http.MethodPost, "/api/v1/auth/register", "", fmt.Sprintf(`{"email": %q, "password": %q, "name": "Traced"}`, email, authPassword))
+	require.Equal(t, http.StatusCreated, resp.Status, "register: %s", resp.Body)
+	resp = send(http.MethodPost, "/api/v1/auth/login", "", fmt.Sprintf(`{"email": %q, "password": %q}`, email, authPassword))
+	require.Equal(t, http.StatusOK, resp.Status, "login: %s", resp.Body)
+	var tokens tokenPair
+	resp.JSON(t, &tokens)
+	customer := "Bearer " + tokens.AccessToken
+	resp = send(http.MethodPost, "/api/v1/payment-methods", customer, `{"payment_method": "pm_card_visa"}`)
+	require.Equal(t, http.StatusCreated, resp.Status, "save card: %s", resp.Body)
+	resp = send(http.MethodPost, "/api/v1/cart/items", customer, fmt.Sprintf(`{"product_id": %q, "quantity": 1}`, productID))
+	require.Equal(t, http.StatusOK, resp.Status, "add to cart: %s", resp.Body)
+	h := []string{"Content-Type", "application/json", "traceparent", visit, "Authorization", customer, "Idempotency-Key", uuid.NewString()}
+	resp = call(t, http.MethodPost, gatewayURL+"/api/v1/checkout", strings.NewReader(address), h...)
+	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
+	// The gateway answers with its own span of the visit's trace.
+	checkoutTP := resp.Header.Get("traceparent")
+	require.True(t, strings.HasPrefix(checkoutTP, "00-"+traceID+"-"), "checkout's traceparent %q continues the visit", checkoutTP)
+	checkoutSpan := strings.Split(checkoutTP, "-")[2]
+	var o orderJSON
+	resp.JSON(t, &o)
+	s.waitStatus(t, customer, o.ID, "paid")
+
+	// Spans reach Jaeger in batches, from 14 processes each on its own
+	// schedule: the trace is read until it is whole.
+	want := []string{"auth", "gateway", "notifications", "orders", "payments", "products", "workers"}
+	var tr jaegerTrace
+	var under []span
+	whole := func() bool {
+		var ok bool
+		if tr, ok = fetchTrace(t, traceID); !ok {
+			return false
+		}
+		under = descendants(tr.spans(), checkoutSpan)
+		return slices.Equal(services(tr.spans()), want) &&
+			hasSpan(under, "payments", "stripe POST /v1/payment_intents") &&
+			hasSpan(under, "payments", "settle payment") &&
+			hasSpan(under, "notifications", "order.paid process") &&
+			hasSpan(under, "orders", "payment.succeeded process") &&
+			hasSpan(under, "workers", "order.paid process") &&
+			hasSpan(under, "products", "order.paid process")
+	}
+	if !assert.Eventually(t, whole, 60*time.Second, 250*time.Millisecond, "one trace of the visit, the checkout's consequences under its span") {
+		t.Logf("services in the trace: %v; under the checkout: %v", services(tr.spans()), services(under))
+		for _, sp := range under {
+			t.Logf("  %s: %s", sp.service, sp.name)
+		}
+		return
+	}
+	assert.Equal(t, []string{"gateway", "notifications", "orders", "payments", "products", "workers"}, services(under),
+		"everything but auth is the checkout's doing")
+	stripe := find(under, "payments", "stripe POST /v1/payment_intents")
+	assert.Equal(t, "200", stripe.tags["http.response.status_code"], "the Stripe call succeeded")
+	t.Logf("trace %s: %d spans, %d under the checkout:\n%s", traceID, len(tr.Spans), len(under), tree(under, checkoutSpan))
+}
+
+// tree renders the spans under root, one a line, indented by depth,
+// siblings in the order they started.
+func tree(spans []span, root string) string {
+	children := map[string][]span{}
+	var b strings.Builder
+	for _, s := range spans {
+		children[s.parent] = append(children[s.parent], s)
+	}
+	for _, c := range children {
+		sort.SliceStable(c, func(i, j int) bool { return c[i].start < c[j].start })
+	}
+	var walk func(s span, depth int)
+	walk = func(s span, depth int) {
+		fmt.Fprintf(&b, "%s%s: %s\n", strings.Repeat("  ", depth), s.service, s.name)
+		for _, c := range children[s.id] {
+			walk(c, depth+1)
+		}
+	}
+	for _, s := range spans {
+		if s.id == root {
+			walk(s, 0)
+		}
+	}
+	return b.String()
+}
+
+func hasSpan(spans []span, service, name string) bool {
+	return find(spans, service, name).id != ""
+}
+
+func find(spans []span, service, name string) span {
+	for _, s := range spans {
+		if s.service == service && s.name == name {
+			return s
+		}
+	}
+	return span{}
+}
