@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -97,6 +98,9 @@ func start() (*system, func() error, error) {
 		return nil, nil, err
 	}
 	if err := deleteStreams(); err != nil {
+		return nil, nil, err
+	}
+	if err := deleteQueues(); err != nil {
 		return nil, nil, err
 	}
 	if err := dropDatabases(); err != nil {
@@ -295,6 +299,31 @@ func deleteStreams() error {
 		}
 	}
 	return iter.Err()
+}
+
+// deleteQueues removes, when the suite runs on RabbitMQ, the apps' queues of
+// earlier runs, as deleteStreams does on Redis, and with them every binding
+// they had: durable, a queue keeps events of orders that no longer exist,
+// and a binding to another topic's exchange (Dapr 1.14's component made
+// such) would outlive every run. Sidecars declare them again at start.
+func deleteQueues() error {
+	if os.Getenv("PUBSUB") != "rabbitmq" {
+		return nil
+	}
+	out, err := exec.Command("rabbitmqctl", "-q", "--no-table-headers", "list_queues", "name").Output()
+	if err != nil {
+		return fmt.Errorf("list RabbitMQ's queues: %w", err)
+	}
+	for _, queue := range strings.Fields(string(out)) {
+		app, _, _ := strings.Cut(queue, "-")
+		if !slices.Contains(apps, app) && !strings.HasPrefix(queue, "e2e-probe-") {
+			continue // not this project's
+		}
+		if out, err := exec.Command("rabbitmqctl", "-q", "delete_queue", queue).CombinedOutput(); err != nil {
+			return fmt.Errorf("delete queue %s: %w: %s", queue, err, out)
+		}
+	}
+	return nil
 }
 
 func tail(path string, lines int) string {
