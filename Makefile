@@ -45,35 +45,42 @@ PROMETHEUS_PORT := 9190
 
 GO_MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
 
-.PHONY: help run status test build web chromium config-docs lint openapi-lint api-docs daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit jaeger devsink stripelocal stripe-mock
+.PHONY: help run status test build web chromium config-docs lint openapi-lint api-docs api-client api-client-check daprd sentry prepare infra unit alerts fuzz e2e e2e-brokers chaos bench bench-smoke clean seed mailpit jaeger devsink stripelocal paypallocal stripe-mock
 
 ## help: list the targets with what each does
 help:
 	@echo "Targets (make <target>; variables such as PUBSUB, STATE, REPLICAS are described in the Makefile):"
 	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); name = $$1; sub(/:$$/, "", name); sub(/^[a-z-]+: */, ""); \
-	  printf "  %-14s %s\n", name, $$0; next } \
-	  /^## / && name { sub(/^## /, ""); printf "  %-14s %s\n", "", $$0; next } { name = "" }' $(MAKEFILE_LIST)
+	  printf "  %-17s %s\n", name, $$0; next } \
+	  /^## / && name { sub(/^## /, ""); printf "  %-17s %s\n", "", $$0; next } { name = "" }' $(MAKEFILE_LIST)
 
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
-## SMS/push sink, the Stripe emulator, Prometheus (scraping every app and
+## SMS/push sink, the Stripe and PayPal emulators, Prometheus (scraping every app and
 ## sidecar, with the alert rules) and Jaeger (every app's and sidecar's
 ## spans), stopped with it. Always through
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
-run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
+run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
 	@echo "Shop:    http://127.0.0.1:3000/  (make seed fills the catalog)"
 	@echo "Traces:  http://127.0.0.1:16686  (Jaeger's API: /api/traces?service=gateway)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
+	@echo "PayPal:  http://127.0.0.1:12181  (the local emulator; buyers approve at its /checkoutnow page)"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
+	@# The dev servers run in sessions of their own, so that Ctrl-C reaches
+	@# only the runner: the apps still export their last spans while they
+	@# stop, and the servers are stopped once it has ended.
 	@set -a; source $(RUN_DIR)/dev.env; set +a; \
-	$(BIN)/mailpit --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 >$(RUN_DIR)/mailpit.log 2>&1 & mailpit=$$!; \
-	$(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
-	$(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
-	prometheus --config.file=deploy/observability/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
+	setsid $(BIN)/mailpit --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 --smtp-auth-file $(RUN_DIR)/smtp-auth --smtp-auth-allow-insecure \
+	  >$(RUN_DIR)/mailpit.log 2>&1 & mailpit=$$!; \
+	setsid $(BIN)/devsink -addr 127.0.0.1:8090 >$(RUN_DIR)/devsink.log 2>&1 & devsink=$$!; \
+	setsid $(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
+	setsid $(BIN)/paypallocal -addr 127.0.0.1:12181 -secrets $(RUN_DIR)/secrets.json -ca $(RUN_DIR)/paypal-ca.pem \
+	  >$(RUN_DIR)/paypallocal.log 2>&1 & paypallocal=$$!; \
+	setsid prometheus --config.file=deploy/observability/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
 	  --storage.tsdb.path=$(RUN_DIR)/prometheus >$(RUN_DIR)/prometheus.log 2>&1 & prometheus=$$!; \
-	$(BIN)/jaeger --config tools/jaeger/config.yaml >$(RUN_DIR)/jaeger.log 2>&1 & jaeger=$$!; \
-	trap 'kill $$mailpit $$devsink $$stripelocal $$prometheus $$jaeger 2>/dev/null || true' EXIT; \
+	setsid $(BIN)/jaeger --config tools/jaeger/config.yaml >$(RUN_DIR)/jaeger.log 2>&1 & jaeger=$$!; \
+	trap 'kill $$mailpit $$devsink $$stripelocal $$paypallocal $$prometheus $$jaeger 2>/dev/null || true' EXIT; \
 	$(BIN)/runner -f dapr.yaml -daprd "$(DAPRD)" $(SIDECAR_SECURITY) $(SWAP_RESOURCES) $(if $(REPLICAS),-replicas $(REPLICAS))
 
 ## status: what is up of the system `make run` started (same PUBSUB and
@@ -104,7 +111,7 @@ config-docs:
 # OpenAPI document its types come from changed. No browser is downloaded:
 # the journeys run in Debian's Chromium (chromium).
 WEB := web
-WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f ! -name schema.d.ts 2>/dev/null) \
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/admin $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f ! -name schema.d.ts 2>/dev/null) \
                services/gateway/internal/openapi/openapi.yaml
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -155,9 +162,15 @@ stripelocal:
 	@mkdir -p $(BIN)
 	go build -trimpath -o $(BIN)/ ./tools/stripelocal
 
-## lint: gofmt and go vet over every module, and the OpenAPI document
-## through the linter (openapi-lint)
-lint: openapi-lint
+## paypallocal: build the PayPal emulator the paypal HTTPEndpoint points at
+paypallocal:
+	@mkdir -p $(BIN)
+	go build -trimpath -o $(BIN)/ ./tools/paypallocal
+
+## lint: gofmt and go vet over every module, the OpenAPI document
+## through the linter (openapi-lint), and the Go client generated from it
+## (api-client-check)
+lint: openapi-lint api-client-check
 	@unformatted=$$(gofmt -l $(GO_MODULES) tools/daprd); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(addsuffix /...,$(GO_MODULES))
@@ -184,6 +197,26 @@ openapi-lint: $(APIDOCS)/node_modules/.package-lock.json
 ## /api/docs (compiled into it, so that no page loads a script from elsewhere)
 api-docs: $(APIDOCS)/node_modules/.package-lock.json
 	cp $(APIDOCS)/node_modules/redoc/bundles/redoc.standalone.js $(REDOC_BUNDLE)
+
+# The public API's Go client (services/apiclient), which the e2e suite and
+# the seed call the API with: generated by oapi-codegen, pinned here and run
+# from the module cache.
+OAPI_CODEGEN := go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
+APICLIENT := services/apiclient
+OPENAPI := services/gateway/internal/openapi/openapi.yaml
+
+## api-client: generate the Go client of the public API (services/apiclient)
+## from the OpenAPI document again, after changing the document
+api-client:
+	$(OAPI_CODEGEN) -config $(APICLIENT)/oapi-codegen.yaml -o $(APICLIENT)/client.gen.go $(OPENAPI)
+
+## api-client-check: fail while the Go client differs from what the OpenAPI
+## document generates
+api-client-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(OAPI_CODEGEN) -config $(APICLIENT)/oapi-codegen.yaml -o "$$tmp/client.gen.go" $(OPENAPI); \
+	cmp -s "$$tmp/client.gen.go" $(APICLIENT)/client.gen.go || \
+	  { echo "$(APICLIENT)/client.gen.go is not what the OpenAPI document generates: run make api-client"; exit 1; }
 
 ## daprd: build the Dapr sidecar once (its own pinned module, outside go.work)
 DAPRD_SOURCE := $(shell cat tools/daprd/go.mod tools/daprd/go.sum $$(find tools/daprd -name '*.go' | sort) | sha256sum | cut -c1-16)
@@ -217,9 +250,10 @@ infra:
 unit: infra stripe-mock
 	go test -race -count=1 $(addsuffix /...,$(filter-out ./tests,$(GO_MODULES)))
 	cd tools/daprd && GOWORK=off go test -race -count=1 ./nrcache
-	# The sidecar's own component code, against the local RabbitMQ; not
-	# under -race, which would rebuild all of Dapr instrumented.
-	cd tools/daprd && GOWORK=off go test -count=1 -run 'TestRabbitMQ|TestRedeliver' .
+	# The sidecar's own component code (RabbitMQ against the local broker,
+	# SMTP against a test server); not under -race, which would rebuild all
+	# of Dapr instrumented.
+	cd tools/daprd && GOWORK=off go test -count=1 .
 
 ## alerts: check the local Prometheus config and its rules, then run the
 ## rules' unit tests (deploy/observability/alerts_test.yml) with promtool.
@@ -240,7 +274,7 @@ fuzz:
 
 ## e2e: the end-to-end suite, the chaos suite's single pass over every
 ## fault included, and the shop's journeys in Chromium (Playwright)
-e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal chromium
+e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal chromium
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" CHROMIUM="$(CHROMIUM)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION= \
 	  go test -race -count=1 -timeout 25m ./...
 
@@ -249,7 +283,7 @@ e2e: build daprd sentry prepare infra mailpit jaeger devsink stripelocal chromiu
 ## broker but Redis (e2e has it), then the state-store
 ## tests (and the auth flow, which uses the denylist) on PostgreSQL; each
 ## run prints its time
-e2e-brokers: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
+e2e-brokers: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal
 	@cd tests; for broker in $(BROKERS); do \
 	  echo "== event flow on $$broker"; SECONDS=0; \
 	  chaos='|^TestChaos$$'; [ $$broker = redis ] && chaos=; \
@@ -283,7 +317,7 @@ bench-smoke:
 ## fault is injected in turn, the faults repeated until CHAOS_DURATION is
 ## spent; then the invariants, and the fault table
 CHAOS_DURATION ?= 5m
-chaos: build daprd sentry prepare infra mailpit jaeger devsink stripelocal
+chaos: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal
 	cd tests && DAPRD="$(DAPRD)" SENTRY="$(SENTRY)" PUBSUB=$(PUBSUB) STATE=$(STATE) CHAOS_DURATION=$(CHAOS_DURATION) \
 	  go test -race -count=1 -timeout 2h -v -run '^TestChaos$$' ./e2e
 

@@ -31,7 +31,15 @@ var internalEndpoints = []internalEndpoint{
 		owners: []string{contracts.AppAuth, contracts.AppProducts, contracts.AppOrders, contracts.AppPayments, contracts.AppNotifications},
 		path:   contracts.PurgePath, verb: "POST", caller: contracts.PurgeCaller,
 	},
+	// The list, then the replays: POST below it, and on it too (Dapr 1.14
+	// matches the shortest listed prefix; see TestNoGrantIsShadowed).
+	{owners: deadLetterOwners, path: contracts.DeadLettersPath, verb: "GET", caller: contracts.DeadLettersCaller},
+	{owners: deadLetterOwners, path: contracts.DeadLettersPath, verb: "POST", caller: contracts.DeadLettersCaller, subtree: true},
 }
+
+// deadLetterOwners serve their dead letters to the workers (the workers
+// read their own in process).
+var deadLetterOwners = []string{contracts.AppProducts, contracts.AppOrders, contracts.AppPayments, contracts.AppNotifications}
 
 // TestAccessPoliciesGrantTheInternalEndpoints ties the access policies to
 // the paths the code mounts and invokes: each internal endpoint is granted
@@ -113,4 +121,64 @@ func declared(owner, caller, name, verb string) bool {
 		}
 	}
 	return false
+}
+
+// TestNoGrantIsShadowed: Dapr 1.14 looks an invoked path up in a trie of
+// the caller's operations and answers with the first listed one it meets
+// on the way down (pkg/config/acl_trie.go, Search), so a shorter listed
+// prefix decides for every path below it. With /internal/dead-letters
+// granted GET only, a POST to /internal/dead-letters/{id}/replay is
+// denied, /internal/dead-letters/** notwithstanding. So an operation
+// below another of the same caller must grant no verb the one above does
+// not.
+func TestNoGrantIsShadowed(t *testing.T) {
+	check := func(t *testing.T, access map[string]*configuration) {
+		t.Helper()
+		for _, problem := range shadowedGrants(access) {
+			assert.Fail(t, problem)
+		}
+	}
+	t.Run("local", func(t *testing.T) { check(t, loadWorld(t, manifests{}).localAccess) })
+	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.configurations) })
+}
+
+func TestShadowCheckCatches(t *testing.T) {
+	w := loadWorld(t, manifests{})
+	payments := w.localAccess[contracts.AppPayments].Spec.AccessControl
+	for i := range payments.Policies {
+		for j, op := range payments.Policies[i].Operations {
+			if op.Name == contracts.DeadLettersPath {
+				payments.Policies[i].Operations[j].HTTPVerb = []string{"GET"}
+			}
+		}
+	}
+	assert.Equal(t, []string{
+		"payments: workers' POST /internal/dead-letters/** is decided by /internal/dead-letters, which grants [GET]",
+	}, shadowedGrants(map[string]*configuration{contracts.AppPayments: w.localAccess[contracts.AppPayments]}))
+}
+
+func shadowedGrants(access map[string]*configuration) []string {
+	var problems []string
+	for owner, c := range access {
+		if c == nil || c.Spec.AccessControl == nil {
+			continue
+		}
+		for _, pol := range c.Spec.AccessControl.Policies {
+			for _, above := range pol.Operations {
+				for _, below := range pol.Operations {
+					if !strings.HasPrefix(below.Name, strings.TrimSuffix(above.Name, "/")+"/") || strings.HasSuffix(above.Name, "/*") {
+						continue
+					}
+					for _, verb := range below.HTTPVerb {
+						if !slices.Contains(above.HTTPVerb, verb) && !slices.Contains(above.HTTPVerb, "*") {
+							problems = append(problems, fmt.Sprintf("%s: %s' %s %s is decided by %s, which grants %v",
+								owner, pol.AppID, verb, below.Name, above.Name, above.HTTPVerb))
+						}
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(problems)
+	return problems
 }

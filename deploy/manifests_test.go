@@ -944,7 +944,8 @@ func checkDaprResources(t *testing.T, m manifests) {
 				for _, h := range got.Spec.Headers {
 					assert.Nil(t, h.Value, "header %s must come from a secret", h.Name)
 				}
-				if assert.NotNil(t, got.Auth, "secretKeyRef needs auth.secretStore") {
+				// PayPal's endpoint sets no header: payments signs in itself.
+				if len(got.Spec.Headers) > 0 && assert.NotNil(t, got.Auth, "secretKeyRef needs auth.secretStore") {
 					assert.Equal(t, "kubernetes", got.Auth.SecretStore)
 				}
 				targeted := false
@@ -1141,6 +1142,24 @@ func TestDockerfile(t *testing.T) {
 	} {
 		t.Run(s, func(t *testing.T) { assert.Contains(t, text, s) })
 	}
+
+	// The gateway's image serves the shop: built from web/ with its
+	// lockfile's packages, copied where WEB_DIR points.
+	t.Run("the gateway's image ships the shop", func(t *testing.T) {
+		assert.Regexp(t, `(?m)^FROM node:\S+ AS web$`, text)
+		assert.Regexp(t, `(?s)if \[ "\$\{SERVICE:-\}" = gateway \]; then \\\s*PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci `, text)
+		assert.Regexp(t, `(?m)^RUN if \[ "\$\{SERVICE:-\}" = gateway \]; then npm run build; fi$`, text)
+		dest := regexp.MustCompile(`(?m)^COPY --from=web /src/web/dist/ (\S+)/$`).FindStringSubmatch(text)
+		require.NotNil(t, dest, "the final stage copies the built shop")
+		assert.Regexp(t, `(?m)^ENV .*\bWEB_DIR=`+regexp.QuoteMeta(dest[1])+`$`, text)
+
+		// A local web/dist or node_modules must not stand in for the build.
+		ignore, err := os.ReadFile("../.dockerignore")
+		require.NoError(t, err)
+		for _, p := range []string{"web/dist", "**/node_modules", ".run"} {
+			assert.Contains(t, strings.Split(string(ignore), "\n"), p)
+		}
+	})
 }
 
 // TestObservability checks the local scrape targets against dapr.yaml and

@@ -3,6 +3,7 @@ module github.com/daprshop/daprshop/tests
 go 1.26.0
 
 require (
+	github.com/daprshop/daprshop/services/apiclient v0.0.0
 	github.com/daprshop/daprshop/services/platform v0.0.0
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
@@ -14,6 +15,7 @@ require (
 )
 
 require (
+	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
@@ -26,6 +28,7 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
+	github.com/oapi-codegen/runtime v1.9.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -36,4 +39,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 )
 
-replace github.com/daprshop/daprshop/services/platform => ../services/platform
+replace (
+	github.com/daprshop/daprshop/services/apiclient => ../services/apiclient
+	github.com/daprshop/daprshop/services/platform => ../services/platform
+)

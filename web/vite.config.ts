@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 // Preact's JSX through esbuild alone: no Babel preset needed.
@@ -9,6 +10,16 @@ export default defineConfig({
     // inline-free but useless extra for a single chunk.
     modulePreload: { polyfill: false },
     target: 'es2022',
+    // Two pages: the shop at / and the admin console at /admin; the shop
+    // never loads the console's code.
+    rollupOptions: {
+      input: {
+        shop: fileURLToPath(new URL('index.html', import.meta.url)),
+        admin: fileURLToPath(new URL('admin/index.html', import.meta.url)),
+      },
+      // The one chunk both pages load (Preact, the API client, the forms).
+      output: { chunkFileNames: 'assets/shared-[hash].js' },
+    },
   },
   server: {
     // `npm run dev` talks to the gateway of `make run` (its CORS list

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/gateway/internal/apidocs"
 	"github.com/daprshop/daprshop/services/gateway/internal/edge"
+	"github.com/daprshop/daprshop/services/gateway/internal/microcache"
 	"github.com/daprshop/daprshop/services/gateway/internal/openapi"
 	"github.com/daprshop/daprshop/services/gateway/internal/proxy"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
@@ -46,7 +48,8 @@ type settings struct {
 	// one client IP.
 	RateLimits      string        `env:"RATE_LIMITS" default:"on" doc:"off turns rate limiting off, for load runs from a single host where every request shares one client IP."`
 	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" default:"15s" doc:"Deadline of a request proxied to a service."`
-	WebDir          string        `env:"WEB_DIR" doc:"The shop's built files (web/dist, built by make build), served at /; empty serves no shop, only the API."`
+	PublicCacheTTL  time.Duration `env:"PUBLIC_CACHE_TTL" default:"1s" doc:"How long an answer to an anonymous GET of a route marked cache (the catalog) may be served again, at most 1s; 0 turns the cache off. Reads with a token or Cache-Control: no-cache always reach the service."`
+	WebDir          string        `env:"WEB_DIR" doc:"The shop's built files (web/dist, built by make build), served at / (the admin console at /admin); empty serves no shop, only the API."`
 	Redis           redisSettings
 }
 
@@ -73,6 +76,14 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		limiter = ratelimit.New(rdb, "gateway:ratelimit:")
 	}
 
+	var cache *microcache.Cache
+	switch {
+	case cfg.PublicCacheTTL > microcache.MaxTTL || cfg.PublicCacheTTL < 0:
+		return fmt.Errorf("PUBLIC_CACHE_TTL must be from 0 to %s", microcache.MaxTTL)
+	case cfg.PublicCacheTTL > 0:
+		cache = microcache.New(cfg.PublicCacheTTL, time.Now)
+	}
+
 	doc, err := openapi.Document()
 	if err != nil {
 		return err
@@ -86,7 +97,7 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		MaxAge:        600,
 	}))
 	if cfg.WebDir != "" {
-		shop, err := web.Load(os.DirFS(cfg.WebDir), "/api", "/admin")
+		shop, err := web.Load(os.DirFS(cfg.WebDir), "/api")
 		if err != nil {
 			return err
 		}
@@ -101,6 +112,7 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 		Limits:   routing.RateLimits,
 		Verifier: svc.Verifier,
 		Limiter:  limiter,
+		Cache:    cache,
 		Forwarder: proxy.New(proxy.Options{
 			SidecarHTTPPort: svc.Config.DaprHTTPPort,
 			DaprAPIToken:    svc.Config.DaprAPIToken,

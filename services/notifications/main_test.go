@@ -93,8 +93,8 @@ func TestRunServesEventsBesideProtectedRoutes(t *testing.T) {
 		"only the sidecar may deliver events")
 	assert.Equal(t, http.StatusUnauthorized, statusOf(http.MethodGet, "/api/v1/notifications", "", true),
 		"the API needs a user's token too")
-	assert.Equal(t, http.StatusUnauthorized, statusOf(http.MethodGet, "/api/v1/admin/dead-letters/notifications", "", true),
-		"the dead letters are served to admins")
+	assert.Equal(t, http.StatusForbidden, statusOf(http.MethodGet, "/internal/dead-letters", "", true),
+		"the dead letters are served to the workers")
 }
 
 func freePort(t *testing.T) int {

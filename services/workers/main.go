@@ -12,6 +12,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/service"
 	"github.com/daprshop/daprshop/services/workers/internal/analytics"
 	"github.com/daprshop/daprshop/services/workers/internal/consumer"
+	"github.com/daprshop/daprshop/services/workers/internal/deadletters"
 	"github.com/daprshop/daprshop/services/workers/internal/httpapi"
 	"github.com/daprshop/daprshop/services/workers/internal/jobs"
 	"github.com/daprshop/daprshop/services/workers/internal/postgres"
@@ -25,6 +26,10 @@ var program = service.Program[settings]{
 }
 
 func main() { program.Main() }
+
+// deadLetterApps are the other services with subscriptions, whose dead
+// letters the workers serve to admins (auth subscribes to nothing).
+var deadLetterApps = []string{contracts.AppProducts, contracts.AppOrders, contracts.AppPayments, contracts.AppNotifications}
 
 // settings are the workers service's own; config.Parse reads them.
 type settings struct {
@@ -60,5 +65,12 @@ func wire(ctx context.Context, svc *service.Service, cfg settings) error {
 		"cron-low-stock-digest": jobs.LowStockDigest(svc.Sidecar, svc.Sidecar, time.Now),
 	})
 	httpapi.New(sales, svc.Verifier).Register(app)
+	// The workers' own letters are read in process; the others' through
+	// the sidecar (a self-invocation would carry no caller to check).
+	sources := map[string]deadletters.Source{contracts.AppWorkers: svc.DeadLetters}
+	for _, name := range deadLetterApps {
+		sources[name] = deadletters.NewRemote(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken, name)
+	}
+	httpapi.NewDeadLetters(deadletters.New(sources, svc.Log), svc.Verifier).Register(app)
 	return nil
 }

@@ -139,7 +139,7 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 		for product, qty := range quantities {
 			require.Equal(t, http.StatusOK, s.addToCart(t, auth, product, qty).Status)
 		}
-		resp := s.checkout(t, auth, uuid.NewString(), address)
+		resp := s.checkout(t, auth, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -161,7 +161,7 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 
 	const partial = 1000
 	p := s.payment(t, bob, partly.ID, "succeeded")
-	resp := s.refund(t, p.ID, uuid.NewString(), fmt.Sprintf(`{"amount_cents": %d}`, partial))
+	resp := s.refund(t, p.ID, uuid.NewString(), partial)
 	require.Equal(t, http.StatusCreated, resp.Status, "partial refund: %s", resp.Body)
 	s.cancel(t, cyd, cancelled.ID)
 	s.waitStatus(t, cyd, cancelled.ID, "refunded")
@@ -199,7 +199,7 @@ func TestSalesAnalyticsReplay(t *testing.T) {
 		auth, o := buy(t, "pm_card_visa", map[string]int{widget: 1})
 		s.waitStatus(t, auth, o.ID, "paid")
 		p := s.payment(t, auth, o.ID, "succeeded")
-		resp := s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 100}`)
+		resp := s.refund(t, p.ID, uuid.NewString(), 100)
 		require.Equal(t, http.StatusCreated, resp.Status, "refund: %s", resp.Body)
 		return daySales{Orders: 1, RevenueCents: o.TotalCents, RefundsCents: 100, ItemsSold: 1}
 	}

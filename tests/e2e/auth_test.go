@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -46,25 +46,13 @@ func uniqueEmail(prefix string) string {
 	return prefix + "-" + uuid.NewString()[:8] + "@example.com"
 }
 
-func jsonBody(t *testing.T, v any) *strings.Reader {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	return strings.NewReader(string(b))
-}
-
 func register(t *testing.T, email string) uuid.UUID {
 	t.Helper()
-	resp := call(t, http.MethodPost, gatewayURL+"/api/v1/auth/register",
-		jsonBody(t, map[string]string{"email": email, "password": authPassword, "name": "E2E"}), "Content-Type", "application/json")
-	require.Equal(t, http.StatusCreated, resp.Status, "register: %s", resp.Body)
-	var u struct {
-		ID    uuid.UUID `json:"id"`
-		Roles []string  `json:"roles"`
-	}
-	resp.JSON(t, &u)
-	assert.Equal(t, []string{authn.RoleCustomer}, u.Roles)
-	return u.ID
+	resp, err := api.RegisterWithResponse(ctx(t), apiclient.Registration{Email: email, Password: authPassword, Name: "E2E"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode(), "register: %s", resp.Body)
+	assert.Equal(t, []apiclient.Role{authn.RoleCustomer}, resp.JSON201.Roles)
+	return resp.JSON201.ID
 }
 
 type tokenPair struct {
@@ -76,8 +64,8 @@ type tokenPair struct {
 
 func loginAs(t *testing.T, email, password string) response {
 	t.Helper()
-	return call(t, http.MethodPost, gatewayURL+"/api/v1/auth/login",
-		jsonBody(t, map[string]string{"email": email, "password": password}), "Content-Type", "application/json")
+	resp, err := api.Login(ctx(t), apiclient.Credentials{Email: email, Password: password})
+	return answer(t, resp, err)
 }
 
 func login(t *testing.T, email, password string) tokenPair {
@@ -91,13 +79,19 @@ func login(t *testing.T, email, password string) tokenPair {
 
 func refresh(t *testing.T, refreshToken string) response {
 	t.Helper()
-	return call(t, http.MethodPost, gatewayURL+"/api/v1/auth/refresh",
-		jsonBody(t, map[string]string{"refresh_token": refreshToken}), "Content-Type", "application/json")
+	return refreshWith(t, api, refreshToken)
+}
+
+func refreshWith(t *testing.T, c *apiclient.ClientWithResponses, refreshToken string) response {
+	t.Helper()
+	resp, err := c.RefreshTokens(ctx(t), apiclient.RefreshTokensJSONRequestBody{RefreshToken: refreshToken})
+	return answer(t, resp, err)
 }
 
 func me(t *testing.T, access string) response {
 	t.Helper()
-	return call(t, http.MethodGet, gatewayURL+"/api/v1/auth/me", nil, "Authorization", "Bearer "+access)
+	resp, err := api.GetMe(ctx(t), as("Bearer "+access))
+	return answer(t, resp, err)
 }
 
 func testAuthLifecycle(t *testing.T) {
@@ -190,47 +184,42 @@ func testLoginLockout(t *testing.T) {
 // addressClient sends requests from a loopback address of its own, so the
 // gateway's per-address limit on the public auth routes counts them apart
 // from the rest of the suite (and from earlier runs within its window).
-type addressClient struct{ http *http.Client }
+type addressClient struct {
+	api *apiclient.ClientWithResponses
+}
 
 func newAddressClient() addressClient {
 	ip := net.IPv4(127, byte(1+mathrand.IntN(254)), byte(mathrand.IntN(256)), byte(1+mathrand.IntN(254)))
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Timeout: 10 * time.Second}
-	return addressClient{http: &http.Client{Timeout: 30 * time.Second,
-		Transport: newContractTransport(&http.Transport{DialContext: dialer.DialContext})}}
+	c, err := apiclient.NewClientWithResponses(gatewayURL, apiclient.WithHTTPClient(&http.Client{Timeout: 30 * time.Second,
+		Transport: newContractTransport(&http.Transport{DialContext: dialer.DialContext})}))
+	if err != nil {
+		panic(err)
+	}
+	return addressClient{api: c}
 }
 
-// post sends a JSON body to a gateway path.
-func (a addressClient) post(t *testing.T, path string, body any) response {
+// loginAs logs in from a's address.
+func (a addressClient) loginAs(t *testing.T, email, password string) response {
 	t.Helper()
-	resp, err := a.tryPost(t, path, body)
+	resp, err := a.tryLogin(t, email, password)
 	require.NoError(t, err)
 	return resp
 }
 
-// tryPost is post for goroutines other than the test's, which must not
+// tryLogin is loginAs for goroutines other than the test's, which must not
 // stop the test.
-func (a addressClient) tryPost(t *testing.T, path string, body any) (response, error) {
-	b, err := json.Marshal(body)
+func (a addressClient) tryLogin(t *testing.T, email, password string) (response, error) {
+	resp, err := a.api.LoginWithResponse(ctx(t), apiclient.Credentials{Email: email, Password: password})
 	if err != nil {
 		return response{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, gatewayURL+path, strings.NewReader(string(b)))
-	if err != nil {
-		return response{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	b, err = io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}, err
+	return response{Status: resp.StatusCode(), Header: resp.HTTPResponse.Header, Body: resp.Body}, nil
 }
 
 func (a addressClient) login(t *testing.T, email, password string) tokenPair {
 	t.Helper()
-	resp := a.post(t, "/api/v1/auth/login", map[string]string{"email": email, "password": password})
+	resp := a.loginAs(t, email, password)
 	require.Equal(t, http.StatusOK, resp.Status, "login: %s", resp.Body)
 	var p tokenPair
 	resp.JSON(t, &p)
@@ -251,7 +240,7 @@ func testParallelLoginLockout(t *testing.T) {
 	for range parallel {
 		wg.Go(func() {
 			<-start
-			resp, err := guesser.tryPost(t, "/api/v1/auth/login", map[string]string{"email": email, "password": "Wrong-Password-1"})
+			resp, err := guesser.tryLogin(t, email, "Wrong-Password-1")
 			if !assert.NoError(t, err) {
 				return
 			}
@@ -273,7 +262,7 @@ func testParallelLoginLockout(t *testing.T) {
 	var failures int
 	require.NoError(t, connect(t, "auth").QueryRow(ctx(t), `SELECT count(*) FROM login_failures WHERE email = $1`, email).Scan(&failures))
 	assert.Equal(t, 5, failures, "five attempts counted, in the database")
-	resp := newAddressClient().post(t, "/api/v1/auth/login", map[string]string{"email": email, "password": authPassword})
+	resp := newAddressClient().loginAs(t, email, authPassword)
 	assert.Equal(t, http.StatusTooManyRequests, resp.Status, "the right password waits too: %s", resp.Body)
 }
 
@@ -283,10 +272,11 @@ func testParallelLoginLockout(t *testing.T) {
 func testRevocationReachesEveryService(t *testing.T) {
 	from := newAddressClient()
 	admin := "Bearer " + from.login(t, sys.secrets["admin-email"], sys.secrets["admin-password"]).AccessToken
-	paths := []string{"/api/v1/admin/users"}
-	for _, app := range []string{"products", "orders", "payments", "notifications", "workers"} {
-		paths = append(paths, "/api/v1/admin/dead-letters/"+app)
-	}
+	// A read that needs the token, served by each service (the dead
+	// letters by the workers).
+	productID := shop{admin: admin}.newProduct(t, 500, 1)
+	paths := []string{"/api/v1/admin/users", "/api/v1/products/" + productID + "/inventory", "/api/v1/orders",
+		"/api/v1/payments?order_id=" + uuid.NewString(), "/api/v1/notifications", "/api/v1/admin/dead-letters"}
 	get := func(path string) int {
 		return call(t, http.MethodGet, gatewayURL+path, nil, "Authorization", admin).Status
 	}
@@ -311,10 +301,10 @@ func testDemotionTakesEffectAtOnce(t *testing.T) {
 	email := uniqueEmail("demoted")
 	userID := register(t, email)
 	super := from.login(t, sys.secrets["admin-email"], sys.secrets["admin-password"]).AccessToken
-	setRoles := func(roles ...string) {
+	setRoles := func(roles ...apiclient.Role) {
 		t.Helper()
-		resp := call(t, http.MethodPut, gatewayURL+"/api/v1/admin/users/"+userID.String()+"/roles",
-			jsonBody(t, map[string][]string{"roles": roles}), "Content-Type", "application/json", "Authorization", "Bearer "+super)
+		sent, err := api.SetUserRoles(ctx(t), userID, apiclient.SetUserRolesJSONRequestBody{Roles: roles}, as("Bearer "+super))
+		resp := answer(t, sent, err)
 		require.Equal(t, http.StatusOK, resp.Status, "set roles: %s", resp.Body)
 	}
 	listUsers := func(access string) int {
@@ -329,7 +319,7 @@ func testDemotionTakesEffectAtOnce(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, listUsers(admin.AccessToken), "the ADMIN token is refused on the next request")
 	assert.Equal(t, http.StatusOK, listUsers(super), "the demoting admin's token is untouched")
 
-	resp := from.post(t, "/api/v1/auth/refresh", map[string]string{"refresh_token": admin.RefreshToken})
+	resp := refreshWith(t, from.api, admin.RefreshToken)
 	require.Equal(t, http.StatusOK, resp.Status, "refresh: %s", resp.Body)
 	var renewed tokenPair
 	resp.JSON(t, &renewed)

@@ -33,6 +33,7 @@ type violation struct {
 const (
 	invOrderStates   = "every order in a final, legal state"
 	invPaidOnce      = "every paid order has one succeeded payment, one invoice, one receipt"
+	invMailedTwice   = "a receipt mailed twice is stated and keeps its Message-ID"
 	invMoney         = "money charged at Stripe = payments recorded - refunds"
 	invChargedOrders = "no order paid without a succeeded charge"
 	invStock         = "stock on hand + reserved + sold adds up per product"
@@ -201,7 +202,8 @@ const replayPause = 20 * time.Second
 
 // replayDeadLetters replays, through the admin API, every unresolved dead
 // letter about a chaos order or customer, in random order, and returns how
-// many were replayed. Letters of other tests are left as they are.
+// many were replayed. Letters of other tests are left as they are. The
+// replays run after their 202: all are started, then each is waited for.
 func (c *chaos) replayDeadLetters(t *testing.T) int {
 	t.Helper()
 	orders := map[string]bool{}
@@ -212,14 +214,18 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 	for _, id := range c.userIDs() {
 		users[id.String()] = true
 	}
-	replayed := 0
+	type started struct {
+		letter deadLetterJSON
+		since  time.Time
+	}
+	var pending []started
 	for app, db := range chaosConsumers {
-		rows, err := c.db(t, db).Query(ctx(t), `SELECT event_id, payload FROM dead_letters WHERE replayed_at IS NULL`)
+		rows, err := c.db(t, db).Query(ctx(t), `SELECT id::text, event_id, topic, payload FROM dead_letters WHERE replayed_at IS NULL`)
 		require.NoError(t, err)
-		var id string
+		var l deadLetterJSON
 		var payload []byte
-		var mine []string
-		_, err = pgx.ForEachRow(rows, []any{&id, &payload}, func() error {
+		var mine []deadLetterJSON
+		_, err = pgx.ForEachRow(rows, []any{&l.ID, &l.EventID, &l.Topic, &payload}, func() error {
 			var e struct {
 				Data struct {
 					OrderID string `json:"order_id"`
@@ -227,27 +233,35 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 				} `json:"data"`
 			}
 			if json.Unmarshal(payload, &e) == nil && (orders[e.Data.OrderID] || users[e.Data.UserID]) {
-				mine = append(mine, id)
+				l.Service = app
+				mine = append(mine, l)
 			}
 			return nil
 		})
 		require.NoError(t, err)
 		rand.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
-		for _, id := range mine {
+		for _, l := range mine {
 			// A replay failing on an open circuit breaker waits for the
 			// breaker's timeout before it is tried again.
-			if time.Since(c.replayedAt[id]) < replayPause {
+			if time.Since(c.replayedAt[l.ID]) < replayPause {
 				continue
 			}
-			c.replayedAt[id] = time.Now()
-			l := deadLetters{app: app}.replay(t, id)
-			switch {
-			case l.Status == "replayed":
-				replayed++
-			case !c.unreplayable[id]:
-				c.unreplayable[id] = true
-				t.Logf("replaying %s's dead letter %s (%s) failed: %s", app, id, l.Topic, l.LastError)
-			}
+			c.replayedAt[l.ID] = time.Now()
+			// The database's clock stamps the replay: a second is room for
+			// the clocks' disagreement.
+			pending = append(pending, started{l, time.Now().Add(-time.Second)})
+			deadLetters{}.startReplay(t, l.ID)
+		}
+	}
+	replayed := 0
+	for _, p := range pending {
+		l := deadLetters{}.ran(t, c.db(t, chaosConsumers[p.letter.Service]), p.letter, p.since)
+		switch {
+		case l.Status == "replayed":
+			replayed++
+		case !c.unreplayable[l.ID]:
+			c.unreplayable[l.ID] = true
+			t.Logf("replaying %s's dead letter %s (%s) failed: %s", l.Service, l.EventID, l.Topic, l.LastError)
 		}
 	}
 	return replayed
@@ -394,18 +408,29 @@ func chaosInvariants(t *testing.T, c *chaos) []violation {
 	for _, es := range paidEvent {
 		paidEventIDs = append(paidEventIDs, es...)
 	}
-	sentReceipts := countBy(t, c.db(t, "notifications"), `SELECT event_id FROM deliveries
+	sentReceipts, uncertainSends := map[string]int{}, map[string]int{}
+	rows, err = c.db(t, "notifications").Query(ctx(t), `SELECT event_id, uncertain_sends FROM deliveries
 		WHERE template = 'order_paid' AND channel = 'email' AND status = 'sent' AND event_id = ANY($1)`, paidEventIDs)
-	mailed := receiptMails(t)
+	require.NoError(t, err)
+	var eventID string
+	var uncertain int
+	_, err = pgx.ForEachRow(rows, []any{&eventID, &uncertain}, func() error {
+		sentReceipts[eventID]++
+		uncertainSends[eventID] += uncertain
+		return nil
+	})
+	require.NoError(t, err)
+	mails := receiptMails(t)
 	// A receipt is sent once (its delivery), but its mail may reach the
-	// SMTP server twice: when the server or notifications dies between
-	// the server keeping the mail and notifications recording it sent.
-	// SMTP has no idempotency, and the Dapr SMTP binding sets no
-	// Message-ID a server could deduplicate on.
+	// SMTP server twice when the server, the sidecar or notifications dies
+	// between the server keeping the mail and notifications recording it
+	// sent: SMTP has no idempotency. Each such send must be stated on the
+	// delivery (uncertain_sends), and every copy carries the delivery's
+	// Message-ID, so mail clients show one.
 	var twice []string
 	defer func() {
 		if len(twice) > 0 {
-			t.Logf("%d receipts were mailed more than once (sent once): %v", len(twice), twice)
+			t.Logf("%d receipts were mailed more than once (sent once, stated): %v", len(twice), twice)
 		}
 	}()
 	for _, o := range orderList {
@@ -416,21 +441,27 @@ func chaosInvariants(t *testing.T, c *chaos) []violation {
 				succeeded++
 			}
 		}
-		receipts := 0
+		receipts, stated := 0, 0
 		for _, e := range paidEvent[o.ID] {
 			receipts += sentReceipts[e]
+			stated += uncertainSends[e]
 		}
-		if mailed[o.ID] > 1 {
+		mailed := len(mails[o.ID])
+		if mailed > 1 {
 			twice = append(twice, o.ID)
+			if ids := slices.Compact(slices.Sorted(slices.Values(mails[o.ID]))); len(ids) != 1 || ids[0] == "" || mailed-1 > stated {
+				add(invMailedTwice, o.CreatedAt, "order %s's receipt was mailed %d times with Message-IDs %q; its delivery states %d uncertain sends",
+					o.ID, mailed, ids, stated)
+			}
 		}
 		if wasPaid(o) {
-			if len(ps) != 1 || succeeded != 1 || invoicesOf[o.ID] != 1 || receipts != 1 || mailed[o.ID] < 1 {
+			if len(ps) != 1 || succeeded != 1 || invoicesOf[o.ID] != 1 || receipts != 1 || mailed < 1 {
 				add(invPaidOnce, o.CreatedAt, "paid order %s has %d payments (%d succeeded), %d invoices, %d receipts sent, %d receipt mails",
-					o.ID, len(ps), succeeded, invoicesOf[o.ID], receipts, mailed[o.ID])
+					o.ID, len(ps), succeeded, invoicesOf[o.ID], receipts, mailed)
 			}
-		} else if succeeded+invoicesOf[o.ID]+receipts+mailed[o.ID] > 0 {
+		} else if succeeded+invoicesOf[o.ID]+receipts+mailed > 0 {
 			add(invPaidOnce, o.CreatedAt, "unpaid order %s has %d succeeded payments, %d invoices, %d receipts sent, %d receipt mails",
-				o.ID, succeeded, invoicesOf[o.ID], receipts, mailed[o.ID])
+				o.ID, succeeded, invoicesOf[o.ID], receipts, mailed)
 		}
 	}
 
@@ -533,10 +564,11 @@ func countBy(t *testing.T, db *pgx.Conn, query string, ids any) map[string]int {
 
 var receiptSubject = regexp.MustCompile(`^Receipt for order ([0-9a-f-]{36})$`)
 
-// receiptMails counts the receipts mailpit holds, by order.
-func receiptMails(t *testing.T) map[string]int {
+// receiptMails lists the Message-IDs of the receipts mailpit holds, by
+// order.
+func receiptMails(t *testing.T) map[string][]string {
 	t.Helper()
-	out := map[string]int{}
+	out := map[string][]string{}
 	const pageSize = 500
 	for start := 0; ; start += pageSize {
 		resp := call(t, http.MethodGet, fmt.Sprintf("%s/api/v1/search?query=%s&start=%d&limit=%d",
@@ -549,7 +581,7 @@ func receiptMails(t *testing.T) map[string]int {
 		resp.JSON(t, &page)
 		for _, m := range page.Messages {
 			if g := receiptSubject.FindStringSubmatch(m.Subject); g != nil {
-				out[g[1]]++
+				out[g[1]] = append(out[g[1]], m.MessageID)
 			}
 		}
 		if len(page.Messages) < pageSize {

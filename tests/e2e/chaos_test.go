@@ -303,14 +303,14 @@ func chaosFaults() []chaosFault {
 		redisName = "restart Redis (state, rate limits, the broker)"
 	}
 	faults = append(faults,
-		chaosFault{name: redisName, inject: restartRedis},
-		chaosFault{name: "restart PostgreSQL", inject: restartPostgres},
+		chaosFault{name: redisName, inject: restarting(stopRedis)},
+		chaosFault{name: "restart PostgreSQL", inject: restarting(stopPostgres)},
 	)
 	switch broker {
 	case "rabbitmq":
-		faults = append(faults, chaosFault{name: "restart RabbitMQ (the broker)", inject: restartRabbitMQ})
+		faults = append(faults, chaosFault{name: "restart RabbitMQ (the broker)", inject: restarting(stopRabbitMQ)})
 	case "jetstream":
-		faults = append(faults, chaosFault{name: "restart NATS JetStream (the broker)", inject: restartNATS})
+		faults = append(faults, chaosFault{name: "restart NATS JetStream (the broker)", inject: restarting(stopNATS)})
 	}
 	faults = append(faults,
 		chaosFault{name: fmt.Sprintf("Stripe API down %s", holdFor(deliveryBudget)), inject: stripeOutage},
@@ -430,44 +430,43 @@ func waitGone(t *testing.T, pid int) {
 }
 
 // infra runs tools/dev/infra.sh, which starts whichever backing server is
-// down. The restarts below keep the server down for downtime first.
+// down.
 func infra(t *testing.T) {
 	t.Helper()
 	out, err := exec.Command("bash", filepath.Join(sys.root, "tools", "dev", "infra.sh")).CombinedOutput()
 	require.NoError(t, err, "start the backing servers again: %s", out)
 }
 
-func restartRedis(t *testing.T) time.Time {
+// restarting is the fault of a backing server stopped by stop, kept down
+// for downtime and started again (infra).
+func restarting(stop func(t *testing.T)) func(t *testing.T) time.Time {
+	return func(t *testing.T) time.Time {
+		stop(t)
+		hold(downtime)
+		repaired := time.Now()
+		infra(t)
+		return repaired
+	}
+}
+
+func stopRedis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
 	killRedis(t, rdb)
-	hold(downtime)
-	repaired := time.Now()
-	infra(t)
-	return repaired
 }
 
-// restartPostgres stops the PostgreSQL server at once, as a crash would
-// (no checkpoint; it recovers from its WAL at start), and starts it again.
-func restartPostgres(t *testing.T) time.Time {
+// stopPostgres stops the PostgreSQL server at once, as a crash would (no
+// checkpoint; it recovers from its WAL at start).
+func stopPostgres(t *testing.T) {
 	out, err := exec.Command("bash", "-c",
 		`pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main stop -m immediate`).CombinedOutput()
 	require.NoError(t, err, "stop PostgreSQL: %s", out)
-	hold(downtime)
-	repaired := time.Now()
-	infra(t)
-	return repaired
 }
 
-func restartRabbitMQ(t *testing.T) time.Time {
-	pid := findProcess(t, "no RabbitMQ server", func(p proc) bool {
+func stopRabbitMQ(t *testing.T) {
+	killHard(t, findProcess(t, "no RabbitMQ server", func(p proc) bool {
 		return filepath.Base(p.exe) == "beam.smp" && has(p.cmdline, "-s", "rabbit")
-	})
-	killHard(t, pid)
-	hold(downtime)
-	repaired := time.Now()
-	infra(t)
-	return repaired
+	}))
 }
 
 // crossedBindings lists the bindings (exchange, queue) of the apps' queues,
@@ -493,13 +492,8 @@ func crossedBindings(t *testing.T) [][2]string {
 	return crossed
 }
 
-func restartNATS(t *testing.T) time.Time {
-	pid := findProcess(t, "no NATS server", func(p proc) bool { return filepath.Base(p.exe) == "nats-server" })
-	killHard(t, pid)
-	hold(downtime)
-	repaired := time.Now()
-	infra(t)
-	return repaired
+func stopNATS(t *testing.T) {
+	killHard(t, findProcess(t, "no NATS server", func(p proc) bool { return filepath.Base(p.exe) == "nats-server" }))
 }
 
 // stripeOutage makes the Stripe emulator answer every API call 503 (its

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"fmt"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -35,29 +36,27 @@ func (s shop) send(t *testing.T, method, path, auth, body string, headers ...str
 func (s shop) newProduct(t *testing.T, priceCents, stock int) string {
 	t.Helper()
 	suffix := strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
-	resp := s.send(t, http.MethodPost, "/api/v1/products", s.admin, fmt.Sprintf(
-		`{"sku": "CO-%s", "name": "Checkout item %s", "description": "e2e", "price_cents": %d, "currency": "USD", "initial_stock": %d}`,
-		suffix, suffix, priceCents, stock))
-	require.Equal(t, http.StatusCreated, resp.Status, "create product: %s", resp.Body)
-	var p struct{ ID string }
-	resp.JSON(t, &p)
-	return p.ID
+	resp, err := api.CreateProductWithResponse(ctx(t), apiclient.ProductInput{
+		SKU: "CO-" + suffix, Name: "Checkout item " + suffix, Description: new("e2e"),
+		PriceCents: int64(priceCents), Currency: new("USD"), InitialStock: stock,
+	}, as(s.admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode(), "create product: %s", resp.Body)
+	return resp.JSON201.ID.String()
 }
 
+// inventory is the part of a product's inventory the tests compare.
 type inventory struct {
-	OnHand                   int `json:"on_hand"`
-	Reserved                 int `json:"reserved"`
-	Available                int `json:"available"`
-	HeldByAbandonedCheckouts int `json:"held_by_abandoned_checkouts"`
+	OnHand, Reserved, Available, HeldByAbandonedCheckouts int
 }
 
 func (s shop) inventory(t *testing.T, productID string) inventory {
 	t.Helper()
-	resp := s.send(t, http.MethodGet, "/api/v1/products/"+productID+"/inventory", s.admin, "")
-	require.Equal(t, http.StatusOK, resp.Status, "inventory: %s", resp.Body)
-	var inv inventory
-	resp.JSON(t, &inv)
-	return inv
+	resp, err := api.GetInventoryWithResponse(ctx(t), uuid.MustParse(productID), as(s.admin))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "inventory: %s", resp.Body)
+	got := resp.JSON200
+	return inventory{OnHand: got.OnHand, Reserved: got.Reserved, Available: got.Available, HeldByAbandonedCheckouts: got.HeldByAbandonedCheckouts}
 }
 
 // waitInventory waits for the product's stock to reach want (events are
@@ -87,16 +86,31 @@ type orderJSON struct {
 	} `json:"history"`
 }
 
-const address = `{"shipping_address": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London", "postal_code": "N1 9GU", "country": "GB"}}`
+// shipTo is the checkout the tests place; address is its body, for the
+// loads that send their requests themselves.
+var (
+	shipTo = apiclient.Checkout{ShippingAddress: apiclient.Address{
+		Name: "Ada Lovelace", Line1: "1 Analytical St", City: "London", PostalCode: "N1 9GU", Country: "GB",
+	}}
+	address = func() string {
+		b, err := json.Marshal(shipTo)
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
+	}()
+)
 
 func (s shop) addToCart(t *testing.T, auth, productID string, qty int) response {
 	t.Helper()
-	return s.send(t, http.MethodPost, "/api/v1/cart/items", auth, fmt.Sprintf(`{"product_id": %q, "quantity": %d}`, productID, qty))
+	resp, err := api.AddCartItem(ctx(t), apiclient.CartAddition{ProductID: uuid.MustParse(productID), Quantity: qty}, as(auth))
+	return answer(t, resp, err)
 }
 
-func (s shop) checkout(t *testing.T, auth, key, body string) response {
+func (s shop) checkout(t *testing.T, auth, key string, in apiclient.Checkout) response {
 	t.Helper()
-	return s.send(t, http.MethodPost, "/api/v1/checkout", auth, body, "Idempotency-Key", key)
+	resp, err := api.Checkout(ctx(t), &apiclient.CheckoutParams{IdempotencyKey: key}, in, as(auth))
+	return answer(t, resp, err)
 }
 
 // placeOrder fills a fresh customer's cart and checks out.
@@ -104,7 +118,7 @@ func (s shop) placeOrder(t *testing.T, productID string, qty int) (auth string, 
 	t.Helper()
 	auth = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 	require.Equal(t, http.StatusOK, s.addToCart(t, auth, productID, qty).Status)
-	resp := s.checkout(t, auth, uuid.NewString(), address)
+	resp := s.checkout(t, auth, uuid.NewString(), shipTo)
 	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 	resp.JSON(t, &o)
 	return auth, o
@@ -112,18 +126,20 @@ func (s shop) placeOrder(t *testing.T, productID string, qty int) (auth string, 
 
 func (s shop) order(t *testing.T, auth, id string) orderJSON {
 	t.Helper()
-	resp := s.send(t, http.MethodGet, "/api/v1/orders/"+id, auth, "")
-	require.Equal(t, http.StatusOK, resp.Status, "order: %s", resp.Body)
+	resp, err := api.GetOrder(ctx(t), uuid.MustParse(id), as(auth))
+	got := answer(t, resp, err)
+	require.Equal(t, http.StatusOK, got.Status, "order: %s", got.Body)
 	var o orderJSON
-	resp.JSON(t, &o)
+	got.JSON(t, &o)
 	return o
 }
 
 // cancel cancels the order as auth (its customer or an admin).
 func (s shop) cancel(t *testing.T, auth, orderID string) {
 	t.Helper()
-	resp := s.send(t, http.MethodPost, "/api/v1/orders/"+orderID+"/cancel", auth, "")
-	require.Equal(t, http.StatusOK, resp.Status, "cancel: %s", resp.Body)
+	resp, err := api.CancelOrder(ctx(t), uuid.MustParse(orderID), as(auth))
+	got := answer(t, resp, err)
+	require.Equal(t, http.StatusOK, got.Status, "cancel: %s", got.Body)
 }
 
 func (s shop) waitStatus(t *testing.T, auth, id, status string) orderJSON {
@@ -175,7 +191,7 @@ func TestCheckout(t *testing.T) {
 		done()
 
 		key := uuid.NewString()
-		first := s.checkout(t, customer, key, address)
+		first := s.checkout(t, customer, key, shipTo)
 		require.Equal(t, http.StatusCreated, first.Status, "checkout: %s", first.Body)
 		var o orderJSON
 		first.JSON(t, &o)
@@ -185,12 +201,13 @@ func TestCheckout(t *testing.T) {
 		assert.Equal(t, 2, o.Items[0].Quantity)
 		s.waitInventory(t, productID, inventory{OnHand: 20, Reserved: 2, Available: 18})
 
-		replay := s.checkout(t, customer, key, address)
+		replay := s.checkout(t, customer, key, shipTo)
 		require.Equal(t, http.StatusCreated, replay.Status, "replay: %s", replay.Body)
 		assert.JSONEq(t, string(first.Body), string(replay.Body))
-		other := strings.Replace(address, "London", "Paris", 1)
+		other := shipTo
+		other.ShippingAddress.City = "Paris"
 		assert.Equal(t, http.StatusUnprocessableEntity, s.checkout(t, customer, key, other).Status, "same key, other body")
-		assert.Equal(t, http.StatusUnprocessableEntity, s.checkout(t, customer, uuid.NewString(), address).Status, "the cart was emptied")
+		assert.Equal(t, http.StatusUnprocessableEntity, s.checkout(t, customer, uuid.NewString(), shipTo).Status, "the cart was emptied")
 		s.waitInventory(t, productID, inventory{OnHand: 20, Reserved: 2, Available: 18})
 
 		// order.created left the outbox and reached notifications, once.
@@ -278,7 +295,7 @@ func TestCheckout(t *testing.T) {
 					results[i] = r
 					return
 				}
-				results[i] = s.checkout(t, auth, uuid.NewString(), address)
+				results[i] = s.checkout(t, auth, uuid.NewString(), shipTo)
 			}()
 		}
 		wg.Wait()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -45,6 +47,33 @@ func call(t *testing.T, method, url string, body io.Reader, headers ...string) r
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := client.Do(req)
+	return answer(t, resp, err)
+}
+
+// api is the API's generated client, over client: the helpers call the
+// gateway through it, and its exchanges are checked like every other.
+var api = func() *apiclient.ClientWithResponses {
+	c, err := apiclient.NewClientWithResponses(gatewayURL, apiclient.WithHTTPClient(client))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// as sends a call of api with auth, an Authorization header's value (none
+// when empty).
+func as(auth string) apiclient.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		return nil
+	}
+}
+
+// answer reads the answer to a request (of call, or of a method of api).
+func answer(t *testing.T, resp *http.Response, err error) response {
+	t.Helper()
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -12,7 +12,7 @@ import (
 )
 
 // devServer is a dev server the system works with: mailpit (SMTP), the
-// SMS/push sink, the Stripe emulator, Prometheus and Jaeger.
+// SMS/push sink, the Stripe and PayPal emulators, Prometheus and Jaeger.
 type devServer struct {
 	name  string
 	addrs []string // every one listens once it is up
@@ -41,13 +41,20 @@ func (s devServer) up() bool {
 var devServers = []devServer{
 	// Every mail of the run is kept (no limit on their number, on disk), so
 	// that tests can count the receipts of all orders, across an SMTP outage.
+	// SMTP asks for the email binding's login (make prepare writes it), in
+	// clear: on loopback only.
 	{name: "mailpit", addrs: []string{"127.0.0.1:1025", "127.0.0.1:8025"}, state: mailpitDB,
-		args: []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025", "--database", mailpitDB, "--max", "0"}},
+		args: []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025", "--database", mailpitDB, "--max", "0",
+			"--smtp-auth-file", ".run/smtp-auth", "--smtp-auth-allow-insecure"}},
 	{name: "devsink", addrs: []string{"127.0.0.1:8090"}, args: []string{"-addr", "127.0.0.1:8090"}},
 	// The stripe HTTPEndpoint's baseUrl; webhooks go to the gateway. Paths
 	// are relative to the repository root.
 	{name: "stripelocal", addrs: []string{stripeAddr}, args: []string{"-addr", stripeAddr, "-secrets", ".run/secrets.json",
 		"-webhook-url", gatewayURL + "/api/v1/payments/webhooks/stripe"}},
+	// The paypal HTTPEndpoint's baseUrl; its CA is the one payments trusts
+	// (PAYPAL_CERT_ROOTS in dapr.yaml).
+	{name: "paypallocal", addrs: []string{paypalAddr}, args: []string{"-addr", paypalAddr, "-secrets", ".run/secrets.json",
+		"-ca", ".run/paypal-ca.pem", "-webhook-url", gatewayURL + "/api/v1/payments/webhooks/paypal"}},
 	// As `make run` starts it, on the suite's own config and an empty
 	// database: data of an earlier run cannot pass for this one's.
 	{name: "prometheus", addrs: []string{prometheusAddr}, bin: "prometheus", prepare: preparePrometheus,
@@ -63,6 +70,7 @@ const (
 	jaegerOTLPAddr = "127.0.0.1:4317"
 	jaegerAddr     = "127.0.0.1:16686"
 	stripeAddr     = "127.0.0.1:12180"
+	paypalAddr     = "127.0.0.1:12181"
 	mailpitDB      = ".run/mailpit.db"
 )
 
@@ -130,7 +138,7 @@ func launch(root string, s devServer) (*exec.Cmd, error) {
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (run `make mailpit jaeger devsink stripelocal infra`): %w", s.name, err)
+		return nil, fmt.Errorf("start %s (run `make mailpit jaeger devsink stripelocal paypallocal infra`): %w", s.name, err)
 	}
 	deadline := time.After(20 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)

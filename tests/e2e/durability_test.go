@@ -79,7 +79,7 @@ func TestRedisRestart(t *testing.T) {
 	assert.Equal(t, productID, cart.Items[0].ProductID)
 	assert.Equal(t, 2, cart.Items[0].Quantity)
 
-	resp := s.checkout(t, customer, uuid.NewString(), address)
+	resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 	var o orderJSON
 	resp.JSON(t, &o)

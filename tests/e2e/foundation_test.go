@@ -174,8 +174,12 @@ func restartable(t *testing.T, exe string, pid int) func() {
 	dir, err := os.Readlink(filepath.Join(proc, "cwd"))
 	require.NoError(t, err)
 	split := func(b []byte) []string { return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00") }
+	// Each process restarted keeps one log of its own, appended to at each
+	// restart: several sidecars are restarted, and one shared file, created
+	// anew at each start, kept the evidence of none.
+	logPath := filepath.Join(sys.root, ".run", fmt.Sprintf("e2e-restarted-%s-%d.log", filepath.Base(exe), pid))
 	return func() {
-		log, err := os.Create(filepath.Join(sys.root, ".run", "e2e-restarted-"+filepath.Base(exe)+".log"))
+		log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		require.NoError(t, err)
 		cmd := exec.Command(exe, split(cmdline)[1:]...)
 		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = split(environ), dir, log, log

@@ -69,7 +69,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	// browser would, so that it can be refunded there.
 	order := func() (orderJSON, paymentJSON) {
 		require.Equal(t, http.StatusOK, fx.s.addToCart(t, fx.a.bearer, fx.product, 1).Status)
-		resp := fx.s.checkout(t, fx.a.bearer, uuid.NewString(), address)
+		resp := fx.s.checkout(t, fx.a.bearer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -166,7 +166,7 @@ func (fx *hostileFixture) snapshot(t *testing.T) map[string]string {
 // secretValues are the values no response may ever contain, by name.
 func secretValues() map[string]string {
 	out := map[string]string{}
-	for _, k := range []string{"jwt-signing-key", "admin-password", "stripe-secret-key", "stripe-webhook-secret"} {
+	for _, k := range []string{"jwt-signing-key", "admin-password", "stripe-secret-key", "stripe-webhook-secret", "paypal-client-secret", "smtp-password"} {
 		out[k] = sys.secrets[k]
 	}
 	for _, k := range []string{"DAPR_API_TOKEN", "APP_API_TOKEN"} {
@@ -390,16 +390,18 @@ func (fx *hostileFixture) hostileCases(t *testing.T) []hostileCase {
 		{name: "a customer shipping A's order", auth: b, req: post("/api/v1/orders/"+fx.unpaid.ID+"/ship", ""), want: []int{http.StatusForbidden}},
 		{name: "a token in the query string", req: get("/api/v1/orders?access_token=" + strings.TrimPrefix(b, "Bearer ")), want: []int{http.StatusUnauthorized}},
 
-		// Dead letters: each app serves its own, to admins only.
-		{name: "a customer lists the orders' dead letters", auth: b, req: get("/api/v1/admin/dead-letters/orders"), want: []int{http.StatusForbidden}},
-		{name: "a customer replays the payments' dead letters", auth: b, req: post("/api/v1/admin/dead-letters/payments/replay", ""), want: []int{http.StatusForbidden}},
-		{name: "a customer replays a products' dead letter", auth: b, req: post("/api/v1/admin/dead-letters/products/"+uuid.NewString()+"/replay", ""), want: []int{http.StatusForbidden}},
-		{name: "an admin replays an unknown dead letter", auth: admin, req: post("/api/v1/admin/dead-letters/notifications/"+uuid.NewString()+"/replay", ""), want: notFound},
-		{name: "an admin lists dead letters from page 0", auth: admin, req: get("/api/v1/admin/dead-letters/workers?page=0"), want: []int{http.StatusUnprocessableEntity}},
-		{name: "an admin deletes dead letters", auth: admin, req: rawRequest{method: http.MethodDelete, target: "/api/v1/admin/dead-letters/orders"}, want: notFound},
-		{name: "no route: auth's dead letters", auth: admin, req: get("/api/v1/admin/dead-letters/auth"), want: notFound},
-		{name: "no route: every app's dead letters", auth: admin, req: get("/api/v1/admin/dead-letters"), want: notFound},
-		{name: "dot segments from the products' dead letters to the orders'", auth: admin, req: post("/api/v1/admin/dead-letters/products/../orders/replay", ""), want: bad},
+		// Dead letters: the workers serve every service's, to admins only.
+		{name: "a customer lists the dead letters", auth: b, req: get("/api/v1/admin/dead-letters?service=orders"), want: []int{http.StatusForbidden}},
+		{name: "a customer replays the dead letters", auth: b, req: post("/api/v1/admin/dead-letters/replay?service=payments", ""), want: []int{http.StatusForbidden}},
+		{name: "a customer replays a dead letter", auth: b, req: post("/api/v1/admin/dead-letters/"+uuid.NewString()+"/replay", ""), want: []int{http.StatusForbidden}},
+		{name: "an admin replays an unknown dead letter", auth: admin, req: post("/api/v1/admin/dead-letters/"+uuid.NewString()+"/replay", ""), want: notFound},
+		{name: "an admin replays a dead letter by a forged id", auth: admin, req: post("/api/v1/admin/dead-letters/notifications%3A1/replay", ""), want: []int{http.StatusBadRequest, http.StatusUnprocessableEntity}},
+		{name: "an admin lists dead letters from page 0", auth: admin, req: get("/api/v1/admin/dead-letters?page=0"), want: []int{http.StatusUnprocessableEntity}},
+		{name: "an admin lists the dead letters of auth", auth: admin, req: get("/api/v1/admin/dead-letters?service=auth"), want: []int{http.StatusUnprocessableEntity}},
+		{name: "an admin deletes dead letters", auth: admin, req: rawRequest{method: http.MethodDelete, target: "/api/v1/admin/dead-letters"}, want: []int{http.StatusNotFound, http.StatusMethodNotAllowed}},
+		{name: "no route: one app's dead letters by the old path", auth: admin, req: get("/api/v1/admin/dead-letters/orders"), want: []int{http.StatusNotFound, http.StatusMethodNotAllowed}},
+		{name: "no route: the internal dead letters through the gateway", auth: admin, req: get("/internal/dead-letters"), want: notFound},
+		{name: "dot segments from the dead letters to a replay", auth: admin, req: post("/api/v1/admin/dead-letters/x/../replay", ""), want: bad},
 
 		// One customer reaching for another's resources.
 		{name: "B reads A's order", auth: b, req: get("/api/v1/orders/" + fx.unpaid.ID), want: notFound},
@@ -522,9 +524,9 @@ func TestHostileRequests(t *testing.T) {
 		productID := fx.s.newProduct(t, 800, 5)
 		require.Equal(t, http.StatusOK, fx.s.addToCart(t, fx.b.bearer, productID, 2).Status)
 		key := uuid.NewString()
-		first := fx.s.checkout(t, fx.b.bearer, key, address)
+		first := fx.s.checkout(t, fx.b.bearer, key, shipTo)
 		require.Equal(t, http.StatusCreated, first.Status, "checkout: %s", first.Body)
-		replay := fx.s.checkout(t, fx.b.bearer, key, address)
+		replay := fx.s.checkout(t, fx.b.bearer, key, shipTo)
 		require.Equal(t, http.StatusCreated, replay.Status, "replay: %s", replay.Body)
 		var o1, o2 orderJSON
 		first.JSON(t, &o1)

@@ -31,7 +31,7 @@ func TestConcurrentPaymentsNumberInvoicesWithoutGaps(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range auths {
 		wg.Go(func() {
-			resp := s.checkout(t, auths[i], uuid.NewString(), address)
+			resp := s.checkout(t, auths[i], uuid.NewString(), shipTo)
 			if assert.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body) {
 				var o orderJSON
 				resp.JSON(t, &o)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -47,8 +48,9 @@ func publishEventAt(t *testing.T, url, topic, id string, data any) {
 }
 
 type mailSummary struct {
-	ID      string `json:"ID"`
-	Subject string `json:"Subject"`
+	ID        string `json:"ID"`
+	MessageID string `json:"MessageID"`
+	Subject   string `json:"Subject"`
 }
 
 // mailsTo lists the mails mailpit holds for addr.
@@ -147,16 +149,13 @@ type customer struct {
 func newCustomer(t *testing.T, name string) customer {
 	t.Helper()
 	c := customer{email: "n-" + uuid.NewString()[:12] + "@example.com", name: name}
-	body, err := json.Marshal(map[string]string{"email": c.email, "password": "Corr3ct-Horse-Battery", "name": name})
+	resp, err := api.RegisterWithResponse(ctx(t), apiclient.Registration{Email: c.email, Password: "Corr3ct-Horse-Battery", Name: name})
 	require.NoError(t, err)
-	resp := call(t, http.MethodPost, gatewayURL+"/api/v1/auth/register", bytes.NewReader(body), "Content-Type", "application/json")
-	if resp.Status == http.StatusCreated {
-		var u struct{ ID uuid.UUID }
-		resp.JSON(t, &u)
-		c.id = u.ID
+	if resp.StatusCode() == http.StatusCreated {
+		c.id = resp.JSON201.ID
 		return c
 	}
-	t.Logf("register answered %d, publishing user.registered instead", resp.Status)
+	t.Logf("register answered %d, publishing user.registered instead", resp.StatusCode())
 	c.id = uuid.New()
 	publishEvent(t, "user.registered", uuid.NewString(), map[string]string{"user_id": c.id.String(), "email": c.email, "name": name})
 	return c
@@ -246,7 +245,16 @@ func TestNotifications(t *testing.T) {
 		publishEvent(t, "order.paid", id, paid)
 		waitMails(t, carl.email, 2)
 		waitConsumed(t, "order.paid")
-		assert.Len(t, mailsTo(t, carl.email), 2, "welcome and one receipt")
+		mails := mailsTo(t, carl.email)
+		assert.Len(t, mails, 2, "welcome and one receipt")
+		var delivery string
+		require.NoError(t, connect(t, "notifications").QueryRow(ctx(t),
+			`SELECT id::text FROM deliveries WHERE event_id = $1 AND channel = 'email'`, id).Scan(&delivery))
+		for _, m := range mails {
+			if strings.HasPrefix(m.Subject, "Receipt for order") {
+				assert.Equal(t, delivery+"@daprshop.local", m.MessageID, "the receipt is named by its delivery, on every send")
+			}
+		}
 	})
 
 	t.Run("SMTP down: the receipt is retried and sent when it returns", func(t *testing.T) {

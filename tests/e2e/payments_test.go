@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -32,6 +33,8 @@ type paymentJSON struct {
 	AmountCents     int64  `json:"amount_cents"`
 	Currency        string `json:"currency"`
 	FailureMessage  string `json:"failure_message"`
+	Provider        string `json:"provider"`
+	ApprovalURL     string `json:"approval_url"`
 }
 
 // payment waits for the order's payment to exist and reach status.
@@ -39,7 +42,7 @@ func (s shop) payment(t *testing.T, auth, orderID, status string) paymentJSON {
 	t.Helper()
 	var got []paymentJSON
 	require.Eventually(t, func() bool {
-		resp := s.send(t, http.MethodGet, "/api/v1/payments?order_id="+orderID, auth, "")
+		resp := s.payments(t, auth, orderID)
 		require.Equal(t, http.StatusOK, resp.Status, "payments: %s", resp.Body)
 		resp.JSON(t, &got)
 		return len(got) == 1 && got[0].Status == status
@@ -47,10 +50,18 @@ func (s shop) payment(t *testing.T, auth, orderID, status string) paymentJSON {
 	return got[0]
 }
 
+// payments lists the order's payments as auth sees them.
+func (s shop) payments(t *testing.T, auth, orderID string) response {
+	t.Helper()
+	resp, err := api.ListPayments(ctx(t), &apiclient.ListPaymentsParams{OrderID: uuid.MustParse(orderID)}, as(auth))
+	return answer(t, resp, err)
+}
+
 // saveCard saves a Stripe test PaymentMethod for the customer.
 func (s shop) saveCard(t *testing.T, auth, pm string) map[string]any {
 	t.Helper()
-	resp := s.send(t, http.MethodPost, "/api/v1/payment-methods", auth, fmt.Sprintf(`{"payment_method": %q}`, pm))
+	sent, err := api.AddPaymentMethod(ctx(t), apiclient.NewPaymentMethod{PaymentMethod: pm}, as(auth))
+	resp := answer(t, sent, err)
 	require.Equal(t, http.StatusCreated, resp.Status, "save card: %s", resp.Body)
 	var card map[string]any
 	resp.JSON(t, &card)
@@ -106,7 +117,7 @@ func TestPayments(t *testing.T) {
 		assert.Equal(t, "4242", card["last4"])
 
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 2).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -149,7 +160,7 @@ func TestPayments(t *testing.T) {
 		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 		s.saveCard(t, customer, "pm_card_visa")
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -157,7 +168,7 @@ func TestPayments(t *testing.T) {
 		p := s.payment(t, customer, o.ID, "succeeded")
 
 		t.Run("an admin refund above the amount is 409", func(t *testing.T) {
-			resp := s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 3001}`)
+			resp := s.refund(t, p.ID, uuid.NewString(), 3001)
 			assert.Equal(t, http.StatusConflict, resp.Status, "%s", resp.Body)
 		})
 		resp = s.send(t, http.MethodPost, "/api/v1/orders/"+o.ID+"/cancel", customer, "")
@@ -185,7 +196,7 @@ func TestPayments(t *testing.T) {
 		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 		s.saveCard(t, customer, "pm_card_chargeDeclined")
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -238,7 +249,7 @@ func TestPayments(t *testing.T) {
 		}
 		outage(http.MethodPut)
 		t.Cleanup(func() { outage(http.MethodDelete) })
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)

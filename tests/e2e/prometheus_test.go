@@ -183,7 +183,7 @@ func TestMetrics(t *testing.T) {
 	customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 	s.saveCard(t, customer, "pm_card_visa")
 	require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
-	resp := s.checkout(t, customer, uuid.NewString(), address)
+	resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 	var o orderJSON
 	resp.JSON(t, &o)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -123,8 +123,7 @@ func (s shop) reconcile(t *testing.T, auth, orderID string) paymentJSON {
 			return false
 		}
 		var got []paymentJSON
-		resp := s.send(t, http.MethodGet, "/api/v1/payments?order_id="+orderID, auth, "")
-		resp.JSON(t, &got)
+		s.payments(t, auth, orderID).JSON(t, &got)
 		if len(got) != 1 {
 			return false
 		}
@@ -145,11 +144,10 @@ func outboxCount(t *testing.T, topic, orderID string) int {
 
 func (s shop) invoiceCount(t *testing.T, auth, orderID string) int {
 	t.Helper()
-	resp := s.send(t, http.MethodGet, "/api/v1/invoices?order_id="+orderID, auth, "")
-	require.Equal(t, http.StatusOK, resp.Status, "invoices: %s", resp.Body)
-	var invoices []json.RawMessage
-	resp.JSON(t, &invoices)
-	return len(invoices)
+	resp, err := api.ListInvoicesWithResponse(ctx(t), &apiclient.ListInvoicesParams{OrderID: uuid.MustParse(orderID)}, as(auth))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode(), "invoices: %s", resp.Body)
+	return len(*resp.JSON200)
 }
 
 // TestReconcile proves, with the emulator's asynchronous test cards, that
@@ -168,7 +166,7 @@ func TestReconcile(t *testing.T) {
 		customer = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 		s.saveCard(t, customer, pm)
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, qty).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		resp.JSON(t, &o)
 		p = s.payment(t, customer, o.ID, "processing")

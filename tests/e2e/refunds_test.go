@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -19,17 +20,23 @@ type refundJSON struct {
 	Status      string `json:"status"`
 }
 
-// refund asks, as an admin, to refund amount of payment with key.
-func (s shop) refund(t *testing.T, paymentID, key, body string) response {
+// refund asks, as an admin, to refund cents of payment with key; no cents
+// refunds the rest.
+func (s shop) refund(t *testing.T, paymentID, key string, cents ...int64) response {
 	t.Helper()
-	return s.send(t, http.MethodPost, "/api/v1/payments/"+paymentID+"/refunds", s.admin, body, "Idempotency-Key", key)
+	var in apiclient.RefundRequest
+	if len(cents) > 0 {
+		in.AmountCents = &cents[0]
+	}
+	resp, err := api.RefundPayment(ctx(t), uuid.MustParse(paymentID), &apiclient.RefundPaymentParams{IdempotencyKey: key}, in, as(s.admin))
+	return answer(t, resp, err)
 }
 
 // refundsOf lists the refunds payments shows for the order.
 func (s shop) refundsOf(t *testing.T, auth, orderID string) []refundJSON {
 	t.Helper()
 	var got []struct{ Refunds []refundJSON }
-	resp := s.send(t, http.MethodGet, "/api/v1/payments?order_id="+orderID, auth, "")
+	resp := s.payments(t, auth, orderID)
 	require.Equal(t, http.StatusOK, resp.Status, "payments: %s", resp.Body)
 	resp.JSON(t, &got)
 	require.Len(t, got, 1)
@@ -77,7 +84,7 @@ func TestRefunds(t *testing.T) {
 		customer = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
 		s.saveCard(t, customer, card)
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		resp.JSON(t, &o)
 		s.waitStatus(t, customer, o.ID, "paid")
@@ -93,20 +100,20 @@ func TestRefunds(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				answers[i] = s.refund(t, p.ID, key, `{"amount_cents": 700}`)
+				answers[i] = s.refund(t, p.ID, key, 700)
 			}()
 		}
 		wg.Wait()
-		retried := s.refund(t, p.ID, key, `{"amount_cents": 700}`)
+		retried := s.refund(t, p.ID, key, 700)
 		for _, a := range append(answers, retried) {
 			require.Equal(t, http.StatusCreated, a.Status, "refund: %s", a.Body)
 			assert.JSONEq(t, string(answers[0].Body), string(a.Body), "the same answer")
 		}
 		assert.Equal(t, "true", retried.Header.Get("Idempotent-Replayed"))
-		resp := s.refund(t, p.ID, key, `{"amount_cents": 800}`)
+		resp := s.refund(t, p.ID, key, 800)
 		assert.Equal(t, http.StatusUnprocessableEntity, resp.Status, "the key with another body: %s", resp.Body)
 		done := invalidRequests(t) // no Idempotency-Key
-		resp = s.refund(t, p.ID, "", `{"amount_cents": 800}`)
+		resp = s.send(t, http.MethodPost, "/api/v1/payments/"+p.ID+"/refunds", s.admin, `{"amount_cents": 800}`)
 		done()
 		assert.Equal(t, http.StatusBadRequest, resp.Status, "no key: %s", resp.Body)
 
@@ -126,7 +133,7 @@ func TestRefunds(t *testing.T) {
 		outage(http.MethodPut)
 		t.Cleanup(func() { outage(http.MethodDelete) })
 		key := uuid.NewString()
-		resp := s.refund(t, p.ID, key, `{"amount_cents": 500}`)
+		resp := s.refund(t, p.ID, key, 500)
 		require.Contains(t, []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}, resp.Status, "refund: %s", resp.Body)
 		pending := s.refundsOf(t, customer, o.ID)
 		require.Len(t, pending, 1)
@@ -141,7 +148,7 @@ func TestRefunds(t *testing.T) {
 		assert.Equal(t, map[string]int64{pending[0].ID: 500}, stripe.stripeRefundsOf(p.PaymentIntentID), "one refund at Stripe")
 		assert.Equal(t, 1, outboxCount(t, "payment.refunded", o.ID))
 
-		resp = s.refund(t, p.ID, key, `{"amount_cents": 500}`)
+		resp = s.refund(t, p.ID, key, 500)
 		require.Equal(t, http.StatusCreated, resp.Status, "the retry finds it settled: %s", resp.Body)
 		var r refundJSON
 		resp.JSON(t, &r)
@@ -151,12 +158,12 @@ func TestRefunds(t *testing.T) {
 	})
 	t.Run("held pending by Stripe, then failed: reconciliation releases the amount", func(t *testing.T) {
 		customer, o, p := paidOrder(t, "pm_card_pendingRefund")
-		resp := s.refund(t, p.ID, uuid.NewString(), "")
+		resp := s.refund(t, p.ID, uuid.NewString())
 		require.Equal(t, http.StatusCreated, resp.Status, "refund: %s", resp.Body)
 		var r refundJSON
 		resp.JSON(t, &r)
 		assert.Equal(t, refundJSON{ID: r.ID, AmountCents: 2000, Status: "pending"}, r)
-		resp = s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 1}`)
+		resp = s.refund(t, p.ID, uuid.NewString(), 1)
 		assert.Equal(t, http.StatusConflict, resp.Status, "the pending amount is held: %s", resp.Body)
 
 		ids := stripe.stripeRefundIDs(p.PaymentIntentID)
@@ -170,7 +177,7 @@ func TestRefunds(t *testing.T) {
 		}, 60*time.Second, 250*time.Millisecond, "reconciliation fails the refund (last run: %d %s)", last.Status, last.Body)
 		assert.Zero(t, outboxCount(t, "payment.refunded", o.ID))
 
-		resp = s.refund(t, p.ID, uuid.NewString(), `{"amount_cents": 2000}`)
+		resp = s.refund(t, p.ID, uuid.NewString(), 2000)
 		assert.Equal(t, http.StatusCreated, resp.Status, "the released amount is refundable again: %s", resp.Body)
 	})
 }

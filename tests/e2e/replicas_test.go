@@ -71,7 +71,9 @@ func TestReplicas(t *testing.T) {
 	require.Len(t, ports, 2, "the suite starts products twice")
 	first, second := ports[0], ports[1]
 	served := func(port int) int { return requestCount(t, port, route, http.StatusOK) }
-	list := func() response { return call(t, http.MethodGet, gatewayURL+route, nil) }
+	// No-cache: each call must reach an instance, not the gateway's
+	// microcache of anonymous catalog reads.
+	list := func() response { return call(t, http.MethodGet, gatewayURL+route, nil, "Cache-Control", "no-cache") }
 	// listMany lists the products n times, each call succeeding, and
 	// returns how many calls each instance served meanwhile, from their
 	// own metrics.

@@ -51,7 +51,7 @@ func TestStockComesBack(t *testing.T) {
 	buy := func(t *testing.T, customer, productID string, qty int) orderJSON {
 		t.Helper()
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, qty).Status)
-		resp := s.checkout(t, customer, uuid.NewString(), address)
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
@@ -118,7 +118,7 @@ func TestStockComesBack(t *testing.T) {
 		s.waitInventory(t, productID, inventory{OnHand: 3, Available: 3})
 		require.Equal(t, http.StatusOK, s.send(t, http.MethodPost, "/api/v1/orders/"+o.ID+"/ship", s.admin, "").Status)
 		p := s.payment(t, customer, o.ID, "succeeded")
-		resp := s.refund(t, p.ID, uuid.NewString(), `{}`)
+		resp := s.refund(t, p.ID, uuid.NewString())
 		require.Equal(t, http.StatusCreated, resp.Status, "refund: %s", resp.Body)
 
 		// Orders decides in the transaction that records the refund on the

@@ -36,6 +36,9 @@ type system struct {
 	// restarted are apps a test killed and started again itself, outside
 	// the runner, which stops only its own.
 	restarted []*exec.Cmd
+	// boot is what the runner, the sidecars and the apps printed until the
+	// system was ready.
+	boot []string
 }
 
 func TestMain(m *testing.M) {
@@ -51,6 +54,9 @@ func runSuite(m *testing.M) int {
 	}
 	sys = s
 	code := m.Run()
+	if code != 0 {
+		fmt.Fprint(os.Stderr, errorSummary(filepath.Join(s.root, ".run"), 150))
+	}
 	fmt.Fprintf(os.Stderr, "e2e: %d exchanges with the gateway checked against its OpenAPI document\n", contractChecks.Load())
 	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: stopping the system:", err)
@@ -172,7 +178,11 @@ func start() (*system, func() error, error) {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logFile, line)
-			if !signalled && strings.HasPrefix(line, "[runner] ready:") {
+			if signalled {
+				continue
+			}
+			s.boot = append(s.boot, line)
+			if strings.HasPrefix(line, "[runner] ready:") {
 				signalled = true
 				close(ready)
 			}

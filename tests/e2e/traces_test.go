@@ -196,6 +196,8 @@ func TestTraces(t *testing.T) {
 	}
 	assert.Equal(t, []string{"gateway", "notifications", "orders", "payments", "products", "workers"}, services(under),
 		"everything but auth is the checkout's doing")
+	checkout := find(tr.spans(), "gateway", "POST /api/v1/checkout")
+	assert.Equal(t, checkoutSpan, checkout.id, "the gateway's span is named by its route, not its catch-all")
 	stripe := find(under, "payments", "stripe POST /v1/payment_intents")
 	assert.Equal(t, "200", stripe.tags["http.response.status_code"], "the Stripe call succeeded")
 	t.Logf("trace %s: %d spans, %d under the checkout:\n%s", traceID, len(tr.Spans), len(under), tree(under, checkoutSpan))

@@ -7,6 +7,9 @@
 //   - floor: GET through the two floor sidecars
 //   - product: GET /api/v1/products/{id} through the gateway
 //   - list: GET /api/v1/products (the first page) through the gateway
+//   - product, uncached and list, uncached: the same with Cache-Control:
+//     no-cache, which the gateway's microcache of anonymous catalog reads
+//     passes on: every request goes through both sidecars to products
 //   - order: GET /api/v1/orders/{id}, authenticated, through the gateway
 //   - checkout → paid: POST /api/v1/checkout for customers with a saved
 //     card, then the saga until every order is paid; then the same at half

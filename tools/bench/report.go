@@ -18,11 +18,16 @@ const (
 	loadFloor   = "floor"
 	loadProduct = "product"
 	loadList    = "list"
-	loadOrder   = "order (auth)"
-	loadPaid    = "checkout → paid"
+	// The same reads with Cache-Control: no-cache, which the gateway's
+	// microcache passes to the service: the whole trip through both
+	// sidecars, what the floor compares with.
+	loadProductUncached = "product, uncached"
+	loadListUncached    = "list, uncached"
+	loadOrder           = "order (auth)"
+	loadPaid            = "checkout → paid"
 )
 
-var readLoads = []string{loadFloor, loadProduct, loadList, loadOrder}
+var readLoads = []string{loadFloor, loadProduct, loadProductUncached, loadList, loadListUncached, loadOrder}
 
 // report is everything a run measured.
 type report struct {
@@ -61,6 +66,9 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 	read(loadFloor, floorURL, floorHeader)
 	read(loadProduct, gatewayURL+"/api/v1/products/"+fx.productID, nil)
 	read(loadList, gatewayURL+"/api/v1/products", nil)
+	uncached := http.Header{"Cache-Control": {"no-cache"}}
+	read(loadProductUncached, gatewayURL+"/api/v1/products/"+fx.productID, uncached)
+	read(loadListUncached, gatewayURL+"/api/v1/products", uncached)
 	read(loadOrder, gatewayURL+"/api/v1/orders/"+fx.order.id, http.Header{"Authorization": {fx.order.auth}})
 
 	rep := &report{reads: map[string][]result{}, cpu: map[string]map[string]float64{}, done: map[string]int{}}
@@ -90,7 +98,7 @@ func measure(ctx context.Context, s settings, sys *system, fl *floor, sh *shop, 
 			}
 			account(name, before, snapshot("/proc", known), r.requests-r.failed)
 			rep.reads[name] = append(rep.reads[name], r)
-			fmt.Fprintf(out, "round %d %-14s %8.0f req/s  p50 %-9s p99 %-9s failed %d\n", round, name, r.rps, ms(r.p50), ms(r.p99), r.failed)
+			fmt.Fprintf(out, "round %d %-17s %8.0f req/s  p50 %-9s p99 %-9s failed %d\n", round, name, r.rps, ms(r.p50), ms(r.p99), r.failed)
 		}
 	}
 	// Two thirds of the carts for the closed load, the rest for the paced one.

@@ -136,7 +136,8 @@ type devServer struct {
 }
 
 var devServers = []devServer{
-	{"mailpit", []string{"127.0.0.1:1025", "127.0.0.1:8025"}, []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025"}},
+	{"mailpit", []string{"127.0.0.1:1025", "127.0.0.1:8025"}, []string{"--smtp", "127.0.0.1:1025", "--listen", "127.0.0.1:8025",
+		"--smtp-auth-file", ".run/smtp-auth", "--smtp-auth-allow-insecure"}},
 	{"devsink", []string{"127.0.0.1:8090"}, []string{"-addr", "127.0.0.1:8090"}},
 	{"stripelocal", []string{"127.0.0.1:12180"}, []string{"-addr", "127.0.0.1:12180", "-secrets", ".run/secrets.json",
 		"-webhook-url", gatewayURL + "/api/v1/payments/webhooks/stripe"}},

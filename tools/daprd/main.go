@@ -9,11 +9,9 @@ package main
 import (
 	"github.com/dapr/components-contrib/bindings/cron"
 	"github.com/dapr/components-contrib/bindings/http"
-	"github.com/dapr/components-contrib/bindings/smtp"
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	"github.com/dapr/components-contrib/pubsub/jetstream"
 	"github.com/dapr/components-contrib/pubsub/kafka"
-	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
 	"github.com/dapr/components-contrib/secretstores/local/env"
 	"github.com/dapr/components-contrib/secretstores/local/file"
 	pgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
@@ -33,10 +31,10 @@ func main() {
 	// Registered as upstream's cmd/daprd/components does, name for name;
 	// no broker acknowledges a message its subscription stopped for (see
 	// redeliverAfterUnsubscribe).
-	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(pubsubredis.NewRedisStreams), "redis")
+	pubsubLoader.DefaultRegistry.RegisterComponent(newRedisStreams, "redis")
 	// RabbitMQ with a publisher that fails what the broker did not confirm
-	// and subscriptions of their own (see confirmedRabbitMQ).
-	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(newConfirmedRabbitMQ), "rabbitmq")
+	// and subscriptions of their own (see rabbitMQ).
+	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(newRabbitMQ), "rabbitmq")
 	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(jetstream.NewJetStream), "jetstream")
 	pubsubLoader.DefaultRegistry.RegisterComponent(redeliverAfterUnsubscribe(kafka.NewKafka), "kafka")
 	stateLoader.DefaultRegistry.RegisterComponent(stateredis.NewRedisStateStore, "redis")
@@ -49,7 +47,9 @@ func main() {
 	secretstoresLoader.DefaultRegistry.RegisterComponent(env.NewEnvSecretStore, "local.env")
 	bindingsLoader.DefaultRegistry.RegisterInputBinding(cron.NewCron, "cron")
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(http.NewHTTP, "http")
-	bindingsLoader.DefaultRegistry.RegisterOutputBinding(smtp.NewSMTP, "smtp")
+	// SMTP with a Message-ID per request and errors that say whether the
+	// server may have kept the mail (see onceSMTP).
+	bindingsLoader.DefaultRegistry.RegisterOutputBinding(newOnceSMTP, "smtp")
 	// The stock SQLite resolver with cached lookups (see cachedResolver),
 	// under its own name: a Configuration written for stock daprd works.
 	nrLoader.DefaultRegistry.RegisterComponent(newCachedResolver, "sqlite")

@@ -15,7 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// confirmedRabbitMQ is the RabbitMQ pub/sub this daprd registers in place
+// rabbitMQ is the RabbitMQ pub/sub this daprd registers in place
 // of components-contrib's (1.14), which loses events two ways:
 //   - Its publisher waits for the broker's confirmation and, when none
 //     comes (the broker closed the channel first, as it does when it
@@ -33,7 +33,7 @@ import (
 //     its topics was never delivered again. Here each subscription has its
 //     own connection and channel, used by one goroutine, and reconnects on
 //     its own.
-type confirmedRabbitMQ struct {
+type rabbitMQ struct {
 	log logger.Logger
 	md  rabbitMetadata
 
@@ -67,11 +67,11 @@ var unsupportedSettings = []string{
 	"clientCert", "clientKey", "caCert", "saslExternal", "hostname", "username", "password",
 }
 
-func newConfirmedRabbitMQ(log logger.Logger) pubsub.PubSub {
-	return &confirmedRabbitMQ{log: log, closing: make(chan struct{})}
+func newRabbitMQ(log logger.Logger) pubsub.PubSub {
+	return &rabbitMQ{log: log, closing: make(chan struct{})}
 }
 
-func (r *confirmedRabbitMQ) Init(_ context.Context, md pubsub.Metadata) error {
+func (r *rabbitMQ) Init(_ context.Context, md pubsub.Metadata) error {
 	r.md = rabbitMetadata{
 		Durable: true, DeleteWhenUnused: true, ExchangeKind: amqp.ExchangeFanout,
 	}
@@ -101,11 +101,11 @@ func (r *confirmedRabbitMQ) Init(_ context.Context, md pubsub.Metadata) error {
 
 // Features leaves message TTLs to the runtime (an expiry in the
 // CloudEvent), as for a broker without them: this publisher sets none.
-func (r *confirmedRabbitMQ) Features() []pubsub.Feature { return nil }
+func (r *rabbitMQ) Features() []pubsub.Feature { return nil }
 
 // Publish publishes req on its topic's exchange and returns once the
 // broker confirmed it, or an error.
-func (r *confirmedRabbitMQ) Publish(ctx context.Context, req *pubsub.PublishRequest) error {
+func (r *rabbitMQ) Publish(ctx context.Context, req *pubsub.PublishRequest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	err := r.publish(ctx, req)
@@ -118,7 +118,7 @@ func (r *confirmedRabbitMQ) Publish(ctx context.Context, req *pubsub.PublishRequ
 	return nil
 }
 
-func (r *confirmedRabbitMQ) publish(ctx context.Context, req *pubsub.PublishRequest) error {
+func (r *rabbitMQ) publish(ctx context.Context, req *pubsub.PublishRequest) error {
 	ch, err := r.channel(req.Topic)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (r *confirmedRabbitMQ) publish(ctx context.Context, req *pubsub.PublishRequ
 
 // channel returns the publishing channel, in confirm mode, with topic's
 // exchange declared as upstream's subscribers declare it.
-func (r *confirmedRabbitMQ) channel(topic string) (*amqp.Channel, error) {
+func (r *rabbitMQ) channel(topic string) (*amqp.Channel, error) {
 	if r.ch == nil || r.ch.IsClosed() {
 		if err := r.connect(); err != nil {
 			return nil, err
@@ -157,7 +157,7 @@ func (r *confirmedRabbitMQ) channel(topic string) (*amqp.Channel, error) {
 
 // connect opens the publishing connection and its channel, in confirm
 // mode.
-func (r *confirmedRabbitMQ) connect() error {
+func (r *rabbitMQ) connect() error {
 	r.reset()
 	conn, err := amqp.Dial(r.md.ConnectionString)
 	if err != nil {
@@ -175,7 +175,7 @@ func (r *confirmedRabbitMQ) connect() error {
 	return nil
 }
 
-func (r *confirmedRabbitMQ) reset() {
+func (r *rabbitMQ) reset() {
 	if r.conn != nil {
 		if err := r.conn.Close(); err != nil && !errors.Is(err, amqp.ErrClosed) {
 			r.log.Warnf("rabbitmq: closing the publishing connection: %v", err)
@@ -186,7 +186,7 @@ func (r *confirmedRabbitMQ) reset() {
 
 // Close ends every subscription, waiting for their handlers, and closes
 // the publishing connection.
-func (r *confirmedRabbitMQ) Close() error {
+func (r *rabbitMQ) Close() error {
 	r.closeOnce.Do(func() { close(r.closing) })
 	r.subscriptions.Wait()
 	r.mu.Lock()
@@ -200,7 +200,7 @@ func (r *confirmedRabbitMQ) Close() error {
 // or the component closes. It returns once the first consumer runs; a
 // subscription that cannot start yet keeps trying in the background and
 // says so in the log, rather than staying unsubscribed.
-func (r *confirmedRabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, handler pubsub.Handler) error {
+func (r *rabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeRequest, handler pubsub.Handler) error {
 	queue := req.Metadata["queueName"]
 	if queue == "" {
 		queue = r.md.ConsumerID + "-" + req.Topic
@@ -240,7 +240,7 @@ func (r *confirmedRabbitMQ) Subscribe(ctx context.Context, req pubsub.SubscribeR
 // consumeForever runs consume again, after a pause that grows while it
 // keeps failing, whenever its connection ends, until ctx ends. first gets
 // the outcome of the first attempt.
-func (r *confirmedRabbitMQ) consumeForever(ctx context.Context, req pubsub.SubscribeRequest, queue string, handler pubsub.Handler, first chan<- error) {
+func (r *rabbitMQ) consumeForever(ctx context.Context, req pubsub.SubscribeRequest, queue string, handler pubsub.Handler, first chan<- error) {
 	const minPause, maxPause = 250 * time.Millisecond, 5 * time.Second
 	pause := minPause
 	for ctx.Err() == nil {
@@ -269,7 +269,7 @@ func (r *confirmedRabbitMQ) consumeForever(ctx context.Context, req pubsub.Subsc
 // queue when not. It returns when ctx ends or the connection does (the
 // handlers still running settle what they can; Close waits for them);
 // whether it consumed at all.
-func (r *confirmedRabbitMQ) consume(ctx context.Context, req pubsub.SubscribeRequest, queue string, handler pubsub.Handler, first chan<- error) (bool, error) {
+func (r *rabbitMQ) consume(ctx context.Context, req pubsub.SubscribeRequest, queue string, handler pubsub.Handler, first chan<- error) (bool, error) {
 	started := func(err error) {
 		if first != nil {
 			first <- err
@@ -333,7 +333,7 @@ func (r *confirmedRabbitMQ) consume(ctx context.Context, req pubsub.SubscribeReq
 
 // handle hands d to handler and settles it with the broker; a delivery
 // that cannot be settled (its channel closed) comes again.
-func (r *confirmedRabbitMQ) handle(ctx context.Context, topic string, d amqp.Delivery, handler pubsub.Handler) {
+func (r *rabbitMQ) handle(ctx context.Context, topic string, d amqp.Delivery, handler pubsub.Handler) {
 	if err := handler(ctx, &pubsub.NewMessage{Data: d.Body, Topic: topic}); err != nil {
 		if nackErr := d.Nack(false, r.md.RequeueInFailure); nackErr != nil {
 			r.log.Warnf("rabbitmq: returning a message of %s: %v", topic, nackErr)

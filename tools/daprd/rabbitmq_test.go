@@ -63,24 +63,24 @@ func TestRabbitMQPublishFailsWhatTheBrokerRefused(t *testing.T) {
 	upstream := rabbitmq.NewRabbitMQ(logger.NewLogger("test"))
 	initPubSub(t, upstream)
 	assert.NoError(t, upstream.Publish(context.Background(), req),
-		"upstream reports the refused message published; when it no longer does, confirmedRabbitMQ can go")
+		"upstream reports the refused message published; when it no longer does, rabbitMQ need not check confirmations")
 
-	confirmed := newConfirmedRabbitMQ(logger.NewLogger("test"))
-	initPubSub(t, confirmed)
-	assert.ErrorContains(t, confirmed.Publish(context.Background(), req), "did not confirm")
+	ours := newRabbitMQ(logger.NewLogger("test"))
+	initPubSub(t, ours)
+	assert.ErrorContains(t, ours.Publish(context.Background(), req), "did not confirm")
 }
 
 func TestRabbitMQPublishDeliversAfterTheChannelClosed(t *testing.T) {
 	topic := "daprd-test-" + uuid.NewString()
 	queue, ch := bindQueue(t, topic, nil)
-	ps := newConfirmedRabbitMQ(logger.NewLogger("test"))
+	ps := newRabbitMQ(logger.NewLogger("test"))
 	initPubSub(t, ps)
 	publish := func(data string) error {
 		return ps.Publish(context.Background(), &pubsub.PublishRequest{Topic: topic, PubsubName: "pubsub", Data: []byte(data)})
 	}
 	require.NoError(t, publish("one"))
 	// As when the broker restarts: the publishing connection goes away.
-	c := ps.(*confirmedRabbitMQ)
+	c := ps.(*rabbitMQ)
 	c.mu.Lock()
 	require.NoError(t, c.conn.Close())
 	c.mu.Unlock()
@@ -132,7 +132,7 @@ func closeConnections(t *testing.T, name string) int {
 
 func TestRabbitMQSubscriptionsEachKeepTheirTopicAfterTheirConnectionsDrop(t *testing.T) {
 	consumer := "daprd-test-" + uuid.NewString()
-	ps := newConfirmedRabbitMQ(logger.NewLogger("test"))
+	ps := newRabbitMQ(logger.NewLogger("test"))
 	require.NoError(t, ps.Init(context.Background(), pubsub.Metadata{Base: metadata.Base{Properties: map[string]string{
 		"connectionString": rabbitURL, "consumerID": consumer, "durable": "true", "deletedWhenUnused": "false",
 		"deliveryMode": "2", "requeueInFailure": "true", "prefetchCount": "20",

@@ -140,7 +140,7 @@ limits='"retention":"limits","storage":"file","discard":"old","num_replicas":1,"
 for old in DAPRSHOP DAPRSHOP_DEADLETTER; do
   nats_request "\$JS.API.STREAM.DELETE.$old" '' >/dev/null
 done
-topics=(user.registered inventory.reserved inventory.released inventory.restocked inventory.low_stock
+topics=(user.registered inventory.released inventory.restocked inventory.low_stock
   order.created order.paid order.cancelled order.shipped order.delivered order.refunded
   payment.created payment.succeeded payment.failed payment.refunded notification.requested
   e2e.flow e2e.retry)

@@ -41,6 +41,18 @@ add_secret jwt-previous-signing-key-id ""
 # Stripe test-mode credentials shared by the local emulator and payments.
 add_secret stripe-secret-key "sk_test_$(random_hex 24)"
 add_secret stripe-webhook-secret "whsec_$(random_hex 32)"
+# PayPal sandbox-style credentials and webhook id, shared the same way; the
+# emulator's local CA (paypal-ca.pem, which payments trusts through
+# PAYPAL_CERT_ROOTS) is written beside them by the emulator itself.
+add_secret paypal-client-id "A$(random_hex 20)"
+add_secret paypal-client-secret "E$(random_hex 20)"
+add_secret paypal-webhook-id "WH-$(random_hex 8)"
+# The SMTP login of notifications' email binding, and mailpit's password
+# file holding it (user:password), so the dev SMTP server asks for it.
+add_secret smtp-user "notifications"
+add_secret smtp-password "$(random_hex 16)"
+secret() { sed -n "s/^  \"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$run_dir/secrets.json"; }
+(umask 077; printf '%s:%s\n' "$(secret smtp-user)" "$(secret smtp-password)" > "$run_dir/smtp-auth")
 
 if [ ! -f "$run_dir/dev.env" ]; then
   umask 077

@@ -76,8 +76,9 @@ func (o sentryOptions) wait(ctx context.Context, exited <-chan *child) (*mtls, e
 	}
 }
 
-// validate checks the options and makes their paths absolute, since Sentry
-// runs in its config file's directory.
+// validate checks the options, makes their paths absolute, since Sentry
+// runs in its config file's directory, and writes the issuer credentials
+// when there are none yet.
 func (o *sentryOptions) validate() error {
 	for _, p := range []*string{&o.Config, &o.Credentials, &o.AccessConfigDir} {
 		if *p != "" {
@@ -104,7 +105,10 @@ func (o *sentryOptions) validate() error {
 			return fmt.Errorf("access config directory %s: not a directory (%v)", o.AccessConfigDir, err)
 		}
 	}
-	return os.MkdirAll(o.Credentials, 0o700)
+	if err := os.MkdirAll(o.Credentials, 0o700); err != nil {
+		return err
+	}
+	return writeIssuerCredentials(o.Credentials, time.Now())
 }
 
 // ports are the ports Sentry listens on, by what they serve; none without

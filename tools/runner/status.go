@@ -61,6 +61,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 	mailpit := fs.String("mailpit", "http://127.0.0.1:8025", "mailpit's `URL` (mail UI)")
 	devsink := fs.String("devsink", "http://127.0.0.1:8090", "the SMS/push sink's `URL`")
 	stripe := fs.String("stripe", "http://127.0.0.1:12180", "the Stripe emulator's `URL`")
+	paypal := fs.String("paypal", "http://127.0.0.1:12181", "the PayPal emulator's `URL`")
 	prometheus := fs.String("prometheus", "http://127.0.0.1:9190", "Prometheus' `URL` (metrics UI)")
 	jaeger := fs.String("jaeger", "http://127.0.0.1:16686", "Jaeger's `URL` (traces UI); optional: reported, never failing")
 	gateway := fs.String("gateway", "http://127.0.0.1:3000", "the gateway's public `URL`, printed with the UIs")
@@ -106,6 +107,7 @@ func runStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		{name: "mailpit", target: *mailpit + "/readyz", check: httpProbe(client, *mailpit+"/readyz")},
 		{name: "SMS/push sink", target: *devsink + "/healthz", check: httpProbe(client, *devsink+"/healthz")},
 		{name: "Stripe emulator", target: *stripe + "/healthz", check: httpProbe(client, *stripe+"/healthz")},
+		{name: "PayPal emulator", target: *paypal + "/healthz", check: httpProbe(client, *paypal+"/healthz")},
 		{name: "Prometheus", target: *prometheus + "/-/ready", check: httpProbe(client, *prometheus+"/-/ready")},
 		{name: "Jaeger", target: *jaeger + "/", check: httpProbe(client, *jaeger+"/"), optional: true},
 	}

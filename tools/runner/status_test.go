@@ -102,7 +102,7 @@ func healthyDependencies(t *testing.T) []string {
 	redis := fakeTCP(t, len("PING\r\n"), "+PONG\r\n")
 	return []string{
 		"-postgres", fakeTCP(t, 8, "N"), "-redis", redis, "-pubsub", "redis", "-broker", redis,
-		"-sentry", ok.URL, "-mailpit", ok.URL, "-devsink", ok.URL, "-stripe", ok.URL, "-prometheus", ok.URL,
+		"-sentry", ok.URL, "-mailpit", ok.URL, "-devsink", ok.URL, "-stripe", ok.URL, "-paypal", ok.URL, "-prometheus", ok.URL,
 		"-jaeger", "http://" + closedAddr(t), "-gateway", "http://gateway.test",
 	}
 }
@@ -122,7 +122,7 @@ func TestStatusAllUp(t *testing.T) {
 		"PostgreSQL", "Redis", "broker (redis)", "Dapr Sentry", "mailpit", "SMS/push sink", "Stripe emulator", "Prometheus",
 		"Jaeger           not running (optional)",
 		"Gateway (API)          http://gateway.test",
-		"all up: 2 instances, their sidecars, 9 dependencies",
+		"all up: 2 instances, their sidecars, 10 dependencies",
 	} {
 		assert.Contains(t, lines, want)
 	}

@@ -3,6 +3,10 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/daprshop/daprshop/services/apiclient"
 )
 
 type leaf struct {
@@ -50,21 +54,10 @@ var (
 	qualities  = []string{"durable", "lightweight", "award-winning", "everyday", "premium", "well-reviewed"}
 )
 
-type product struct {
-	SKU          string  `json:"sku"`
-	Name         string  `json:"name"`
-	Description  string  `json:"description"`
-	PriceCents   int64   `json:"price_cents"`
-	Currency     string  `json:"currency"`
-	CategoryID   *string `json:"category_id,omitempty"`
-	InitialStock int     `json:"initial_stock"`
-	Threshold    int     `json:"low_stock_threshold"`
-}
-
 // catalogProducts generates the products deterministically (the same skus
 // every run), brand by adjective by noun, spread over the leaf categories.
-func catalogProducts(categories map[string]string) []product {
-	var out []product
+func catalogProducts(categories map[string]uuid.UUID) []apiclient.ProductInput {
+	var out []apiclient.ProductInput
 	n := 0
 	for _, top := range tree {
 		for _, l := range top.subs {
@@ -76,16 +69,16 @@ func catalogProducts(categories map[string]string) []product {
 						colour := colours[(bi+ai)%len(colours)]
 						// Prices scatter ±30% around the noun's base, ending in 99.
 						cents := nn.cents*int64(70+(n*37)%61)/100/100*100 + 99
-						out = append(out, product{
+						out = append(out, apiclient.ProductInput{
 							SKU:         fmt.Sprintf("%s-%s-%s-%s", strings.ToUpper(l.slug[:3]), strings.ToUpper(brand[:3]), strings.ToUpper(adj[:3]), skuPart(nn.name)),
 							Name:        fmt.Sprintf("%s %s %s", brand, adj, nn.name),
-							Description: fmt.Sprintf("A %s %s from %s in %s. %s.", qualities[n%len(qualities)], strings.ToLower(nn.name), brand, colour, l.name),
+							Description: new(fmt.Sprintf("A %s %s from %s in %s. %s.", qualities[n%len(qualities)], strings.ToLower(nn.name), brand, colour, l.name)),
 							PriceCents:  cents,
-							Currency:    "USD",
+							Currency:    new("USD"),
 							CategoryID:  &id,
 							// Some products start sold out, so in_stock filters something.
-							InitialStock: (n * 13) % 120,
-							Threshold:    5,
+							InitialStock:      (n * 13) % 120,
+							LowStockThreshold: new(5),
 						})
 					}
 				}

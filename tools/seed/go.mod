@@ -3,22 +3,30 @@ module github.com/daprshop/daprshop/tools/seed
 go 1.26.0
 
 require (
+	github.com/daprshop/daprshop/services/apiclient v0.0.0
 	github.com/daprshop/daprshop/services/platform v0.0.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
+	github.com/stretchr/testify v1.12.1
 )
 
 require (
+	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
 	github.com/gofiber/fiber/v2 v2.52.15 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
+	github.com/oapi-codegen/runtime v1.9.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasthttp v1.78.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )
 
-replace github.com/daprshop/daprshop/services/platform => ../../services/platform
+replace (
+	github.com/daprshop/daprshop/services/apiclient => ../../services/apiclient
+	github.com/daprshop/daprshop/services/platform => ../../services/platform
+)

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -14,11 +13,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
@@ -47,20 +48,23 @@ func run(ctx context.Context, gateway, secretsPath string, workers int) error {
 	if err != nil {
 		return err
 	}
-	c := &client{base: gateway, token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	c, err := newClient(gateway, token)
+	if err != nil {
+		return err
+	}
 	categories, err := seedCategories(ctx, c)
 	if err != nil {
 		return err
 	}
 	products := catalogProducts(categories)
 	var created, skipped atomic.Int64
-	jobs := make(chan product)
+	jobs := make(chan apiclient.ProductInput)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for p := range jobs {
-				status, err := c.post(ctx, "/api/v1/products", p, nil)
+				status, err := createProduct(ctx, c, p)
 				switch {
 				case err != nil:
 					errs <- err
@@ -119,87 +123,77 @@ func adminToken(secretsPath string) (string, error) {
 	return tok.SignedString(ed25519.NewKeyFromSeed(seed))
 }
 
-type client struct {
-	base, token string
-	http        *http.Client
+// newClient returns the API's generated client, calling gateway as the
+// admin whose token it sends.
+func newClient(gateway, token string) (*apiclient.ClientWithResponses, error) {
+	return apiclient.NewClientWithResponses(gateway,
+		apiclient.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+		apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+token)
+			return nil
+		}))
 }
 
-// post sends v as JSON and decodes a 2xx answer into out. It returns the
-// status; a status other than 2xx or 409 is an error.
-func (c *client) post(ctx context.Context, path string, v, out any) (int, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
+// createProduct creates p and returns the status: 201, or 409 when its
+// sku is taken. A 429 (the gateway limits each user's requests per minute)
+// is waited out as its Retry-After says, and the product sent again.
+func createProduct(ctx context.Context, c *apiclient.ClientWithResponses, p apiclient.ProductInput) (int, error) {
+	for {
+		resp, err := c.CreateProductWithResponse(ctx, p)
+		if err != nil {
+			return 0, fmt.Errorf("create product %s: %w", p.SKU, err)
+		}
+		if resp.StatusCode() != http.StatusTooManyRequests {
+			return resp.StatusCode(), answered("create product "+p.SKU, resp.StatusCode(), resp.Body, http.StatusCreated, http.StatusConflict)
+		}
+		wait, err := strconv.Atoi(resp.HTTPResponse.Header.Get("Retry-After"))
+		if err != nil {
+			wait = 1
+		}
+		slog.Info("rate limited by the gateway; waiting", "seconds", wait)
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Duration(wait) * time.Second):
+		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	return c.do(req, out)
 }
 
-func (c *client) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return err
+// answered returns an error unless the answer's status is one of want.
+func answered(op string, status int, body []byte, want ...int) error {
+	if slices.Contains(want, status) {
+		return nil
 	}
-	_, err = c.do(req, out)
-	return err
-}
-
-func (c *client) do(req *http.Request, out any) (int, error) {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusConflict:
-		return resp.StatusCode, nil
-	case resp.StatusCode/100 != 2:
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
-	case out != nil:
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
-}
-
-type categoryNode struct {
-	ID       string         `json:"id"`
-	Slug     string         `json:"slug"`
-	Children []categoryNode `json:"children"`
+	return fmt.Errorf("%s: %d %s", op, status, body)
 }
 
 // seedCategories creates the tree (or finds it) and returns the leaf
 // categories' ids by slug.
-func seedCategories(ctx context.Context, c *client) (map[string]string, error) {
-	ids := map[string]string{}
-	var existing []categoryNode
-	if err := c.get(ctx, "/api/v1/categories", &existing); err != nil {
+func seedCategories(ctx context.Context, c *apiclient.ClientWithResponses) (map[string]uuid.UUID, error) {
+	ids := map[string]uuid.UUID{}
+	existing, err := c.ListCategoriesWithResponse(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	if err := answered("list categories", existing.StatusCode(), existing.Body, http.StatusOK); err != nil {
 		return nil, err
 	}
-	var walk func([]categoryNode)
-	walk = func(nodes []categoryNode) {
+	var walk func([]apiclient.Category)
+	walk = func(nodes []apiclient.Category) {
 		for _, n := range nodes {
 			ids[n.Slug] = n.ID
 			walk(n.Children)
 		}
 	}
-	walk(existing)
-	leaves := map[string]string{}
+	walk(*existing.JSON200)
+	leaves := map[string]uuid.UUID{}
 	for _, top := range tree {
-		parentID, err := ensureCategory(ctx, c, ids, top.name, top.slug, "")
+		parentID, err := ensureCategory(ctx, c, ids, top.name, top.slug, nil)
 		if err != nil {
 			return nil, err
 		}
 		for _, sub := range top.subs {
-			id, err := ensureCategory(ctx, c, ids, sub.name, sub.slug, parentID)
+			id, err := ensureCategory(ctx, c, ids, sub.name, sub.slug, &parentID)
 			if err != nil {
 				return nil, err
 			}
@@ -209,22 +203,20 @@ func seedCategories(ctx context.Context, c *client) (map[string]string, error) {
 	return leaves, nil
 }
 
-func ensureCategory(ctx context.Context, c *client, ids map[string]string, name, slug, parentID string) (string, error) {
+func ensureCategory(ctx context.Context, c *apiclient.ClientWithResponses, ids map[string]uuid.UUID, name, slug string, parentID *uuid.UUID) (uuid.UUID, error) {
 	if id, ok := ids[slug]; ok {
 		return id, nil
 	}
-	in := map[string]any{"name": name, "slug": slug}
-	if parentID != "" {
-		in["parent_id"] = parentID
-	}
-	var out categoryNode
-	status, err := c.post(ctx, "/api/v1/categories", in, &out)
+	resp, err := c.CreateCategoryWithResponse(ctx, apiclient.CategoryInput{Name: name, Slug: slug, ParentID: parentID})
 	if err != nil {
-		return "", err
+		return uuid.Nil, fmt.Errorf("create category %s: %w", slug, err)
 	}
-	if status == http.StatusConflict {
-		return "", fmt.Errorf("category slug %s is taken but not listed", slug)
+	if resp.StatusCode() == http.StatusConflict {
+		return uuid.Nil, fmt.Errorf("category slug %s is taken but not listed", slug)
 	}
-	ids[slug] = out.ID
-	return out.ID, nil
+	if err := answered("create category "+slug, resp.StatusCode(), resp.Body, http.StatusCreated); err != nil {
+		return uuid.Nil, err
+	}
+	ids[slug] = resp.JSON201.ID
+	return resp.JSON201.ID, nil
 }

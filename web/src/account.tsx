@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type PaymentMethod } from './api';
-import { ErrorLine, Field, fieldError } from './ui';
+import { api, type PaymentMethod, type Preferences } from './api';
+import { ErrorLine, Field, fieldError, useAction } from './ui';
 
 export function LoginView({ next }: { next: string }) {
   const [error, setError] = useState<unknown>(null);
@@ -92,25 +92,21 @@ const testCards = [
 
 export function CardsView() {
   const [cards, setCards] = useState<PaymentMethod[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [choice, setChoice] = useState(testCards[0].id);
-  const [busy, setBusy] = useState(false);
-  const load = () => api.cards().then(setCards, setError);
+  const action = useAction();
+  const { busy, error } = action;
+  const load = () => api.cards().then(setCards, action.setError);
   useEffect(() => {
     load();
   }, []);
-  const save = async (e: Event) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.saveCard(choice);
+  const run = (f: () => Promise<unknown>) =>
+    action.run(async () => {
+      await f();
       await load();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
+  const save = (e: Event) => {
+    e.preventDefault();
+    run(() => api.saveCard(choice));
   };
   return (
     <main>
@@ -121,7 +117,22 @@ export function CardsView() {
           {cards.map((c) => (
             <li key={c.id}>
               {c.brand} ending in {c.last4}, expires {String(c.exp_month).padStart(2, '0')}/{c.exp_year}
-              {c.default && <strong> (default, charged at checkout)</strong>}
+              {c.default ? (
+                <strong> (default, charged at checkout)</strong>
+              ) : (
+                <>
+                  {' '}
+                  <button
+                    type="button"
+                    class="link"
+                    disabled={busy}
+                    aria-label={`Charge the ${c.brand} ending in ${c.last4} at checkout`}
+                    onClick={() => run(() => api.makeDefault(c.id))}
+                  >
+                    Make default
+                  </button>
+                </>
+              )}
             </li>
           ))}
         </ul>
@@ -143,6 +154,53 @@ export function CardsView() {
           Save card
         </button>
       </form>
+    </main>
+  );
+}
+
+const channels: [keyof Preferences, string][] = [
+  ['email', 'Email'],
+  ['sms', 'Text message (SMS)'],
+  ['push', 'Push notification'],
+];
+
+/** PreferencesView sets the channels the shop may reach the customer on. */
+export function PreferencesView() {
+  const [prefs, setPrefs] = useState<Preferences | null>(null);
+  const { busy, error, setError, run } = useAction();
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    api.preferences().then(setPrefs, setError);
+  }, []);
+  const save = (e: Event) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget as HTMLFormElement);
+    setSaved(false);
+    run(async () => {
+      setPrefs(await api.setPreferences({ email: f.has('email'), sms: f.has('sms'), push: f.has('push') }));
+      setSaved(true);
+    });
+  };
+  return (
+    <main>
+      <h1 tabIndex={-1}>Notifications</h1>
+      <ErrorLine error={error} />
+      {prefs && (
+        <form onSubmit={save} class="form">
+          <fieldset>
+            <legend>Tell me about my orders by</legend>
+            {channels.map(([k, label]) => (
+              <label key={k} class="check">
+                <input type="checkbox" name={k} defaultChecked={prefs[k]} onChange={() => setSaved(false)} /> {label}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit" disabled={busy}>
+            Save preferences
+          </button>
+          <p role="status">{saved ? 'Preferences saved.' : ''}</p>
+        </form>
+      )}
     </main>
   );
 }

@@ -11,7 +11,14 @@ export type Order = S['Order'];
 export type OrderPage = S['OrderPage'];
 export type Address = S['Address'];
 export type PaymentMethod = S['PaymentMethod'];
+export type PaymentProvider = S['PaymentProvider'];
 export type User = S['User'];
+export type Category = S['Category'];
+export type Payment = S['Payment'];
+export type Invoice = S['Invoice'];
+export type Preferences = S['Preferences'];
+/** ProductQuery is what the product grid can ask for: search, filters, sorting. */
+export type ProductQuery = Partial<Record<'q' | 'category' | 'min_price' | 'max_price' | 'in_stock' | 'sort' | 'page', string>>;
 export type Problem = S['Problem'];
 type TokenPair = S['TokenPair'];
 
@@ -92,12 +99,16 @@ function refresh(): Promise<boolean> {
   return refreshing;
 }
 
-async function send<T>(
+export async function send<T>(
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
   authenticated = true,
+  read: (r: Response) => Promise<T> = async (r) => {
+    const text = await r.text();
+    return text ? JSON.parse(text) : undefined;
+  },
 ): Promise<T> {
   // Refresh a little before the access token expires rather than after.
   if (authenticated && tokens && tokens.expires - Date.now() < 30_000) await refresh();
@@ -110,18 +121,24 @@ async function send<T>(
   let resp = await attempt();
   if (resp.status === 401 && authenticated && tokens && (await refresh())) resp = await attempt();
   if (resp.status === 204) return undefined as T;
-  const text = await resp.text();
-  const data = text ? JSON.parse(text) : undefined;
   if (!resp.ok) {
+    const text = await resp.text();
+    let data: Problem | undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
     const problem: Problem = data?.status ? data : { type: 'about:blank', title: resp.statusText, status: resp.status };
     throw new ApiError(resp.status, problem, resp.headers.get('Retry-After'));
   }
-  return data as T;
+  return read(resp);
 }
 
 export const api = {
-  products: (q: string, page = 1) =>
-    send<ProductPage>('GET', `/api/v1/products?${new URLSearchParams({ ...(q ? { q } : {}), page: String(page), page_size: '24' })}`, undefined, {}, false),
+  products: (query: ProductQuery) =>
+    send<ProductPage>('GET', `/api/v1/products?${new URLSearchParams({ ...query, page_size: '24' })}`, undefined, {}, false),
+  categories: () => send<Category[]>('GET', '/api/v1/categories', undefined, {}, false),
   product: (id: string) => send<Product>('GET', `/api/v1/products/${encodeURIComponent(id)}`, undefined, {}, false),
 
   register: (name: string, email: string, password: string) =>
@@ -145,11 +162,20 @@ export const api = {
 
   cards: () => send<PaymentMethod[]>('GET', '/api/v1/payment-methods'),
   saveCard: (payment_method: string) => send<PaymentMethod>('POST', '/api/v1/payment-methods', { payment_method }),
+  makeDefault: (id: string) => send<PaymentMethod>('POST', `/api/v1/payment-methods/${encodeURIComponent(id)}/default`),
 
-  checkout: (shipping_address: Address, idempotencyKey: string) =>
-    send<Order>('POST', '/api/v1/checkout', { shipping_address }, { 'Idempotency-Key': idempotencyKey }),
+  checkout: (shipping_address: Address, payment_provider: PaymentProvider, idempotencyKey: string) =>
+    send<Order>('POST', '/api/v1/checkout', { shipping_address, payment_provider }, { 'Idempotency-Key': idempotencyKey }),
   orders: () => send<OrderPage>('GET', '/api/v1/orders?page_size=50'),
   order: (id: string) => send<Order>('GET', `/api/v1/orders/${encodeURIComponent(id)}`),
+  cancel: (id: string) => send<Order>('POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`),
+  payments: (orderID: string) => send<Payment[]>('GET', `/api/v1/payments?${new URLSearchParams({ order_id: orderID })}`),
+  invoices: (orderID: string) => send<Invoice[]>('GET', `/api/v1/invoices?${new URLSearchParams({ order_id: orderID })}`),
+  invoicePDF: (id: string) =>
+    send<Blob>('GET', `/api/v1/invoices/${encodeURIComponent(id)}`, undefined, { Accept: 'application/pdf' }, true, (r) => r.blob()),
+
+  preferences: () => send<Preferences>('GET', '/api/v1/notifications/preferences'),
+  setPreferences: (p: Preferences) => send<Preferences>('PUT', '/api/v1/notifications/preferences', p),
 };
 
 /** money formats minor units in their currency's own number of decimals. */

@@ -1,24 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, money, type Address, type Cart, type PaymentMethod } from './api';
-import { ErrorLine, Field, fieldError } from './ui';
+import { api, ApiError, money, type Address, type Cart, type PaymentMethod, type PaymentProvider } from './api';
+import { ErrorLine, Field, fieldError, Head } from './ui';
 
 function Lines({ cart, edit }: { cart: Cart; edit?: (productID: string, quantity: number) => void }) {
   return (
     <>
       <table class="lines">
         <caption class="visually-hidden">Items in the cart</caption>
-        <thead>
-          <tr>
-            <th scope="col">Product</th>
-            <th scope="col">Quantity</th>
-            <th scope="col" class="num">
-              Price
-            </th>
-            <th scope="col" class="num">
-              Total
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Product', 'Quantity', 'Price', 'Total']} num={2} />
         <tbody>
           {cart.items.map((l) => (
             <tr key={l.product_id}>
@@ -114,6 +103,7 @@ export function CheckoutView() {
   const [cards, setCards] = useState<PaymentMethod[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [provider, setProvider] = useState<PaymentProvider>('stripe');
   // One key per attempt: a double click, or a retry after the answer was
   // lost, sends the same key and the API replays the same order. A new
   // attempt starts only after the API answered with a refusal.
@@ -134,7 +124,7 @@ export function CheckoutView() {
     setBusy(true);
     setError(null);
     try {
-      const order = await api.checkout(address, key.current);
+      const order = await api.checkout(address, provider, key.current);
       location.hash = `#/orders/${order.id}`;
     } catch (err) {
       if (err instanceof ApiError) key.current = crypto.randomUUID();
@@ -151,17 +141,29 @@ export function CheckoutView() {
       <h1 tabIndex={-1}>Checkout</h1>
       {cart && cart.items.length === 0 && <p>Your cart is empty.</p>}
       {cart && cart.items.length > 0 && <Lines cart={cart} />}
-      {cards && !card && (
-        <p class="error" role="alert">
-          Save a card first: <a href="#/cards">add a payment card</a>.
-        </p>
-      )}
-      {card && (
-        <p>
-          Paid with your {card.brand} ending in {card.last4}.
-        </p>
-      )}
       <form onSubmit={submit} class="form">
+        <fieldset>
+          <legend>Payment</legend>
+          <label>
+            <input type="radio" name="payment_provider" value="stripe" checked={provider === 'stripe'} onChange={() => setProvider('stripe')} />{' '}
+            Card
+          </label>
+          <label>
+            <input type="radio" name="payment_provider" value="paypal" checked={provider === 'paypal'} onChange={() => setProvider('paypal')} />{' '}
+            PayPal
+          </label>
+          {provider === 'stripe' && cards && !card && (
+            <p class="error" role="alert">
+              Save a card first: <a href="#/cards">add a payment card</a>.
+            </p>
+          )}
+          {provider === 'stripe' && card && (
+            <p>
+              Paid with your {card.brand} ending in {card.last4}.
+            </p>
+          )}
+          {provider === 'paypal' && <p>After placing the order, you approve the payment at PayPal.</p>}
+        </fieldset>
         <fieldset>
           <legend>Shipping address</legend>
           {addressFields.map(([k, label, autocomplete]) => (
@@ -176,7 +178,7 @@ export function CheckoutView() {
           ))}
         </fieldset>
         <ErrorLine error={error} fields={names} />
-        <button type="submit" disabled={busy || !card || !cart?.items.length}>
+        <button type="submit" disabled={busy || (provider === 'stripe' && !card) || !cart?.items.length}>
           Place order
         </button>
       </form>

@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, session } from './api';
 import { CartView, CheckoutView } from './cart';
-import { CardsView, LoginView, RegisterView } from './account';
+import { CardsView, LoginView, PreferencesView, RegisterView } from './account';
 import { Home, ProductView } from './catalog';
 import { OrdersView, OrderView } from './orders';
 import './style.css';
@@ -33,7 +33,7 @@ function page(route: string, signedIn: boolean) {
   const needsSignIn = <LoginView next={route} />;
   switch (parts[0]) {
     case undefined:
-      return <Home q={new URLSearchParams(query).get('q') ?? ''} signedIn={signedIn} />;
+      return <Home search={query} signedIn={signedIn} />;
     case 'product':
       return <ProductView id={parts[1]} signedIn={signedIn} />;
     case 'login':
@@ -44,6 +44,8 @@ function page(route: string, signedIn: boolean) {
       return signedIn ? <CartView /> : needsSignIn;
     case 'cards':
       return signedIn ? <CardsView /> : needsSignIn;
+    case 'notifications':
+      return signedIn ? <PreferencesView /> : needsSignIn;
     case 'checkout':
       return signedIn ? <CheckoutView /> : needsSignIn;
     case 'orders':
@@ -85,6 +87,7 @@ function App() {
               <a href="#/cart">Cart</a>
               <a href="#/orders">Orders</a>
               <a href="#/cards">Cards</a>
+              <a href="#/notifications">Notifications</a>
               <button type="button" class="link" onClick={() => api.logout().finally(() => (location.hash = '#/'))}>
                 Log out
               </button>

@@ -1,6 +1,7 @@
 // Small pieces every view uses: form fields that show the API's message
 // next to them, and the one line an error becomes otherwise.
 import type { JSX } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
 let fieldSeq = 0;
@@ -69,4 +70,62 @@ export function ErrorLine({ error, fields = [] }: { error: unknown; fields?: str
 /** fieldError is the API's message for field when err is a 422. */
 export function fieldError(err: unknown, field: string): string | undefined {
   return err instanceof ApiError && err.status === 422 ? err.fieldError(field) : undefined;
+}
+
+/** Head is a table's header row; the columns from num on hold numbers, aligned right. */
+export function Head({ cols, num }: { cols: string[]; num: number }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c, i) => (
+          <th key={c} scope="col" class={i >= num ? 'num' : undefined}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/**
+ * useAction runs one request at a time for a form or a button: busy while
+ * it runs, the error it ended with (cleared when the next one starts).
+ * run resolves to whether f succeeded.
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
+/**
+ * useLoad runs load whenever deps change and hands its answer to onValue,
+ * a failure to onError, unless deps changed again before it came: an
+ * earlier, slower answer must not overwrite the one the view now shows
+ * (picking a template, then another, showed the first one's text).
+ */
+export function useLoad<T>(load: () => Promise<T>, onValue: (v: T) => void, onError: (e: unknown) => void, deps: unknown[]) {
+  useEffect(() => {
+    let current = true;
+    load().then(
+      (v) => current && onValue(v),
+      (e) => current && onError(e),
+    );
+    return () => {
+      current = false;
+    };
+  }, deps);
 }

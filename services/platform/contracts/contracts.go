@@ -22,7 +22,6 @@ const (
 	TopicUserRegistered = "user.registered"
 
 	// products
-	TopicInventoryReserved  = "inventory.reserved"
 	TopicInventoryReleased  = "inventory.released"
 	TopicInventoryRestocked = "inventory.restocked"
 	TopicInventoryLowStock  = "inventory.low_stock"
@@ -50,9 +49,8 @@ const (
 // included, so that a dashboard or a rate sees the first event of a topic
 // as a change rather than as a series appearing.
 var Published = map[string][]string{
-	AppAuth: {TopicUserRegistered},
-	AppProducts: {TopicInventoryReserved, TopicInventoryReleased, TopicInventoryRestocked,
-		TopicInventoryLowStock},
+	AppAuth:     {TopicUserRegistered},
+	AppProducts: {TopicInventoryReleased, TopicInventoryRestocked, TopicInventoryLowStock},
 	AppOrders: {TopicOrderCreated, TopicOrderPaid, TopicOrderCancelled, TopicOrderShipped,
 		TopicOrderDelivered, TopicOrderRefunded},
 	AppPayments: {TopicPaymentCreated, TopicPaymentSucceeded, TopicPaymentFailed,

@@ -40,4 +40,11 @@ const (
 	// mounts it), for the workers' purge job.
 	PurgePath   = "/internal/purge"
 	PurgeCaller = AppWorkers
+
+	// products, orders, payments and notifications (platform/deadletter
+	// mounts it), for the workers, who serve every service's dead letters
+	// to admins: list them here, replay one under
+	// DeadLettersPath/{id}/replay, or a batch under DeadLettersPath/replay.
+	DeadLettersPath   = "/internal/dead-letters"
+	DeadLettersCaller = AppWorkers
 )

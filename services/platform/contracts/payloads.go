@@ -15,10 +15,9 @@ type UserRegisteredV1 struct {
 	Name   string    `json:"name"`
 }
 
-// InventoryReservationV1 is inventory.reserved, inventory.released and
-// inventory.restocked, published by products when it holds an order's
-// stock, when it gives held stock back, and when the units of a paid
-// order return to stock after its refund.
+// InventoryReservationV1 is inventory.released and inventory.restocked,
+// published by products when it gives an order's held stock back, and
+// when the units of a paid order return to stock after its refund.
 type InventoryReservationV1 struct {
 	OrderID uuid.UUID         `json:"order_id"`
 	Lines   []InventoryLineV1 `json:"lines"`
@@ -58,7 +57,17 @@ type OrderCreatedV1 struct {
 	TotalCents int64         `json:"total_cents"`
 	Currency   string        `json:"currency"`
 	Items      []OrderItemV1 `json:"items"`
+	// PaymentProvider is the provider the customer chose at checkout
+	// (PaymentProviderStripe or PaymentProviderPayPal); empty is Stripe,
+	// as for events published before there was a choice.
+	PaymentProvider string `json:"payment_provider,omitempty"`
 }
+
+// Payment providers a customer can choose at checkout.
+const (
+	PaymentProviderStripe = "stripe"
+	PaymentProviderPayPal = "paypal"
+)
 
 // OrderPaidV1 is order.paid, published by orders once payment succeeded:
 // products commits the reservation, notifications sends the receipt,
@@ -127,8 +136,9 @@ type OrderRefundedV1 struct {
 }
 
 // PaymentCreatedV1 is payment.created, published by payments once an
-// order's payment intent exists; ClientSecret lets the customer's client
-// confirm it.
+// order's payment intent exists and awaits the customer; ClientSecret lets
+// the customer's client confirm it. A payment confirmed at once with a
+// saved card has none: its payment.succeeded or payment.failed is first.
 type PaymentCreatedV1 struct {
 	OrderID         uuid.UUID `json:"order_id"`
 	PaymentID       uuid.UUID `json:"payment_id"`
@@ -138,6 +148,10 @@ type PaymentCreatedV1 struct {
 	Status          string    `json:"status,omitempty"`
 	AmountCents     int64     `json:"amount_cents,omitempty"`
 	Currency        string    `json:"currency,omitempty"`
+	// Provider is the payment's (PaymentProviderStripe when empty);
+	// ApprovalURL is where a PayPal buyer approves it.
+	Provider    string `json:"provider"`
+	ApprovalURL string `json:"approval_url"`
 }
 
 // PaymentSucceededV1 is payment.succeeded, published by payments when the

@@ -4,9 +4,10 @@
 // the CloudEvent on the service's own dead-letter topic
 // (contracts.DeadLetterTopic) and acknowledges the original. The service
 // subscribes to that topic, records each letter in its own database
-// (dead_letters), lists them to admins and replays them, in process,
-// through the handler that failed: the consumer's idempotency
-// (processed_events) makes a second replay change nothing.
+// (dead_letters) and serves them to the workers (Mount), who list every
+// service's to admins; a replay runs in process, through the handler that
+// failed: the consumer's idempotency (processed_events) makes a second
+// replay change nothing.
 package deadletter
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -40,9 +42,13 @@ type Letter struct {
 	FirstSeen, LastSeen time.Time
 	// ReplayedAt is when a replay applied it; nil while unresolved.
 	ReplayedAt *time.Time
+	// LastReplayAt is when a replay last ran, applied or not.
+	LastReplayAt *time.Time
+	// ID names the letter to the admins.
+	ID uuid.UUID
 }
 
-// ErrNotFound is returned for an event id with no dead letter.
+// ErrNotFound is returned for an id that names no dead letter.
 var ErrNotFound = apperr.New(apperr.NotFound, "dead letter not found")
 
 // UnknownError is the last error recorded when the instance receiving a
@@ -53,8 +59,8 @@ const UnknownError = "the consumer's error was not kept: another instance failed
 // maxErrorLen bounds a stored error message.
 const maxErrorLen = 2000
 
-// ReplayBatch is the most letters one replay of all takes: a call stays
-// well within the gateway's deadline, and the next call takes the rest.
+// ReplayBatch is the most letters one replay of all takes: one replay
+// runs for up to replayTimeout, and the next call takes the rest.
 const ReplayBatch = 20
 
 // Letters records the dead letters of one service's subscriptions and
@@ -67,18 +73,22 @@ type Letters struct {
 	subs     []events.Subscription
 	handlers map[string]events.Handler // by topic
 	errs     *lastErrors
+	replays  *background
+	inFlight claims
 	// The metrics: see Collect.
 	received   *prometheus.CounterVec
 	unresolved *prometheus.Desc
 }
 
 // New returns the Letters of app's subscriptions subs (as a consumer lists
-// them for events.Mount), kept in store.
-func New(app string, store *Store, log *slog.Logger, now func() time.Time, subs ...events.Subscription) *Letters {
+// them for events.Mount), kept in store. Replays run in the background
+// until ctx ends or Close is called.
+func New(ctx context.Context, app string, store *Store, log *slog.Logger, now func() time.Time, subs ...events.Subscription) *Letters {
 	l := &Letters{
 		app: app, store: store, log: log, now: now,
 		handlers: make(map[string]events.Handler, len(subs)),
 		errs:     newLastErrors(1024),
+		replays:  newBackground(ctx, replaySlots),
 	}
 	topics := make([]string, 0, len(subs))
 	for _, s := range subs {
@@ -129,66 +139,94 @@ func (l *Letters) record(ctx context.Context, e events.Event) error {
 	return nil
 }
 
-// List returns up to limit letters from offset, unresolved first, and how
-// many there are.
-func (l *Letters) List(ctx context.Context, offset, limit int) ([]Letter, int, error) {
-	return l.store.List(ctx, offset, limit)
+// List returns up to limit letters of topic (every topic when empty) from
+// offset, unresolved first, and how many there are.
+func (l *Letters) List(ctx context.Context, topic string, offset, limit int) ([]Letter, int, error) {
+	return l.store.List(ctx, topic, offset, limit)
 }
 
-// Replay hands the letter of eventID to its topic's handler again and
-// returns the letter: replayed, or still unresolved with the replay's
-// error as its last error. A letter replayed before goes through the
-// handler again, which finds the event applied and changes nothing. It
-// returns ErrNotFound for an unknown id.
-func (l *Letters) Replay(ctx context.Context, eventID string) (Letter, error) {
-	letter, err := l.store.Get(ctx, eventID)
+// StartReplay hands the letter named id to its topic's handler again,
+// after it returns: it returns the letter as it stands, or ErrNotFound.
+// The outcome is recorded on the letter (ReplayedAt, or LastError; both
+// set LastReplayAt). A letter replayed before goes through the handler
+// again, which finds the event applied and changes nothing.
+func (l *Letters) StartReplay(ctx context.Context, id uuid.UUID) (View, error) {
+	letter, err := l.store.Get(ctx, id)
 	if err != nil {
-		return Letter{}, err
+		return View{}, err
 	}
-	return l.replay(ctx, letter)
-}
-
-// Outcome is what a replay of all letters did.
-type Outcome struct {
-	Replayed int // applied
-	Failed   int // failed again, kept unresolved
-	// Remaining are the letters still unresolved: those that failed and
-	// those past the batch.
-	Remaining int
-}
-
-// ReplayAll replays up to ReplayBatch unresolved letters, the longest
-// unseen first.
-func (l *Letters) ReplayAll(ctx context.Context) (Outcome, error) {
-	batch, err := l.store.Unresolved(ctx, ReplayBatch)
+	err = l.replays.start(ctx, func(ctx context.Context) {
+		if _, err := l.replay(ctx, letter); err != nil {
+			l.log.ErrorContext(ctx, "dead letter replay not recorded", "event_id", letter.EventID, "err", err)
+		}
+	})
 	if err != nil {
-		return Outcome{}, err
+		return View{}, err
 	}
-	var o Outcome
-	for _, letter := range batch {
-		got, err := l.replay(ctx, letter)
-		if err != nil {
-			return Outcome{}, err
-		}
-		if got.ReplayedAt != nil {
-			o.Replayed++
-		} else {
-			o.Failed++
-		}
+	return NewView(l.app, letter), nil
+}
+
+// Queued is what StartReplayAll set off.
+type Queued struct {
+	// Queued are the letters whose replay was started.
+	Queued int `json:"queued"`
+	// Unresolved are the letters of the topic no replay had applied when
+	// asked, those queued included: past the batch, the next call takes
+	// the rest.
+	Unresolved int `json:"unresolved"`
+}
+
+// StartReplayAll replays up to ReplayBatch unresolved letters of topic
+// (every topic when empty), the longest unseen first, one after another
+// after it returns.
+func (l *Letters) StartReplayAll(ctx context.Context, topic string) (Queued, error) {
+	batch, err := l.store.Unresolved(ctx, topic, ReplayBatch)
+	if err != nil {
+		return Queued{}, err
 	}
 	counts, err := l.store.UnresolvedByTopic(ctx)
 	if err != nil {
-		return Outcome{}, err
+		return Queued{}, err
 	}
-	for _, n := range counts {
-		o.Remaining += n
+	q := Queued{Queued: len(batch), Unresolved: counts[topic]}
+	if topic == "" {
+		for _, n := range counts {
+			q.Unresolved += n
+		}
 	}
-	return o, nil
+	if len(batch) == 0 {
+		return q, nil
+	}
+	err = l.replays.start(ctx, func(ctx context.Context) {
+		for _, letter := range batch {
+			if ctx.Err() != nil {
+				return // stopping: the rest stay unresolved
+			}
+			if _, err := l.replay(ctx, letter); err != nil {
+				l.log.ErrorContext(ctx, "dead letter replay not recorded", "event_id", letter.EventID, "err", err)
+			}
+		}
+	})
+	return q, err
+}
+
+// Close stops the replays under way and waits for them to return.
+func (l *Letters) Close() error {
+	l.replays.close()
+	return nil
 }
 
 // replay applies letter and records the outcome; only a failure to record
 // it is returned.
 func (l *Letters) replay(ctx context.Context, letter Letter) (Letter, error) {
+	// A letter asked for twice at once (a double click, one and all, a
+	// request Dapr retried) is replayed once.
+	if !l.inFlight.claim(letter.ID) {
+		return letter, nil
+	}
+	defer l.inFlight.release(letter.ID)
+	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
+	defer cancel()
 	if err := l.apply(ctx, letter); err != nil {
 		l.log.WarnContext(ctx, "dead letter replay failed", "topic", letter.Topic, "event_id", letter.EventID, "err", err)
 		return l.store.ReplayFailed(ctx, letter.EventID, errorText(err.Error()), l.now())

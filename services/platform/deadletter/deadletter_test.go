@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +21,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/clocktest"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/events"
+	"github.com/daprshop/daprshop/services/platform/server"
 	"github.com/daprshop/daprshop/services/platform/server/servertest"
 )
 
@@ -36,7 +38,6 @@ type fixture struct {
 	*servertest.API
 	letters *deadletter.Letters
 	clock   *clocktest.Clock
-	admin   string // a bearer token
 
 	mu     sync.Mutex
 	outage error
@@ -50,12 +51,12 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	f := &fixture{API: servertest.NewAPI(t, "shop", migrations), clock: clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
 	require.NoError(t, deadletter.Migrate(context.Background(), f.DB))
-	f.admin = f.Issuer.Token(t, uuid.NewString(), authn.RoleAdmin)
 	log := slog.New(slog.DiscardHandler)
-	f.letters = deadletter.New("shop", deadletter.NewStore(f.DB), log, f.clock.Now,
+	f.letters = deadletter.New(context.Background(), "shop", deadletter.NewStore(f.DB), log, f.clock.Now,
 		events.Subscription{Topic: "order.paid", Route: "/events/order.paid", Handler: f.apply})
+	t.Cleanup(func() { require.NoError(t, f.letters.Close()) })
 	events.Mount(f.App(), log, f.letters.Subscriptions()...)
-	f.letters.Register(f.App(), f.Issuer.Verifier())
+	f.letters.Mount(f.App())
 	return f
 }
 
@@ -113,27 +114,35 @@ func paid(id string) string {
 }
 
 type letterJSON struct {
-	EventID    string          `json:"event_id"`
-	Topic      string          `json:"topic"`
-	Payload    json.RawMessage `json:"payload"`
-	LastError  string          `json:"last_error"`
-	Count      int             `json:"count"`
-	FirstSeen  time.Time       `json:"first_seen"`
-	LastSeen   time.Time       `json:"last_seen"`
-	Status     string          `json:"status"`
-	ReplayedAt *time.Time      `json:"replayed_at"`
+	ID           string          `json:"id"`
+	Service      string          `json:"service"`
+	EventID      string          `json:"event_id"`
+	Topic        string          `json:"topic"`
+	Payload      json.RawMessage `json:"payload"`
+	LastError    string          `json:"error"`
+	Count        int             `json:"attempts"`
+	FirstSeen    time.Time       `json:"first_seen"`
+	LastSeen     time.Time       `json:"last_seen"`
+	Status       string          `json:"status"`
+	ReplayedAt   *time.Time      `json:"replayed_at"`
+	LastReplayAt *time.Time      `json:"last_replay_at"`
 }
 
 type pageJSON struct {
-	Items    []letterJSON `json:"items"`
-	Total    int          `json:"total"`
-	Page     int          `json:"page"`
-	PageSize int          `json:"page_size"`
+	Items []letterJSON `json:"items"`
+	Total int          `json:"total"`
+}
+
+// internal sends a request to the letters' internal API as the workers'
+// invocation arrives, and returns the answer.
+func (f *fixture) internal(t *testing.T, method, path string) servertest.Response {
+	t.Helper()
+	return f.Send(t, method, contracts.DeadLettersPath+path, "", "", server.HeaderCallerAppID, contracts.DeadLettersCaller)
 }
 
 func (f *fixture) list(t *testing.T, query string) pageJSON {
 	t.Helper()
-	r := f.Get(t, "/api/v1/admin/dead-letters/shop"+query, f.admin)
+	r := f.internal(t, http.MethodGet, query)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	var p pageJSON
 	r.JSON(t, &p)
@@ -142,7 +151,7 @@ func (f *fixture) list(t *testing.T, query string) pageJSON {
 
 func (f *fixture) letter(t *testing.T, eventID string) letterJSON {
 	t.Helper()
-	for _, l := range f.list(t, "?page_size=100").Items {
+	for _, l := range f.list(t, "?limit=100").Items {
 		if l.EventID == eventID {
 			return l
 		}
@@ -151,13 +160,37 @@ func (f *fixture) letter(t *testing.T, eventID string) letterJSON {
 	return letterJSON{}
 }
 
+// replay replays the letter of eventID and returns it once the replay has
+// run (at the clock's time: advance it between two replays of a letter).
 func (f *fixture) replay(t *testing.T, eventID string) letterJSON {
 	t.Helper()
-	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/"+eventID+"/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r := f.internal(t, http.MethodPost, "/"+f.letter(t, eventID).ID+"/replay")
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	var accepted letterJSON
+	r.JSON(t, &accepted)
+	require.Equal(t, eventID, accepted.EventID)
+	return f.replayed(t, eventID)
+}
+
+// replayed waits until a replay of the letter of eventID has run at the
+// clock's time, and returns the letter.
+func (f *fixture) replayed(t *testing.T, eventID string) letterJSON {
+	t.Helper()
 	var l letterJSON
-	r.JSON(t, &l)
+	require.Eventually(t, func() bool {
+		l = f.letter(t, eventID)
+		return l.LastReplayAt != nil && l.LastReplayAt.Equal(f.clock.Now())
+	}, 10*time.Second, 5*time.Millisecond, "the replay of %s runs", eventID)
 	return l
+}
+
+// replayAll asks for a replay of the unresolved letters (of the topic in
+// query) and returns the answer.
+func (f *fixture) replayAll(t *testing.T, query string) string {
+	t.Helper()
+	r := f.internal(t, http.MethodPost, "/replay"+query)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	return string(r.Body)
 }
 
 // deadLetter makes event id a dead letter as the sidecar would: its
@@ -186,6 +219,9 @@ func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
 	f.deadLetter(t, "e-1")
 
 	l := f.letter(t, "e-1")
+	_, err := uuid.Parse(l.ID)
+	assert.NoError(t, err, "the letter's id is a UUID")
+	assert.Equal(t, "shop", l.Service)
 	assert.Equal(t, "order.paid", l.Topic)
 	assert.Equal(t, `relation "effects" is unavailable`, l.LastError)
 	assert.Equal(t, 1, l.Count)
@@ -199,7 +235,9 @@ func TestADeadLetterIsRecordedWithItsLastError(t *testing.T) {
 	t.Run("dead-lettered again, it counts twice and keeps its first sighting", func(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		f.deadLetter(t, "e-1")
-		l := f.letter(t, "e-1")
+		again := f.letter(t, "e-1")
+		assert.Equal(t, l.ID, again.ID, "the same letter")
+		l := again
 		assert.Equal(t, 2, l.Count)
 		assert.Equal(t, f.clock.Now().Add(-time.Minute), l.FirstSeen)
 		assert.Equal(t, f.clock.Now(), l.LastSeen)
@@ -235,6 +273,7 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 		assert.Equal(t, "unresolved", l.Status)
 		assert.Equal(t, "still down", l.LastError)
 		assert.Equal(t, f.clock.Now(), l.LastSeen)
+		assert.Nil(t, l.ReplayedAt)
 		assert.Equal(t, 1, l.Count, "a failed replay is no new dead letter")
 		assert.Zero(t, f.effects(t, "e-1"))
 	})
@@ -251,7 +290,9 @@ func TestReplayAppliesALetterOnce(t *testing.T) {
 		f.clock.Advance(time.Minute)
 		again := f.replay(t, "e-1")
 		assert.Equal(t, 1, f.effects(t, "e-1"), "the consumer knows the event")
-		assert.Equal(t, l, again, "the letter keeps its first replay")
+		assert.Equal(t, l.ReplayedAt, again.ReplayedAt, "the letter keeps its first replay")
+		l.LastReplayAt = again.LastReplayAt
+		assert.Equal(t, l, again, "and nothing else changes but when a replay last ran")
 	})
 
 	t.Run("a redelivery after the replay is acknowledged and changes nothing", func(t *testing.T) {
@@ -274,9 +315,10 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 	}
 	f.replay(t, "e-2")
 
-	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	assert.JSONEq(t, `{"replayed": 2, "failed": 0, "remaining": 0}`, string(r.Body))
+	assert.JSONEq(t, `{"queued": 2, "unresolved": 2}`, f.replayAll(t, ""))
+	for _, id := range []string{"e-1", "e-3"} {
+		f.replayed(t, id)
+	}
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
 		assert.Equal(t, 1, f.effects(t, id), id)
 		assert.Equal(t, "replayed", f.letter(t, id).Status, id)
@@ -287,10 +329,10 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 		f.clock.Advance(time.Second)
 		f.deadLetter(t, "e-5")
 		f.setOutage(errors.New("down again"))
-		r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
+		assert.JSONEq(t, `{"queued": 2, "unresolved": 2}`, f.replayAll(t, ""))
+		f.replayed(t, "e-4")
+		f.replayed(t, "e-5")
 		f.setOutage(nil)
-		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		assert.JSONEq(t, `{"replayed": 0, "failed": 2, "remaining": 2}`, string(r.Body))
 		assert.Equal(t, "down again", f.letter(t, "e-4").LastError)
 
 		page := f.list(t, "")
@@ -299,6 +341,10 @@ func TestReplayAllTakesTheUnresolvedLongestUnseenFirst(t *testing.T) {
 			[]string{page.Items[0].Status, page.Items[1].Status, page.Items[2].Status, page.Items[3].Status, page.Items[4].Status},
 			"unresolved first")
 	})
+
+	t.Run("nothing to replay", func(t *testing.T) {
+		assert.JSONEq(t, `{"queued": 0, "unresolved": 0}`, f.replayAll(t, "?topic=order.shipped"))
+	})
 }
 
 func TestReplayAllTakesABatch(t *testing.T) {
@@ -306,9 +352,18 @@ func TestReplayAllTakesABatch(t *testing.T) {
 	for i := range deadletter.ReplayBatch + 2 {
 		f.deadLetter(t, fmt.Sprintf("e-%02d", i))
 	}
-	r := f.Send(t, http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", f.admin, "")
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	assert.JSONEq(t, fmt.Sprintf(`{"replayed": %d, "failed": 0, "remaining": 2}`, deadletter.ReplayBatch), string(r.Body))
+	assert.JSONEq(t, fmt.Sprintf(`{"queued": %d, "unresolved": %d}`, deadletter.ReplayBatch, deadletter.ReplayBatch+2), f.replayAll(t, "?topic=order.paid"))
+	require.Eventually(t, func() bool { return f.unresolved(t) == 2 }, 10*time.Second, 5*time.Millisecond, "the next call takes the rest")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Len(t, f.replays, deadletter.ReplayBatch)
+}
+
+func (f *fixture) unresolved(t *testing.T) int {
+	t.Helper()
+	var n int
+	require.NoError(t, f.DB.QueryRow(context.Background(), `SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL`).Scan(&n))
+	return n
 }
 
 func TestALetterOfATopicNoLongerSubscribedFailsItsReplay(t *testing.T) {
@@ -320,26 +375,34 @@ func TestALetterOfATopicNoLongerSubscribedFailsItsReplay(t *testing.T) {
 	assert.Contains(t, l.LastError, `"order.gone"`)
 }
 
-func TestTheAdminAPIIsForAdmins(t *testing.T) {
+func TestTheInternalAPIIsForTheWorkersOnly(t *testing.T) {
 	f := newFixture(t)
 	f.deadLetter(t, "e-1")
-	customer := f.Issuer.Token(t, uuid.NewString())
+	id := f.letter(t, "e-1").ID
 	before := f.list(t, "")
 
 	for _, tt := range []struct {
-		name, method, path, bearer string
-		want                       int
+		name, method, path string
+		callers            []string
+		want               int
 	}{
-		{"a customer lists", http.MethodGet, "/api/v1/admin/dead-letters/shop", customer, http.StatusForbidden},
-		{"a customer replays one", http.MethodPost, "/api/v1/admin/dead-letters/shop/e-1/replay", customer, http.StatusForbidden},
-		{"a customer replays all", http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", customer, http.StatusForbidden},
-		{"no token", http.MethodPost, "/api/v1/admin/dead-letters/shop/replay", "", http.StatusUnauthorized},
-		{"an unknown id", http.MethodPost, "/api/v1/admin/dead-letters/shop/e-404/replay", f.admin, http.StatusNotFound},
-		{"page 0", http.MethodGet, "/api/v1/admin/dead-letters/shop?page=0", f.admin, http.StatusUnprocessableEntity},
-		{"page_size 101", http.MethodGet, "/api/v1/admin/dead-letters/shop?page_size=101", f.admin, http.StatusUnprocessableEntity},
+		{"the gateway lists", http.MethodGet, "", []string{contracts.AppGateway}, http.StatusForbidden},
+		{"orders replays one", http.MethodPost, "/" + id + "/replay", []string{contracts.AppOrders}, http.StatusForbidden},
+		{"a client reaching the app replays all", http.MethodPost, "/replay", nil, http.StatusForbidden},
+		{"the workers smuggled beside the gateway", http.MethodPost, "/replay", []string{contracts.AppGateway, contracts.AppWorkers}, http.StatusForbidden},
+		{"an unknown id", http.MethodPost, "/" + uuid.NewString() + "/replay", []string{contracts.AppWorkers}, http.StatusNotFound},
+		{"an event id for an id", http.MethodPost, "/e-1/replay", []string{contracts.AppWorkers}, http.StatusUnprocessableEntity},
+		{"an id in braces", http.MethodPost, "/{" + id + "}/replay", []string{contracts.AppWorkers}, http.StatusUnprocessableEntity},
+		{"offset -1", http.MethodGet, "?offset=-1", []string{contracts.AppWorkers}, http.StatusUnprocessableEntity},
+		{"limit 0", http.MethodGet, "?limit=0", []string{contracts.AppWorkers}, http.StatusUnprocessableEntity},
+		{"limit past the most", http.MethodGet, fmt.Sprintf("?limit=%d", deadletter.MaxLimit+1), []string{contracts.AppWorkers}, http.StatusUnprocessableEntity},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.Send(t, tt.method, tt.path, tt.bearer, "") // checks problem+json
+			req := httptest.NewRequest(tt.method, contracts.DeadLettersPath+tt.path, nil)
+			for i, c := range tt.callers { // each under its own spelling, as a smuggled copy arrives
+				req.Header[[]string{server.HeaderCallerAppID, "Dapr-Caller-App-Id"}[i]] = []string{c}
+			}
+			r := f.Do(t, req) // checks problem+json
 			assert.Equal(t, tt.want, r.Status, "%s", r.Body)
 			assert.Equal(t, before, f.list(t, ""), "nothing changed")
 			assert.Zero(t, f.effects(t, "e-1"), "nothing replayed")
@@ -353,13 +416,18 @@ func TestListPages(t *testing.T) {
 		f.deadLetter(t, id)
 		f.clock.Advance(time.Second)
 	}
-	page := f.list(t, "?page=2&page_size=2")
+	page := f.list(t, "?offset=2&limit=2")
 	assert.Equal(t, 3, page.Total)
-	assert.Equal(t, 2, page.Page)
-	assert.Equal(t, 2, page.PageSize)
 	require.Len(t, page.Items, 1)
 	assert.Equal(t, "e-1", page.Items[0].EventID, "the most recently seen first")
-	assert.Empty(t, f.list(t, "?page=9223372036854775807&page_size=100").Items)
+	assert.Empty(t, f.list(t, "?offset=2147483647&limit=100").Items)
+
+	t.Run("by topic", func(t *testing.T) {
+		assert.Equal(t, 3, f.list(t, "?topic=order.paid").Total)
+		page := f.list(t, "?topic=order.shipped")
+		assert.Zero(t, page.Total)
+		assert.NotNil(t, page.Items, "[] rather than null")
+	})
 }
 
 func TestMetricsCountLettersAndTheUnresolved(t *testing.T) {
@@ -425,4 +493,18 @@ func TestALetterPostgresWouldRefuseAsTextIsRecorded(t *testing.T) {
 	assert.Equal(t, "bad bytes: \uFFFD", l.LastError)
 	assert.Equal(t, "replayed", f.replay(t, "e-nul").Status)
 	assert.Equal(t, 1, f.effects(t, "e-nul"))
+}
+
+func TestAReplayAskedForWhileStoppingIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.deadLetter(t, "e-1")
+	id := f.letter(t, "e-1").ID
+	require.NoError(t, f.letters.Close())
+
+	for _, path := range []string{"/" + id + "/replay", "/replay"} {
+		r := f.internal(t, http.MethodPost, path)
+		assert.Equal(t, http.StatusServiceUnavailable, r.Status, "%s: %s", path, r.Body)
+	}
+	assert.Zero(t, f.effects(t, "e-1"))
+	assert.Nil(t, f.letter(t, "e-1").LastReplayAt, "no replay ran")
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -40,23 +41,25 @@ type Store struct{ pool *pgxpool.Pool }
 // NewStore returns a Store on pool, whose database Migrate prepared.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const letterColumns = `event_id, topic, payload, last_error, count, first_seen, last_seen, replayed_at`
+const letterColumns = `id, event_id, topic, payload, last_error, count, first_seen, last_seen, replayed_at, last_replay_at`
 
 type letterRow struct {
-	EventID    string     `db:"event_id"`
-	Topic      string     `db:"topic"`
-	Payload    []byte     `db:"payload"`
-	LastError  string     `db:"last_error"`
-	Count      int        `db:"count"`
-	FirstSeen  time.Time  `db:"first_seen"`
-	LastSeen   time.Time  `db:"last_seen"`
-	ReplayedAt *time.Time `db:"replayed_at"`
+	ID           uuid.UUID  `db:"id"`
+	EventID      string     `db:"event_id"`
+	Topic        string     `db:"topic"`
+	Payload      []byte     `db:"payload"`
+	LastError    string     `db:"last_error"`
+	Count        int        `db:"count"`
+	FirstSeen    time.Time  `db:"first_seen"`
+	LastSeen     time.Time  `db:"last_seen"`
+	ReplayedAt   *time.Time `db:"replayed_at"`
+	LastReplayAt *time.Time `db:"last_replay_at"`
 }
 
 func (r letterRow) letter() Letter {
 	return Letter{
-		EventID: r.EventID, Topic: r.Topic, Payload: r.Payload, LastError: r.LastError, Count: r.Count,
-		FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, ReplayedAt: r.ReplayedAt,
+		ID: r.ID, EventID: r.EventID, Topic: r.Topic, Payload: r.Payload, LastError: r.LastError, Count: r.Count,
+		FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, ReplayedAt: r.ReplayedAt, LastReplayAt: r.LastReplayAt,
 	}
 }
 
@@ -92,13 +95,15 @@ func (s *Store) Record(ctx context.Context, e events.Event, lastError string, at
 	return nil
 }
 
-// List returns up to limit letters from offset, the unresolved first and
-// the most recently seen first among them, and how many there are.
-func (s *Store) List(ctx context.Context, offset, limit int) ([]Letter, int, error) {
+// List returns up to limit letters of topic (every topic when empty)
+// from offset, the unresolved first and the most recently seen first
+// among them, and how many there are.
+func (s *Store) List(ctx context.Context, topic string, offset, limit int) ([]Letter, int, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+letterColumns+`
 		FROM dead_letters
-		ORDER BY replayed_at IS NOT NULL, last_seen DESC, event_id
-		LIMIT $1 OFFSET $2`, limit, offset)
+		WHERE $3 = '' OR topic = $3
+		ORDER BY replayed_at IS NOT NULL, last_seen DESC, event_id COLLATE "C"
+		LIMIT $1 OFFSET $2`, limit, offset, topic)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list dead letters: %w", err)
 	}
@@ -107,27 +112,28 @@ func (s *Store) List(ctx context.Context, offset, limit int) ([]Letter, int, err
 		return nil, 0, fmt.Errorf("list dead letters: %w", err)
 	}
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters`).Scan(&total); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE $1 = '' OR topic = $1`, topic).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count dead letters: %w", err)
 	}
 	return letters, total, nil
 }
 
-// Get returns the letter of eventID, or ErrNotFound.
-func (s *Store) Get(ctx context.Context, eventID string) (Letter, error) {
-	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "read dead letter "+eventID,
-		`SELECT `+letterColumns+` FROM dead_letters WHERE event_id = $1`, eventID)
+// Get returns the letter named id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (Letter, error) {
+	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "read dead letter "+id.String(),
+		`SELECT `+letterColumns+` FROM dead_letters WHERE id = $1`, id)
 	return r.letter(), err
 }
 
-// Unresolved returns up to limit unresolved letters, the longest unseen
-// first: a letter whose replay just failed goes to the back.
-func (s *Store) Unresolved(ctx context.Context, limit int) ([]Letter, error) {
+// Unresolved returns up to limit unresolved letters of topic (every topic
+// when empty), the longest unseen first: a letter whose replay just failed
+// goes to the back.
+func (s *Store) Unresolved(ctx context.Context, topic string, limit int) ([]Letter, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+letterColumns+`
 		FROM dead_letters
-		WHERE replayed_at IS NULL
+		WHERE replayed_at IS NULL AND ($2 = '' OR topic = $2)
 		ORDER BY last_seen, event_id
-		LIMIT $1`, limit)
+		LIMIT $1`, limit, topic)
 	if err != nil {
 		return nil, fmt.Errorf("list unresolved dead letters: %w", err)
 	}
@@ -164,7 +170,7 @@ func (s *Store) UnresolvedByTopic(ctx context.Context) (map[string]int, error) {
 // the letter, or ErrNotFound.
 func (s *Store) Replayed(ctx context.Context, eventID string, at time.Time) (Letter, error) {
 	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "mark dead letter "+eventID+" replayed",
-		`UPDATE dead_letters SET replayed_at = coalesce(replayed_at, $2)
+		`UPDATE dead_letters SET replayed_at = coalesce(replayed_at, $2), last_replay_at = $2
 		WHERE event_id = $1 RETURNING `+letterColumns, eventID, at)
 	return r.letter(), err
 }
@@ -173,7 +179,7 @@ func (s *Store) Replayed(ctx context.Context, eventID string, at time.Time) (Let
 // with lastError. It returns the letter, or ErrNotFound.
 func (s *Store) ReplayFailed(ctx context.Context, eventID, lastError string, at time.Time) (Letter, error) {
 	r, err := postgres.One[letterRow](ctx, s.pool, ErrNotFound, "record the failed replay of dead letter "+eventID,
-		`UPDATE dead_letters SET last_error = $2, last_seen = greatest(last_seen, $3)
+		`UPDATE dead_letters SET last_error = $2, last_seen = greatest(last_seen, $3), last_replay_at = $3
 		WHERE event_id = $1 RETURNING `+letterColumns, eventID, lastError, at)
 	return r.letter(), err
 }

@@ -46,15 +46,15 @@ func Add(ctx context.Context, tx pgx.Tx, topic string, payload any) (uuid.UUID, 
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("new %s event id: %w", topic, err)
 	}
-	if _, err := tx.Exec(ctx,
-		`INSERT INTO outbox (id, topic, event_id, payload, traceparent) VALUES ($1, $2, $1, $3, $4)`,
-		id, topic, body, telemetry.Traceparent(ctx)); err != nil {
+	// One statement, one round trip: the notification is delivered on
+	// commit only, and folded into one by Postgres when a transaction
+	// notifies more than once.
+	if _, err := tx.Exec(ctx, addQuery, id, topic, body, telemetry.Traceparent(ctx), Channel); err != nil {
 		return uuid.Nil, fmt.Errorf("add %s event to outbox: %w", topic, err)
-	}
-	// Delivered on commit only, and folded into one by Postgres when a
-	// transaction notifies more than once.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, Channel); err != nil {
-		return uuid.Nil, fmt.Errorf("notify outbox relay: %w", err)
 	}
 	return id, nil
 }
+
+const addQuery = `WITH added AS (
+		INSERT INTO outbox (id, topic, event_id, payload, traceparent) VALUES ($1, $2, $1, $3, $4) RETURNING id)
+	SELECT pg_notify($5, '') FROM added`

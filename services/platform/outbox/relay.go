@@ -257,11 +257,14 @@ type row struct {
 // Claiming rows FOR UPDATE (not SKIP LOCKED) keeps topic order even if
 // something other than a relay holds a row: the relay waits for it rather
 // than publishing the rows behind it. Relays never wait on each other: the
-// advisory lock lets one in at a time.
+// advisory lock, taken by the same statement (one round trip), lets one
+// in at a time; a relay that does not get it claims nothing. A row
+// another relay published meanwhile fails the WHERE again under its row
+// lock and is left out.
 const (
-	tryLockQuery = `SELECT pg_try_advisory_xact_lock(hashtext('outbox relay'))`
-	claimQuery   = `SELECT id, topic, event_id, payload, traceparent FROM outbox
-		WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE`
+	claimQuery = `SELECT id, topic, event_id, payload, traceparent FROM outbox
+		WHERE published_at IS NULL AND (SELECT pg_try_advisory_xact_lock(hashtext('outbox relay')))
+		ORDER BY created_at, id LIMIT $1 FOR UPDATE`
 	// clock_timestamp, not now(): the relay's transaction may have begun
 	// before the producer's, and published_at must not precede created_at.
 	markQuery = `UPDATE outbox SET published_at = greatest(clock_timestamp(), created_at)
@@ -278,13 +281,7 @@ func (r *Relay) relayBatch(ctx context.Context) (more bool, err error) {
 	var topics []string // of sent, counted once the marks commit
 	var pubErr error
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var locked bool
-		if err := tx.QueryRow(ctx, tryLockQuery).Scan(&locked); err != nil {
-			return fmt.Errorf("lock outbox relay: %w", err)
-		}
-		if !locked {
-			return nil // another replica is relaying; it is notified too
-		}
+		// No rows either when another replica is relaying; it is notified too.
 		rows, err := tx.Query(ctx, claimQuery, r.opts.BatchSize)
 		if err != nil {
 			return fmt.Errorf("claim outbox rows: %w", err)

@@ -39,6 +39,10 @@ func Open(ctx context.Context, url string, migrations fs.FS) (*pgxpool.Pool, err
 	}
 	// After the migrations: they are not part of any request's trace.
 	cfg.ConnConfig.Tracer = queryTracer{database: cfg.ConnConfig.Database}
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		encodeUUIDs(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)

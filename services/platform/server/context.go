@@ -56,6 +56,9 @@ func requestContext(c *fiber.Ctx) error {
 	err := c.Next()
 	if span.IsRecording() {
 		route := c.Route().Path
+		if named, ok := c.Locals(routeKey{}).(string); ok {
+			route = named
+		}
 		span.SetName(method + " " + route)
 		// The access log, inside this, has rendered any error already.
 		status := c.Response().StatusCode()
@@ -71,6 +74,13 @@ func requestContext(c *fiber.Ctx) error {
 	}
 	return err
 }
+
+type routeKey struct{}
+
+// NameRoute names the request's route, for its span, where the router
+// matched a catch-all (the gateway's proxy) and the handler knows better.
+// route is a pattern, not a path: span names must stay few.
+func NameRoute(c *fiber.Ctx, route string) { c.Locals(routeKey{}, route) }
 
 // accessLog writes one line per request; probes and scrapes only at debug.
 func accessLog(log *slog.Logger) fiber.Handler {

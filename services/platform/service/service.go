@@ -22,6 +22,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/config"
 	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/deadletter"
 	"github.com/daprshop/daprshop/services/platform/logging"
 	"github.com/daprshop/daprshop/services/platform/outbox"
 	"github.com/daprshop/daprshop/services/platform/postgres"
@@ -60,8 +61,11 @@ type Service struct {
 	Server   *server.Server
 	Verifier *authn.Verifier
 	Relay    *outbox.Relay // nil unless Spec.Outbox
-	owned    []io.Closer
-	flushLog func() error
+	// DeadLetters are the dead letters of the service's subscriptions;
+	// nil until Subscribe.
+	DeadLetters *deadletter.Letters
+	owned       []io.Closer
+	flushLog    func() error
 	// stopTracing exports the spans still queued.
 	stopTracing func(context.Context) error
 }

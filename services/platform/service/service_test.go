@@ -135,9 +135,10 @@ func TestSubscribeMountsTheDeadLetters(t *testing.T) {
 		{"pubsubname": "pubsub", "topic": "deadletter.orders", "route": "/events/deadletter.orders"}
 	]`, string(body))
 
-	resp, err = svc.Server.App().Test(httptest.NewRequest("GET", "/api/v1/admin/dead-letters/orders", nil), -1)
+	resp, err = svc.Server.App().Test(httptest.NewRequest("GET", "/internal/dead-letters", nil), -1)
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "served, to admins only")
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "served, to the workers only")
+	assert.NotNil(t, svc.DeadLetters)
 
 	resp, err = svc.Server.App().Test(httptest.NewRequest("GET", "/metrics", nil), -1)
 	require.NoError(t, err)

@@ -13,9 +13,11 @@ import (
 // Subscribe mounts the service's subscriptions subs, and its dead letters
 // with them: every subscription dead-letters to the service's own topic,
 // whose letters are recorded in the service's database (the table is
-// created here), counted in its metrics and served to admins at
-// deadletter.Path (see package deadletter). Each delivery's outcome is
-// counted by topic (events_handled_total).
+// created here), counted in its metrics, served to the workers at
+// contracts.DeadLettersPath and kept in s.DeadLetters (see package
+// deadletter); the replays under way stop when ctx ends or the service
+// closes. Each delivery's outcome is counted by topic
+// (events_handled_total).
 func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) error {
 	if s.DB == nil {
 		return errors.New("dead letters need the service's database: set Spec.Migrations")
@@ -23,7 +25,8 @@ func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) er
 	if err := deadletter.Migrate(ctx, s.DB); err != nil {
 		return err
 	}
-	letters := deadletter.New(s.Config.Service, deadletter.NewStore(s.DB), s.Log, time.Now, subs...)
+	letters := deadletter.New(ctx, s.Config.Service, deadletter.NewStore(s.DB), s.Log, time.Now, subs...)
+	s.Own(letters)
 	if err := s.Server.Metrics().Registry.Register(letters); err != nil {
 		return fmt.Errorf("register dead-letter metrics: %w", err)
 	}
@@ -33,6 +36,7 @@ func (s *Service) Subscribe(ctx context.Context, subs ...events.Subscription) er
 		return fmt.Errorf("register event metrics: %w", err)
 	}
 	events.Mount(s.Server.App(), s.Log, handled.Count(subs...)...)
-	letters.Register(s.Server.App(), s.Verifier)
+	letters.Mount(s.Server.App())
+	s.DeadLetters = letters
 	return nil
 }

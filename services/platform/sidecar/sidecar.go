@@ -107,3 +107,10 @@ func (d *Denylist) Revoked(ctx context.Context, ids ...string) (bool, error) {
 	}
 	return false, nil
 }
+
+// EndpointURL is the base URL at which the sidecar on daprHTTPPort invokes
+// the HTTPEndpoint named endpoint: the external API's own paths follow it,
+// and the endpoint's resiliency target wraps every call.
+func EndpointURL(daprHTTPPort int, endpoint string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, endpoint)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/daprshop/daprshop/services/gateway/internal/canon"
+	"github.com/daprshop/daprshop/services/gateway/internal/microcache"
 	"github.com/daprshop/daprshop/services/gateway/internal/ratelimit"
 	"github.com/daprshop/daprshop/services/gateway/internal/routes"
 	"github.com/daprshop/daprshop/services/platform/apperr"
@@ -50,6 +51,8 @@ type Options struct {
 	// Limiter is nil when rate limiting is switched off.
 	Limiter   Limiter
 	Forwarder Forwarder
+	// Cache answers anonymous reads of routes marked cache; nil: none.
+	Cache     *microcache.Cache
 	BodyLimit int
 	// TrustedProxies may name the client in X-Forwarded-For; with none,
 	// the peer of the connection is the client.
@@ -74,6 +77,7 @@ var (
 	errNotJSON      = fiber.NewError(fiber.StatusUnsupportedMediaType, "the body must be application/json")
 	errTooLarge     = fiber.ErrRequestEntityTooLarge
 	bodyMethods     = map[string]bool{fiber.MethodPost: true, fiber.MethodPut: true, fiber.MethodPatch: true}
+	writeMethods    = map[string]bool{fiber.MethodPost: true, fiber.MethodPut: true, fiber.MethodPatch: true, fiber.MethodDelete: true}
 	internalHdrs    = []string{"X-User", "X-Auth", "X-Internal", "X-Real-Ip", "X-Forwarded-", "X-Original-", "Forwarded", "Dapr-"}
 )
 
@@ -90,6 +94,7 @@ func (g *Gate) Handle(c *fiber.Ctx) error {
 	if !ok {
 		return errNoRoute
 	}
+	server.NameRoute(c, route.Pattern(target.Path))
 	// Read before the forwarding headers it may come from are stripped.
 	client := clientAddr(c, g.opts.TrustedProxies)
 	stripInternalHeaders(c)
@@ -103,7 +108,22 @@ func (g *Gate) Handle(c *fiber.Ctx) error {
 	if err := g.checkBody(c); err != nil {
 		return err
 	}
-	return g.opts.Forwarder.Forward(c, route.App, target.URI(), client)
+	forward := func() error { return g.opts.Forwarder.Forward(c, route.App, target.URI(), client) }
+	switch {
+	case g.opts.Cache == nil:
+		return forward()
+	case route.Cache && claims == nil && microcache.Cacheable(c):
+		return g.opts.Cache.Serve(c, target.URI(), forward)
+	case writeMethods[c.Method()] && g.opts.Table.Cached(route.App):
+		// Around a write to the app whose answers are cached, so its writer
+		// reads it back; a read fetched while it ran is not kept either.
+		// Other writes (a checkout moving stock) show within the TTL, as a
+		// change made behind another gateway does; emptying the cache on
+		// each of them would leave nothing cached under checkout load.
+		g.opts.Cache.Invalidate()
+		defer g.opts.Cache.Invalidate()
+	}
+	return forward()
 }
 
 // authenticate returns the caller's claims: required and checked on

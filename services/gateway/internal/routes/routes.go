@@ -31,6 +31,18 @@ type Route struct {
 	// Access is Public, User or Admin.
 	Access    string `yaml:"access"`
 	RateLimit string `yaml:"rateLimit"`
+	// Cache lets the gateway answer anonymous GETs of a public route from
+	// its microcache (at most a second old).
+	Cache bool `yaml:"cache"`
+}
+
+// Pattern names the route as matched by path, in few names: its prefix,
+// with "/*" when path goes past it.
+func (r Route) Pattern(path string) string {
+	if len(path) == len(r.Prefix) {
+		return r.Prefix
+	}
+	return strings.TrimSuffix(r.Prefix, "/") + "/*"
 }
 
 // Authenticated reports whether the route needs a valid token.
@@ -78,6 +90,7 @@ func Load(path string) (*Config, *Table, error) {
 // Table matches requests to routes.
 type Table struct {
 	routes []Route // longest prefix first; among equal prefixes, method-specific first
+	cached map[string]bool
 }
 
 // New validates routes against the named limits and builds a Table.
@@ -101,6 +114,8 @@ func New(routes []Route, limits map[string]Limit) (*Table, error) {
 			errs = append(errs, fmt.Errorf("route %d (%s): app is required", i, r.Prefix))
 		case r.Access != Public && r.Access != User && r.Access != Admin:
 			errs = append(errs, fmt.Errorf("route %d (%s): access must be %q, %q or %q", i, r.Prefix, Public, User, Admin))
+		case r.Cache && (r.Access != Public || len(r.Methods) == 0 || slices.ContainsFunc(r.Methods, func(m string) bool { return m != "GET" && m != "HEAD" })):
+			errs = append(errs, fmt.Errorf("route %d (%s): only public GET and HEAD routes may be cached", i, r.Prefix))
 		case seen[key]:
 			errs = append(errs, fmt.Errorf("route %d: prefix %q with methods %v is listed twice", i, r.Prefix, r.Methods))
 		}
@@ -124,8 +139,17 @@ func New(routes []Route, limits map[string]Limit) (*Table, error) {
 		}
 		return len(sorted[i].Methods) > 0 && len(sorted[j].Methods) == 0
 	})
-	return &Table{routes: sorted}, nil
+	cached := map[string]bool{}
+	for _, r := range routes {
+		if r.Cache {
+			cached[r.App] = true
+		}
+	}
+	return &Table{routes: sorted, cached: cached}, nil
 }
+
+// Cached reports whether some route caches answers of app.
+func (t *Table) Cached(app string) bool { return t.cached[app] }
 
 // Match returns the route for a request: the longest prefix that path
 // starts with on a segment boundary (/api/v1/orders matches

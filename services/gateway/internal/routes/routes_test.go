@@ -54,6 +54,9 @@ func TestNewRejectsBadTables(t *testing.T) {
 		"lower-case method":     {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"get"}}},
 		"duplicate prefix":      {{Prefix: "/api", App: "a", Access: Public}, {Prefix: "/api", App: "b", Access: Public}},
 		"duplicate with method": {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"GET"}}, {Prefix: "/api", App: "b", Access: Public, Methods: []string{"GET"}}},
+		"cached user route":     {{Prefix: "/api", App: "a", Access: User, Methods: []string{"GET"}, Cache: true}},
+		"cached writes":         {{Prefix: "/api", App: "a", Access: Public, Methods: []string{"GET", "POST"}, Cache: true}},
+		"cached any method":     {{Prefix: "/api", App: "a", Access: Public, Cache: true}},
 	}
 	for name, routes := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -103,4 +106,14 @@ func TestLoadRejectsUnknownKeys(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("rateLimits: {default: {requests: 1, window: 1s}}\nroutes:\n  - {prefix: /a, app: a, access: public, auth: yes}\n"), 0o600))
 	_, _, err := Load(path)
 	assert.ErrorContains(t, err, "auth")
+}
+
+func TestPatternNamesTheRouteInFewNames(t *testing.T) {
+	products := Route{Prefix: "/api/v1/products"}
+	assert.Equal(t, "/api/v1/products", products.Pattern("/api/v1/products"))
+	assert.Equal(t, "/api/v1/products/*", products.Pattern("/api/v1/products/9"))
+	assert.Equal(t, "/api/v1/products/*", products.Pattern("/api/v1/products/9/reviews"))
+	root := Route{Prefix: "/"}
+	assert.Equal(t, "/", root.Pattern("/"))
+	assert.Equal(t, "/*", root.Pattern("/index.html"))
 }

@@ -1,5 +1,5 @@
 // Package web serves the shop's built files (web/, built by npm) at the
-// gateway's origin. The files are read once at start into a table keyed by
+// gateway's origin: the shop at / and the admin console at /admin. The files are read once at start into a table keyed by
 // their path: a request can only ever name one of those files, never reach
 // the disk, a directory or anything outside the built directory.
 package web
@@ -58,8 +58,8 @@ type file struct {
 // Shop serves the built files.
 type Shop struct {
 	files map[string]file
-	// reserved are path prefixes that belong to the API (and the admin
-	// console to come): the shop never answers for them.
+	// reserved are path prefixes that belong to the API: the shop never
+	// answers for them.
 	reserved []string
 }
 
@@ -154,11 +154,7 @@ func (s *Shop) Serve(c *fiber.Ctx) error {
 	if err != nil || s.isReserved(target.Path) {
 		return c.Next()
 	}
-	p := target.Path
-	if p == "/" {
-		p = "/index.html"
-	}
-	f, ok := s.files[p]
+	f, ok := s.lookup(target.Path)
 	if !ok {
 		return c.Next()
 	}
@@ -180,6 +176,17 @@ func (s *Shop) Serve(c *fiber.Ctx) error {
 		return c.Send(f.gzipped)
 	}
 	return c.Send(f.body)
+}
+
+// lookup finds the file a canonical path (no trailing slash but "/") names:
+// the file itself or, for a directory's path, its index.html, so that / is
+// the shop's page and /admin the admin console's.
+func (s *Shop) lookup(p string) (file, bool) {
+	if f, ok := s.files[p]; ok {
+		return f, true
+	}
+	f, ok := s.files[strings.TrimSuffix(p, "/")+"/index.html"]
+	return f, ok
 }
 
 func (s *Shop) isReserved(p string) bool {

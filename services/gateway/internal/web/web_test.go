@@ -24,6 +24,7 @@ import (
 
 const (
 	indexHTML = `<!doctype html><title>shop</title><script type="module" src="/assets/index-3f9a.js"></script>`
+	adminHTML = `<!doctype html><title>admin</title><script type="module" src="/assets/admin-51c2.js"></script>`
 	appJS     = `console.log("the shop, long enough to be worth compressing: ` +
 		`aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")`
 	secret   = "SECRET-OUTSIDE-THE-BUILT-DIRECTORY"
@@ -43,6 +44,7 @@ func builtDir(t testing.TB) string {
 	}
 	write("secret.txt", secret)
 	write("dist/index.html", indexHTML)
+	write("dist/admin/index.html", adminHTML)
 	write("dist/assets/index-3f9a.js", appJS)
 	write("dist/.env", secret)
 	write("dist/assets/index-3f9a.js.map", secret)
@@ -55,7 +57,7 @@ func builtDir(t testing.TB) string {
 // gateway's main does.
 func newApp(t *testing.T) *fiber.App {
 	t.Helper()
-	shop, err := Load(os.DirFS(builtDir(t)), "/api", "/admin")
+	shop, err := Load(os.DirFS(builtDir(t)), "/api")
 	require.NoError(t, err)
 	app := fiber.New()
 	app.Use(edge.SecurityHeaders, shop.Serve)
@@ -90,6 +92,8 @@ func TestServesTheBuiltFilesWithTheirTypesPolicyAndCaching(t *testing.T) {
 	}{
 		{"the page at /", "/", indexHTML, "text/html; charset=utf-8", "no-cache"},
 		{"the page by name", "/index.html", indexHTML, "text/html; charset=utf-8", "no-cache"},
+		{"the admin console at /admin", "/admin", adminHTML, "text/html; charset=utf-8", "no-cache"},
+		{"the admin console by name", "/admin/index.html", adminHTML, "text/html; charset=utf-8", "no-cache"},
 		{"a hashed asset", "/assets/index-3f9a.js", appJS, "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"},
 	}
 	for _, tc := range cases {
@@ -168,6 +172,9 @@ func TestHostileTargetsReadNothingButBuiltFiles(t *testing.T) {
 		"//index.html",
 		"/assets//index-3f9a.js",
 		"/index.html/",
+		"/admin/",
+		"/admin/index.html/",
+		"/admin/%2e%2e/secret.txt",
 		"/assets/",
 		"/assets",
 		"/.env",
@@ -209,7 +216,7 @@ func TestOnlyGetAndHeadReadTheFiles(t *testing.T) {
 // file of the same name.
 func TestReservedPathsGoToTheAPI(t *testing.T) {
 	app := newApp(t)
-	for _, target := range []string{"/api/v1/products.html", "/api/v1/products", "/admin", "/nothing-here.html"} {
+	for _, target := range []string{"/api/v1/products.html", "/api/v1/products", "/admin/nothing-here.html", "/nothing-here.html"} {
 		resp := serveRaw(t, app, http.MethodGet, target)
 		assert.Equal(t, apiReply, string(resp.Body()), target)
 	}

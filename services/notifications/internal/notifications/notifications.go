@@ -38,6 +38,12 @@ const (
 // is no longer queued.
 var ErrNotQueued = errors.New("delivery is not queued")
 
+// ErrMaybeSent marks a send error after which the message may have gone
+// out all the same: the channel broke after the provider could have kept
+// it. The delivery is retried like any failed send, and the attempt is
+// counted in Delivery.UncertainSends.
+var ErrMaybeSent = errors.New("the message may have been sent")
+
 // Delivery is one message to one user on one channel.
 type Delivery struct {
 	ID        uuid.UUID
@@ -49,9 +55,14 @@ type Delivery struct {
 	Message   Message
 	Status    Status
 	Attempts  int
-	LastError string
-	CreatedAt time.Time
-	SentAt    time.Time
+	// UncertainSends counts the attempts whose outcome is unknown (their
+	// sender died mid-send, or failed with ErrMaybeSent): the recipient
+	// may hold the message once more than it was sent. Each send of a
+	// delivery carries one Message-ID, so mail clients can tell.
+	UncertainSends int
+	LastError      string
+	CreatedAt      time.Time
+	SentAt         time.Time
 }
 
 // RecordAttempt applies the outcome of one send: sent when sendErr is nil;
@@ -62,6 +73,9 @@ func (d *Delivery) RecordAttempt(sendErr error, maxAttempts int, now time.Time) 
 		return ErrNotQueued
 	}
 	d.Attempts++
+	if errors.Is(sendErr, ErrMaybeSent) {
+		d.UncertainSends++
+	}
 	if sendErr == nil {
 		d.Status, d.SentAt = StatusSent, now
 		return nil

@@ -2,6 +2,8 @@ package notifications
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +25,43 @@ func TestRenderEscapesUserDataInHTMLOnly(t *testing.T) {
 	msg, err = tpl.Render(UserData{Name: "Eve\r\nBcc: all@example.com"})
 	require.NoError(t, err)
 	assert.Equal(t, "Hi Eve Bcc: all@example.com", msg.Subject, "user data cannot add a header line")
+}
+
+// Templates are parsed once per source, and an edited template renders
+// its new words at once; many messages render one template at a time.
+func TestRenderAfterEditAndConcurrently(t *testing.T) {
+	tpl := Template{Name: "welcome", Subject: "Hi {{.Name}}", HTML: "<p>Hello {{.Name}}</p>", Text: "Hello {{.Name}}"}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			name := fmt.Sprintf("<b>%d</b>", i)
+			msg, err := tpl.Render(UserData{Name: name})
+			assert.NoError(t, err)
+			assert.Equal(t, fmt.Sprintf("<p>Hello &lt;b&gt;%d&lt;/b&gt;</p>", i), msg.HTML)
+			assert.Equal(t, "Hello "+name, msg.Text)
+		})
+	}
+	wg.Wait()
+
+	tpl.HTML = "<p>Welcome back, {{.Name}}</p>"
+	msg, err := tpl.Render(UserData{Name: "Ada"})
+	require.NoError(t, err)
+	assert.Equal(t, "<p>Welcome back, Ada</p>", msg.HTML)
+	assert.Equal(t, "Hello Ada", msg.Text)
+
+	tpl.Text = "Hello {{.Nmae}}"
+	_, err = tpl.Render(UserData{Name: "Ada"})
+	assert.Error(t, err, "an edit that breaks the template fails, though its other sources parsed before")
+}
+
+func BenchmarkRender(b *testing.B) {
+	tpl := Template{Name: "welcome", Subject: "Hi {{.Name}}", HTML: "<p>Hello {{.Name}}</p>", Text: "Hello {{.Name}}"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Render(UserData{Name: "Ada"}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func TestMoney(t *testing.T) {

@@ -43,10 +43,13 @@ type Store interface {
 	// the event and channel is kept. plan's error is returned as is and
 	// nothing is recorded.
 	Queue(ctx context.Context, eventID string, plan func(ctx context.Context, in Intake) ([]Delivery, error)) error
-	// SendQueued offers each queued delivery of eventID to attempt, under
-	// its row lock, saves the outcome attempt records on it and returns
+	// SendQueued offers each queued delivery of eventID to attempt, one
+	// sender at a time, saves the outcome attempt records on it and returns
 	// how many of the event's deliveries are still queued and how many
-	// attempt failed for good.
+	// attempt failed for good. A send is claimed before attempt runs and
+	// settled after: a delivery offered again with its last claim never
+	// settled (the sender died mid-send) comes with UncertainSends counting
+	// that send. A known outcome is saved even across a database restart.
 	SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *Delivery) error) (queued, failed int, err error)
 	// Requeue queues event eventID's failed deliveries again.
 	Requeue(ctx context.Context, eventID string) error
@@ -221,6 +224,11 @@ func (s *Service) Send(ctx context.Context, eventID string) error {
 			return err
 		}
 		switch d.Status {
+		case StatusSent:
+			if d.UncertainSends > 0 {
+				log.WarnContext(ctx, "delivery sent; an earlier send's outcome is unknown, the recipient may hold it twice",
+					"delivery_id", d.ID, "event_id", eventID, "channel", d.Channel, "uncertain_sends", d.UncertainSends)
+			}
 		case StatusFailed:
 			log.ErrorContext(ctx, "delivery dead-lettered", "delivery_id", d.ID, "event_id", eventID,
 				"channel", d.Channel, "attempts", d.Attempts, "err", sendErr)

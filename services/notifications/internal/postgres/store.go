@@ -4,12 +4,15 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
@@ -34,6 +37,7 @@ type deliveryRow struct {
 	Body      string     `db:"body"`
 	Status    string     `db:"status"`
 	Attempts  int        `db:"attempts"`
+	Uncertain int        `db:"uncertain_sends"`
 	Error     *string    `db:"error"`
 	CreatedAt time.Time  `db:"created_at"`
 	SentAt    *time.Time `db:"sent_at"`
@@ -43,7 +47,7 @@ type deliveryRow struct {
 func (r deliveryRow) delivery() notifications.Delivery {
 	d := notifications.Delivery{
 		ID: r.ID, UserID: r.UserID, EventID: r.EventID, Channel: notifications.Channel(r.Channel), Template: r.Template,
-		Recipient: r.Recipient, Status: notifications.Status(r.Status), Attempts: r.Attempts, CreatedAt: r.CreatedAt,
+		Recipient: r.Recipient, Status: notifications.Status(r.Status), Attempts: r.Attempts, UncertainSends: r.Uncertain, CreatedAt: r.CreatedAt,
 	}
 	// One body column: the HTML of an email, the text of SMS and push.
 	d.Message.Subject = r.Subject
@@ -74,7 +78,7 @@ func collectDeliveries(rows pgx.Rows) ([]notifications.Delivery, int, error) {
 	return list, total, nil
 }
 
-const deliveryColumns = `id, user_id, event_id, channel, template, recipient, subject, body, status, attempts, error, created_at, sent_at`
+const deliveryColumns = `id, user_id, event_id, channel, template, recipient, subject, body, status, attempts, uncertain_sends, error, created_at, sent_at`
 
 // Deliveries returns a page of one user's deliveries, newest first, and how
 // many the user has in all.
@@ -291,11 +295,16 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []notifications.Deliver
 
 // SendQueued offers each queued delivery of eventID to attempt, which
 // sends it and records the outcome on it (Delivery.RecordAttempt); the
-// result is saved. Each delivery is row-locked while attempt runs, so
-// concurrent redeliveries of one event never send one message twice; a
-// delivery locked by another sender is left to it. It returns how many of
-// the event's deliveries are still queued afterwards, and how many of
-// those it offered failed for good.
+// result is saved. One sender at a time holds a delivery's send lock, a
+// session advisory lock that the database drops with a dead sender's
+// connection; a delivery locked by another sender is left to it. Under the
+// lock the send is claimed (sending_since) and committed before attempt
+// runs, and settled after: a claim found unsettled is a send whose outcome
+// nobody saw, counted in uncertain_sends. A known outcome is saved with
+// retries for up to settleBudget, so a database restart during a send does
+// not send the message again. It returns how many of the event's
+// deliveries are still queued afterwards, and how many of those it offered
+// failed for good.
 func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx context.Context, d *notifications.Delivery) error) (pending, failed int, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT id FROM deliveries WHERE event_id = $1 AND status = 'queued' ORDER BY channel`, eventID)
 	if err != nil {
@@ -306,38 +315,124 @@ func (s *Store) SendQueued(ctx context.Context, eventID string, attempt func(ctx
 		return 0, 0, fmt.Errorf("list queued deliveries of event %s: %w", eventID, err)
 	}
 	for _, id := range ids {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			r, err := postgres.One[deliveryRow](ctx, tx, pgx.ErrNoRows, "lock queued delivery", `SELECT `+deliveryColumns+`, 0 AS total
-				FROM deliveries WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`, id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil // settled meanwhile, or being sent by another delivery of the event
-			}
-			if err != nil {
-				return err
-			}
-			d := r.delivery()
-			if err := attempt(ctx, &d); err != nil {
-				return err
-			}
-			switch d.Status {
-			case notifications.StatusQueued:
-				pending++
-			case notifications.StatusFailed:
-				failed++
-			}
-			var sentAt *time.Time
-			if !d.SentAt.IsZero() {
-				sentAt = &d.SentAt
-			}
-			_, err = tx.Exec(ctx, `UPDATE deliveries SET status = $2, attempts = $3, error = $4, sent_at = $5, updated_at = now()
-				WHERE id = $1`, d.ID, d.Status, d.Attempts, nullable(d.LastError), sentAt)
-			return err
-		})
+		d, err := s.sendOne(ctx, id, attempt)
 		if err != nil {
 			return 0, 0, fmt.Errorf("send delivery %s: %w", id, err)
 		}
+		switch d.Status {
+		case notifications.StatusQueued:
+			pending++
+		case notifications.StatusFailed:
+			failed++
+		}
 	}
 	return pending, failed, nil
+}
+
+// settleBudget bounds how long a send's known outcome is retried into the
+// database: longer than a restart of the server takes.
+const settleBudget = 30 * time.Second
+
+// sendOne sends one delivery under its send lock. The zero Delivery means
+// it was not offered (settled meanwhile, or locked by another sender).
+func (s *Store) sendOne(ctx context.Context, id uuid.UUID, attempt func(ctx context.Context, d *notifications.Delivery) error) (notifications.Delivery, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return notifications.Delivery{}, err
+	}
+	// The lock is the session's: a connection that may still hold it is
+	// closed rather than given back to the pool.
+	held := true
+	drop := func() {
+		if held {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			conn.Release()
+			held = false
+		}
+	}
+	defer drop()
+	// The first eight bytes of a random UUID: collisions only serialise.
+	key := int64(binary.BigEndian.Uint64(id[:8]))
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&locked); err != nil || !locked {
+		return notifications.Delivery{}, err
+	}
+	r, err := postgres.One[claimRow](ctx, conn, pgx.ErrNoRows, "claim queued delivery", `WITH last AS (
+			SELECT id, sending_since IS NOT NULL AS unsettled FROM deliveries WHERE id = $1 AND status = 'queued' FOR UPDATE)
+		UPDATE deliveries d SET sending_since = clock_timestamp(), uncertain_sends = d.uncertain_sends + last.unsettled::int
+		FROM last WHERE d.id = last.id
+		RETURNING `+qualified("d", deliveryColumns)+`, 0 AS total, d.sending_since AS claimed`, id)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return notifications.Delivery{}, err
+	}
+	var d notifications.Delivery
+	if err == nil {
+		d = r.delivery()
+		if err := attempt(ctx, &d); err != nil {
+			return notifications.Delivery{}, err
+		}
+		var sentAt *time.Time
+		if !d.SentAt.IsZero() {
+			sentAt = &d.SentAt
+		}
+		settle := func(ctx context.Context, exec func(context.Context, string, ...any) (pgconn.CommandTag, error)) error {
+			// Only this claim's: a sender that took over after a restart
+			// ended our session has claimed it since.
+			_, err := exec(ctx, `UPDATE deliveries SET status = $2, attempts = $3, error = $4, sent_at = $5,
+					uncertain_sends = $6, sending_since = NULL, updated_at = now()
+				WHERE id = $1 AND sending_since = $7`,
+				d.ID, d.Status, d.Attempts, nullable(d.LastError), sentAt, d.UncertainSends, r.Claimed)
+			return err
+		}
+		if err := settle(ctx, conn.Exec); err != nil {
+			// The session is gone, the lock with it (a restart): its
+			// connection goes before another is waited for, so that
+			// senders holding all of the pool's cannot wait on each other.
+			drop()
+			if err := retry(ctx, settleBudget, func(ctx context.Context) error { return settle(ctx, s.pool.Exec) }); err != nil {
+				return notifications.Delivery{}, fmt.Errorf("save the outcome of a send (%s): %w", d.Status, err)
+			}
+			return d, nil
+		}
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, key); err == nil {
+		conn.Release()
+		held = false
+	}
+	return d, nil
+}
+
+type claimRow struct {
+	deliveryRow
+	Claimed time.Time `db:"claimed"`
+}
+
+// qualified prefixes each of a comma-separated column list with table.
+func qualified(table, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = table + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// retry runs f until it succeeds, ctx ends or budget is spent, backing off
+// from 100 ms to 2 s between tries.
+func retry(ctx context.Context, budget time.Duration, f func(ctx context.Context) error) error {
+	deadline := time.Now().Add(budget)
+	wait := 100 * time.Millisecond
+	for {
+		err := f(ctx)
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // Requeue queues event eventID's failed deliveries again.

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,4 +142,111 @@ func TestSchemaGuardsInvariants(t *testing.T) {
 // Down must undo Up completely, or a rollback in production fails half way.
 func TestMigrationsRollBackAndReapply(t *testing.T) {
 	pgtest.RequireReversible(t, migrations.FS)
+}
+
+// queueEmail queues one email delivery of a new event and returns the
+// event's id.
+func queueEmail(t *testing.T, store *postgres.Store) string {
+	t.Helper()
+	eventID := uuid.NewString()
+	require.NoError(t, store.Queue(context.Background(), eventID, func(context.Context, notifications.Intake) ([]notifications.Delivery, error) {
+		return []notifications.Delivery{{ID: uuid.New(), UserID: uuid.New(), EventID: eventID, Channel: notifications.ChannelEmail,
+			Template: "order_paid", Recipient: "a@example.com", Status: notifications.StatusQueued,
+			Message: notifications.Message{Subject: "Receipt", HTML: "<p>paid</p>"}}}, nil
+	}))
+	return eventID
+}
+
+// sendAll offers eventID's queued deliveries to send, which succeeds.
+func sendAll(t *testing.T, store *postgres.Store, eventID string, send func(d *notifications.Delivery)) (pending, failed int, err error) {
+	t.Helper()
+	return store.SendQueued(context.Background(), eventID, func(_ context.Context, d *notifications.Delivery) error {
+		send(d)
+		return d.RecordAttempt(nil, 3, time.Now())
+	})
+}
+
+func deliveryOf(t *testing.T, pool *pgxpool.Pool, eventID string) (status string, attempts, uncertain int) {
+	t.Helper()
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT status, attempts, uncertain_sends FROM deliveries WHERE event_id = $1`, eventID).Scan(&status, &attempts, &uncertain))
+	return status, attempts, uncertain
+}
+
+// A message the provider took while the database restarted is recorded
+// sent once the database is back, not sent again on the next delivery.
+func TestASendDuringADatabaseRestartIsNotRepeated(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	eventID := queueEmail(t, store)
+
+	sends := 0
+	_, _, err := sendAll(t, store, eventID, func(*notifications.Delivery) {
+		sends++
+		// As a restart does: every session of the database ends.
+		_, err := pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+		require.NoError(t, err)
+	})
+	assert.NoError(t, err, "the outcome is saved once the database answers again")
+	pending, _, err := sendAll(t, store, eventID, func(*notifications.Delivery) { sends++ })
+	require.NoError(t, err)
+	assert.Zero(t, pending)
+	assert.Equal(t, 1, sends, "the message went out once")
+	status, attempts, uncertain := deliveryOf(t, pool, eventID)
+	assert.Equal(t, []any{"sent", 1, 0}, []any{status, attempts, uncertain})
+}
+
+// A send whose sender died after claiming it may have gone out: the next
+// send says so on the delivery it offers and in the database.
+func TestASendNobodySettledIsCountedUncertain(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	eventID := queueEmail(t, store)
+	_, err := pool.Exec(context.Background(), `UPDATE deliveries SET sending_since = now() - interval '1 minute' WHERE event_id = $1`, eventID)
+	require.NoError(t, err)
+
+	var offered []notifications.Delivery
+	_, _, err = sendAll(t, store, eventID, func(d *notifications.Delivery) { offered = append(offered, *d) })
+	require.NoError(t, err)
+	require.Len(t, offered, 1)
+	assert.Equal(t, 1, offered[0].UncertainSends)
+	status, attempts, uncertain := deliveryOf(t, pool, eventID)
+	assert.Equal(t, []any{"sent", 1, 1}, []any{status, attempts, uncertain})
+
+	eventID = queueEmail(t, store)
+	_, _, err = store.SendQueued(context.Background(), eventID, func(_ context.Context, d *notifications.Delivery) error {
+		return d.RecordAttempt(fmt.Errorf("connection reset: %w", notifications.ErrMaybeSent), 3, time.Now())
+	})
+	require.NoError(t, err)
+	status, attempts, uncertain = deliveryOf(t, pool, eventID)
+	assert.Equal(t, []any{"queued", 1, 1}, []any{status, attempts, uncertain}, "a send the channel may have delivered")
+}
+
+// Two deliveries of one event at once send its message once.
+func TestConcurrentSendersSendOnce(t *testing.T) {
+	pool := pgtest.NewDatabase(t, migrations.FS)
+	store := postgres.NewStore(pool)
+	eventID := queueEmail(t, store)
+
+	inSend, release := make(chan struct{}), make(chan struct{})
+	var sends atomic.Int32
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := sendAll(t, store, eventID, func(*notifications.Delivery) {
+			sends.Add(1)
+			close(inSend)
+			<-release
+		})
+		first <- err
+	}()
+	<-inSend
+	pending, _, err := sendAll(t, store, eventID, func(*notifications.Delivery) { sends.Add(1) })
+	require.NoError(t, err)
+	assert.Zero(t, pending, "the other sender settles it")
+	close(release)
+	require.NoError(t, <-first)
+	assert.Equal(t, int32(1), sends.Load())
+	status, _, _ := deliveryOf(t, pool, eventID)
+	assert.Equal(t, "sent", status)
 }

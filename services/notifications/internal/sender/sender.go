@@ -7,8 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	dapr "github.com/dapr/go-sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/daprshop/daprshop/services/notifications/internal/notifications"
 )
@@ -41,7 +44,9 @@ func (s *Sender) Send(ctx context.Context, d notifications.Delivery) error {
 	case notifications.ChannelEmail:
 		req.Operation = "create"
 		req.Data = []byte(d.Message.HTML)
-		req.Metadata = map[string]string{"emailTo": d.Recipient, "subject": d.Message.Subject}
+		// Every send of a delivery carries one Message-ID, so a mail that
+		// reaches the recipient twice (see ErrMaybeSent) shows as one.
+		req.Metadata = map[string]string{"emailTo": d.Recipient, "subject": d.Message.Subject, "messageID": d.ID.String()}
 	case notifications.ChannelSMS, notifications.ChannelPush:
 		body, err := json.Marshal(providerMessage{
 			To: d.Recipient, Subject: d.Message.Subject, Text: d.Message.Text, Template: d.Template, ID: d.ID.String(),
@@ -56,7 +61,28 @@ func (s *Sender) Send(ctx context.Context, d notifications.Delivery) error {
 		return fmt.Errorf("no binding for channel %q", d.Channel)
 	}
 	if _, err := s.binder.InvokeBinding(ctx, req); err != nil {
+		if maybeSent(err) {
+			return fmt.Errorf("send %s delivery %s: %w: %w", d.Channel, d.ID, notifications.ErrMaybeSent, err)
+		}
 		return fmt.Errorf("send %s delivery %s: %w", d.Channel, d.ID, err)
 	}
 	return nil
+}
+
+// maybeSent reports whether err leaves open that the message went out:
+// the call to the sidecar broke (it may have handed the message on), or
+// the email binding says the SMTP server may have kept it ("outcome
+// unknown": the connection broke after the whole message was written).
+// A refusal from the server, or a server that could not be reached, is
+// not.
+func maybeSent(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	switch st.Code() {
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Unknown:
+		return true
+	}
+	return strings.Contains(st.Message(), "outcome unknown")
 }

@@ -73,7 +73,7 @@ func decodePayment(e events.Event) (uuid.UUID, orders.PaymentNews, error) {
 	case contracts.TopicPaymentCreated:
 		var p contracts.PaymentCreatedV1
 		err := e.Decode(&p)
-		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID, ClientSecret: p.ClientSecret, Status: p.Status}, err
+		return p.OrderID, orders.PaymentNews{PaymentID: p.PaymentID, PaymentIntentID: p.PaymentIntentID, ClientSecret: p.ClientSecret, ApprovalURL: p.ApprovalURL, Status: p.Status}, err
 	case contracts.TopicPaymentSucceeded:
 		var p contracts.PaymentSucceededV1
 		err := e.Decode(&p)

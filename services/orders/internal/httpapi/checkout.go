@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/orders/internal/orders"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 	"github.com/daprshop/daprshop/services/platform/server"
 )
 
@@ -142,6 +144,7 @@ type addressRequest struct {
 
 type checkoutRequest struct {
 	ShippingAddress addressRequest `json:"shipping_address" validate:"required"`
+	PaymentProvider string         `json:"payment_provider" validate:"omitempty,oneof=stripe paypal"`
 }
 
 func (h *Handler) checkout(c *fiber.Ctx) error {
@@ -163,7 +166,7 @@ func (h *Handler) checkout(c *fiber.Ctx) error {
 	}
 	out, err := h.orders.Checkout(c.UserContext(), orders.CheckoutCommand{
 		UserID: claims.UserID, Email: claims.Email, Key: key, RequestHash: hash,
-		Address: orders.Address(in.ShippingAddress),
+		Address: orders.Address(in.ShippingAddress), PaymentProvider: in.PaymentProvider,
 	})
 	if err != nil {
 		return err
@@ -196,6 +199,7 @@ type paymentResponse struct {
 	Status          string `json:"status"`
 	PaymentIntentID string `json:"payment_intent_id"`
 	ClientSecret    string `json:"client_secret"`
+	ApprovalURL     string `json:"approval_url,omitempty"`
 }
 
 type historyResponse struct {
@@ -209,6 +213,7 @@ type orderDetailResponse struct {
 	orderResponse
 	Items           []itemResponse    `json:"items"`
 	ShippingAddress addressResponse   `json:"shipping_address"`
+	PaymentProvider string            `json:"payment_provider"`
 	Payment         *paymentResponse  `json:"payment"`
 	History         []historyResponse `json:"history"`
 }
@@ -219,6 +224,8 @@ func newOrderDetailResponse(d orders.Detail) orderDetailResponse {
 		Items:           make([]itemResponse, len(d.Items)),
 		ShippingAddress: addressResponse(d.ShippingAddress),
 		History:         make([]historyResponse, len(d.History)),
+		// Outcomes recorded before there was a choice name none: Stripe.
+		PaymentProvider: cmp.Or(d.PaymentProvider, contracts.PaymentProviderStripe),
 	}
 	for i, it := range d.Items {
 		out.Items[i] = itemResponse{
@@ -231,6 +238,10 @@ func newOrderDetailResponse(d orders.Detail) orderDetailResponse {
 	}
 	if p := d.Payment; p.Status != "" {
 		out.Payment = &paymentResponse{Status: p.Status, PaymentIntentID: p.PaymentIntentID, ClientSecret: p.ClientSecret}
+		// The approval link serves only while the order awaits payment.
+		if d.Status == orders.StatusPendingPayment {
+			out.Payment.ApprovalURL = p.ApprovalURL
+		}
 	}
 	return out
 }

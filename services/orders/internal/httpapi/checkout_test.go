@@ -70,10 +70,19 @@ func TestCartAndCheckout(t *testing.T) {
 		assert.Len(t, r.Object["errors"], 4)
 	})
 
+	t.Run("checkout takes only the providers there are", func(t *testing.T) {
+		for _, provider := range []string{`"bitcoin"`, `"PAYPAL"`, `42`} {
+			r := f.Send(t, http.MethodPost, "/api/v1/checkout", user,
+				strings.Replace(shipTo, `{"shipping_address"`, `{"payment_provider": `+provider+`, "shipping_address"`, 1), "Idempotency-Key", "p")
+			assert.Contains(t, []int{http.StatusBadRequest, http.StatusUnprocessableEntity}, r.Status, provider)
+		}
+	})
+
 	placed := f.Send(t, http.MethodPost, "/api/v1/checkout", user, shipTo, "Idempotency-Key", "key-1")
 	require.Equal(t, http.StatusCreated, placed.Status, string(placed.Body))
 	first := placed.Object
 	assert.Equal(t, "pending_payment", first["status"])
+	assert.Equal(t, "stripe", first["payment_provider"], "the default provider")
 	assert.Equal(t, float64(7500), first["total_cents"])
 	assert.Nil(t, first["payment"])
 	assert.Len(t, first["history"], 1)

@@ -33,6 +33,8 @@ type Payment struct {
 	PaymentID       *uuid.UUID `json:"payment_id,omitempty"`
 	PaymentIntentID string     `json:"payment_intent_id"`
 	ClientSecret    string     `json:"client_secret"`
+	// ApprovalURL is where a PayPal buyer approves the payment.
+	ApprovalURL string `json:"approval_url,omitempty"`
 }
 
 // HistoryEntry records when the order entered a state.

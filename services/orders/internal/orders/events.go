@@ -8,6 +8,7 @@ type PaymentNews struct {
 	PaymentID       uuid.UUID
 	PaymentIntentID string
 	ClientSecret    string
+	ApprovalURL     string
 	// Status is the payment's status as payment.created gives it.
 	Status string
 	// InvoiceNumber names payment.succeeded's invoice, for order.paid.

@@ -93,6 +93,9 @@ type Order struct {
 	TotalCents int64
 	Currency   string
 	CreatedAt  time.Time
+	// PaymentProvider is the one the customer chose at checkout
+	// (contracts.PaymentProviderStripe or PaymentProviderPayPal).
+	PaymentProvider string
 }
 
 // Viewer is who asks for orders.

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,9 @@ type CheckoutCommand struct {
 	Key         string
 	RequestHash string
 	Address     Address
+	// PaymentProvider is contracts.PaymentProviderStripe (when empty) or
+	// PaymentProviderPayPal.
+	PaymentProvider string
 }
 
 // CheckoutClaim is the record of a checkout request, made before any work:
@@ -244,7 +248,10 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	// as the order read back.
 	now := s.now().UTC().Truncate(time.Microsecond)
 	d := Detail{
-		Order:           Order{ID: orderID, UserID: cmd.UserID, Status: StatusPendingPayment, Currency: res.Lines[0].Currency, CreatedAt: now},
+		Order: Order{
+			ID: orderID, UserID: cmd.UserID, Status: StatusPendingPayment, Currency: res.Lines[0].Currency, CreatedAt: now,
+			PaymentProvider: cmp.Or(cmd.PaymentProvider, contracts.PaymentProviderStripe),
+		},
 		Items:           make([]Item, len(res.Lines)),
 		ShippingAddress: cmd.Address,
 		History:         []HistoryEntry{{Status: StatusPendingPayment, At: now}},
@@ -258,6 +265,7 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	}
 	created := contracts.OrderCreatedV1{
 		OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, TotalCents: d.TotalCents, Currency: d.Currency, Items: eventItems(d.Items),
+		PaymentProvider: d.PaymentProvider,
 	}
 	// The order the store reads them back in.
 	slices.SortFunc(d.Items, func(a, b Item) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
@@ -355,6 +363,9 @@ func OnPayment(topic string, p PaymentNews, now time.Time) Decide {
 		}
 		if p.ClientSecret != "" {
 			pay.ClientSecret = p.ClientSecret
+		}
+		if p.ApprovalURL != "" {
+			pay.ApprovalURL = p.ApprovalURL
 		}
 		var from, to Status
 		var reason string

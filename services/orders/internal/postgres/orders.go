@@ -28,7 +28,7 @@ type querier interface {
 
 const (
 	selectOrder = `SELECT id, user_id, status, total_cents, currency, created_at, shipping_address,
-			payment_status, payment_id, payment_intent_id, client_secret
+			payment_status, payment_id, payment_intent_id, client_secret, payment_provider, approval_url
 		FROM orders WHERE id = $1`
 	selectOrderLocked = selectOrder + ` FOR UPDATE`
 	selectItems       = `SELECT product_id, name, quantity, unit_price_cents
@@ -52,9 +52,9 @@ func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.
 	defer br.Close()
 	var d orders.Detail
 	var status string
-	var payStatus, intentID, secret *string
+	var payStatus, intentID, secret, approvalURL *string
 	err := br.QueryRow().Scan(&d.ID, &d.UserID, &status, &d.TotalCents, &d.Currency, &d.CreatedAt,
-		&d.ShippingAddress, &payStatus, &d.Payment.PaymentID, &intentID, &secret)
+		&d.ShippingAddress, &payStatus, &d.Payment.PaymentID, &intentID, &secret, &d.PaymentProvider, &approvalURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return orders.Detail{}, orders.ErrNotFound
 	}
@@ -63,6 +63,7 @@ func getDetail(ctx context.Context, q querier, id uuid.UUID, lock bool) (orders.
 	}
 	d.Status, d.CreatedAt = orders.Status(status), d.CreatedAt.UTC()
 	d.Payment.Status, d.Payment.PaymentIntentID, d.Payment.ClientSecret = deref(payStatus), deref(intentID), deref(secret)
+	d.Payment.ApprovalURL = deref(approvalURL)
 	rows, _ := br.Query()
 	d.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.Item, error) {
 		var it orders.Item
@@ -136,31 +137,54 @@ func transition(ctx context.Context, tx pgx.Tx, id uuid.UUID, decide orders.Deci
 	if err != nil {
 		return orders.Detail{}, err
 	}
+	// The payment news and the move go in one round trip.
+	b := &pgx.Batch{}
 	if p := ch.Payment; p != nil {
-		if _, err := tx.Exec(ctx, `UPDATE orders SET payment_status = $2, payment_id = $3,
-				payment_intent_id = NULLIF($4, ''), client_secret = NULLIF($5, '')
-			WHERE id = $1`, id, p.Status, p.PaymentID, p.PaymentIntentID, p.ClientSecret); err != nil {
-			return orders.Detail{}, fmt.Errorf("record payment of order %s: %w", id, err)
-		}
-		d.Payment = *p
+		b.Queue(`UPDATE orders SET payment_status = $2, payment_id = $3,
+				payment_intent_id = NULLIF($4, ''), client_secret = NULLIF($5, ''), approval_url = NULLIF($6, '')
+			WHERE id = $1`, id, p.Status, p.PaymentID, p.PaymentIntentID, p.ClientSecret, p.ApprovalURL)
 	}
 	if ch.To != "" {
-		var at time.Time
-		if err := tx.QueryRow(ctx, `UPDATE orders SET status = $2, updated_at = greatest(now(), created_at)
-			WHERE id = $1 RETURNING updated_at`, id, string(ch.To)).Scan(&at); err != nil {
-			return orders.Detail{}, fmt.Errorf("move order %s to %s: %w", id, ch.To, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO order_status_history (order_id, status, at) VALUES ($1, $2, $3)`,
-			id, string(ch.To), at); err != nil {
-			return orders.Detail{}, fmt.Errorf("record order %s %s: %w", id, ch.To, err)
-		}
-		d.Status = ch.To
-		d.History = append(d.History, orders.HistoryEntry{Status: ch.To, At: at.UTC()})
+		b.Queue(moveOrder, id, string(ch.To))
+	}
+	if err := applyChange(ctx, tx, b, &d, ch); err != nil {
+		return orders.Detail{}, err
 	}
 	if err := addEvents(ctx, tx, ch.Events); err != nil {
 		return orders.Detail{}, err
 	}
 	return d, nil
+}
+
+// moveOrder moves order $1 to status $2 and records the move in its
+// history, returning when.
+const moveOrder = `WITH moved AS (
+		UPDATE orders SET status = $2, updated_at = greatest(now(), created_at) WHERE id = $1 RETURNING updated_at)
+	INSERT INTO order_status_history (order_id, status, at) SELECT $1, $2, updated_at FROM moved RETURNING at`
+
+// applyChange sends b, the statements transition queued for ch, and
+// applies ch to d.
+func applyChange(ctx context.Context, tx pgx.Tx, b *pgx.Batch, d *orders.Detail, ch orders.Change) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if p := ch.Payment; p != nil {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("record payment of order %s: %w", d.ID, err)
+		}
+		d.Payment = *p
+	}
+	if ch.To != "" {
+		var at time.Time
+		if err := br.QueryRow().Scan(&at); err != nil {
+			return fmt.Errorf("move order %s to %s: %w", d.ID, ch.To, err)
+		}
+		d.Status = ch.To
+		d.History = append(d.History, orders.HistoryEntry{Status: ch.To, At: at.UTC()})
+	}
+	return br.Close()
 }
 
 func addEvents(ctx context.Context, tx pgx.Tx, evs []orders.Event) error {
@@ -176,17 +200,24 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []orders.Event) error {
 // returns the claim on record. The insert waits for a concurrent claim of
 // the same key to commit, so the read after it always finds a row.
 func (s *Store) ClaimCheckout(ctx context.Context, c orders.CheckoutClaim) (orders.CheckoutClaim, error) {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id)
+	// One round trip; the read is a statement of its own, so it sees the
+	// concurrent claim the insert waited for.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING`,
-		c.UserID, c.Key, c.RequestHash, c.OrderID); err != nil {
+		c.UserID, c.Key, c.RequestHash, c.OrderID)
+	b.Queue(`SELECT request_hash, order_id FROM checkout_requests
+		WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
 		return orders.CheckoutClaim{}, fmt.Errorf("claim checkout: %w", err)
 	}
 	got := orders.CheckoutClaim{UserID: c.UserID, Key: c.Key}
-	if err := s.pool.QueryRow(ctx, `SELECT request_hash, order_id FROM checkout_requests
-		WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key).Scan(&got.RequestHash, &got.OrderID); err != nil {
+	if err := br.QueryRow().Scan(&got.RequestHash, &got.OrderID); err != nil {
 		return orders.CheckoutClaim{}, fmt.Errorf("read checkout claim: %w", err)
 	}
-	return got, nil
+	return got, br.Close()
 }
 
 // RunCheckout replays the claim's recorded outcome, or runs place and
@@ -195,22 +226,32 @@ func (s *Store) ClaimCheckout(ctx context.Context, c orders.CheckoutClaim) (orde
 // effects are idempotent per order id, so when a concurrent duplicate
 // records first, this one's outcome is dropped for the recorded one.
 func (s *Store) RunCheckout(ctx context.Context, c orders.CheckoutClaim, place func(ctx context.Context) (orders.CheckoutOutcome, error)) (orders.CheckoutOutcome, error) {
-	out, done, err := recordedOutcome(ctx, s.pool, c, false)
-	if err != nil || done {
-		return out, err
+	// One round trip for what nearly every checkout finds: no outcome,
+	// no order.
+	var recorded []byte
+	var placed bool
+	if err := s.pool.QueryRow(ctx, selectOutcome+`, EXISTS (SELECT 1 FROM orders WHERE id = $3)`+fromClaims,
+		c.UserID, c.Key, c.OrderID).Scan(&recorded, &placed); err != nil {
+		return orders.CheckoutOutcome{}, fmt.Errorf("read checkout claim: %w", err)
+	}
+	if recorded != nil {
+		return decodeOutcome(recorded)
 	}
 	// A key whose claim was purged (SpentIdempotencyKeys) still names the
 	// order it placed: replay that order rather than place it again.
-	if d, err := s.Get(ctx, c.OrderID); err == nil {
+	if placed {
+		d, err := s.Get(ctx, c.OrderID)
+		if err != nil {
+			return orders.CheckoutOutcome{}, err
+		}
 		return orders.CheckoutOutcome{Order: &d, Replayed: true}, nil
-	} else if !errors.Is(err, orders.ErrNotFound) {
-		return orders.CheckoutOutcome{}, err
 	}
-	if out, err = place(ctx); err != nil {
+	out, err := place(ctx)
+	if err != nil {
 		return orders.CheckoutOutcome{}, err
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		recorded, done, err := recordedOutcome(ctx, tx, c, true)
+		recorded, done, err := recordedOutcome(ctx, tx, c)
 		if err != nil || done {
 			out = recorded
 			return err
@@ -237,54 +278,58 @@ func (s *Store) RunCheckout(ctx context.Context, c orders.CheckoutClaim, place f
 }
 
 const (
-	selectOutcome       = `SELECT result FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2`
-	selectOutcomeLocked = selectOutcome + ` FOR UPDATE`
+	selectOutcome       = `SELECT result`
+	fromClaims          = ` FROM checkout_requests WHERE user_id = $1 AND idempotency_key = $2`
+	selectOutcomeLocked = selectOutcome + fromClaims + ` FOR UPDATE`
 )
 
 // recordedOutcome returns the claim's recorded outcome, marked Replayed,
-// and whether there is one; with lock, the claim stays locked until the
-// transaction ends, so two duplicates cannot both record.
-func recordedOutcome(ctx context.Context, q querier, c orders.CheckoutClaim, lock bool) (orders.CheckoutOutcome, bool, error) {
-	query := selectOutcome
-	if lock {
-		query = selectOutcomeLocked
-	}
+// and whether there is one; the claim stays locked until tx ends, so two
+// duplicates cannot both record.
+func recordedOutcome(ctx context.Context, tx pgx.Tx, c orders.CheckoutClaim) (orders.CheckoutOutcome, bool, error) {
 	var recorded []byte
-	if err := q.QueryRow(ctx, query, c.UserID, c.Key).Scan(&recorded); err != nil {
+	if err := tx.QueryRow(ctx, selectOutcomeLocked, c.UserID, c.Key).Scan(&recorded); err != nil {
 		return orders.CheckoutOutcome{}, false, fmt.Errorf("read checkout claim: %w", err)
 	}
 	if recorded == nil {
 		return orders.CheckoutOutcome{}, false, nil
 	}
-	var out orders.CheckoutOutcome
-	if err := json.Unmarshal(recorded, &out); err != nil {
-		return orders.CheckoutOutcome{}, false, fmt.Errorf("decode recorded checkout: %w", err)
-	}
-	out.Replayed = true
-	return out, true, nil
+	out, err := decodeOutcome(recorded)
+	return out, err == nil, err
 }
 
-func insertOrder(ctx context.Context, tx pgx.Tx, d orders.Detail, key string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO orders
-		(id, user_id, status, total_cents, currency, shipping_address, idempotency_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-		d.ID, d.UserID, string(d.Status), d.TotalCents, d.Currency, d.ShippingAddress, key, d.CreatedAt); err != nil {
-		return fmt.Errorf("insert order %s: %w", d.ID, err)
+// decodeOutcome reads a recorded outcome, marked Replayed.
+func decodeOutcome(recorded []byte) (orders.CheckoutOutcome, error) {
+	var out orders.CheckoutOutcome
+	if err := json.Unmarshal(recorded, &out); err != nil {
+		return orders.CheckoutOutcome{}, fmt.Errorf("decode recorded checkout: %w", err)
 	}
+	out.Replayed = true
+	return out, nil
+}
+
+// insertOrder inserts d with its items and history in one round trip.
+func insertOrder(ctx context.Context, tx pgx.Tx, d orders.Detail, key string) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO orders
+		(id, user_id, status, total_cents, currency, shipping_address, idempotency_key, created_at, updated_at, payment_provider)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+		d.ID, d.UserID, string(d.Status), d.TotalCents, d.Currency, d.ShippingAddress, key, d.CreatedAt, d.PaymentProvider)
 	ids, names, qtys, prices := make([]uuid.UUID, len(d.Items)), make([]string, len(d.Items)), make([]int, len(d.Items)), make([]int64, len(d.Items))
 	for i, it := range d.Items {
 		ids[i], names[i], qtys[i], prices[i] = it.ProductID, it.Name, it.Quantity, it.UnitPriceCents
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents)
+	b.Queue(`INSERT INTO order_items (order_id, product_id, name, quantity, unit_price_cents)
 		SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[])`,
-		d.ID, ids, names, qtys, prices); err != nil {
-		return fmt.Errorf("insert items of order %s: %w", d.ID, err)
+		d.ID, ids, names, qtys, prices)
+	statuses, ats := make([]string, len(d.History)), make([]time.Time, len(d.History))
+	for i, h := range d.History {
+		statuses[i], ats[i] = string(h.Status), h.At
 	}
-	for _, h := range d.History {
-		if _, err := tx.Exec(ctx, `INSERT INTO order_status_history (order_id, status, at) VALUES ($1, $2, $3)`,
-			d.ID, string(h.Status), h.At); err != nil {
-			return fmt.Errorf("record order %s %s: %w", d.ID, h.Status, err)
-		}
+	b.Queue(`INSERT INTO order_status_history (order_id, status, at)
+		SELECT $1, * FROM unnest($2::text[], $3::timestamptz[])`, d.ID, statuses, ats)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("insert order %s: %w", d.ID, err)
 	}
 	return nil
 }

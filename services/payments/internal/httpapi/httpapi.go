@@ -1,5 +1,5 @@
 // Package httpapi serves the payments service's REST endpoints and the
-// Stripe webhook.
+// Stripe and PayPal webhooks.
 package httpapi
 
 import (
@@ -11,6 +11,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/invoicepdf"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/paypalapi"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/authn"
 	"github.com/daprshop/daprshop/services/platform/server"
@@ -34,10 +35,16 @@ type Webhooks interface {
 	Parse(payload []byte, signature string) (payments.WebhookEvent, error)
 }
 
+// PayPalWebhooks verifies PayPal's webhook deliveries.
+type PayPalWebhooks interface {
+	Parse(ctx context.Context, payload []byte, t paypalapi.Transmission) (payments.WebhookEvent, error)
+}
+
 // Handler serves the payment routes.
 type Handler struct {
 	svc      Service
 	webhooks Webhooks
+	paypal   PayPalWebhooks
 	verifier *authn.Verifier
 }
 
@@ -45,6 +52,12 @@ type Handler struct {
 // webhooks the provider's signatures.
 func New(svc Service, webhooks Webhooks, verifier *authn.Verifier) *Handler {
 	return &Handler{svc: svc, webhooks: webhooks, verifier: verifier}
+}
+
+// WithPayPal serves PayPal's webhook, verified by webhooks.
+func (h *Handler) WithPayPal(webhooks PayPalWebhooks) *Handler {
+	h.paypal = webhooks
+	return h
 }
 
 // Register mounts the routes on app. Middleware is attached per route, so
@@ -59,6 +72,9 @@ func (h *Handler) Register(app fiber.Router) {
 	app.Get("/api/v1/payments", user, h.listPayments)
 	app.Post("/api/v1/payments/:id/refunds", user, authn.RequireAdmin(), h.refund)
 	app.Post("/api/v1/payments/webhooks/stripe", h.stripeWebhook)
+	if h.paypal != nil {
+		app.Post("/api/v1/payments/webhooks/paypal", h.paypalWebhook)
+	}
 	app.Get("/api/v1/invoices", user, h.listInvoices)
 	app.Get("/api/v1/invoices/:id", user, h.invoice)
 }
@@ -167,6 +183,8 @@ type paymentResponse struct {
 	Status          payments.Status  `json:"status"`
 	PaymentIntentID string           `json:"payment_intent_id"`
 	ClientSecret    string           `json:"client_secret,omitempty"`
+	Provider        string           `json:"provider"`
+	ApprovalURL     string           `json:"approval_url,omitempty"`
 	AmountCents     int64            `json:"amount_cents"`
 	RefundedCents   int64            `json:"refunded_cents"`
 	Currency        string           `json:"currency"`
@@ -177,15 +195,18 @@ type paymentResponse struct {
 }
 
 // newPaymentResponse shows p to caller; the client secret, which lets its
-// holder confirm the payment, only to its owner.
+// holder confirm the payment, and the approval link only to its owner.
 func newPaymentResponse(caller *authn.Claims, p payments.Payment) paymentResponse {
 	r := paymentResponse{
-		ID: p.ID, OrderID: p.OrderID, Status: p.Status, PaymentIntentID: p.IntentID, AmountCents: p.AmountCents,
+		ID: p.ID, OrderID: p.OrderID, Status: p.Status, PaymentIntentID: p.IntentID, Provider: p.Provider, AmountCents: p.AmountCents,
 		RefundedCents: p.RefundedCents, Currency: p.Currency, FailureMessage: p.FailureMessage,
 		Refunds: make([]refundResponse, len(p.Refunds)), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if p.UserID == caller.UserID {
 		r.ClientSecret = p.ClientSecret
+		if p.Status == payments.StatusPending {
+			r.ApprovalURL = p.ApprovalURL
+		}
 	}
 	for i, rf := range p.Refunds {
 		r.Refunds[i] = newRefundResponse(rf)
@@ -345,6 +366,25 @@ func (h *Handler) stripeWebhook(c *fiber.Ctx) error {
 	}
 	if err := h.svc.Settle(c.UserContext(), evt); err != nil {
 		return err // payments.ErrUnknownIntent is a 503
+	}
+	return c.JSON(fiber.Map{"received": true})
+}
+
+// paypalWebhook verifies a PayPal delivery and applies it once, as
+// stripeWebhook does: a forged, stale or replayed delivery is a 400 and
+// changes nothing.
+func (h *Handler) paypalWebhook(c *fiber.Ctx) error {
+	// The body is copied: verification may wait on fetching a certificate,
+	// and Parse must not keep Fiber's buffer.
+	evt, err := h.paypal.Parse(c.UserContext(), append([]byte(nil), c.Body()...), paypalapi.Transmission{
+		ID: c.Get("Paypal-Transmission-Id"), Time: c.Get("Paypal-Transmission-Time"), Sig: c.Get("Paypal-Transmission-Sig"),
+		CertURL: c.Get("Paypal-Cert-Url"), AuthAlgo: c.Get("Paypal-Auth-Algo"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Settle(c.UserContext(), evt); err != nil {
+		return err
 	}
 	return c.JSON(fiber.Map{"received": true})
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/daprshop/daprshop/services/payments/internal/httpapi"
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/payments/internal/payments/paymentstest"
+	"github.com/daprshop/daprshop/services/payments/internal/paypalapi"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres"
 	"github.com/daprshop/daprshop/services/payments/internal/postgres/migrations"
 	"github.com/daprshop/daprshop/services/payments/internal/stripeapi"
@@ -46,7 +48,14 @@ func newFixture(t *testing.T) fixture {
 	srv := server.New(server.Options{Config: config.Base{Service: "payments"}, Logger: slog.New(slog.DiscardHandler)})
 	provider := paymentstest.NewProvider()
 	svc := payments.NewService(postgres.NewStore(pool), provider).WithTaxRate(2100)
-	httpapi.New(svc, stripeapi.NewWebhooks(webhookSecret, 5*time.Minute), issuer.Verifier()).Register(srv.App())
+	paypal := paypalapi.NewWebhooks(paypalapi.WebhookOptions{
+		WebhookID: "WH-TEST", Tolerance: 5 * time.Minute, Roots: paypalapi.RootsFrom(""),
+		// Hostile deliveries are refused before any certificate is fetched.
+		FetchCert: func(context.Context, string) ([]byte, error) {
+			return nil, errors.New("no certificate is fetched in these tests")
+		},
+	})
+	httpapi.New(svc, stripeapi.NewWebhooks(webhookSecret, 5*time.Minute), issuer.Verifier()).WithPayPal(paypal).Register(srv.App())
 	return fixture{app: srv.App(), pool: pool, issuer: issuer, provider: provider, svc: svc}
 }
 

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -50,6 +51,11 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 		{"card token a number", http.MethodPost, "/api/v1/payment-methods", user, nil, fiber.MIMEApplicationJSON, `{"payment_method": 1e30}`, http.StatusBadRequest},
 		{"card token not one of ours", http.MethodPost, "/api/v1/payment-methods", user, nil, fiber.MIMEApplicationJSON, `{"payment_method": "` + marker + `"}`, http.StatusUnprocessableEntity},
 		{"webhook unsigned", http.MethodPost, "/api/v1/payments/webhooks/stripe", "", nil, fiber.MIMEApplicationJSON, `{"id": "` + marker + `"}`, http.StatusBadRequest},
+		{"PayPal webhook unsigned", http.MethodPost, "/api/v1/payments/webhooks/paypal", "", nil, fiber.MIMEApplicationJSON, `{"id": "` + marker + `"}`, http.StatusBadRequest},
+		{"PayPal webhook with a certificate off PayPal's host", http.MethodPost, "/api/v1/payments/webhooks/paypal", "", paypalHeaders(time.Now(), "https://evil.test/v1/notifications/certs/CERT-1"),
+			fiber.MIMEApplicationJSON, `{"id": "` + marker + `"}`, http.StatusBadRequest},
+		{"PayPal webhook transmitted an hour ago", http.MethodPost, "/api/v1/payments/webhooks/paypal", "", paypalHeaders(time.Now().Add(-time.Hour), "https://api.paypal.com/v1/notifications/certs/CERT-1"),
+			fiber.MIMEApplicationJSON, `{"id": "` + marker + `"}`, http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,4 +70,12 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 	assert.Zero(t, f.count(t, `SELECT count(*) FROM refunds`))
 	assert.Equal(t, cards, f.count(t, `SELECT count(*) FROM payment_methods`))
 	assert.Empty(t, f.provider.Refunds())
+}
+
+// paypalHeaders are PayPal's transmission headers, signed with nothing.
+func paypalHeaders(at time.Time, certURL string) http.Header {
+	return http.Header{
+		"Paypal-Transmission-Id": {uuid.NewString()}, "Paypal-Transmission-Time": {at.UTC().Format(time.RFC3339)},
+		"Paypal-Transmission-Sig": {"c2lnbmVk"}, "Paypal-Cert-Url": {certURL}, "Paypal-Auth-Algo": {"SHA256withRSA"},
+	}
 }

@@ -47,7 +47,11 @@ func (s *Service) closeCancelled(ctx context.Context, p Payment) error {
 	// One key per state of the payment: a refusal while the intent was
 	// processing is replayed for its key, and must not stand in the way of
 	// cancelling the intent once a decline left it open.
-	intent, err := s.provider.CancelIntent(ctx, "pi-cancel-"+p.OrderID.String()+"-"+string(p.Status), p.IntentID, reason)
+	provider, err := s.via(p.Provider)
+	if err != nil {
+		return err
+	}
+	intent, err := provider.CancelIntent(ctx, "pi-cancel-"+p.OrderID.String()+"-"+string(p.Status), p.IntentID, reason)
 	switch {
 	case err != nil:
 		return err

@@ -23,20 +23,24 @@ func TestOnIntent(t *testing.T) {
 		OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, PaymentIntentID: "pi_1", ClientSecret: "pi_1_secret",
 		Status: string(payments.StatusPending), AmountCents: 1500, Currency: "USD",
 	}}
+	confirmed := p
+	confirmed.Status = payments.StatusProcessing
 	stored := payments.Payment{ID: uuid.New(), OrderID: p.OrderID}
 	for _, tt := range []struct {
 		name      string
+		payment   payments.Payment
 		stored    *payments.Payment
 		cancelled bool
 		want      payments.ChargeRecord
 	}{
-		{"the first payment is recorded and announced", nil, false, payments.ChargeRecord{Payment: &p, Events: []payments.Event{created}}},
-		{"a cancelled order's payment is recorded silently", nil, true, payments.ChargeRecord{Payment: &p}},
-		{"the order's payment stands", &stored, false, payments.ChargeRecord{}},
-		{"the cancelled order's payment stands", &stored, true, payments.ChargeRecord{}},
+		{"the first payment is recorded and announced", p, nil, false, payments.ChargeRecord{Payment: &p, Events: []payments.Event{created}}},
+		{"a payment confirmed with a saved card waits for its verdict to be announced", confirmed, nil, false, payments.ChargeRecord{Payment: &confirmed}},
+		{"a cancelled order's payment is recorded silently", p, nil, true, payments.ChargeRecord{Payment: &p}},
+		{"the order's payment stands", p, &stored, false, payments.ChargeRecord{}},
+		{"the cancelled order's payment stands", p, &stored, true, payments.ChargeRecord{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, payments.OnIntent(p)(tt.stored, tt.cancelled))
+			assert.Equal(t, tt.want, payments.OnIntent(tt.payment)(tt.stored, tt.cancelled))
 		})
 	}
 }
@@ -89,12 +93,13 @@ func TestChargeIsOncePerOrder(t *testing.T) {
 	assert.Equal(t, 1, f.provider.Created(), "one PaymentIntent")
 	assert.Equal(t, []string{card.ProviderID}, f.provider.Charged(), "confirmed with the default card")
 	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE order_id = $1 AND status = 'processing'`, order))
-	assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.created'`))
+	assert.Zero(t, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.created'`), "its verdict announces it")
 
 	t.Run("without a saved card the intent awaits the client", func(t *testing.T) {
 		other := uuid.New()
 		f.charge(t, "evt-3", uuid.New(), other)
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM payments WHERE user_id = $1 AND status = 'pending' AND client_secret <> ''`, other))
+		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'payment.created'`), "with its client secret")
 	})
 	t.Run("a bad order is refused", func(t *testing.T) {
 		err := f.svc.Charge(context.Background(), "evt-4", contracts.OrderCreatedV1{OrderID: uuid.New(), UserID: user, TotalCents: 0, Currency: "USD"})

@@ -13,7 +13,8 @@ import (
 )
 
 // TestPublishedEventsMatchTheContractSamples pays, refunds and declines
-// orders as the consumer and the webhooks do, and checks every payment
+// orders and charges one awaiting its customer, as the consumer and the
+// webhooks do, and checks every payment
 // event published against the sample its consumers are tested with.
 func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 	f := newFixture(t)
@@ -24,6 +25,8 @@ func TestPublishedEventsMatchTheContractSamples(t *testing.T) {
 	f.saveCard(t, user)
 	f.charge(t, "evt-declined", declined, user)
 	f.deliver(t, "evt_failed", payments.IntentAwaitingMethod, "pi_"+declined.String())
+	// Without a saved card the customer confirms: payment.created.
+	f.charge(t, "evt-awaiting-card", uuid.New(), uuid.New())
 
 	for _, topic := range []string{contracts.TopicPaymentCreated, contracts.TopicPaymentSucceeded, contracts.TopicPaymentRefunded, contracts.TopicPaymentFailed} {
 		t.Run(topic, func(t *testing.T) {

@@ -4,6 +4,7 @@
 package payments
 
 import (
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,11 +47,14 @@ func (s Status) Final() bool {
 
 // Payment is the charge of one order.
 type Payment struct {
-	ID             uuid.UUID
-	OrderID        uuid.UUID
-	UserID         uuid.UUID
-	IntentID       string // the provider's PaymentIntent
+	ID      uuid.UUID
+	OrderID uuid.UUID
+	UserID  uuid.UUID
+	// Provider is contracts.PaymentProviderStripe or PaymentProviderPayPal.
+	Provider       string
+	IntentID       string // the provider's PaymentIntent (PayPal: its order)
 	ClientSecret   string // lets the client confirm the intent itself
+	ApprovalURL    string // where a PayPal buyer approves the payment
 	Status         Status
 	AmountCents    int64
 	RefundedCents  int64
@@ -75,8 +79,10 @@ type Refund struct {
 	Currency    string
 	Status      string
 	CreatedAt   time.Time
-	// IntentID is the payment's provider intent, which the refund is of.
+	// IntentID is the payment's provider intent, which the refund is of,
+	// at Provider.
 	IntentID string
+	Provider string
 	// RequestHash identifies the admin's request that asked for the refund
 	// (empty for refunds of cancelled orders); AnsweredStatus is the
 	// status its first 201 carried, empty until then.
@@ -105,4 +111,6 @@ var (
 	// ErrUnknownIntent: a webhook names an intent with no payment yet (its
 	// order.created is still being applied); the provider retries it.
 	ErrUnknownIntent = apperr.New(apperr.Unavailable, "payment not recorded yet")
+	// ErrUnknownProvider: an order names a provider this service has not.
+	ErrUnknownProvider = errors.New("unknown payment provider")
 )

@@ -6,17 +6,36 @@ import (
 	"github.com/google/uuid"
 )
 
-// Provider is the card processor boundary: Stripe today. A second provider
-// (PayPal) implements it too; the saga and the webhooks speak only in
-// these terms. Every mutating call carries an idempotency key derived from
-// our own ids, so a retried call never charges or refunds twice.
-type Provider interface {
+// CardVault keeps customers' saved cards: Stripe's.
+type CardVault interface {
 	// CreateCustomer registers userID with the provider and returns its id.
 	CreateCustomer(ctx context.Context, userID uuid.UUID, email string) (string, error)
 	// AttachCard saves the card token to the customer; key makes it idempotent.
 	AttachCard(ctx context.Context, key, customerID, token string) (Card, error)
 	// DetachCard forgets a saved card.
 	DetachCard(ctx context.Context, key, cardID string) error
+}
+
+// CardProvider is the default provider, which also keeps saved cards.
+type CardProvider interface {
+	Provider
+	CardVault
+}
+
+// Capturer is a provider whose intents the customer approves at the
+// provider and the shop then captures (PayPal): an intent at
+// IntentAwaitingCapture is captured, as soon as the provider says so.
+type Capturer interface {
+	// Capture takes the money of an approved intent; key makes it
+	// idempotent. A decline is not an error: the returned Intent says so.
+	Capture(ctx context.Context, key, intentID string) (Intent, error)
+}
+
+// Provider is the payment provider boundary: Stripe and PayPal implement
+// it; the saga and the webhooks speak only in these terms. Every mutating
+// call carries an idempotency key derived from our own ids, so a retried
+// call never charges or refunds twice.
+type Provider interface {
 	// CreateIntent creates the intent to charge an order, confirmed at once
 	// with req.CardID when it is set. A declined card is not an error: the
 	// returned Intent says Declined.
@@ -70,6 +89,9 @@ type IntentRequest struct {
 type Intent struct {
 	ID           string
 	ClientSecret string
+	// ApprovalURL is where the customer approves the payment at the
+	// provider (PayPal), while it awaits them.
+	ApprovalURL string
 	// Status is where the intent stands, mapped from the provider's words
 	// by its adapter.
 	Status IntentStatus
@@ -104,6 +126,9 @@ const (
 	IntentAwaitingMethod IntentStatus = "requires_payment_method"
 	// IntentAwaitingClient: the client has yet to confirm or authenticate.
 	IntentAwaitingClient IntentStatus = "requires_action"
+	// IntentAwaitingCapture: the customer approved the payment at the
+	// provider; the shop captures it (see Capturer).
+	IntentAwaitingCapture IntentStatus = "approved"
 	// IntentProcessing: confirmed, the verdict is awaited.
 	IntentProcessing IntentStatus = "processing"
 	IntentSucceeded  IntentStatus = "succeeded"

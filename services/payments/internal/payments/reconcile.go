@@ -26,7 +26,7 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 	settled := 0
 	var errs []error
 	for _, p := range stale {
-		intent, err := s.provider.Intent(ctx, p.IntentID)
+		intent, err := s.readIntent(ctx, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -49,6 +49,20 @@ func (s *Service) Reconcile(ctx context.Context, now time.Time, age time.Duratio
 	}
 	refunds, err := s.reconcileRefunds(ctx, now, age, limit)
 	return settled + refunds, errors.Join(append(errs, err)...)
+}
+
+// readIntent reads p's intent at its provider; one the customer approved
+// (its webhook lost) is captured, as the webhook would have had it.
+func (s *Service) readIntent(ctx context.Context, p Payment) (Intent, error) {
+	provider, err := s.via(p.Provider)
+	if err != nil {
+		return Intent{}, err
+	}
+	intent, err := provider.Intent(ctx, p.IntentID)
+	if err != nil || intent.Status != IntentAwaitingCapture {
+		return intent, err
+	}
+	return s.capture(ctx, p)
 }
 
 // reconcileRefunds settles up to limit refunds pending for longer than

@@ -127,8 +127,12 @@ func (s *Service) submitRefund(ctx context.Context, r Refund, resumed bool) (Ref
 	case RefundFailed:
 		return Refund{}, ErrRefundFailed
 	}
+	provider, err := s.via(r.Provider)
+	if err != nil {
+		return Refund{}, err
+	}
 	if resumed {
-		pr, err := s.provider.FindRefund(ctx, r.ID, r.IntentID)
+		pr, err := provider.FindRefund(ctx, r.ID, r.IntentID)
 		if err == nil {
 			return s.applyRefund(ctx, r, pr)
 		}
@@ -136,7 +140,7 @@ func (s *Service) submitRefund(ctx context.Context, r Refund, resumed bool) (Ref
 			return Refund{}, err
 		}
 	}
-	pr, err := s.provider.Refund(ctx, r.ID, r.IntentID, r.AmountCents)
+	pr, err := provider.Refund(ctx, r.ID, r.IntentID, r.AmountCents)
 	if errors.Is(err, ErrProviderRefused) {
 		if ferr := s.store.FailRefund(ctx, r.ID); ferr != nil {
 			return Refund{}, fmt.Errorf("%w (and releasing it: %w)", err, ferr)

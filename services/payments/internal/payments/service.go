@@ -12,14 +12,50 @@ import (
 
 // Service runs the payment flows.
 type Service struct {
-	store    Store
-	provider Provider
-	taxBPS   int
+	store     Store
+	cards     CardVault
+	providers map[string]Provider
+	capturers map[string]Capturer
+	taxBPS    int
+	recording *recording
 }
 
-// NewService returns a Service over store and provider.
-func NewService(store Store, provider Provider) *Service {
-	return &Service{store: store, provider: provider}
+// NewService returns a Service over store and provider, the default
+// payment provider (Stripe), which keeps the saved cards too.
+func NewService(store Store, provider CardProvider) *Service {
+	return &Service{
+		store: store, cards: provider, recording: newRecording(),
+		providers: map[string]Provider{contracts.PaymentProviderStripe: provider}, capturers: map[string]Capturer{},
+	}
+}
+
+// WithProvider adds a provider that orders can choose under name; one
+// that is a Capturer has its approved intents captured.
+func (s *Service) WithProvider(name string, p Provider) *Service {
+	s.providers[name] = p
+	if c, ok := p.(Capturer); ok {
+		s.capturers[name] = c
+	}
+	return s
+}
+
+// via returns the provider named name (the default one when empty), or
+// ErrUnknownProvider.
+func (s *Service) via(name string) (Provider, error) {
+	p, found := s.providers[providerName(name)]
+	if !found {
+		return nil, fmt.Errorf("%q: %w", name, ErrUnknownProvider)
+	}
+	return p, nil
+}
+
+// providerName is name, Stripe when empty: payments and events from
+// before there was a choice are Stripe's.
+func providerName(name string) string {
+	if name == "" {
+		return contracts.PaymentProviderStripe
+	}
+	return name
 }
 
 // WithTaxRate sets the tax rate, in basis points, included in the prices
@@ -42,7 +78,7 @@ func (s *Service) customer(ctx context.Context, userID uuid.UUID, email string) 
 	if !errors.Is(err, ErrNotFound) {
 		return id, err
 	}
-	id, err = s.provider.CreateCustomer(ctx, userID, email)
+	id, err = s.cards.CreateCustomer(ctx, userID, email)
 	if err != nil {
 		return "", err
 	}
@@ -56,7 +92,7 @@ func (s *Service) AddMethod(ctx context.Context, userID uuid.UUID, email, token 
 		return Method{}, err
 	}
 	id := uuid.New()
-	card, err := s.provider.AttachCard(ctx, "pm-attach-"+id.String(), customerID, token)
+	card, err := s.cards.AttachCard(ctx, "pm-attach-"+id.String(), customerID, token)
 	if err != nil {
 		return Method{}, err
 	}
@@ -69,7 +105,7 @@ func (s *Service) RemoveMethod(ctx context.Context, userID, id uuid.UUID) error 
 	if err != nil {
 		return err
 	}
-	if err := s.provider.DetachCard(ctx, "pm-detach-"+id.String(), m.ProviderID); err != nil {
+	if err := s.cards.DetachCard(ctx, "pm-detach-"+id.String(), m.ProviderID); err != nil {
 		return err
 	}
 	return s.store.DeleteMethod(ctx, userID, id)
@@ -94,25 +130,26 @@ func (s *Service) Charge(ctx context.Context, eventID string, o contracts.OrderC
 	if o.OrderID == uuid.Nil || o.UserID == uuid.Nil || o.TotalCents <= 0 || len(o.Currency) != 3 {
 		return fmt.Errorf("order %s: %w", o.OrderID, ErrBadOrder)
 	}
-	if cancelled, err := s.store.OrderCancelled(ctx, o.OrderID); err != nil || cancelled {
+	provider, err := s.via(o.PaymentProvider)
+	if err != nil {
+		return fmt.Errorf("order %s: %w: %w", o.OrderID, ErrBadOrder, err)
+	}
+	payer, err := s.store.Payer(ctx, o.OrderID, o.UserID)
+	if err != nil || payer.OrderCancelled {
 		return err
 	}
 	req := IntentRequest{OrderID: o.OrderID, UserID: o.UserID, AmountCents: o.TotalCents, Currency: o.Currency}
-	card, err := s.store.DefaultMethod(ctx, o.UserID)
-	switch {
-	case err == nil:
-		if req.CustomerID, err = s.store.Customer(ctx, o.UserID); err != nil {
-			return err
-		}
-		req.CardID = card.ProviderID
-	case !errors.Is(err, ErrMethodNotFound):
-		return err
+	// Saved cards are the default provider's; a PayPal buyer approves at PayPal.
+	if payer.Card != nil && providerName(o.PaymentProvider) == contracts.PaymentProviderStripe {
+		req.CustomerID, req.CardID = payer.CustomerID, payer.Card.ProviderID
 	}
-	intent, err := s.provider.CreateIntent(ctx, req)
+	intent, err := provider.CreateIntent(ctx, req)
 	if err != nil {
 		return err
 	}
+	recorded := s.recording.start(intent.ID)
 	p, err := s.store.RecordPayment(ctx, o.OrderID, eventID, OnIntent(newPayment(uuid.New(), o, intent)))
+	recorded()
 	if err != nil || !p.OrderCancelled {
 		return err
 	}
@@ -120,21 +157,40 @@ func (s *Service) Charge(ctx context.Context, eventID string, o contracts.OrderC
 }
 
 // Settle applies a verified provider webhook: the verdict on an intent
-// settles its payment, once per event id. Other events are acknowledged
-// and ignored. ErrUnknownIntent asks the provider to deliver it again.
+// settles its payment, once per event id; an intent the customer approved
+// is captured first, and the capture's verdict applied. Other events are
+// acknowledged and ignored. ErrUnknownIntent asks the provider to deliver it again.
 // The verdict on the payment of a cancelled order closes it instead of
 // paying the order: a success is refunded, a failure has its intent
 // cancelled. That runs for a redelivered event too, so a provider outage
-// on the way is retried with the webhook.
+// on the way is retried with the webhook. A webhook that overtakes the
+// recording of its payment on this instance (the provider sends it as it
+// confirms the intent) waits for the recording rather than bouncing.
 func (s *Service) Settle(ctx context.Context, evt WebhookEvent) error {
 	if evt.Intent == nil {
 		return nil
 	}
-	status, settled := evt.Intent.Settled()
+	intent := *evt.Intent
+	if intent.Status == IntentAwaitingCapture {
+		p, err := s.store.PaymentOfIntent(ctx, intent.ID)
+		if errors.Is(err, ErrUnknownIntent) && s.recording.wait(ctx, intent.ID) {
+			p, err = s.store.PaymentOfIntent(ctx, intent.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if intent, err = s.capture(ctx, p); err != nil {
+			return err
+		}
+	}
+	status, settled := intent.Settled()
 	if !settled {
 		return nil
 	}
-	p, err := s.applyVerdict(ctx, evt.Intent.ID, evt.ID, evt.Type, status, evt.Intent.FailureMessage)
+	p, err := s.applyVerdict(ctx, intent.ID, evt.ID, evt.Type, status, intent.FailureMessage)
+	if errors.Is(err, ErrUnknownIntent) && s.recording.wait(ctx, intent.ID) {
+		p, err = s.applyVerdict(ctx, intent.ID, evt.ID, evt.Type, status, intent.FailureMessage)
+	}
 	if err != nil || !p.OrderCancelled {
 		return err
 	}
@@ -163,3 +219,14 @@ const (
 	TopicPaymentFailed    = contracts.TopicPaymentFailed
 	TopicPaymentRefunded  = contracts.TopicPaymentRefunded
 )
+
+// capture captures the approved intent of payment p, once (the key is the
+// intent's). A payment settled or cancelled meanwhile is left alone: the
+// Intent returned then settles nothing, and the order stays unpaid.
+func (s *Service) capture(ctx context.Context, p Payment) (Intent, error) {
+	capturer, found := s.capturers[providerName(p.Provider)]
+	if !found || p.Status.Final() || p.OrderCancelled {
+		return Intent{ID: p.IntentID}, nil
+	}
+	return capturer.Capture(ctx, "capture-"+p.IntentID, p.IntentID)
+}

@@ -26,8 +26,9 @@ type Store interface {
 	// remaining card becomes the default.
 	DeleteMethod(ctx context.Context, userID, id uuid.UUID) error
 	SetDefault(ctx context.Context, userID, id uuid.UUID) (Method, error)
-	// DefaultMethod returns the user's default card, or ErrMethodNotFound.
-	DefaultMethod(ctx context.Context, userID uuid.UUID) (Method, error)
+	// Payer reads, at once, what charging order orderID of userID
+	// depends on (see Payer).
+	Payer(ctx context.Context, orderID, userID uuid.UUID) (Payer, error)
 
 	// Payments and invoices.
 
@@ -48,6 +49,9 @@ type Store interface {
 	// Invoice returns an invoice, or ErrInvoiceNotFound.
 	Invoice(ctx context.Context, id uuid.UUID) (Invoice, error)
 	PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]Payment, error)
+	// PaymentOfIntent returns the payment of intentID, OrderCancelled set,
+	// or ErrUnknownIntent.
+	PaymentOfIntent(ctx context.Context, intentID string) (Payment, error)
 	// PaymentOfOrder returns the order's payment, or ErrPaymentNotFound.
 	PaymentOfOrder(ctx context.Context, orderID uuid.UUID) (Payment, error)
 
@@ -94,6 +98,13 @@ type Store interface {
 	// orders' words), once, and returns the order's payment, or
 	// ErrPaymentNotFound when the order has none yet.
 	CancelOrder(ctx context.Context, orderID uuid.UUID, reason string) (Payment, error)
-	// OrderCancelled tells whether orderID was cancelled unpaid.
-	OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error)
+}
+
+// Payer is what charging an order depends on: whether the order was
+// cancelled unpaid, and the customer's default card (nil without one)
+// with their provider customer id.
+type Payer struct {
+	OrderCancelled bool
+	Card           *Method
+	CustomerID     string
 }

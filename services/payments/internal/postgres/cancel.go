@@ -15,23 +15,25 @@ import (
 // cancellation until the transaction ends: each checks for the other's
 // row, which neither would see while both are uncommitted.
 func lockOrder(ctx context.Context, tx pgx.Tx, orderID uuid.UUID) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, orderID); err != nil {
+	if _, err := tx.Exec(ctx, lockOrderQuery, orderID); err != nil {
 		return fmt.Errorf("lock order %s: %w", orderID, err)
 	}
 	return nil
 }
 
+const lockOrderQuery = `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`
+
 // paymentColumns read a payment with its order's cancellation, from
 // payments p LEFT JOIN cancelled_orders c.
 const paymentColumns = `p.id, p.order_id, p.user_id, p.payment_intent_id, p.status, p.amount_cents, p.refunded_cents,
-	p.currency, c.order_id IS NOT NULL, coalesce(c.reason, '')`
+	p.currency, c.order_id IS NOT NULL, coalesce(c.reason, ''), p.provider`
 
 const fromPayments = ` FROM payments p LEFT JOIN cancelled_orders c ON c.order_id = p.order_id `
 
 func scanPayment(row pgx.Row) (payments.Payment, error) {
 	var p payments.Payment
 	err := row.Scan(&p.ID, &p.OrderID, &p.UserID, &p.IntentID, &p.Status, &p.AmountCents, &p.RefundedCents,
-		&p.Currency, &p.OrderCancelled, &p.CancelReason)
+		&p.Currency, &p.OrderCancelled, &p.CancelReason, &p.Provider)
 	return p, err
 }
 
@@ -40,14 +42,29 @@ type rowQuerier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+const paymentOfOrderQuery = `SELECT ` + paymentColumns + fromPayments + `WHERE p.order_id = $1`
+
 // paymentOfOrder reads orderID's payment with its cancellation, or returns
 // payments.ErrPaymentNotFound.
 func paymentOfOrder(ctx context.Context, q rowQuerier, orderID uuid.UUID) (payments.Payment, error) {
-	p, err := scanPayment(q.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.order_id = $1`, orderID))
+	p, err := scanPayment(q.QueryRow(ctx, paymentOfOrderQuery, orderID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return payments.Payment{}, payments.ErrPaymentNotFound
 	}
 	return p, err
+}
+
+// PaymentOfIntent reads the payment of intentID with its order's
+// cancellation, or returns payments.ErrUnknownIntent.
+func (s *Store) PaymentOfIntent(ctx context.Context, intentID string) (payments.Payment, error) {
+	p, err := scanPayment(s.pool.QueryRow(ctx, `SELECT `+paymentColumns+fromPayments+`WHERE p.payment_intent_id = $1`, intentID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return payments.Payment{}, payments.ErrUnknownIntent
+	}
+	if err != nil {
+		return payments.Payment{}, fmt.Errorf("read payment of intent %s: %w", intentID, err)
+	}
+	return p, nil
 }
 
 // CancelOrder records that orderID was cancelled unpaid, once, and returns
@@ -78,17 +95,4 @@ func (s *Store) CancelOrder(ctx context.Context, orderID uuid.UUID, reason strin
 	return p, nil
 }
 
-func orderCancelled(ctx context.Context, q rowQuerier, orderID uuid.UUID) (bool, error) {
-	var cancelled bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)`, orderID).Scan(&cancelled)
-	return cancelled, err
-}
-
-// OrderCancelled tells whether orderID was cancelled unpaid.
-func (s *Store) OrderCancelled(ctx context.Context, orderID uuid.UUID) (bool, error) {
-	cancelled, err := orderCancelled(ctx, s.pool, orderID)
-	if err != nil {
-		return false, fmt.Errorf("read cancellation of order %s: %w", orderID, err)
-	}
-	return cancelled, nil
-}
+const orderCancelledQuery = `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)`

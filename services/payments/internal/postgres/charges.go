@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/trace"
 
@@ -24,21 +25,35 @@ import (
 func (s *Store) RecordPayment(ctx context.Context, orderID uuid.UUID, eventID string, decide payments.DecideCharge) (payments.Payment, error) {
 	var p payments.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-			ConsumerName, eventID)
+		recorded, cancelled, stored, err := startCharge(ctx, tx, orderID, eventID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 1 {
-			if err := recordCharge(ctx, tx, orderID, decide); err != nil {
+		if recorded {
+			rec := decide(stored, cancelled)
+			if rec.Payment != nil {
+				if err := insertPayment(ctx, tx, *rec.Payment); err != nil {
+					return err
+				}
+				// As paymentOfOrder reads it back; a cancelled order's
+				// payment is read back, with its cancellation's reason.
+				np := *rec.Payment
+				np.OrderCancelled = cancelled
+				if stored = &np; cancelled {
+					if np, err = paymentOfOrder(ctx, tx, orderID); err != nil {
+						return err
+					}
+				}
+			}
+			if err := addEvents(ctx, tx, rec.Events); err != nil {
 				return err
 			}
 		}
-		p, err = paymentOfOrder(ctx, tx, orderID)
-		return err
+		if stored == nil {
+			return payments.ErrPaymentNotFound
+		}
+		p = *stored
+		return nil
 	})
 	if err != nil {
 		return payments.Payment{}, fmt.Errorf("record payment of order %s: %w", orderID, err)
@@ -46,28 +61,33 @@ func (s *Store) RecordPayment(ctx context.Context, orderID uuid.UUID, eventID st
 	return p, nil
 }
 
-// recordCharge asks decide what to record of orderID's payment and
-// cancellation, and records it in tx.
-func recordCharge(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, decide payments.DecideCharge) error {
-	var stored *payments.Payment
-	p, err := paymentOfOrder(ctx, tx, orderID)
-	switch {
-	case err == nil:
-		stored = &p
-	case !errors.Is(err, payments.ErrPaymentNotFound):
-		return err
-	}
-	cancelled, err := orderCancelled(ctx, tx, orderID)
-	if err != nil {
-		return err
-	}
-	rec := decide(stored, cancelled)
-	if rec.Payment != nil {
-		if err := insertPayment(ctx, tx, *rec.Payment); err != nil {
+// startCharge locks orderID in tx, records eventID as processed and
+// reads, after the lock, the order's cancellation and its payment as
+// stored (nil when none), all in one round trip. recorded is false for an
+// event recorded before.
+func startCharge(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, eventID string) (recorded, cancelled bool, stored *payments.Payment, err error) {
+	b := &pgx.Batch{}
+	b.Queue(lockOrderQuery, orderID).Exec(func(pgconn.CommandTag) error { return nil })
+	b.Queue(`INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, ConsumerName, eventID).
+		Exec(func(tag pgconn.CommandTag) error {
+			recorded = tag.RowsAffected() == 1
+			return nil
+		})
+	b.Queue(orderCancelledQuery, orderID).QueryRow(func(row pgx.Row) error { return row.Scan(&cancelled) })
+	b.Queue(paymentOfOrderQuery, orderID).QueryRow(func(row pgx.Row) error {
+		p, err := scanPayment(row)
+		switch {
+		case err == nil:
+			stored = &p
+		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return false, false, nil, fmt.Errorf("lock and read order %s: %w", orderID, err)
 	}
-	return addEvents(ctx, tx, rec.Events)
+	return recorded, cancelled, stored, nil
 }
 
 func insertPayment(ctx context.Context, tx pgx.Tx, p payments.Payment) error {
@@ -76,9 +96,10 @@ func insertPayment(ctx context.Context, tx pgx.Tx, p payments.Payment) error {
 		lines = []payments.Line{}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO payments
-		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines, traceparent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines, telemetry.Traceparent(ctx))
+		(id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents, currency, lines, traceparent, provider, approval_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce(NULLIF($11, ''), 'stripe'), $12)`,
+		p.ID, p.OrderID, p.UserID, p.IntentID, p.ClientSecret, p.Status, p.AmountCents, p.Currency, lines, telemetry.Traceparent(ctx),
+		p.Provider, p.ApprovalURL)
 	return err
 }
 
@@ -164,6 +185,8 @@ type paymentRow struct {
 	UserID         uuid.UUID `db:"user_id"`
 	IntentID       string    `db:"payment_intent_id"`
 	ClientSecret   string    `db:"client_secret"`
+	Provider       string    `db:"provider"`
+	ApprovalURL    string    `db:"approval_url"`
 	Status         string    `db:"status"`
 	AmountCents    int64     `db:"amount_cents"`
 	RefundedCents  int64     `db:"refunded_cents"`
@@ -176,7 +199,7 @@ type paymentRow struct {
 func (r paymentRow) payment() payments.Payment {
 	return payments.Payment{
 		ID: r.ID, OrderID: r.OrderID, UserID: r.UserID, IntentID: r.IntentID, ClientSecret: r.ClientSecret,
-		Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
+		Provider: r.Provider, ApprovalURL: r.ApprovalURL, Status: payments.Status(r.Status), AmountCents: r.AmountCents, RefundedCents: r.RefundedCents,
 		Currency: r.Currency, FailureMessage: deref(r.FailureMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		Refunds: []payments.Refund{},
 	}
@@ -197,7 +220,7 @@ func (r refundRow) refund() payments.Refund {
 
 // PaymentsOfOrder lists an order's payments with their refunds.
 func (s *Store) PaymentsOfOrder(ctx context.Context, orderID uuid.UUID) ([]payments.Payment, error) {
-	out, err := listOf(ctx, s.pool, paymentRow.payment, `SELECT id, order_id, user_id, payment_intent_id, client_secret, status, amount_cents,
+	out, err := listOf(ctx, s.pool, paymentRow.payment, `SELECT id, order_id, user_id, payment_intent_id, client_secret, provider, approval_url, status, amount_cents,
 			refunded_cents, currency, failure_message, created_at, updated_at
 		FROM payments WHERE order_id = $1 ORDER BY created_at, id`, orderID)
 	if err != nil {

@@ -16,7 +16,7 @@ func scanRefund(row pgx.Row) (payments.Refund, error) {
 	var r payments.Refund
 	var requestHash, answered *string
 	err := row.Scan(&r.ID, &r.PaymentID, &r.AmountCents, &r.Currency, &r.Status, &r.CreatedAt,
-		&r.IntentID, &requestHash, &answered)
+		&r.IntentID, &requestHash, &answered, &r.Provider)
 	r.RequestHash, r.AnsweredStatus = deref(requestHash), deref(answered)
 	return r, err
 }
@@ -31,7 +31,7 @@ func deref(s *string) string {
 // refundColumns are read from refunds r joined with their payment p.
 const (
 	refundColumns = `r.id, r.payment_id, r.amount_cents, r.currency, r.status, r.created_at,
-		p.payment_intent_id, r.request_hash, r.answered_status`
+		p.payment_intent_id, r.request_hash, r.answered_status, p.provider`
 	fromRefunds = ` FROM refunds r JOIN payments p ON p.id = r.payment_id `
 )
 

@@ -88,10 +88,37 @@ func (s *Store) Method(ctx context.Context, userID, id uuid.UUID) (payments.Meth
 		`SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND id = $2`, userID, id)
 }
 
-// DefaultMethod returns userID's default card, or payments.ErrMethodNotFound.
-func (s *Store) DefaultMethod(ctx context.Context, userID uuid.UUID) (payments.Method, error) {
-	return oneMethod(ctx, s.pool, "read default payment method of "+userID.String(),
-		`SELECT `+methodColumns+` FROM payment_methods WHERE user_id = $1 AND is_default`, userID)
+// Payer implements payments.Store in one round trip. A card saved
+// before its customer cannot be, as AddMethod saves the customer first;
+// a missing customer reads as no card.
+func (s *Store) Payer(ctx context.Context, orderID, userID uuid.UUID) (payments.Payer, error) {
+	var p payments.Payer
+	var r struct {
+		ID         *uuid.UUID
+		ProviderID *string
+		Brand      *string
+		Last4      *string
+		ExpMonth   *int
+		ExpYear    *int
+		IsDefault  *bool
+		CreatedAt  *time.Time
+		CustomerID *string
+	}
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1),
+			m.id, m.stripe_payment_method_id, m.brand, m.last4, m.exp_month, m.exp_year, m.is_default, m.created_at, c.stripe_customer_id
+		FROM (SELECT $2::uuid AS user_id) u
+		LEFT JOIN customers c ON c.user_id = u.user_id
+		LEFT JOIN payment_methods m ON m.user_id = c.user_id AND m.is_default`, orderID, userID).
+		Scan(&p.OrderCancelled, &r.ID, &r.ProviderID, &r.Brand, &r.Last4, &r.ExpMonth, &r.ExpYear, &r.IsDefault, &r.CreatedAt, &r.CustomerID)
+	if err != nil {
+		return payments.Payer{}, fmt.Errorf("read payer of order %s: %w", orderID, err)
+	}
+	if r.ID != nil {
+		m := methodRow{ID: *r.ID, ProviderID: *r.ProviderID, Brand: *r.Brand, Last4: *r.Last4,
+			ExpMonth: *r.ExpMonth, ExpYear: *r.ExpYear, IsDefault: *r.IsDefault, CreatedAt: *r.CreatedAt}.method()
+		p.Card, p.CustomerID = &m, *r.CustomerID
+	}
+	return p, nil
 }
 
 // Customer returns userID's Stripe customer id, or payments.ErrNotFound.

@@ -24,15 +24,9 @@ import (
 	"github.com/daprshop/daprshop/services/platform/apperr"
 )
 
-// SidecarURL is the base URL at which the sidecar on daprHTTPPort invokes
-// the HTTPEndpoint named endpoint; stripe-go appends /v1/….
-func SidecarURL(daprHTTPPort int, endpoint string) string {
-	return fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, endpoint)
-}
-
 // Options configure a Client.
 type Options struct {
-	BaseURL   string // SidecarURL, or Stripe itself
+	BaseURL   string // sidecar.EndpointURL (stripe-go appends /v1/…), or Stripe itself
 	SecretKey string
 	// DaprAPIToken is sent to the sidecar on every call.
 	DaprAPIToken string

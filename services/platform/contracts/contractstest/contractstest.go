@@ -33,7 +33,6 @@ var samples embed.FS
 func payloads() map[string]reflect.Type {
 	return map[string]reflect.Type{
 		contracts.TopicUserRegistered:        reflect.TypeFor[contracts.UserRegisteredV1](),
-		contracts.TopicInventoryReserved:     reflect.TypeFor[contracts.InventoryReservationV1](),
 		contracts.TopicInventoryReleased:     reflect.TypeFor[contracts.InventoryReservationV1](),
 		contracts.TopicInventoryRestocked:    reflect.TypeFor[contracts.InventoryReservationV1](),
 		contracts.TopicInventoryLowStock:     reflect.TypeFor[contracts.LowStockV1](),

@@ -14,8 +14,9 @@ import (
 	"github.com/daprshop/daprshop/services/products/internal/catalog"
 )
 
-// newReservationEvent is the payload of inventory.reserved,
-// inventory.released and inventory.restocked for r.
+// newReservationEvent is the payload of inventory.released and
+// inventory.restocked for r. Holding stock announces nothing: no service
+// consumes it, and the order.created that follows says the same.
 func newReservationEvent(r catalog.Reservation) contracts.InventoryReservationV1 {
 	e := contracts.InventoryReservationV1{OrderID: r.OrderID, Lines: make([]contracts.InventoryLineV1, len(r.Lines))}
 	for i, l := range r.Lines {
@@ -227,9 +228,6 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.
 				VALUES ($1, $2, $3, $4, $5)`, orderID, l.ProductID, l.Quantity, l.UnitPriceCents, l.Currency); err != nil {
 				return err
 			}
-		}
-		if _, err := outbox.Add(ctx, tx, contracts.TopicInventoryReserved, newReservationEvent(res)); err != nil {
-			return err
 		}
 		for _, e := range lowStock {
 			if err := addLowStock(ctx, tx, e); err != nil {

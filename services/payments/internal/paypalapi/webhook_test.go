@@ -1,0 +1,140 @@
+package paypalapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/paypalapi"
+	"github.com/daprshop/daprshop/services/platform/apperr"
+)
+
+func transmission(d delivery) paypalapi.Transmission {
+	return paypalapi.Transmission{
+		ID: d.header.Get("Paypal-Transmission-Id"), Time: d.header.Get("Paypal-Transmission-Time"),
+		Sig: d.header.Get("Paypal-Transmission-Sig"), CertURL: d.header.Get("Paypal-Cert-Url"), AuthAlgo: d.header.Get("Paypal-Auth-Algo"),
+	}
+}
+
+func TestWebhookVerification(t *testing.T) {
+	em := startEmulator(t)
+	c := em.client(t)
+	ctx := context.Background()
+	created := newOrder(t, c, 700, "EUR")
+	em.control(t, http.MethodPost, "/_emulator/orders/"+created.ID+"/approve")
+	approved := em.next(t, "CHECKOUT.ORDER.APPROVED")
+	_, err := c.Capture(ctx, "capture-"+created.ID, created.ID)
+	require.NoError(t, err)
+	completed := em.next(t, "PAYMENT.CAPTURE.COMPLETED")
+
+	fetched := 0
+	verifier := func(webhookID string, roots string, now time.Time) *paypalapi.Webhooks {
+		fetch := paypalapi.FetchCertVia(http.DefaultClient, em.url, "")
+		return paypalapi.NewWebhooks(paypalapi.WebhookOptions{
+			WebhookID: webhookID, Tolerance: 5 * time.Minute, Roots: paypalapi.RootsFrom(roots), Now: func() time.Time { return now },
+			FetchCert: func(ctx context.Context, path string) ([]byte, error) { fetched++; return fetch(ctx, path) },
+		})
+	}
+	good := verifier(em.secrets["paypal-webhook-id"], em.caFile, time.Now())
+
+	t.Run("a delivery of the emulator", func(t *testing.T) {
+		evt, err := good.Parse(ctx, approved.body, transmission(approved))
+		require.NoError(t, err)
+		assert.Equal(t, "CHECKOUT.ORDER.APPROVED", evt.Type)
+		assert.Equal(t, &payments.Intent{ID: created.ID, Status: payments.IntentAwaitingCapture}, evt.Intent)
+		evt, err = good.Parse(ctx, completed.body, transmission(completed))
+		require.NoError(t, err)
+		assert.Equal(t, &payments.Intent{ID: created.ID, Status: payments.IntentSucceeded}, evt.Intent, "a capture names its order")
+		assert.Equal(t, 1, fetched, "the certificate is fetched once")
+	})
+
+	refused := []struct {
+		name     string
+		verifier *paypalapi.Webhooks
+		body     []byte
+		edit     func(*paypalapi.Transmission)
+	}{
+		{"a forged body", good, []byte(strings.Replace(string(completed.body), "COMPLETED", "COMPLETED ", 1)), nil},
+		{"another delivery's signature", good, completed.body, func(tr *paypalapi.Transmission) { tr.Sig = transmission(approved).Sig }},
+		{"another transmission id", good, completed.body, func(tr *paypalapi.Transmission) { tr.ID = uuid.NewString() }},
+		{"no signature", good, completed.body, func(tr *paypalapi.Transmission) { tr.Sig = "" }},
+		{"another algorithm", good, completed.body, func(tr *paypalapi.Transmission) { tr.AuthAlgo = "SHA1withRSA" }},
+		{"a replay past the tolerance", verifier(em.secrets["paypal-webhook-id"], em.caFile, time.Now().Add(6*time.Minute)), completed.body, nil},
+		{"a transmission time from the future", verifier(em.secrets["paypal-webhook-id"], em.caFile, time.Now().Add(-6*time.Minute)), completed.body, nil},
+		{"another webhook's id", verifier("WH-OTHER", em.caFile, time.Now()), completed.body, nil},
+		{"a certificate the CA did not issue", verifier(em.secrets["paypal-webhook-id"], "", time.Now()), completed.body, nil},
+		{"a certificate URL off PayPal's hosts", good, completed.body, func(tr *paypalapi.Transmission) {
+			tr.CertURL = strings.Replace(tr.CertURL, "api.sandbox.paypal.com", "api.sandbox.paypal.com.evil.test", 1)
+		}},
+		{"a certificate URL over http", good, completed.body, func(tr *paypalapi.Transmission) {
+			tr.CertURL = strings.Replace(tr.CertURL, "https://", "http://", 1)
+		}},
+		{"a certificate URL with a port", good, completed.body, func(tr *paypalapi.Transmission) {
+			tr.CertURL = strings.Replace(tr.CertURL, "paypal.com/", "paypal.com:8443/", 1)
+		}},
+		{"a certificate URL elsewhere on PayPal's host", good, completed.body, func(tr *paypalapi.Transmission) {
+			tr.CertURL = strings.Replace(tr.CertURL, "/v1/notifications/certs/", "/v1/other/", 1)
+		}},
+		{"a certificate that does not exist", good, completed.body, func(tr *paypalapi.Transmission) { tr.CertURL += "X" }},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := transmission(completed)
+			if tc.edit != nil {
+				tc.edit(&tr)
+			}
+			_, err := tc.verifier.Parse(ctx, tc.body, tr)
+			require.Error(t, err)
+			assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+		})
+	}
+	t.Run("certificates not yet known are fetched once per interval", func(t *testing.T) {
+		// Forged deliveries naming certificates that do not exist must not
+		// each cost a fetch through the paypal endpoint, whose breaker
+		// would open for every PayPal call.
+		now, fetches := time.Now(), 0
+		fetch := paypalapi.FetchCertVia(http.DefaultClient, em.url, "")
+		w := paypalapi.NewWebhooks(paypalapi.WebhookOptions{
+			WebhookID: em.secrets["paypal-webhook-id"], Tolerance: time.Hour, Roots: paypalapi.RootsFrom(em.caFile),
+			Now:       func() time.Time { return now },
+			FetchCert: func(ctx context.Context, path string) ([]byte, error) { fetches++; return fetch(ctx, path) },
+		})
+		forged := func(name string) error {
+			tr := transmission(completed)
+			tr.CertURL = tr.CertURL[:strings.LastIndex(tr.CertURL, "/")+1] + name
+			_, err := w.Parse(ctx, completed.body, tr)
+			return err
+		}
+		for i := range 20 {
+			err := forged(fmt.Sprintf("CERT-FORGED-%d", i))
+			assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+		}
+		assert.Equal(t, 1, fetches, "one fetch for twenty unknown certificates at once")
+		now = now.Add(5 * time.Second)
+		_, err := w.Parse(ctx, completed.body, transmission(completed))
+		require.NoError(t, err, "the real certificate is fetched once the interval has passed")
+		assert.Equal(t, 2, fetches)
+	})
+	// A certificate URL whose path would leave the certificates' folder on
+	// the host it is fetched from, or break the request, is refused before
+	// anything is fetched.
+	for _, path := range []string{"../../v1.0/secrets/secretstore/bulk", "%2E%2E/%2E%2E/v1.0/metadata", "%25zz", "CERT%3Fa=b", "CERT?a=b", "CERT#x", ".hidden", ""} {
+		t.Run("a certificate URL ending "+path, func(t *testing.T) {
+			tr := transmission(completed)
+			tr.CertURL = tr.CertURL[:strings.LastIndex(tr.CertURL, "/")+1] + path
+			before := fetched
+			_, err := good.Parse(ctx, completed.body, tr)
+			require.Error(t, err)
+			assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+			assert.Equal(t, before, fetched, "nothing fetched")
+		})
+	}
+}
