@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -161,13 +162,35 @@ func (p *probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// freePort picks a port no other test picked, below the kernel's ephemeral
+// range (32768–60999): a port the kernel hands out is free when picked, but
+// an outgoing connection of the busy suite can take it before the process
+// it was picked for listens on it.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	pickedPorts.Lock()
+	defer pickedPorts.Unlock()
+	for range 1000 {
+		port := 20000 + mathrand.IntN(10000)
+		if pickedPorts.ports[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		pickedPorts.ports[port] = true
+		return port
+	}
+	t.Fatal("no free port in 20000–29999")
+	return 0
 }
+
+var pickedPorts = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // startProbe serves a probe app and starts its sidecar, stopped at the end
 // of the test.
@@ -196,20 +219,32 @@ func startProbe(t *testing.T, id string) *probe {
 	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 		logFile.Close()
 	})
-	require.Eventually(t, func() bool {
+	ready := time.NewTimer(60 * time.Second)
+	defer ready.Stop()
+	for {
 		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.daprPort))
-		if err != nil {
-			return false
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent {
+				return p
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusNoContent
-	}, 60*time.Second, 100*time.Millisecond, "sidecar of %s ready (log: .run/e2e-%s.log)", id, id)
-	return p
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("sidecar of %s exited (%v):\n%s", id, err, tail(logFile.Name(), 20))
+		case <-ready.C:
+			t.Fatalf("sidecar of %s not ready in 60 s:\n%s", id, tail(logFile.Name(), 20))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // waitSubscribed publishes on topic until every probe has received one of

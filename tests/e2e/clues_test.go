@@ -22,12 +22,13 @@ var logTime = regexp.MustCompile(`"time":"([0-9T:.+Z-]+)"`)
 var anID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{16,}`)
 
 // errorSummary lists the distinct error lines of the suite's logs (the
-// runner's and those of processes the tests restarted), each with how
+// runner's, those of processes the tests restarted and the probes'), each with how
 // often and between which times it was logged: a failed CI run keeps only
 // this output, and a process's errors are often the cause of a failure
 // that shows elsewhere (a 503 at the gateway, say).
 func errorSummary(runDir string, limit int) string {
-	logs, _ := filepath.Glob(filepath.Join(runDir, "e2e-restarted-*.log"))
+	// e2e-restarted-*: processes the tests restarted; e2e-e2e-*: probe sidecars.
+	logs, _ := filepath.Glob(filepath.Join(runDir, "e2e-*.log"))
 	logs = append([]string{filepath.Join(runDir, "e2e.log")}, logs...)
 	type seen struct {
 		first, last string
