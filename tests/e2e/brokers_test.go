@@ -215,7 +215,7 @@ func startProbe(t *testing.T, id string) *probe {
 		"--dapr-internal-grpc-port", strconv.Itoa(freePort(t)), "--metrics-port", strconv.Itoa(freePort(t)),
 		"--dapr-listen-addresses", "127.0.0.1", "--dapr-internal-grpc-listen-address", "127.0.0.1",
 		"--resources-path", probeResources(t, id),
-		"--log-level", "warn")
+		"--log-level", "warn", "--log-as-json")
 	cmd.Env = append(os.Environ(), "DAPR_HOST_IP=127.0.0.1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start())
