@@ -71,6 +71,27 @@ func TestCatalog(t *testing.T) {
 		assert.Equal(t, product, got)
 	})
 
+	t.Run("an anonymous reader holding the current copy gets a 304 without a body", func(t *testing.T) {
+		first := call(t, http.MethodGet, gatewayURL+path, nil)
+		require.Equal(t, http.StatusOK, first.Status)
+		etag := first.Header.Get("ETag")
+		require.NotEmpty(t, etag, "a cacheable read names its representation")
+		assert.Equal(t, "public, max-age=1", first.Header.Get("Cache-Control"))
+
+		again := call(t, http.MethodGet, gatewayURL+path, nil, "If-None-Match", etag)
+		assert.Equal(t, http.StatusNotModified, again.Status)
+		assert.Empty(t, again.Body)
+		assert.Equal(t, etag, again.Header.Get("ETag"))
+
+		other := call(t, http.MethodGet, gatewayURL+path, nil, "If-None-Match", `"some-other-copy"`)
+		assert.Equal(t, http.StatusOK, other.Status, "a stale copy gets the whole answer")
+		assert.Equal(t, first.Body, other.Body)
+
+		withToken := call(t, http.MethodGet, gatewayURL+path, nil, "If-None-Match", etag, "Authorization", customer)
+		assert.Equal(t, http.StatusOK, withToken.Status, "a read with credentials never comes from the shared cache")
+		assert.Empty(t, withToken.Header.Get("ETag"))
+	})
+
 	t.Run("a new price shows at once, though the old one was cached", func(t *testing.T) {
 		for range 2 {
 			var got catalogProduct

@@ -171,7 +171,7 @@ func answered(op string, status int, body []byte, want ...int) error {
 // categories' ids by slug.
 func seedCategories(ctx context.Context, c *apiclient.ClientWithResponses) (map[string]uuid.UUID, error) {
 	ids := map[string]uuid.UUID{}
-	existing, err := c.ListCategoriesWithResponse(ctx)
+	existing, err := c.ListCategoriesWithResponse(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list categories: %w", err)
 	}
