@@ -394,9 +394,9 @@ func TestDeadLetters(t *testing.T) {
 		effects string
 	}{
 		{paymentsLetter, paymentsDB, `SELECT (SELECT count(*) FROM payments WHERE order_id = $1::uuid)
-			+ (SELECT count(*) FROM outbox WHERE payload->>'order_id' = $1)`},
+			+ (SELECT count(*) FROM outbox WHERE payload->>'order_id' = $1::text)`},
 		{productsLetter, productsDB, `SELECT (SELECT count(*) FROM reservations WHERE order_id = $1::uuid)
-			+ (SELECT count(*) FROM outbox WHERE payload->>'order_id' = $1)`},
+			+ (SELECT count(*) FROM outbox WHERE payload->>'order_id' = $1::text)`},
 	} {
 		t.Run("a replay by id applies "+tc.letter.Service+"'s letter once", func(t *testing.T) {
 			effects := func(t *testing.T) int {
