@@ -3,11 +3,14 @@ package deploy
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // deliveryRoom is what the deliveries themselves may take, beside the
@@ -110,4 +113,40 @@ func TestWorstBackoff(t *testing.T) {
 			assert.InDelta(t, tt.want, got, float64(time.Millisecond))
 		})
 	}
+}
+
+// TestWorkersRetryNoAppAnswer: the workers list and replay every service's
+// dead letters through their sidecar, and daprd 1.14 retries every app
+// answer outside 200-399 of a target with a retry policy, so an unknown
+// letter's 404 took seconds. No Resiliency of the workers' sidecar targets
+// an app or sets a default app retry: app answers come back at once, and
+// daprd's built-in retries of an unreachable sidecar, which apply only to
+// apps no policy targets, stay. Checked locally and in the cluster.
+func TestWorkersRetryNoAppAnswer(t *testing.T) {
+	check := func(t *testing.T, resiliencies map[string]*resiliency) {
+		t.Helper()
+		scoped := 0
+		for name, r := range resiliencies {
+			if len(r.Scopes) > 0 && !slices.Contains(r.Scopes, contracts.AppWorkers) {
+				continue
+			}
+			scoped++
+			assert.Empty(t, r.Spec.Targets.Apps, "Resiliency %s targets apps from the workers' sidecar", name)
+			for policy := range r.Spec.Policies.Retries {
+				assert.NotContains(t, []string{"DefaultAppRetryPolicy", "DefaultRetryPolicy"}, policy,
+					"Resiliency %s retries every app answer from the workers' sidecar", name)
+			}
+		}
+		assert.NotZero(t, scoped, "a Resiliency applies to the workers' sidecar")
+	}
+	t.Run("local", func(t *testing.T) {
+		resiliencies := map[string]*resiliency{}
+		for _, d := range loadDir(t, localResiliency) {
+			if r, ok := d.Obj.(*resiliency); ok {
+				resiliencies[r.Metadata.Name] = r
+			}
+		}
+		check(t, resiliencies)
+	})
+	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.resiliencies) })
 }

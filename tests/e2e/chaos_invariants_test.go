@@ -216,7 +216,7 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 	}
 	type started struct {
 		letter deadLetterJSON
-		since  time.Time
+		before *time.Time // its last replay before this one
 	}
 	var pending []started
 	for app, db := range chaosConsumers {
@@ -247,15 +247,13 @@ func (c *chaos) replayDeadLetters(t *testing.T) int {
 				continue
 			}
 			c.replayedAt[l.ID] = time.Now()
-			// The database's clock stamps the replay: a second is room for
-			// the clocks' disagreement.
-			pending = append(pending, started{l, time.Now().Add(-time.Second)})
+			pending = append(pending, started{l, deadLetters{}.lastReplay(t, c.db(t, db), l)})
 			deadLetters{}.startReplay(t, l.ID)
 		}
 	}
 	replayed := 0
 	for _, p := range pending {
-		l := deadLetters{}.ran(t, c.db(t, chaosConsumers[p.letter.Service]), p.letter, p.since)
+		l := deadLetters{}.ran(t, c.db(t, chaosConsumers[p.letter.Service]), p.letter, p.before)
 		switch {
 		case l.Status == "replayed":
 			replayed++

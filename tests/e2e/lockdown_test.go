@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
+	"github.com/daprshop/daprshop/services/platform/server"
 )
 
 // Sidecar ports of dapr.yaml.
@@ -160,6 +162,8 @@ func TestSidecarLockdown(t *testing.T) {
 		{"orders delivering order.created to products", ordersSidecar, "/v1.0/invoke/products/method/events/order.created", placed},
 		{"the gateway running orders' expiry", gatewaySidecarHTTP, "/v1.0/invoke/orders/method/internal/orders/expire", ""},
 		{"the gateway running a workers job", gatewaySidecarHTTP, "/v1.0/invoke/workers/method/cron-purge", ""},
+		// Orders reserves and releases; only order.paid commits.
+		{"orders committing a reservation", ordersSidecar, "/v1.0/invoke/products/method/internal/reservations/" + order.ID + "/commit", ""},
 	} {
 		t.Run("access control refuses "+tc.name, func(t *testing.T) {
 			defer unchanged(t)()
@@ -170,6 +174,22 @@ func TestSidecarLockdown(t *testing.T) {
 				assert.Equal(t, "ERR_DIRECT_INVOKE", e.ErrorCode)
 				assert.Contains(t, e.Message, "access control policy has denied access")
 			}
+		})
+	}
+
+	// Behind the policy, products serves orders no more than orders calls:
+	// a request its sidecar would deliver from orders (app token, caller
+	// orders) finds no route to read or commit a reservation.
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/internal/reservations/" + order.ID + "/commit"},
+		{http.MethodGet, "/internal/reservations/" + order.ID},
+	} {
+		t.Run("products serves orders no "+tc.method+" "+strings.Replace(tc.path, order.ID, "{order_id}", 1), func(t *testing.T) {
+			defer unchanged(t)()
+			resp := call(t, tc.method, "http://127.0.0.1:3002"+tc.path, nil,
+				"dapr-api-token", sys.env["APP_API_TOKEN"], server.HeaderCallerAppID, contracts.AppOrders)
+			assert.Equal(t, http.StatusNotFound, resp.Status, "%s", redacted(resp.Body))
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 		})
 	}
 }

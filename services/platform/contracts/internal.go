@@ -18,9 +18,8 @@ const (
 // caller invokes the same path, so neither can drift from the other (the
 // access policies in config/access list them too).
 const (
-	// products, for the orders' checkout: hold stock for an order, then
-	// read, commit or release the reservation under
-	// ReservationsPath/{order_id}[/commit|/release].
+	// products, for the orders' checkout: hold stock for an order, and
+	// release it under ReservationsPath/{order_id}/release.
 	ReservationsPath   = "/internal/reservations"
 	ReservationsCaller = AppOrders
 

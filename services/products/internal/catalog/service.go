@@ -51,11 +51,6 @@ type Store interface {
 	// Reserve holds every line or none (an InsufficientStock error);
 	// reserving again for an order returns its first reservation.
 	Reserve(ctx context.Context, orderID uuid.UUID, lines []Line) (Reservation, error)
-	// Reservation returns an order's reservation or ErrNoReservation.
-	Reservation(ctx context.Context, orderID uuid.UUID) (Reservation, error)
-	// Commit settles a reservation as paid; again is a no-op. It returns
-	// ErrNoReservation or ErrReleased.
-	Commit(ctx context.Context, orderID uuid.UUID) (Reservation, error)
 	// Release returns held stock to available; again is a no-op. It
 	// returns ErrNoReservation or ErrCommitted.
 	Release(ctx context.Context, orderID uuid.UUID) (Reservation, error)
@@ -169,16 +164,6 @@ func (s *Service) LowStock(ctx context.Context) ([]LowStock, error) {
 // Reserve holds stock for an order. Errors as Store.Reserve.
 func (s *Service) Reserve(ctx context.Context, orderID uuid.UUID, lines []Line) (Reservation, error) {
 	return s.store.Reserve(ctx, orderID, lines)
-}
-
-// Reservation returns an order's reservation or ErrNoReservation.
-func (s *Service) Reservation(ctx context.Context, orderID uuid.UUID) (Reservation, error) {
-	return s.store.Reservation(ctx, orderID)
-}
-
-// Commit settles an order's reservation as paid. Errors as Store.Commit.
-func (s *Service) Commit(ctx context.Context, orderID uuid.UUID) (Reservation, error) {
-	return s.store.Commit(ctx, orderID)
 }
 
 // Release returns an order's held stock. Errors as Store.Release.

@@ -52,8 +52,6 @@ func (h *Handler) Register(app fiber.Router) {
 
 	orders := server.OnlyCallers(contracts.ReservationsCaller)
 	app.Post(contracts.ReservationsPath, orders, h.reserve)
-	app.Get(contracts.ReservationsPath+"/:order_id", orders, h.getReservation)
-	app.Post(contracts.ReservationsPath+"/:order_id/commit", orders, h.commit)
 	app.Post(contracts.ReservationsPath+"/:order_id/release", orders, h.release)
 
 	app.Get(contracts.LowStockPath, server.OnlyCallers(contracts.LowStockCaller), h.lowStock)

@@ -247,6 +247,11 @@ func TestInternalReservations(t *testing.T) {
 	assert.Equal(t, http.StatusOK, released.Status)
 	assert.Equal(t, "released", released.Object["status"])
 	assert.Equal(t, float64(4), f.Get(t, path, "").Object["available"], "releasing invalidated the cached product")
-	assert.Equal(t, http.StatusConflict, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "", fromOrders...).Status)
-	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/commit", "", "", fromOrders...).Status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+uuid.NewString()+"/release", "", "", fromOrders...).Status)
+
+	// Only order.paid commits a reservation, and nothing reads one back:
+	// neither is served to orders, or to anyone.
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodPost, contracts.ReservationsPath+"/"+order+"/commit", "", "", fromOrders...).Status)
+	assert.Equal(t, http.StatusNotFound, f.Send(t, http.MethodGet, contracts.ReservationsPath+"/"+order, "", "", fromOrders...).Status)
+	assert.Equal(t, float64(4), f.Get(t, path, "").Object["available"], "the reservation stayed released")
 }

@@ -9,20 +9,19 @@ import (
 )
 
 // This file serves contracts.ReservationsPath, where the orders service
-// holds, commits and releases stock by Dapr service invocation
+// holds and releases stock by Dapr service invocation
 // (invoke/products/method/internal/...). The gateway routes no /internal
 // path, and the app token check lets only the products sidecar in, so
 // these routes carry no user token:
 //
 //	POST /internal/reservations {order_id, lines: [{product_id, quantity}]}
 //	     → 200 reservation with unit prices; 409 insufficient_stock {product_ids}
-//	GET  /internal/reservations/{order_id} → 200 reservation; 404
-//	POST /internal/reservations/{order_id}/commit  → 200; 404; 409 reservation_released
 //	POST /internal/reservations/{order_id}/release → 200; 404; 409 reservation_committed
 //
 // Each is idempotent per order id, so Dapr's retries are safe: reserving
-// again answers the first reservation, committing or releasing again
-// answers the settled one.
+// again answers the first reservation, releasing again answers the
+// released one. A paid order's reservation is committed by its
+// order.paid event, never by invocation.
 
 type reserveRequest struct {
 	OrderID string        `json:"order_id" validate:"required,uuid"`
@@ -80,30 +79,6 @@ func orderID(c *fiber.Ctx) (uuid.UUID, error) {
 		return uuid.Nil, catalog.ErrNoReservation
 	}
 	return id, nil
-}
-
-func (h *Handler) getReservation(c *fiber.Ctx) error {
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	r, err := h.catalog.Reservation(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newReservationResponse(r))
-}
-
-func (h *Handler) commit(c *fiber.Ctx) error {
-	id, err := orderID(c)
-	if err != nil {
-		return err
-	}
-	r, err := h.catalog.Commit(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(newReservationResponse(r))
 }
 
 func (h *Handler) release(c *fiber.Ctx) error {

@@ -242,20 +242,6 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, lines []catalog.
 	return res, nil
 }
 
-// Reservation returns the reservation of an order or catalog.ErrNoReservation.
-func (s *Store) Reservation(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
-	var res catalog.Reservation
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		res, err = reservation(ctx, tx, orderID, false)
-		return err
-	})
-	if err != nil {
-		return catalog.Reservation{}, fmt.Errorf("get reservation of order %s: %w", orderID, err)
-	}
-	return res, nil
-}
-
 func reservation(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, lock bool) (catalog.Reservation, error) {
 	res := catalog.Reservation{OrderID: orderID}
 	query := `SELECT status FROM reservations WHERE order_id = $1`
@@ -338,14 +324,6 @@ func settle(ctx context.Context, tx pgx.Tx, orderID uuid.UUID, to catalog.Reserv
 	return res, nil
 }
 
-// Commit settles an order's held stock once it is paid: the units leave
-// on hand and reserved together, so available does not move. Committing
-// again is a no-op; it returns catalog.ErrReleased for a released
-// reservation and catalog.ErrNoReservation for an unknown order.
-func (s *Store) Commit(ctx context.Context, orderID uuid.UUID) (catalog.Reservation, error) {
-	return s.settleInTx(ctx, orderID, catalog.Committed)
-}
-
 // Release returns an order's held stock to available. Releasing again is
 // a no-op; it returns catalog.ErrCommitted for a committed reservation and
 // catalog.ErrNoReservation for an unknown order.
@@ -363,7 +341,7 @@ func (s *Store) settleInTx(ctx context.Context, orderID uuid.UUID, to catalog.Re
 	return res, err
 }
 
-// SettleOnce is Commit, Release or a restock (to) in the transaction that
+// SettleOnce is a commit, Release or a restock (to) in the transaction that
 // records eventID as processed by ConsumerName; an event already recorded
 // changes nothing. A settling error is recorded as the event's outcome
 // when accept turns it into nil.
