@@ -267,7 +267,7 @@ test('a declined card cancels the order and gives the stock back; a paid order i
   await expect(page.getByRole('alert')).toContainText('Not possible right now');
 });
 
-test('check out with PayPal: approve at PayPal, come back, see the order paid', async ({ page }, info) => {
+test('check out with PayPal: approve at PayPal, come back, see the order paid; a declined one says to pay with PayPal again', async ({ page }, info) => {
   const [teapot] = products();
   const email = `paypal-${info.project.name}-${Date.now()}@example.com`;
   await page.goto('/');
@@ -284,4 +284,18 @@ test('check out with PayPal: approve at PayPal, come back, see the order paid', 
   await expect(page.getByTestId('order-status')).toHaveText('paid', { timeout: 60_000 });
   await expect(page.getByRole('link', { name: 'Pay with PayPal' })).toHaveCount(0);
   await shot(page, info, 'paypal-paid');
+
+  // A declined PayPal payment cancels the order, and the page speaks of PayPal, not of cards.
+  await buy(page, teapot.name, 1, 'PayPal');
+  const declined = page.url();
+  await page.getByRole('link', { name: 'Pay with PayPal' }).click({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Approve with a funding source that will be declined' }).click();
+  await expect(page).toHaveURL(/#\/orders$/);
+  await page.goto(declined);
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Payment declined: PayPal declined the payment.', { timeout: 60_000 });
+  await expect(alert.getByRole('link', { name: 'Pay with PayPal again or choose another payment' })).toBeVisible();
+  await expect(alert).not.toContainText('card');
+  await expect(page.getByTestId('order-status')).toHaveText('cancelled');
+  await shot(page, info, 'paypal-declined');
 });
