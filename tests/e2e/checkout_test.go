@@ -35,10 +35,16 @@ func (s shop) send(t *testing.T, method, path, auth, body string, headers ...str
 // newProduct creates a product with stock and returns its id.
 func (s shop) newProduct(t *testing.T, priceCents, stock int) string {
 	t.Helper()
+	return s.newProductIn(t, priceCents, "USD", stock)
+}
+
+// newProductIn is newProduct priced in currency.
+func (s shop) newProductIn(t *testing.T, priceCents int, currency string, stock int) string {
+	t.Helper()
 	suffix := strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 	resp, err := api.CreateProductWithResponse(ctx(t), apiclient.ProductInput{
 		SKU: "CO-" + suffix, Name: "Checkout item " + suffix, Description: new("e2e"),
-		PriceCents: int64(priceCents), Currency: new("USD"), InitialStock: stock,
+		PriceCents: int64(priceCents), Currency: new(currency), InitialStock: stock,
 	}, as(s.admin))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, resp.StatusCode(), "create product: %s", resp.Body)

@@ -132,9 +132,9 @@ func (pp paypal) holdWebhooks() (release func()) {
 	return release
 }
 
-// order reads a PayPal order as PayPal has it, with an access token of
-// the shop's credentials.
-func (pp paypal) order(id string) (status string, captures []string, refunded []string) {
+// read reads PayPal order id as PayPal has it into v, with an access
+// token of the shop's credentials.
+func (pp paypal) read(id string, v any) {
 	pp.t.Helper()
 	basic := base64.StdEncoding.EncodeToString([]byte(sys.secrets["paypal-client-id"] + ":" + sys.secrets["paypal-client-secret"]))
 	tok := call(pp.t, http.MethodPost, "http://"+paypalAddr+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"),
@@ -146,6 +146,13 @@ func (pp paypal) order(id string) (status string, captures []string, refunded []
 	tok.JSON(pp.t, &token)
 	resp := call(pp.t, http.MethodGet, "http://"+paypalAddr+"/v2/checkout/orders/"+id, nil, "Authorization", "Bearer "+token.AccessToken)
 	require.Equal(pp.t, http.StatusOK, resp.Status, "%s", resp.Body)
+	resp.JSON(pp.t, v)
+}
+
+// order reads a PayPal order: its status, its captures' statuses and its
+// refunds' amounts.
+func (pp paypal) order(id string) (status string, captures []string, refunded []string) {
+	pp.t.Helper()
 	var o struct {
 		Status        string `json:"status"`
 		PurchaseUnits []struct {
@@ -157,7 +164,7 @@ func (pp paypal) order(id string) (status string, captures []string, refunded []
 			} `json:"payments"`
 		} `json:"purchase_units"`
 	}
-	resp.JSON(pp.t, &o)
+	pp.read(id, &o)
 	for _, pu := range o.PurchaseUnits {
 		for _, c := range pu.Payments.Captures {
 			captures = append(captures, c.Status)
@@ -297,6 +304,72 @@ func TestPayPal(t *testing.T) {
 		assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, customer, o.ID)))
 	})
 
+	t.Run("an amount PayPal cannot take is refused at checkout, nothing reserved", func(t *testing.T) {
+		// PayPal takes forints in whole units only; the shop prices them
+		// in fillér, as ISO 4217 has it.
+		productID := s.newProductIn(t, 150050, "HUF", 5)
+		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
+		in := shipTo
+		provider := apiclient.Paypal
+		in.PaymentProvider = &provider
+		key := uuid.NewString()
+		for _, attempt := range []string{"first", "retried"} {
+			resp := s.checkout(t, customer, key, in)
+			require.Equal(t, http.StatusUnprocessableEntity, resp.Status, "%s checkout: %s", attempt, resp.Body)
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			var p struct {
+				Status     int    `json:"status"`
+				Code       string `json:"code"`
+				Currency   string `json:"currency"`
+				TotalCents int64  `json:"total_cents"`
+				Errors     []struct {
+					Field   string `json:"field"`
+					Message string `json:"message"`
+				} `json:"errors"`
+			}
+			resp.JSON(t, &p)
+			assert.Equal(t, http.StatusUnprocessableEntity, p.Status)
+			assert.Equal(t, "not_payable", p.Code)
+			assert.Equal(t, "HUF", p.Currency)
+			assert.EqualValues(t, 150050, p.TotalCents)
+			require.Len(t, p.Errors, 1)
+			assert.Equal(t, "payment_provider", p.Errors[0].Field)
+			assert.Contains(t, p.Errors[0].Message, "whole units")
+		}
+		assert.Equal(t, inventory{OnHand: 5, Reserved: 0, Available: 5}, s.inventory(t, productID), "nothing reserved")
+		var mine struct {
+			Total int `json:"total"`
+		}
+		s.send(t, http.MethodGet, "/api/v1/orders", customer, "").JSON(t, &mine)
+		assert.Zero(t, mine.Total, "no order")
+		var cart struct {
+			Items []struct {
+				ProductID string `json:"product_id"`
+			} `json:"items"`
+		}
+		s.send(t, http.MethodGet, "/api/v1/cart", customer, "").JSON(t, &cart)
+		require.Len(t, cart.Items, 1, "the cart is kept")
+
+		// Two of them make whole forints: PayPal is asked for 3001 HUF,
+		// not 300100, and the order is paid.
+		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
+		resp := s.checkout(t, customer, uuid.NewString(), in)
+		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
+		var o orderJSON
+		resp.JSON(t, &o)
+		p := s.payment(t, customer, o.ID, "pending")
+		pp.approve(p, "")
+		s.waitStatus(t, customer, o.ID, "paid")
+		assert.Equal(t, []string{"3001 HUF"}, pp.captured(p.PaymentIntentID))
+		s.waitInventory(t, productID, inventory{OnHand: 3, Reserved: 0, Available: 3})
+
+		// Stripe takes fillér: the same price checks out by card.
+		_, byCard := s.placeOrder(t, productID, 1)
+		assert.EqualValues(t, 150050, byCard.TotalCents)
+		assert.Equal(t, "HUF", byCard.Currency)
+	})
+
 	t.Run("a forged webhook is 400 and changes nothing", func(t *testing.T) {
 		productID := s.newProduct(t, 700, 5)
 		customer, o, p := s.checkoutPayPal(t, productID, 1)
@@ -356,6 +429,32 @@ func TestPayPal(t *testing.T) {
 		status, _, _ := pp.order(p.PaymentIntentID)
 		assert.Equal(t, "PAYER_ACTION_REQUIRED", status, "nothing was captured")
 	})
+}
+
+// captured lists the amounts captured of PayPal order id, as PayPal
+// writes them ("3001 HUF").
+func (pp paypal) captured(id string) []string {
+	pp.t.Helper()
+	var o struct {
+		PurchaseUnits []struct {
+			Payments struct {
+				Captures []struct {
+					Amount struct {
+						CurrencyCode string `json:"currency_code"`
+						Value        string `json:"value"`
+					} `json:"amount"`
+				} `json:"captures"`
+			} `json:"payments"`
+		} `json:"purchase_units"`
+	}
+	pp.read(id, &o)
+	var out []string
+	for _, pu := range o.PurchaseUnits {
+		for _, c := range pu.Payments.Captures {
+			out = append(out, c.Amount.Value+" "+c.Amount.CurrencyCode)
+		}
+	}
+	return out
 }
 
 // PayPal's event types the tests wait for.
