@@ -123,11 +123,17 @@ func (s shop) checkout(t *testing.T, auth, key string, in apiclient.Checkout) re
 func (s shop) placeOrder(t *testing.T, productID string, qty int) (auth string, o orderJSON) {
 	t.Helper()
 	auth = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+	return auth, s.placeOrderAs(t, auth, productID, qty)
+}
+
+// placeOrderAs fills auth's cart and checks out.
+func (s shop) placeOrderAs(t *testing.T, auth, productID string, qty int) (o orderJSON) {
+	t.Helper()
 	require.Equal(t, http.StatusOK, s.addToCart(t, auth, productID, qty).Status)
 	resp := s.checkout(t, auth, uuid.NewString(), shipTo)
 	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 	resp.JSON(t, &o)
-	return auth, o
+	return o
 }
 
 func (s shop) order(t *testing.T, auth, id string) orderJSON {

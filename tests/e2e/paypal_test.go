@@ -429,6 +429,64 @@ func TestPayPal(t *testing.T) {
 		status, _, _ := pp.order(p.PaymentIntentID)
 		assert.Equal(t, "PAYER_ACTION_REQUIRED", status, "nothing was captured")
 	})
+
+	// Last: it leaves the paypal circuit breaker half-open for a while.
+	t.Run("PayPal down: its breaker opens, cards still pay, PayPal orders are paid once after", func(t *testing.T) {
+		productID := s.newProduct(t, 2100, 10)
+		// Approved at PayPal during the outage: its capture meets it.
+		approvedCustomer, approvedOrder, approvedPayment := s.checkoutPayPal(t, productID, 1)
+		cardCustomer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		s.saveCard(t, cardCustomer, "pm_card_visa")
+
+		lift := outage(t, paypalAddr)
+		pp.approve(approvedPayment, "") // PayPal's page still takes the approval
+		// Placed during the outage: its PayPal order cannot be created.
+		lateCustomer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		require.Equal(t, http.StatusOK, s.addToCart(t, lateCustomer, productID, 1).Status)
+		in := shipTo
+		provider := apiclient.Paypal
+		in.PaymentProvider = &provider
+		resp := s.checkout(t, lateCustomer, uuid.NewString(), in)
+		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
+		var late orderJSON
+		resp.JSON(t, &late)
+
+		waitBreakerOpen(t, "paypal", "/v2/checkout/orders/probe")
+		// A card payment meanwhile: the open paypal breaker is not Stripe's.
+		byCard := s.placeOrderAs(t, cardCustomer, productID, 1)
+		s.waitStatus(t, cardCustomer, byCard.ID, "paid")
+		assert.Equal(t, "pending_payment", s.order(t, approvedCustomer, approvedOrder.ID).Status)
+		assert.Equal(t, "pending_payment", s.order(t, lateCustomer, late.ID).Status)
+		_, captures, _ := pp.order(approvedPayment.PaymentIntentID)
+		assert.Empty(t, captures, "nothing captured during the outage")
+
+		lift()
+		start := time.Now()
+		// The approval's webhook is delivered again, or reconciliation
+		// captures it: once either way.
+		var last response
+		require.Eventually(t, func() bool {
+			last = runReconcile(t)
+			return s.order(t, approvedCustomer, approvedOrder.ID).Status == "paid"
+		}, 120*time.Second, 500*time.Millisecond, "the approved order is paid once PayPal is back (last reconcile: %d %s)", last.Status, last.Body)
+		t.Logf("PayPal back → approved order paid: %s", time.Since(start))
+		// order.created is delivered again until its PayPal order exists.
+		p := s.paymentWithin(t, lateCustomer, late.ID, "pending", 120*time.Second)
+		t.Logf("PayPal back → late order's PayPal order created: %s", time.Since(start))
+		pp.approve(p, "")
+		s.waitStatus(t, lateCustomer, late.ID, "paid")
+
+		for _, o := range []struct {
+			customer, id, intent string
+		}{{approvedCustomer, approvedOrder.ID, approvedPayment.PaymentIntentID}, {lateCustomer, late.ID, p.PaymentIntentID}} {
+			assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, o.customer, o.id)))
+			_, captures, _ := pp.order(o.intent)
+			assert.Equal(t, []string{"COMPLETED"}, captures, "captured once")
+			assert.Equal(t, 1, outboxCount(t, contracts.TopicPaymentSucceeded, o.id), "paid once")
+		}
+		assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, cardCustomer, byCard.ID)))
+		s.waitInventory(t, productID, inventory{OnHand: 7, Reserved: 0, Available: 7})
+	})
 }
 
 // captured lists the amounts captured of PayPal order id, as PayPal
