@@ -1882,7 +1882,7 @@ type ClientInterface interface {
 
 	// CheckoutWithBody Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1891,7 +1891,7 @@ type ClientInterface interface {
 
 	// Checkout Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2077,7 +2077,7 @@ type ClientInterface interface {
 
 	// RefundPaymentWithBody Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2086,7 +2086,7 @@ type ClientInterface interface {
 
 	// RefundPayment Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2857,7 +2857,7 @@ func (c *Client) UpdateCategory(ctx context.Context, id ID, body UpdateCategoryJ
 
 // CheckoutWithBody Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2876,7 +2876,7 @@ func (c *Client) CheckoutWithBody(ctx context.Context, params *CheckoutParams, c
 
 // Checkout Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3302,7 +3302,7 @@ func (c *Client) ReceiveStripeWebhook(ctx context.Context, params *ReceiveStripe
 
 // RefundPaymentWithBody Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3321,7 +3321,7 @@ func (c *Client) RefundPaymentWithBody(ctx context.Context, id ID, params *Refun
 
 // RefundPayment Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6452,7 +6452,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithBodyWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6461,7 +6461,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6677,7 +6677,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundPaymentWithBodyWithResponse Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6686,7 +6686,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundPaymentWithResponse Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12533,7 +12533,7 @@ func (c *ClientWithResponses) UpdateCategoryWithResponse(ctx context.Context, id
 
 // CheckoutWithBodyWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12548,7 +12548,7 @@ func (c *ClientWithResponses) CheckoutWithBodyWithResponse(ctx context.Context, 
 
 // CheckoutWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart or a key reused for another request.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12908,7 +12908,7 @@ func (c *ClientWithResponses) ReceiveStripeWebhookWithResponse(ctx context.Conte
 
 // RefundPaymentWithBodyWithResponse Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12923,7 +12923,7 @@ func (c *ClientWithResponses) RefundPaymentWithBodyWithResponse(ctx context.Cont
 
 // RefundPaymentWithResponse Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund.
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
