@@ -26,13 +26,20 @@ func transmission(d delivery) paypalapi.Transmission {
 	}
 }
 
-func TestWebhookVerification(t *testing.T) {
+// approvedOrder starts an emulator whose buyer approved a new order, and
+// returns it, its client, the order and the approval's delivery.
+func approvedOrder(t *testing.T) (*emulator, *paypalapi.Client, payments.Intent, delivery) {
+	t.Helper()
 	em := startEmulator(t)
 	c := em.client(t)
-	ctx := context.Background()
 	created := newOrder(t, c, 700, "EUR")
 	em.control(t, http.MethodPost, "/_emulator/orders/"+created.ID+"/approve")
-	approved := em.next(t, "CHECKOUT.ORDER.APPROVED")
+	return em, c, created, em.next(t, "CHECKOUT.ORDER.APPROVED")
+}
+
+func TestWebhookVerification(t *testing.T) {
+	em, c, created, approved := approvedOrder(t)
+	ctx := context.Background()
 	_, err := c.Capture(ctx, "capture-"+created.ID, created.ID)
 	require.NoError(t, err)
 	completed := em.next(t, "PAYMENT.CAPTURE.COMPLETED")
@@ -145,12 +152,8 @@ func TestWebhookVerification(t *testing.T) {
 // after a day and never used past its NotAfter, without a fetch per
 // delivery.
 func TestWebhookCertificateCache(t *testing.T) {
-	em := startEmulator(t)
-	c := em.client(t)
+	em, _, _, approved := approvedOrder(t)
 	ctx := context.Background()
-	created := newOrder(t, c, 700, "EUR")
-	em.control(t, http.MethodPost, "/_emulator/orders/"+created.ID+"/approve")
-	approved := em.next(t, "CHECKOUT.ORDER.APPROVED")
 	tr := transmission(approved)
 
 	fetch := paypalapi.FetchCertVia(http.DefaultClient, em.url, "")
