@@ -279,8 +279,9 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	}
 	if !contracts.Payable(provider, d.Currency, d.TotalCents) {
 		// The prices changed since payable read them. The order id's
-		// reservation is released: a retry under this key is refused as
-		// abandoned, and a new key prices the cart afresh.
+		// reservation is released: a retry under this key is priced
+		// afresh, and refused again or, reserving being over for the
+		// order id, as abandoned.
 		if err := s.products.Release(ctx, orderID); err != nil {
 			return CheckoutOutcome{}, fmt.Errorf("release stock of order %s: %w", orderID, err)
 		}
@@ -296,7 +297,10 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 }
 
 // payable returns ErrNotPayable when provider cannot charge the cart at
-// the catalog's prices. A provider that takes any amount needs no prices.
+// the catalog's prices, ErrMixedCurrencies for a cart of two currencies.
+// A provider that takes any amount needs no prices. A product no longer
+// for sale is left to the reservation, which refuses it whatever the
+// provider.
 func (s *Service) payable(ctx context.Context, provider string, cart Cart) error {
 	if !contracts.Restricts(provider) {
 		return nil
@@ -305,13 +309,18 @@ func (s *Service) payable(ctx context.Context, provider string, cart Cart) error
 	var total int64
 	for _, l := range cart.Lines {
 		p, err := s.products.Product(ctx, l.ProductID)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnknownProduct) || (err == nil && !p.Active):
+			continue
+		case err != nil:
 			return fmt.Errorf("price product %s: %w", l.ProductID, err)
+		case currency != "" && p.Currency != currency:
+			return ErrMixedCurrencies
 		}
 		currency = p.Currency
 		total += int64(l.Quantity) * p.PriceCents
 	}
-	if !contracts.Payable(provider, currency, total) {
+	if currency != "" && !contracts.Payable(provider, currency, total) {
 		return notPayable(provider, currency, total)
 	}
 	return nil
