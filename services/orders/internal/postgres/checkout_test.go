@@ -394,6 +394,17 @@ func TestCheckoutRefusesWhatPayPalCannotCharge(t *testing.T) {
 		assert.Equal(t, "PayPal does not take KRW; choose another payment", ae.Fields[0].Message)
 		assert.Equal(t, 5, f.catalog.Stock(won.ID))
 	})
+	t.Run("a cart of two currencies, before reserving", func(t *testing.T) {
+		other := uuid.New()
+		euros := f.catalog.Add("Stroopwafel", 0, 5)
+		f.catalog.Reprice(euros.ID, 450, "EUR")
+		f.fill(t, other, euros, 1)
+		f.fill(t, other, p, 2)
+		reserves := f.catalog.Reserves
+		_, err := f.svc.Checkout(ctx, paypalCmd(other, "k", "h"))
+		require.ErrorIs(t, err, orders.ErrMixedCurrencies)
+		assert.Equal(t, reserves, f.catalog.Reserves)
+	})
 }
 
 // repricingReserver changes a product's price just before reserving, as
