@@ -833,8 +833,11 @@ type Problem struct {
 	Checks *map[string]string `json:"checks,omitempty"`
 
 	// Code A machine-readable reason, e.g. insufficient_stock, duplicate_sku, invalid_transition.
-	Code   *string `json:"code,omitempty"`
-	Detail *string `json:"detail,omitempty"`
+	Code *string `json:"code,omitempty"`
+
+	// Currency With code not_payable, the order's currency (ISO 4217).
+	Currency *string `json:"currency,omitempty"`
+	Detail   *string `json:"detail,omitempty"`
 
 	// Errors The fields that failed validation.
 	Errors *[]struct {
@@ -847,6 +850,9 @@ type Problem struct {
 	RequestID  *string               `json:"request_id,omitempty"`
 	Status     int                   `json:"status"`
 	Title      string                `json:"title"`
+
+	// TotalCents With code not_payable, the order's total, in minor units, that the payment provider cannot take.
+	TotalCents *int64 `json:"total_cents,omitempty"`
 
 	// Type A URI naming the kind of problem.
 	Type string `json:"type"`
