@@ -500,14 +500,9 @@ func stopNATS(t *testing.T) {
 // state kept, as Stripe's would be) for longer than the sidecars retry an
 // order.created, then lifts the outage.
 func stripeOutage(t *testing.T) time.Time {
-	outage := func(method string) {
-		resp := call(t, method, "http://"+stripeAddr+"/_emulator/outage", nil)
-		require.Equal(t, http.StatusNoContent, resp.Status)
-	}
-	outage(http.MethodPut)
-	t.Cleanup(func() { outage(http.MethodDelete) })
+	lift := outage(t, stripeAddr)
 	hold(holdFor(deliveryBudget))
-	outage(http.MethodDelete)
+	lift()
 	return time.Now()
 }
 

@@ -35,10 +35,16 @@ func (s shop) send(t *testing.T, method, path, auth, body string, headers ...str
 // newProduct creates a product with stock and returns its id.
 func (s shop) newProduct(t *testing.T, priceCents, stock int) string {
 	t.Helper()
+	return s.newProductIn(t, priceCents, "USD", stock)
+}
+
+// newProductIn is newProduct priced in currency.
+func (s shop) newProductIn(t *testing.T, priceCents int, currency string, stock int) string {
+	t.Helper()
 	suffix := strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 	resp, err := api.CreateProductWithResponse(ctx(t), apiclient.ProductInput{
 		SKU: "CO-" + suffix, Name: "Checkout item " + suffix, Description: new("e2e"),
-		PriceCents: int64(priceCents), Currency: new("USD"), InitialStock: stock,
+		PriceCents: int64(priceCents), Currency: new(currency), InitialStock: stock,
 	}, as(s.admin))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, resp.StatusCode(), "create product: %s", resp.Body)
@@ -117,11 +123,17 @@ func (s shop) checkout(t *testing.T, auth, key string, in apiclient.Checkout) re
 func (s shop) placeOrder(t *testing.T, productID string, qty int) (auth string, o orderJSON) {
 	t.Helper()
 	auth = "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+	return auth, s.placeOrderAs(t, auth, productID, qty)
+}
+
+// placeOrderAs fills auth's cart and checks out.
+func (s shop) placeOrderAs(t *testing.T, auth, productID string, qty int) (o orderJSON) {
+	t.Helper()
 	require.Equal(t, http.StatusOK, s.addToCart(t, auth, productID, qty).Status)
 	resp := s.checkout(t, auth, uuid.NewString(), shipTo)
 	require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 	resp.JSON(t, &o)
-	return auth, o
+	return o
 }
 
 func (s shop) order(t *testing.T, auth, id string) orderJSON {

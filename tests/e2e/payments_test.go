@@ -40,13 +40,19 @@ type paymentJSON struct {
 // payment waits for the order's payment to exist and reach status.
 func (s shop) payment(t *testing.T, auth, orderID, status string) paymentJSON {
 	t.Helper()
+	return s.paymentWithin(t, auth, orderID, status, 30*time.Second)
+}
+
+// paymentWithin is payment, waiting up to wait.
+func (s shop) paymentWithin(t *testing.T, auth, orderID, status string, wait time.Duration) paymentJSON {
+	t.Helper()
 	var got []paymentJSON
 	require.Eventually(t, func() bool {
 		resp := s.payments(t, auth, orderID)
 		require.Equal(t, http.StatusOK, resp.Status, "payments: %s", resp.Body)
 		resp.JSON(t, &got)
 		return len(got) == 1 && got[0].Status == status
-	}, 30*time.Second, 100*time.Millisecond, "payment of order %s to become %s", orderID, status)
+	}, wait, 100*time.Millisecond, "payment of order %s to become %s", orderID, status)
 	return got[0]
 }
 
@@ -243,31 +249,16 @@ func TestPayments(t *testing.T) {
 		s.saveCard(t, customer, "pm_card_visa")
 		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
 
-		outage := func(method string) {
-			resp := call(t, method, "http://"+stripeAddr+"/_emulator/outage", nil)
-			require.Equal(t, http.StatusNoContent, resp.Status)
-		}
-		outage(http.MethodPut)
-		t.Cleanup(func() { outage(http.MethodDelete) })
+		lift := outage(t, stripeAddr)
 		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
 		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
 		var o orderJSON
 		resp.JSON(t, &o)
 
-		// Calls through the sidecar fail until the breaker opens; then they
-		// fail at once, without reaching the emulator.
-		var fast time.Duration
-		require.Eventually(t, func() bool {
-			start := time.Now()
-			r := call(t, http.MethodGet, "http://127.0.0.1:3504/v1.0/invoke/stripe/method/v1/payment_intents/pi_probe", nil,
-				"dapr-api-token", sys.env["DAPR_API_TOKEN"])
-			fast = time.Since(start)
-			return r.Status >= 500 && strings.Contains(string(r.Body), "circuit breaker is open")
-		}, 60*time.Second, 50*time.Millisecond, "the stripe circuit breaker opens")
-		t.Logf("a call with the breaker open failed in %s", fast)
+		waitBreakerOpen(t, "stripe", "/v1/payment_intents/pi_probe")
 		assert.Equal(t, "pending_payment", s.order(t, customer, o.ID).Status)
 
-		outage(http.MethodDelete)
+		lift()
 		start := time.Now()
 		var paid orderJSON
 		assert.Eventually(t, func() bool {
@@ -280,6 +271,43 @@ func TestPayments(t *testing.T) {
 		p := s.payment(t, customer, o.ID, "succeeded")
 		assert.EqualValues(t, 1500, p.AmountCents)
 	})
+}
+
+// outage makes the emulator at addr (Stripe's or PayPal's) answer every
+// API call 503, its state kept as the provider's would be, until the
+// returned lift is called, at the latest when the test ends.
+func outage(t *testing.T, addr string) (lift func()) {
+	t.Helper()
+	set := func(method string) {
+		resp := call(t, method, "http://"+addr+"/_emulator/outage", nil)
+		require.Equal(t, http.StatusNoContent, resp.Status)
+	}
+	set(http.MethodPut)
+	lifted := false
+	lift = func() {
+		if !lifted {
+			lifted = true
+			set(http.MethodDelete)
+		}
+	}
+	t.Cleanup(lift)
+	return lift
+}
+
+// waitBreakerOpen calls path of the HTTPEndpoint endpoint through the
+// payments sidecar until the endpoint's circuit breaker opens: calls fail
+// until then, and then at once, without reaching the provider.
+func waitBreakerOpen(t *testing.T, endpoint, path string) {
+	t.Helper()
+	var fast time.Duration
+	require.Eventually(t, func() bool {
+		start := time.Now()
+		r := call(t, http.MethodGet, "http://127.0.0.1:3504/v1.0/invoke/"+endpoint+"/method"+path, nil,
+			"dapr-api-token", sys.env["DAPR_API_TOKEN"])
+		fast = time.Since(start)
+		return r.Status >= 500 && strings.Contains(string(r.Body), "circuit breaker is open")
+	}, 60*time.Second, 50*time.Millisecond, "the %s circuit breaker opens", endpoint)
+	t.Logf("a call with the %s breaker open failed in %s", endpoint, fast)
 }
 
 // BenchmarkStripeCall measures what the sidecar adds to a Stripe call:

@@ -132,9 +132,9 @@ func (pp paypal) holdWebhooks() (release func()) {
 	return release
 }
 
-// order reads a PayPal order as PayPal has it, with an access token of
-// the shop's credentials.
-func (pp paypal) order(id string) (status string, captures []string, refunded []string) {
+// read reads PayPal order id as PayPal has it into v, with an access
+// token of the shop's credentials.
+func (pp paypal) read(id string, v any) {
 	pp.t.Helper()
 	basic := base64.StdEncoding.EncodeToString([]byte(sys.secrets["paypal-client-id"] + ":" + sys.secrets["paypal-client-secret"]))
 	tok := call(pp.t, http.MethodPost, "http://"+paypalAddr+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"),
@@ -146,6 +146,13 @@ func (pp paypal) order(id string) (status string, captures []string, refunded []
 	tok.JSON(pp.t, &token)
 	resp := call(pp.t, http.MethodGet, "http://"+paypalAddr+"/v2/checkout/orders/"+id, nil, "Authorization", "Bearer "+token.AccessToken)
 	require.Equal(pp.t, http.StatusOK, resp.Status, "%s", resp.Body)
+	resp.JSON(pp.t, v)
+}
+
+// order reads a PayPal order: its status, its captures' statuses and its
+// refunds' amounts.
+func (pp paypal) order(id string) (status string, captures []string, refunded []string) {
+	pp.t.Helper()
 	var o struct {
 		Status        string `json:"status"`
 		PurchaseUnits []struct {
@@ -157,7 +164,7 @@ func (pp paypal) order(id string) (status string, captures []string, refunded []
 			} `json:"payments"`
 		} `json:"purchase_units"`
 	}
-	resp.JSON(pp.t, &o)
+	pp.read(id, &o)
 	for _, pu := range o.PurchaseUnits {
 		for _, c := range pu.Payments.Captures {
 			captures = append(captures, c.Status)
@@ -297,6 +304,72 @@ func TestPayPal(t *testing.T) {
 		assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, customer, o.ID)))
 	})
 
+	t.Run("an amount PayPal cannot take is refused at checkout, nothing reserved", func(t *testing.T) {
+		// PayPal takes forints in whole units only; the shop prices them
+		// in fillér, as ISO 4217 has it.
+		productID := s.newProductIn(t, 150050, "HUF", 5)
+		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
+		in := shipTo
+		provider := apiclient.Paypal
+		in.PaymentProvider = &provider
+		key := uuid.NewString()
+		for _, attempt := range []string{"first", "retried"} {
+			resp := s.checkout(t, customer, key, in)
+			require.Equal(t, http.StatusUnprocessableEntity, resp.Status, "%s checkout: %s", attempt, resp.Body)
+			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			var p struct {
+				Status     int    `json:"status"`
+				Code       string `json:"code"`
+				Currency   string `json:"currency"`
+				TotalCents int64  `json:"total_cents"`
+				Errors     []struct {
+					Field   string `json:"field"`
+					Message string `json:"message"`
+				} `json:"errors"`
+			}
+			resp.JSON(t, &p)
+			assert.Equal(t, http.StatusUnprocessableEntity, p.Status)
+			assert.Equal(t, "not_payable", p.Code)
+			assert.Equal(t, "HUF", p.Currency)
+			assert.EqualValues(t, 150050, p.TotalCents)
+			require.Len(t, p.Errors, 1)
+			assert.Equal(t, "payment_provider", p.Errors[0].Field)
+			assert.Contains(t, p.Errors[0].Message, "whole units")
+		}
+		assert.Equal(t, inventory{OnHand: 5, Reserved: 0, Available: 5}, s.inventory(t, productID), "nothing reserved")
+		var mine struct {
+			Total int `json:"total"`
+		}
+		s.send(t, http.MethodGet, "/api/v1/orders", customer, "").JSON(t, &mine)
+		assert.Zero(t, mine.Total, "no order")
+		var cart struct {
+			Items []struct {
+				ProductID string `json:"product_id"`
+			} `json:"items"`
+		}
+		s.send(t, http.MethodGet, "/api/v1/cart", customer, "").JSON(t, &cart)
+		require.Len(t, cart.Items, 1, "the cart is kept")
+
+		// Two of them make whole forints: PayPal is asked for 3001 HUF,
+		// not 300100, and the order is paid.
+		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 1).Status)
+		resp := s.checkout(t, customer, uuid.NewString(), in)
+		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
+		var o orderJSON
+		resp.JSON(t, &o)
+		p := s.payment(t, customer, o.ID, "pending")
+		pp.approve(p, "")
+		s.waitStatus(t, customer, o.ID, "paid")
+		assert.Equal(t, []string{"3001 HUF"}, pp.captured(p.PaymentIntentID))
+		s.waitInventory(t, productID, inventory{OnHand: 3, Reserved: 0, Available: 3})
+
+		// Stripe takes fillér: the same price checks out by card.
+		_, byCard := s.placeOrder(t, productID, 1)
+		assert.EqualValues(t, 150050, byCard.TotalCents)
+		assert.Equal(t, "HUF", byCard.Currency)
+	})
+
 	t.Run("a forged webhook is 400 and changes nothing", func(t *testing.T) {
 		productID := s.newProduct(t, 700, 5)
 		customer, o, p := s.checkoutPayPal(t, productID, 1)
@@ -356,6 +429,88 @@ func TestPayPal(t *testing.T) {
 		status, _, _ := pp.order(p.PaymentIntentID)
 		assert.Equal(t, "PAYER_ACTION_REQUIRED", status, "nothing was captured")
 	})
+
+	// Last: it leaves the paypal circuit breaker half-open for a while.
+	t.Run("PayPal down: its breaker opens, cards still pay, PayPal orders are paid once after", func(t *testing.T) {
+		productID := s.newProduct(t, 2100, 10)
+		// Approved at PayPal during the outage: its capture meets it.
+		approvedCustomer, approvedOrder, approvedPayment := s.checkoutPayPal(t, productID, 1)
+		cardCustomer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		s.saveCard(t, cardCustomer, "pm_card_visa")
+
+		lift := outage(t, paypalAddr)
+		pp.approve(approvedPayment, "") // PayPal's page still takes the approval
+		// Placed during the outage: its PayPal order cannot be created.
+		lateCustomer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		require.Equal(t, http.StatusOK, s.addToCart(t, lateCustomer, productID, 1).Status)
+		in := shipTo
+		provider := apiclient.Paypal
+		in.PaymentProvider = &provider
+		resp := s.checkout(t, lateCustomer, uuid.NewString(), in)
+		require.Equal(t, http.StatusCreated, resp.Status, "checkout: %s", resp.Body)
+		var late orderJSON
+		resp.JSON(t, &late)
+
+		waitBreakerOpen(t, "paypal", "/v2/checkout/orders/probe")
+		// A card payment meanwhile: the open paypal breaker is not Stripe's.
+		byCard := s.placeOrderAs(t, cardCustomer, productID, 1)
+		s.waitStatus(t, cardCustomer, byCard.ID, "paid")
+		assert.Equal(t, "pending_payment", s.order(t, approvedCustomer, approvedOrder.ID).Status)
+		assert.Equal(t, "pending_payment", s.order(t, lateCustomer, late.ID).Status)
+
+		lift()
+		start := time.Now()
+		// The approval's webhook is delivered again, or reconciliation
+		// captures it: once either way.
+		var last response
+		require.Eventually(t, func() bool {
+			last = runReconcile(t)
+			return s.order(t, approvedCustomer, approvedOrder.ID).Status == "paid"
+		}, 120*time.Second, 500*time.Millisecond, "the approved order is paid once PayPal is back (last reconcile: %d %s)", last.Status, last.Body)
+		t.Logf("PayPal back → approved order paid: %s", time.Since(start))
+		// order.created is delivered again until its PayPal order exists.
+		p := s.paymentWithin(t, lateCustomer, late.ID, "pending", 120*time.Second)
+		t.Logf("PayPal back → late order's PayPal order created: %s", time.Since(start))
+		pp.approve(p, "")
+		s.waitStatus(t, lateCustomer, late.ID, "paid")
+
+		for _, o := range []struct {
+			customer, id, intent string
+		}{{approvedCustomer, approvedOrder.ID, approvedPayment.PaymentIntentID}, {lateCustomer, late.ID, p.PaymentIntentID}} {
+			assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, o.customer, o.id)))
+			_, captures, _ := pp.order(o.intent)
+			assert.Equal(t, []string{"COMPLETED"}, captures, "captured once")
+			assert.Equal(t, 1, outboxCount(t, contracts.TopicPaymentSucceeded, o.id), "paid once")
+		}
+		assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, cardCustomer, byCard.ID)))
+		s.waitInventory(t, productID, inventory{OnHand: 7, Reserved: 0, Available: 7})
+	})
+}
+
+// captured lists the amounts captured of PayPal order id, as PayPal
+// writes them ("3001 HUF").
+func (pp paypal) captured(id string) []string {
+	pp.t.Helper()
+	var o struct {
+		PurchaseUnits []struct {
+			Payments struct {
+				Captures []struct {
+					Amount struct {
+						CurrencyCode string `json:"currency_code"`
+						Value        string `json:"value"`
+					} `json:"amount"`
+				} `json:"captures"`
+			} `json:"payments"`
+		} `json:"purchase_units"`
+	}
+	pp.read(id, &o)
+	var out []string
+	for _, pu := range o.PurchaseUnits {
+		for _, c := range pu.Payments.Captures {
+			out = append(out, c.Amount.Value+" "+c.Amount.CurrencyCode)
+		}
+	}
+	return out
 }
 
 // PayPal's event types the tests wait for.

@@ -126,19 +126,14 @@ func TestRefunds(t *testing.T) {
 
 	t.Run("during a Stripe outage: pending, then settled once by reconciliation", func(t *testing.T) {
 		customer, o, p := paidOrder(t, "pm_card_visa")
-		outage := func(method string) {
-			resp := call(t, method, "http://"+stripeAddr+"/_emulator/outage", nil)
-			require.Equal(t, http.StatusNoContent, resp.Status)
-		}
-		outage(http.MethodPut)
-		t.Cleanup(func() { outage(http.MethodDelete) })
+		lift := outage(t, stripeAddr)
 		key := uuid.NewString()
 		resp := s.refund(t, p.ID, key, 500)
 		require.Contains(t, []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout}, resp.Status, "refund: %s", resp.Body)
 		pending := s.refundsOf(t, customer, o.ID)
 		require.Len(t, pending, 1)
 		assert.Equal(t, "pending", pending[0].Status, "held while Stripe is down")
-		outage(http.MethodDelete)
+		lift()
 
 		var last response
 		require.Eventually(t, func() bool {

@@ -58,6 +58,15 @@ async function buy(page: Page, product: string, quantity: number, payment: 'Card
   await expect(page).toHaveURL(/#\/orders\/[0-9a-f-]{36}$/);
 }
 
+/** approveAtPayPal follows the order's PayPal link, presses button on PayPal's approval page (the local emulator's), and comes back to the order. */
+async function approveAtPayPal(page: Page, button: string) {
+  const order = page.url();
+  await page.getByRole('link', { name: 'Pay with PayPal' }).click({ timeout: 30_000 });
+  await page.getByRole('button', { name: button }).click();
+  await expect(page).toHaveURL(/#\/orders$/);
+  await page.goto(order);
+}
+
 /** stock is the number of units the product's page says are available. */
 async function stock(page: Page, product: string): Promise<number> {
   await page.goto(`/#/?q=${encodeURIComponent(product)}`);
@@ -267,7 +276,7 @@ test('a declined card cancels the order and gives the stock back; a paid order i
   await expect(page.getByRole('alert')).toContainText('Not possible right now');
 });
 
-test('check out with PayPal: approve at PayPal, come back, see the order paid', async ({ page }, info) => {
+test('check out with PayPal: approve at PayPal, come back, see the order paid; a declined one says to pay with PayPal again', async ({ page }, info) => {
   const [teapot] = products();
   const email = `paypal-${info.project.name}-${Date.now()}@example.com`;
   await page.goto('/');
@@ -275,13 +284,18 @@ test('check out with PayPal: approve at PayPal, come back, see the order paid', 
 
   // No saved card is needed to pay with PayPal.
   await buy(page, teapot.name, 1, 'PayPal');
-  const order = page.url();
-  await page.getByRole('link', { name: 'Pay with PayPal' }).click({ timeout: 30_000 });
-  // PayPal's approval page (the local emulator's), then back to the shop.
-  await page.getByRole('button', { name: 'Approve payment' }).click();
-  await expect(page).toHaveURL(/#\/orders$/);
-  await page.goto(order);
+  await approveAtPayPal(page, 'Approve payment');
   await expect(page.getByTestId('order-status')).toHaveText('paid', { timeout: 60_000 });
   await expect(page.getByRole('link', { name: 'Pay with PayPal' })).toHaveCount(0);
   await shot(page, info, 'paypal-paid');
+
+  // A declined PayPal payment cancels the order, and the page speaks of PayPal, not of cards.
+  await buy(page, teapot.name, 1, 'PayPal');
+  await approveAtPayPal(page, 'Approve with a funding source that will be declined');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Payment declined: PayPal declined the payment.', { timeout: 60_000 });
+  await expect(alert.getByRole('link', { name: 'Pay with PayPal again or choose another payment' })).toBeVisible();
+  await expect(alert).not.toContainText('card');
+  await expect(page.getByTestId('order-status')).toHaveText('cancelled');
+  await shot(page, info, 'paypal-declined');
 });

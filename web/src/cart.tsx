@@ -135,7 +135,7 @@ export function CheckoutView() {
     }
   };
 
-  const names = addressFields.map(([k]) => `shipping_address.${k}`);
+  const names = [...addressFields.map(([k]) => `shipping_address.${k}`), 'payment_provider'];
   return (
     <main>
       <h1 tabIndex={-1}>Checkout</h1>
@@ -163,6 +163,11 @@ export function CheckoutView() {
             </p>
           )}
           {provider === 'paypal' && <p>After placing the order, you approve the payment at PayPal.</p>}
+          {fieldError(error, 'payment_provider') && (
+            <p class="error" role="alert">
+              {fieldError(error, 'payment_provider')}
+            </p>
+          )}
         </fieldset>
         <fieldset>
           <legend>Shipping address</legend>

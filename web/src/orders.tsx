@@ -58,8 +58,11 @@ async function extra(o: Order): Promise<Extra> {
   if (o.status === 'pending_payment') return { invoices: [] };
   if (o.status === 'cancelled' && !wasPaid(o)) {
     const failed = (await api.payments(o.id)).find((p) => p.status === 'failed');
+    if (!failed) return { invoices: [] };
+    // PayPal's reasons are codes ("capture denied: DECLINED_BY_RISK_FRAUD_FILTERS"), not for people.
+    if (o.payment_provider === 'paypal') return { declined: 'PayPal declined the payment.', invoices: [] };
     // Stripe's decline code leads its message ("generic_decline: Your card was declined."): the sentence is for people.
-    return { declined: failed && (failed.failure_message?.replace(/^[a-z_]+: /, '') || 'Your card was declined.'), invoices: [] };
+    return { declined: failed.failure_message?.replace(/^[a-z_]+: /, '') || 'Your card was declined.', invoices: [] };
   }
   return { invoices: await api.invoices(o.id) };
 }
@@ -130,8 +133,16 @@ export function OrderView({ id }: { id: string }) {
           </p>
           {x.declined && (
             <p class="error" role="alert">
-              Payment declined: {x.declined} The order was cancelled and nothing was charged. <a href="#/cards">Use another card</a> and
-              order again.
+              Payment declined: {x.declined} The order was cancelled and nothing was charged.{' '}
+              {order.payment_provider === 'paypal' ? (
+                <>
+                  <a href="#/">Pay with PayPal again or choose another payment</a> when you order again.
+                </>
+              ) : (
+                <>
+                  <a href="#/cards">Use another card</a> and order again.
+                </>
+              )}
             </p>
           )}
           {order.status === 'pending_payment' && order.payment?.approval_url && (

@@ -72,6 +72,10 @@ func (reserver) Reserve(_ context.Context, _ uuid.UUID, lines []Line) (Reservati
 
 func (reserver) Release(context.Context, uuid.UUID) error { return nil }
 
+func (reserver) Product(_ context.Context, id uuid.UUID) (Product, error) {
+	return Product{ID: id, Name: "Widget", PriceCents: 2125, Currency: "USD", Active: true}, nil
+}
+
 // TestPlacedOrderMatchesTheContractSample places an order as checkout
 // does and checks its order.created against the sample.
 func TestPlacedOrderMatchesTheContractSample(t *testing.T) {

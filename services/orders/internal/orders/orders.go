@@ -20,6 +20,9 @@ var (
 	ErrEmptyCart         = &apperr.Error{Kind: apperr.Invalid, Code: "empty_cart", Message: "the cart is empty"}
 	ErrKeyReused         = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
 	ErrMixedCurrencies   = &apperr.Error{Kind: apperr.Conflict, Code: "mixed_currencies", Message: "an order holds products of one currency only"}
+	// ErrNotPayable: the chosen payment provider cannot charge the order's
+	// total in its currency (see contracts.Payable).
+	ErrNotPayable = &apperr.Error{Kind: apperr.Invalid, Code: "not_payable", Message: "the chosen payment provider cannot take this order's total in its currency"}
 	// ErrCheckoutAbandoned answers a retry of a checkout abandoned half-way
 	// long enough for its stock to have been given back.
 	ErrCheckoutAbandoned = &apperr.Error{Kind: apperr.Conflict, Code: "checkout_abandoned", Message: "this checkout was abandoned and its stock released; retry with a new Idempotency-Key"}

@@ -91,6 +91,14 @@ type Reserver interface {
 	Release(ctx context.Context, orderID uuid.UUID) error
 }
 
+// Products is what checkout needs of the products service: the catalog's
+// prices, to refuse an order its payment provider could not charge before
+// anything is reserved, and the reservation.
+type Products interface {
+	Catalog
+	Reserver
+}
+
 // CheckoutCommand is a customer's checkout request.
 type CheckoutCommand struct {
 	UserID uuid.UUID
@@ -153,15 +161,15 @@ func OrderIDFor(userID uuid.UUID, key string) uuid.UUID {
 type Service struct {
 	store          Store
 	carts          CartStore
-	reserver       Reserver
+	products       Products
 	now            func() time.Time
 	paymentTimeout time.Duration
 }
 
 // NewService returns a Service; unpaid orders expire paymentTimeout after
 // they were placed.
-func NewService(store Store, carts CartStore, reserver Reserver, now func() time.Time, paymentTimeout time.Duration) *Service {
-	return &Service{store: store, carts: carts, reserver: reserver, now: now, paymentTimeout: paymentTimeout}
+func NewService(store Store, carts CartStore, products Products, now func() time.Time, paymentTimeout time.Duration) *Service {
+	return &Service{store: store, carts: carts, products: products, now: now, paymentTimeout: paymentTimeout}
 }
 
 // List returns the page of orders q selects among those v may see.
@@ -184,7 +192,9 @@ func (s *Service) Get(ctx context.Context, v Viewer, id uuid.UUID) (Detail, erro
 
 // Checkout places the order of the caller's cart, once per idempotency
 // key: a repeated request answers the recorded outcome. It returns
-// ErrKeyReused for a key used with another body, ErrEmptyCart, and the
+// ErrKeyReused for a key used with another body, ErrEmptyCart,
+// ErrNotPayable when the chosen provider cannot charge the total in its
+// currency (nothing reserved, no order), and the
 // insufficient_stock conflict when products cannot reserve every line
 // (that outcome is recorded too).
 func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOutcome, error) {
@@ -228,11 +238,15 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	if len(cart.Lines) == 0 {
 		return CheckoutOutcome{}, ErrEmptyCart
 	}
+	provider := cmp.Or(cmd.PaymentProvider, contracts.PaymentProviderStripe)
+	if err := s.payable(ctx, provider, cart); err != nil {
+		return CheckoutOutcome{}, err
+	}
 	lines := make([]Line, len(cart.Lines))
 	for i, l := range cart.Lines {
 		lines[i] = Line(l)
 	}
-	res, err := s.reserver.Reserve(ctx, orderID, lines)
+	res, err := s.products.Reserve(ctx, orderID, lines)
 	var short *InsufficientStockError
 	switch {
 	case errors.As(err, &short):
@@ -250,7 +264,7 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	d := Detail{
 		Order: Order{
 			ID: orderID, UserID: cmd.UserID, Status: StatusPendingPayment, Currency: res.Lines[0].Currency, CreatedAt: now,
-			PaymentProvider: cmp.Or(cmd.PaymentProvider, contracts.PaymentProviderStripe),
+			PaymentProvider: provider,
 		},
 		Items:           make([]Item, len(res.Lines)),
 		ShippingAddress: cmd.Address,
@@ -263,6 +277,16 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 		d.Items[i] = Item{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPriceCents: l.UnitPriceCents}
 		d.TotalCents += int64(l.Quantity) * l.UnitPriceCents
 	}
+	if !contracts.Payable(provider, d.Currency, d.TotalCents) {
+		// The prices changed since payable read them. The order id's
+		// reservation is released: a retry under this key is priced
+		// afresh, and refused again or, reserving being over for the
+		// order id, as abandoned.
+		if err := s.products.Release(ctx, orderID); err != nil {
+			return CheckoutOutcome{}, fmt.Errorf("release stock of order %s: %w", orderID, err)
+		}
+		return CheckoutOutcome{}, notPayable(provider, d.Currency, d.TotalCents)
+	}
 	created := contracts.OrderCreatedV1{
 		OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, TotalCents: d.TotalCents, Currency: d.Currency, Items: eventItems(d.Items),
 		PaymentProvider: d.PaymentProvider,
@@ -270,6 +294,50 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	// The order the store reads them back in.
 	slices.SortFunc(d.Items, func(a, b Item) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	return CheckoutOutcome{Order: &d, Events: []Event{{contracts.TopicOrderCreated, created}}}, nil
+}
+
+// payable returns ErrNotPayable when provider cannot charge the cart at
+// the catalog's prices, ErrMixedCurrencies for a cart of two currencies.
+// A provider that takes any amount needs no prices. A product no longer
+// for sale is left to the reservation, which refuses it whatever the
+// provider.
+func (s *Service) payable(ctx context.Context, provider string, cart Cart) error {
+	if !contracts.Restricts(provider) {
+		return nil
+	}
+	var currency string
+	var total int64
+	for _, l := range cart.Lines {
+		p, err := s.products.Product(ctx, l.ProductID)
+		switch {
+		case errors.Is(err, ErrUnknownProduct) || (err == nil && !p.Active):
+			continue
+		case err != nil:
+			return fmt.Errorf("price product %s: %w", l.ProductID, err)
+		case currency != "" && p.Currency != currency:
+			return ErrMixedCurrencies
+		}
+		currency = p.Currency
+		total += int64(l.Quantity) * p.PriceCents
+	}
+	if currency != "" && !contracts.Payable(provider, currency, total) {
+		return notPayable(provider, currency, total)
+	}
+	return nil
+}
+
+// notPayable is ErrNotPayable for total cents of currency, saying by the
+// payment_provider field what the provider refuses. Only PayPal refuses
+// any (contracts.Restricts).
+func notPayable(provider, currency string, total int64) error {
+	msg := fmt.Sprintf("PayPal does not take %s; choose another payment", currency)
+	if contracts.Payable(provider, currency, 0) {
+		msg = fmt.Sprintf("PayPal takes %s in whole units only; choose another payment", currency)
+	}
+	e := *ErrNotPayable
+	e.Fields = []apperr.FieldError{{Field: "payment_provider", Message: msg}}
+	e.Extra = map[string]any{"currency": currency, "total_cents": total}
+	return &e
 }
 
 // Cancel cancels order id for v (its owner or an admin). A paid order's
@@ -335,7 +403,7 @@ const abandonAfter = 15 * time.Minute
 // never placed their order (a crash half-way, never retried) and forgets
 // their claims, and says how many it released.
 func (s *Service) ReleaseAbandoned(ctx context.Context) (int, error) {
-	return s.store.SweepAbandonedCheckouts(ctx, s.now().Add(-abandonAfter), expireBatch, s.reserver.Release)
+	return s.store.SweepAbandonedCheckouts(ctx, s.now().Add(-abandonAfter), expireBatch, s.products.Release)
 }
 
 // Payment statuses recorded from payments' events.

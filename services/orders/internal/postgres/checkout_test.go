@@ -29,7 +29,7 @@ type checkoutFixture struct {
 	now     time.Time
 }
 
-func newCheckoutFixture(t *testing.T, reserver orders.Reserver) *checkoutFixture {
+func newCheckoutFixture(t *testing.T, reserver orders.Products) *checkoutFixture {
 	t.Helper()
 	f := &checkoutFixture{pool: pgtest.NewDatabase(t, migrations.FS), carts: orderstest.NewCarts(), catalog: orderstest.NewCatalog(), now: day0}
 	if reserver == nil {
@@ -189,14 +189,14 @@ func TestConcurrentDuplicatesPlaceOneOrder(t *testing.T) {
 // crashingReserver reserves, then fails as if the process died before the
 // order was written.
 type crashingReserver struct {
-	orders.Reserver
+	orders.Products
 	crash bool
 }
 
 var errCrash = errors.New("crash")
 
 func (c *crashingReserver) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
-	r, err := c.Reserver.Reserve(ctx, id, lines)
+	r, err := c.Products.Reserve(ctx, id, lines)
 	if c.crash {
 		return orders.Reservation{}, errCrash
 	}
@@ -206,7 +206,7 @@ func (c *crashingReserver) Reserve(ctx context.Context, id uuid.UUID, lines []or
 func TestCheckoutCrashedHalfWayIsFinishedByItsRetry(t *testing.T) {
 	ctx := context.Background()
 	catalog := orderstest.NewCatalog()
-	reserver := &crashingReserver{Reserver: catalog, crash: true}
+	reserver := &crashingReserver{Products: catalog, crash: true}
 	f := newCheckoutFixture(t, reserver)
 	f.catalog = catalog
 	p := catalog.Add("Desk", 20000, 3)
@@ -230,7 +230,7 @@ func TestCheckoutCrashedHalfWayIsFinishedByItsRetry(t *testing.T) {
 func TestAbandonedCheckoutsGiveTheirStockBack(t *testing.T) {
 	ctx := context.Background()
 	catalog := orderstest.NewCatalog()
-	reserver := &crashingReserver{Reserver: catalog, crash: true}
+	reserver := &crashingReserver{Products: catalog, crash: true}
 	f := newCheckoutFixture(t, reserver)
 	f.catalog = catalog
 	p := catalog.Add("Desk", 20000, 10)
@@ -331,4 +331,110 @@ func TestTransitionsAndExpiry(t *testing.T) {
 		assert.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE topic = 'order.cancelled'
 			AND payload->>'order_id' = $1 AND payload->>'reason' = 'payment_timeout'`, old.String()))
 	})
+}
+
+func paypalCmd(user uuid.UUID, key, hash string) orders.CheckoutCommand {
+	c := cmd(user, key, hash)
+	c.PaymentProvider = contracts.PaymentProviderPayPal
+	return c
+}
+
+// TestCheckoutRefusesWhatPayPalCannotCharge: PayPal takes forints in
+// whole units only; an order it could not charge is refused at checkout,
+// with nothing reserved and no order, rather than failing later.
+func TestCheckoutRefusesWhatPayPalCannotCharge(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Paprika", 0, 10)
+	f.catalog.Reprice(p.ID, 150050, "HUF") // 1500.50 Ft
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+	for _, attempt := range []string{"first", "retry"} {
+		t.Run(attempt, func(t *testing.T) {
+			_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+			require.ErrorIs(t, err, orders.ErrNotPayable)
+			var ae *apperr.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, apperr.Invalid, ae.Kind)
+			assert.Equal(t, []apperr.FieldError{{Field: "payment_provider", Message: "PayPal takes HUF in whole units only; choose another payment"}}, ae.Fields)
+			assert.Equal(t, map[string]any{"currency": "HUF", "total_cents": int64(150050)}, ae.Extra)
+		})
+	}
+	assert.Equal(t, 0, f.catalog.Reserves, "nothing reserved")
+	assert.Equal(t, 10, f.catalog.Stock(p.ID))
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM outbox`))
+	cart, _, err := f.carts.Load(ctx, user)
+	require.NoError(t, err)
+	assert.Len(t, cart.Lines, 1, "the cart is kept")
+
+	t.Run("a second unit makes whole forints", func(t *testing.T) {
+		f.fill(t, user, p, 1)
+		out, err := f.svc.Checkout(ctx, paypalCmd(user, "k2", "h"))
+		require.NoError(t, err)
+		assert.Equal(t, int64(300100), out.Order.TotalCents)
+		assert.Equal(t, contracts.PaymentProviderPayPal, out.Order.PaymentProvider)
+	})
+	t.Run("Stripe takes fillér", func(t *testing.T) {
+		other := uuid.New()
+		f.fill(t, other, p, 1)
+		out, err := f.svc.Checkout(ctx, cmd(other, "k", "h"))
+		require.NoError(t, err)
+		assert.Equal(t, int64(150050), out.Order.TotalCents)
+	})
+	t.Run("a currency PayPal does not take", func(t *testing.T) {
+		won := f.catalog.Add("Kimchi", 0, 5)
+		f.catalog.Reprice(won.ID, 1000000, "KRW")
+		other := uuid.New()
+		f.fill(t, other, won, 1)
+		_, err := f.svc.Checkout(ctx, paypalCmd(other, "k", "h"))
+		var ae *apperr.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, orders.ErrNotPayable.Code, ae.Code)
+		assert.Equal(t, "PayPal does not take KRW; choose another payment", ae.Fields[0].Message)
+		assert.Equal(t, 5, f.catalog.Stock(won.ID))
+	})
+	t.Run("a cart of two currencies, before reserving", func(t *testing.T) {
+		other := uuid.New()
+		euros := f.catalog.Add("Stroopwafel", 0, 5)
+		f.catalog.Reprice(euros.ID, 450, "EUR")
+		f.fill(t, other, euros, 1)
+		f.fill(t, other, p, 2)
+		reserves := f.catalog.Reserves
+		_, err := f.svc.Checkout(ctx, paypalCmd(other, "k", "h"))
+		require.ErrorIs(t, err, orders.ErrMixedCurrencies)
+		assert.Equal(t, reserves, f.catalog.Reserves)
+	})
+}
+
+// repricingReserver changes a product's price just before reserving, as
+// an admin's edit landing between checkout's price check and its
+// reservation would.
+type repricingReserver struct {
+	*orderstest.Catalog
+	product uuid.UUID
+}
+
+func (r repricingReserver) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
+	r.Reprice(r.product, 150050, "HUF")
+	return r.Catalog.Reserve(ctx, id, lines)
+}
+
+func TestCheckoutRepricedBeforeItsReservationIsRefused(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	p := catalog.Add("Paprika", 0, 10)
+	catalog.Reprice(p.ID, 150000, "HUF")
+	f := newCheckoutFixture(t, repricingReserver{Catalog: catalog, product: p.ID})
+	f.catalog = catalog
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+
+	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+	require.ErrorIs(t, err, orders.ErrNotPayable, "the reservation's price decides")
+	assert.Equal(t, 10, catalog.Stock(p.ID), "the stock is given back")
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	_, err = f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+	assert.ErrorIs(t, err, orders.ErrNotPayable, "a retry reads the new price")
+	assert.Equal(t, 1, catalog.Reserves)
 }

@@ -101,6 +101,9 @@ var (
 	ErrPaymentNotFound = apperr.New(apperr.NotFound, "payment not found")
 	ErrOverRefund      = &apperr.Error{Kind: apperr.Conflict, Code: "over_refund", Message: "the refund exceeds what is left of the payment"}
 	ErrNotRefundable   = &apperr.Error{Kind: apperr.Conflict, Code: "not_refundable", Message: "only a succeeded payment can be refunded"}
+	// ErrRefundUnpayable: the provider takes no such amount in the
+	// payment's currency (PayPal: whole forints and Taiwan dollars only).
+	ErrRefundUnpayable = apperr.Validation(apperr.FieldError{Field: "amount_cents", Message: "the payment provider refunds whole units only in this currency"})
 	ErrKeyReused       = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
 	// ErrRefundFailed: the provider refused the refund or failed it; its
 	// amount is refundable again, under a new key.

@@ -27,7 +27,8 @@ type DecideRefund func(p Payment) (int64, error)
 
 // RefundOf decides a refund of amountCents of a payment, 0 meaning all
 // that is left: only a succeeded payment is refundable
-// (ErrNotRefundable), and never beyond what is left (ErrOverRefund).
+// (ErrNotRefundable), never beyond what is left (ErrOverRefund), and
+// only in an amount its provider takes (ErrRefundUnpayable).
 func RefundOf(amountCents int64) DecideRefund {
 	return func(p Payment) (int64, error) {
 		if p.Status != StatusSucceeded {
@@ -42,6 +43,9 @@ func RefundOf(amountCents int64) DecideRefund {
 		// overflow into a small one.
 		if amount <= 0 || amount > left {
 			return 0, ErrOverRefund
+		}
+		if !contracts.Payable(p.Provider, p.Currency, amount) {
+			return 0, ErrRefundUnpayable
 		}
 		return amount, nil
 	}

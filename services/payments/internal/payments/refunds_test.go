@@ -38,6 +38,7 @@ func answered(r payments.Refund) payments.Refund {
 
 func TestRefundOf(t *testing.T) {
 	paid := payments.Payment{Status: payments.StatusSucceeded, AmountCents: 1500, RefundedCents: 400}
+	forints := payments.Payment{Status: payments.StatusSucceeded, Provider: "paypal", AmountCents: 150000, RefundedCents: 50000, Currency: "HUF"}
 	for _, tt := range []struct {
 		name    string
 		payment payments.Payment
@@ -54,6 +55,10 @@ func TestRefundOf(t *testing.T) {
 		{"nothing left", payments.Payment{Status: payments.StatusSucceeded, AmountCents: 1500, RefundedCents: 1500}, 0, 0, payments.ErrOverRefund},
 		{"a pending payment", payments.Payment{Status: payments.StatusPending, AmountCents: 1500}, 100, 0, payments.ErrNotRefundable},
 		{"a failed payment", payments.Payment{Status: payments.StatusFailed, AmountCents: 1500}, 0, 0, payments.ErrNotRefundable},
+		{"whole forints by PayPal", forints, 50000, 50000, nil},
+		{"the forints left by PayPal", forints, 0, 100000, nil},
+		{"fillér by PayPal", forints, 50050, 0, payments.ErrRefundUnpayable},
+		{"fillér by Stripe", payments.Payment{Status: payments.StatusSucceeded, Provider: "stripe", AmountCents: 150000, Currency: "HUF"}, 50050, 50050, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := payments.RefundOf(tt.asked)(tt.payment)

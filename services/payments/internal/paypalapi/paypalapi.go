@@ -27,6 +27,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
 	"github.com/daprshop/daprshop/services/platform/apperr"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Options configure a Client.
@@ -242,15 +243,23 @@ type Money struct {
 
 // amount is cents (ISO 4217 minor units, as the shop keeps every price)
 // of currency as PayPal writes it. JPY has no minor unit in either. HUF
-// and TWD have two in ISO 4217 but PayPal takes whole units only: they are
-// written with their decimals, which PayPal refuses, since sending the
-// minor units as whole ones would charge a hundred times the price.
-func amount(cents int64, currency string) Money {
+// and TWD have two in ISO 4217 but PayPal takes whole units only: a whole
+// amount is sent in units, exactly; any other is refused here
+// (payments.ErrProviderRefused), since sending the minor units as whole
+// ones would charge a hundred times the price. Checkout and refunds
+// refuse such amounts before (contracts.Payable).
+func amount(cents int64, currency string) (Money, error) {
 	currency = strings.ToUpper(currency)
-	if currency == "JPY" {
-		return Money{currency, strconv.FormatInt(cents, 10)}
+	if !contracts.Payable(contracts.PaymentProviderPayPal, currency, cents) {
+		return Money{}, fmt.Errorf("%w: PayPal takes no amount of %d hundredths of %s", payments.ErrProviderRefused, cents, currency)
 	}
-	return Money{currency, fmt.Sprintf("%d.%02d", cents/100, cents%100)}
+	switch currency {
+	case "JPY":
+		return Money{currency, strconv.FormatInt(cents, 10)}, nil
+	case "HUF", "TWD":
+		return Money{currency, strconv.FormatInt(cents/100, 10)}, nil
+	}
+	return Money{currency, fmt.Sprintf("%d.%02d", cents/100, cents%100)}, nil
 }
 
 type link struct {
@@ -357,9 +366,12 @@ type createOrder struct {
 // once after the buyer approves it; idempotent per order id. req.CardID
 // and req.CustomerID are Stripe's and play no part.
 func (c *Client) CreateIntent(ctx context.Context, req payments.IntentRequest) (payments.Intent, error) {
+	amt, err := amount(req.AmountCents, req.Currency)
+	if err != nil {
+		return payments.Intent{}, fmt.Errorf("create paypal order for order %s: %w", req.OrderID, err)
+	}
 	in := createOrder{Intent: "CAPTURE", PurchaseUnits: []purchaseUnit{{
-		ReferenceID: req.OrderID.String(), CustomID: req.OrderID.String(), InvoiceID: req.OrderID.String(),
-		Amount: amount(req.AmountCents, req.Currency),
+		ReferenceID: req.OrderID.String(), CustomID: req.OrderID.String(), InvoiceID: req.OrderID.String(), Amount: amt,
 	}}}
 	in.PaymentSource.PayPal.ExperienceContext = experienceContext{
 		ShippingPreference: "NO_SHIPPING", UserAction: "PAY_NOW", ReturnURL: c.opts.ReturnURL, CancelURL: c.opts.CancelURL,
@@ -418,10 +430,14 @@ func (c *Client) Refund(ctx context.Context, refundID uuid.UUID, intentID string
 	if !found {
 		return payments.ProviderRefund{}, fmt.Errorf("refund paypal order %s: %w: nothing captured", intentID, payments.ErrProviderRefused)
 	}
+	amt, err := amount(amountCents, cp.Amount.CurrencyCode)
+	if err != nil {
+		return payments.ProviderRefund{}, fmt.Errorf("refund paypal capture %s: %w", cp.ID, err)
+	}
 	in := struct {
 		Amount   Money  `json:"amount"`
 		CustomID string `json:"custom_id"`
-	}{amount(amountCents, cp.Amount.CurrencyCode), refundID.String()}
+	}{amt, refundID.String()}
 	var rf refund
 	if err := c.call(ctx, http.MethodPost, "/v2/payments/captures/"+url.PathEscape(cp.ID)+"/refund", "refund-"+refundID.String(), in, &rf); err != nil {
 		return payments.ProviderRefund{}, fmt.Errorf("refund paypal capture %s: %w", cp.ID, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/daprshop/daprshop/services/payments/internal/payments"
+	"github.com/daprshop/daprshop/services/payments/internal/paypalapi"
 	"github.com/daprshop/daprshop/services/platform/apperr"
 )
 
@@ -199,4 +200,46 @@ func TestTheApprovalPageApproves(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(d.body, &evt))
 	assert.Equal(t, created.ID, evt.Resource.ID)
+}
+
+// TestWholeUnitCurrencies: PayPal takes HUF and TWD without decimals
+// (the emulator refuses them as PayPal does), while the shop keeps their
+// ISO 4217 hundredths. A whole amount is charged and refunded exactly; a
+// fraction never reaches PayPal.
+func TestWholeUnitCurrencies(t *testing.T) {
+	em := startEmulator(t)
+	c := em.client(t)
+	ctx := context.Background()
+	for _, currency := range []string{"HUF", "TWD"} {
+		t.Run(currency, func(t *testing.T) {
+			created := newOrder(t, c, 150000, currency)
+			em.control(t, http.MethodPost, "/_emulator/orders/"+created.ID+"/approve")
+			captured, err := c.Capture(ctx, "capture-"+created.ID, created.ID)
+			require.NoError(t, err)
+			assert.Equal(t, payments.IntentSucceeded, captured.Status)
+			var completed struct {
+				Resource struct {
+					Amount paypalapi.Money `json:"amount"`
+				} `json:"resource"`
+			}
+			require.NoError(t, json.Unmarshal(em.next(t, "PAYMENT.CAPTURE.COMPLETED").body, &completed))
+			assert.Equal(t, paypalapi.Money{CurrencyCode: currency, Value: "1500"}, completed.Resource.Amount, "1500 units, not 150000")
+			rf, err := c.Refund(ctx, uuid.New(), created.ID, 50000)
+			require.NoError(t, err, "500 units")
+			assert.Equal(t, payments.RefundSucceeded, rf.Status)
+
+			before := len(em.seen())
+			_, err = c.CreateIntent(ctx, payments.IntentRequest{OrderID: uuid.New(), UserID: uuid.New(), AmountCents: 150050, Currency: currency})
+			assert.ErrorIs(t, err, payments.ErrProviderRefused, "1500.50 is no amount PayPal takes")
+			_, err = c.Refund(ctx, uuid.New(), created.ID, 150)
+			assert.ErrorIs(t, err, payments.ErrProviderRefused)
+			for _, r := range em.seen()[before:] {
+				assert.Equal(t, http.MethodGet, r.Method, "nothing sent to PayPal but the read of the captured order: %s", r.URL.Path)
+			}
+		})
+	}
+	t.Run("a currency PayPal does not take", func(t *testing.T) {
+		_, err := c.CreateIntent(ctx, payments.IntentRequest{OrderID: uuid.New(), UserID: uuid.New(), AmountCents: 1000, Currency: "KRW"})
+		assert.ErrorIs(t, err, payments.ErrProviderRefused)
+	})
 }

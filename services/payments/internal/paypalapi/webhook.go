@@ -73,12 +73,25 @@ type WebhookOptions struct {
 // is a 400, which PayPal delivers again later.
 const newCertEvery = 5 * time.Second
 
+// certMaxAge is how long a verified certificate is used before it is
+// fetched again, so that one PayPal replaced or revoked stops being
+// trusted within a day even though it has not expired.
+const certMaxAge = 24 * time.Hour
+
+// cachedCert is a verified certificate.
+type cachedCert struct {
+	cert    *x509.Certificate
+	fetched time.Time
+	// validUntil is the earliest NotAfter of its verified chain.
+	validUntil time.Time
+}
+
 // Webhooks verifies and reads PayPal's webhook deliveries.
 type Webhooks struct {
 	opts      WebhookOptions
 	mu        sync.Mutex
-	certs     map[string]*x509.Certificate // verified, by cert URL path
-	lastFetch time.Time                    // of a certificate not yet known
+	certs     map[string]cachedCert // verified, by cert URL path
+	lastFetch time.Time             // of a certificate not cached or past certMaxAge
 }
 
 // NewWebhooks returns a verifier.
@@ -86,7 +99,7 @@ func NewWebhooks(opts WebhookOptions) *Webhooks {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Webhooks{opts: opts, certs: map[string]*x509.Certificate{}}
+	return &Webhooks{opts: opts, certs: map[string]cachedCert{}}
 }
 
 var errBadSignature = apperr.New(apperr.Malformed, "invalid PayPal webhook signature")
@@ -127,7 +140,10 @@ func (w *Webhooks) Parse(ctx context.Context, body []byte, t Transmission) (paym
 	return event(body)
 }
 
-// cert returns the verified certificate at rawURL, fetched once.
+// cert returns the verified certificate at rawURL. It is fetched again
+// once it is certMaxAge old, and never used past its chain's NotAfter;
+// fetches of certificates not cached or due are throttled to one per
+// newCertEvery.
 func (w *Webhooks) cert(ctx context.Context, rawURL string) (*x509.Certificate, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || !certHosts[strings.ToLower(u.Hostname())] || u.Port() != "" || u.User != nil ||
@@ -135,49 +151,82 @@ func (w *Webhooks) cert(ctx context.Context, rawURL string) (*x509.Certificate, 
 		return nil, fmt.Errorf("%w: certificate URL not PayPal's", errBadSignature)
 	}
 	w.mu.Lock()
-	cert, found := w.certs[u.Path]
 	now := w.opts.Now()
+	cached, found := w.certs[u.Path]
+	if found && !now.Before(cached.validUntil) {
+		delete(w.certs, u.Path)
+		found = false
+	}
+	fresh := found && now.Sub(cached.fetched) < certMaxAge
 	fetchedLately := now.Sub(w.lastFetch) < newCertEvery
-	if !found && !fetchedLately {
+	if !fresh && !fetchedLately {
 		w.lastFetch = now
 	}
 	w.mu.Unlock()
-	if found {
-		return cert, nil
+	switch {
+	case fresh, found && fetchedLately:
+		// A certificate due for a fetch while fetches are throttled
+		// (perhaps by forged deliveries) serves until the next: it has
+		// not expired.
+		return cached.cert, nil
+	case fetchedLately:
+		return nil, fmt.Errorf("%w: certificate not known or expired, another fetched %s ago", errBadSignature, newCertEvery)
 	}
-	if fetchedLately {
-		return nil, fmt.Errorf("%w: unknown certificate, another fetched %s ago", errBadSignature, newCertEvery)
-	}
-	raw, err := w.opts.FetchCert(ctx, u.Path)
-	if err != nil {
+	entry, err := w.fetchCert(ctx, u.Path, now)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil && found && apperr.KindOf(err) == apperr.Unavailable:
+		return cached.cert, nil // PayPal down: no verdict on the certificate
+	case err != nil:
+		delete(w.certs, u.Path) // gone, or no longer verifies
 		return nil, err
+	}
+	for path, c := range w.certs {
+		if !now.Before(c.validUntil) {
+			delete(w.certs, path) // never used again
+		}
+	}
+	w.certs[u.Path] = entry
+	return entry.cert, nil
+}
+
+// fetchCert fetches the certificate at path and verifies it, as of now.
+func (w *Webhooks) fetchCert(ctx context.Context, path string, now time.Time) (cachedCert, error) {
+	raw, err := w.opts.FetchCert(ctx, path)
+	if err != nil {
+		return cachedCert{}, err
 	}
 	var chain []*x509.Certificate
 	for block, rest := pem.Decode(raw); block != nil; block, rest = pem.Decode(rest) {
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: unreadable certificate: %w", errBadSignature, err)
+			return cachedCert{}, fmt.Errorf("%w: unreadable certificate: %w", errBadSignature, err)
 		}
 		chain = append(chain, c)
 	}
 	if len(chain) == 0 {
-		return nil, fmt.Errorf("%w: no certificate at %s", errBadSignature, u.Path)
+		return cachedCert{}, fmt.Errorf("%w: no certificate at %s", errBadSignature, path)
 	}
 	roots, err := w.opts.Roots()
 	if err != nil {
-		return nil, err
+		return cachedCert{}, err
 	}
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := chain[0].Verify(x509.VerifyOptions{DNSName: certName, Roots: roots, Intermediates: inter, CurrentTime: w.opts.Now()}); err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadSignature, err)
+	verified, err := chain[0].Verify(x509.VerifyOptions{DNSName: certName, Roots: roots, Intermediates: inter, CurrentTime: now})
+	if err != nil {
+		return cachedCert{}, fmt.Errorf("%w: %w", errBadSignature, err)
 	}
-	w.mu.Lock()
-	w.certs[u.Path] = chain[0]
-	w.mu.Unlock()
-	return chain[0], nil
+	entry := cachedCert{cert: chain[0], fetched: now, validUntil: chain[0].NotAfter}
+	for _, c := range verified[0] {
+		if c.NotAfter.Before(entry.validUntil) {
+			entry.validUntil = c.NotAfter
+		}
+	}
+	return entry, nil
 }
 
 // FetchCertVia returns a FetchCert that reads certificates from baseURL

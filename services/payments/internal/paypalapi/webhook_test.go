@@ -2,6 +2,8 @@ package paypalapi_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,13 +26,20 @@ func transmission(d delivery) paypalapi.Transmission {
 	}
 }
 
-func TestWebhookVerification(t *testing.T) {
+// approvedOrder starts an emulator whose buyer approved a new order, and
+// returns it, its client, the order and the approval's delivery.
+func approvedOrder(t *testing.T) (*emulator, *paypalapi.Client, payments.Intent, delivery) {
+	t.Helper()
 	em := startEmulator(t)
 	c := em.client(t)
-	ctx := context.Background()
 	created := newOrder(t, c, 700, "EUR")
 	em.control(t, http.MethodPost, "/_emulator/orders/"+created.ID+"/approve")
-	approved := em.next(t, "CHECKOUT.ORDER.APPROVED")
+	return em, c, created, em.next(t, "CHECKOUT.ORDER.APPROVED")
+}
+
+func TestWebhookVerification(t *testing.T) {
+	em, c, created, approved := approvedOrder(t)
+	ctx := context.Background()
 	_, err := c.Capture(ctx, "capture-"+created.ID, created.ID)
 	require.NoError(t, err)
 	completed := em.next(t, "PAYMENT.CAPTURE.COMPLETED")
@@ -137,4 +146,109 @@ func TestWebhookVerification(t *testing.T) {
 			assert.Equal(t, before, fetched, "nothing fetched")
 		})
 	}
+}
+
+// TestWebhookCertificateCache: a verified certificate is fetched again
+// after a day and never used past its NotAfter, without a fetch per
+// delivery.
+func TestWebhookCertificateCache(t *testing.T) {
+	em, _, _, approved := approvedOrder(t)
+	ctx := context.Background()
+	tr := transmission(approved)
+
+	fetch := paypalapi.FetchCertVia(http.DefaultClient, em.url, "")
+	certPath := tr.CertURL[strings.Index(tr.CertURL, "/v1/"):]
+	raw, err := fetch(ctx, certPath)
+	require.NoError(t, err)
+	block, _ := pem.Decode(raw)
+	require.NotNil(t, block)
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+
+	type verifier struct {
+		w       *paypalapi.Webhooks
+		now     time.Time
+		fetches int
+		down    bool
+		gone    bool // the certificate is no longer at PayPal
+	}
+	newVerifier := func() *verifier {
+		v := &verifier{now: time.Now()}
+		v.w = paypalapi.NewWebhooks(paypalapi.WebhookOptions{
+			WebhookID: em.secrets["paypal-webhook-id"], Tolerance: 20 * 365 * 24 * time.Hour, Roots: paypalapi.RootsFrom(em.caFile),
+			Now: func() time.Time { return v.now },
+			FetchCert: func(ctx context.Context, path string) ([]byte, error) {
+				v.fetches++
+				if v.down {
+					return nil, apperr.New(apperr.Unavailable, "PayPal is down")
+				}
+				if v.gone {
+					return fetch(ctx, path+"-gone")
+				}
+				return fetch(ctx, path)
+			},
+		})
+		return v
+	}
+	parse := func(v *verifier, tr paypalapi.Transmission) error {
+		_, err := v.w.Parse(ctx, approved.body, tr)
+		return err
+	}
+	forged := func(v *verifier) {
+		f := tr
+		f.CertURL = f.CertURL[:strings.LastIndex(f.CertURL, "/")+1] + "CERT-FORGED"
+		assert.Error(t, parse(v, f))
+	}
+
+	t.Run("fetched again after a day", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now = v.now.Add(23 * time.Hour)
+		require.NoError(t, parse(v, tr))
+		assert.Equal(t, 1, v.fetches, "cached for a day")
+		v.now = v.now.Add(time.Hour)
+		require.NoError(t, parse(v, tr))
+		assert.Equal(t, 2, v.fetches, "fetched again")
+		require.NoError(t, parse(v, tr))
+		assert.Equal(t, 2, v.fetches, "and cached again")
+	})
+	t.Run("never used past its NotAfter", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now = leaf.NotAfter.Add(-time.Second)
+		forged(v) // keeps fetches throttled: the cached certificate serves
+		require.NoError(t, parse(v, tr), "due for a fetch, throttled, not expired")
+		v.now = leaf.NotAfter.Add(time.Second)
+		err := parse(v, tr)
+		require.Error(t, err, "the same certificate, fetched again, has expired")
+		assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+		assert.Contains(t, err.Error(), "expired")
+		fetches := v.fetches
+		for range 10 {
+			assert.Error(t, parse(v, tr))
+		}
+		assert.Equal(t, fetches, v.fetches, "an expired certificate costs one fetch per interval, like an unknown one")
+		v.now = v.now.Add(5 * time.Second)
+		assert.Error(t, parse(v, tr))
+		assert.Equal(t, fetches+1, v.fetches)
+	})
+	t.Run("a due certificate serves while PayPal is down", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now, v.down = v.now.Add(25*time.Hour), true
+		require.NoError(t, parse(v, tr), "no verdict on the certificate")
+		assert.Equal(t, 2, v.fetches)
+		v.now = leaf.NotAfter
+		assert.Equal(t, apperr.Unavailable, apperr.KindOf(parse(v, tr)), "but not once expired")
+	})
+	t.Run("a certificate no longer at PayPal is dropped", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now, v.gone = v.now.Add(25*time.Hour), true
+		err := parse(v, tr)
+		require.Error(t, err)
+		assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+		require.Error(t, parse(v, tr), "not served from the cache while fetches are throttled")
+		assert.Equal(t, 2, v.fetches)
+	})
 }

@@ -88,6 +88,15 @@ func (c *Catalog) Add(name string, priceCents int64, stock int) orders.Product {
 	return p
 }
 
+// Reprice sets a product's price and currency.
+func (c *Catalog) Reprice(id uuid.UUID, priceCents int64, currency string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.products[id]
+	p.PriceCents, p.Currency = priceCents, currency
+	c.products[id] = p
+}
+
 // Stock is the unreserved stock of a product.
 func (c *Catalog) Stock(id uuid.UUID) int {
 	c.mu.Lock()
