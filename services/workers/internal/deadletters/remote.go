@@ -19,8 +19,8 @@ import (
 )
 
 // Remote is another service's dead letters, through the workers' sidecar
-// (service invocation of contracts.DeadLettersPath, under the resiliency
-// policy of the target app and the target's access policy).
+// (service invocation of contracts.DeadLettersPath, within the workers'
+// call timeout and under the target's access policy).
 type Remote struct {
 	app      string
 	base     string // http://127.0.0.1:<dapr http port>/v1.0/invoke/<app>/method/internal/dead-letters

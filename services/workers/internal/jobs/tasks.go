@@ -16,9 +16,8 @@ import (
 	"github.com/daprshop/daprshop/services/platform/purge"
 )
 
-// Invoker calls another service's method through the Dapr sidecar, which
-// applies the resiliency policy of the target. A non-2xx answer is an
-// error.
+// Invoker calls another service's method through the Dapr sidecar, within
+// the workers' call timeout. A non-2xx answer is an error.
 type Invoker interface {
 	InvokeMethod(ctx context.Context, appID, methodName, verb string) ([]byte, error)
 }
@@ -31,8 +30,7 @@ type Publisher interface {
 // Counted is a job run by another service: it POSTs to path on appID,
 // which answers how many items of each kind it handled ({"cancelled": 3,
 // "released": 1}); the job's items are their sum. Such methods are
-// idempotent, so the retries of the resiliency policy, and every
-// replica's cron firing, are harmless.
+// idempotent, so a retry, and every replica's cron firing, are harmless.
 func Counted(inv Invoker, appID, path string) Job {
 	return func(ctx context.Context) (int, error) {
 		out, err := invoke(ctx, inv, appID, path, "post")
