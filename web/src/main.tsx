@@ -1,25 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useRoute } from './hooks';
 import { api, session } from './api';
 import { CartView, CheckoutView } from './cart';
 import { CardsView, LoginView, PreferencesView, RegisterView } from './account';
 import { Home, ProductView } from './catalog';
 import { OrdersView, OrderView } from './orders';
 import './style.css';
-
-/**
- * Routes live in the fragment (#/product/<id>): the gateway serves only
- * real files, so no path of the shop needs a fallback to index.html.
- */
-function useRoute(): string {
-  const [hash, setHash] = useState(location.hash);
-  useEffect(() => {
-    const on = () => setHash(location.hash);
-    addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
-  }, []);
-  return hash.replace(/^#/, '') || '/';
-}
 
 function useSignedIn(): boolean {
   const [signedIn, setSignedIn] = useState(session.signedIn());

@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useRoute } from '../hooks';
 import { api, session, type User } from '../api';
 import { ErrorLine, Field, fieldError } from '../ui';
 import { isAdmin } from './api';
@@ -11,18 +12,6 @@ import { TemplatesView } from './templates';
 import { UsersView } from './users';
 import '../style.css';
 import './admin.css';
-
-// The console's routes live in the fragment (/admin#/orders/<id>), as the
-// shop's do: the gateway serves one page at /admin and no fallback.
-function useRoute(): string {
-  const [hash, setHash] = useState(location.hash);
-  useEffect(() => {
-    const on = () => setHash(location.hash);
-    addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
-  }, []);
-  return hash.replace(/^#/, '') || '/';
-}
 
 /** useMe is the signed-in user (null while unknown or signed out). */
 function useMe(): [User | null, boolean, unknown] {
