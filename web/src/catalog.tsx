@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, money, type Category, type Product, type ProductPage, type ProductQuery } from './api';
-import { useLoad } from './hooks';
+import { useLoad } from './page';
 import { ErrorLine, Field } from './ui';
 import './shop.css';
 

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { useRoute } from './hooks';
+import { focusHeading, SkipLink, useRoute } from './page';
 import { api, session } from './api';
 import { CartView, CheckoutView } from './cart';
 import { CardsView, LoginView, PreferencesView, RegisterView } from './account';
@@ -56,13 +56,11 @@ function App() {
   // Each view sets the focus on its heading when the route changes, for
   // screen readers: the page does not reload.
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    focusHeading();
   }, [route]);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
-        Skip to content
-      </a>
+      <SkipLink />
       <header>
         <a class="brand" href="#/">
           daprshop

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { money, type Product, type ProductPage } from '../api';
 import { ErrorLine, Field, fieldError } from '../ui';
-import { useLoad } from '../hooks';
+import { useLoad } from '../page';
 import { admin, type Category, type Inventory } from './api';
 import { Done } from './parts';
 

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { useRoute } from '../hooks';
+import { focusHeading, SkipLink, useRoute } from '../page';
 import { api, session, type User } from '../api';
 import { ErrorLine, Field, fieldError } from '../ui';
 import { isAdmin } from './api';
@@ -104,7 +104,7 @@ function App() {
   const route = useRoute();
   const [me, signedIn, error] = useMe();
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    focusHeading();
   }, [route, me]);
   const section = '#/' + (route.split(/[/?]/)[1] ?? '');
   let body;
@@ -132,9 +132,7 @@ function App() {
   else body = page(route);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
-        Skip to content
-      </a>
+      <SkipLink />
       <header>
         <a class="brand" href="#/">
           daprshop admin

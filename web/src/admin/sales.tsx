@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { money } from '../api';
 import { ErrorLine, Field, fieldError } from '../ui';
-import { useLoad } from '../hooks';
+import { useLoad } from '../page';
 import { admin, type DaySales } from './api';
 
 const dayMillis = 86_400_000;

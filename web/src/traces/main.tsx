@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { useRoute } from '../hooks';
+import { focusHeading, SkipLink, useRoute } from '../page';
 import { SearchView } from './search';
 import { TraceView } from './trace';
 import '../style.css';
@@ -23,7 +23,7 @@ function App() {
   // Focus moves to the heading when the view changes, for screen readers;
   // a new search keeps it in the form.
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    focusHeading();
   }, [path]);
   let body;
   if (parts.length === 0) body = <SearchView query={query} />;
@@ -39,9 +39,7 @@ function App() {
     );
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
-        Skip to content
-      </a>
+      <SkipLink />
       <header>
         <a class="brand" href="#/">
           daprshop traces

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { useLoad } from '../hooks';
+import { useLoad } from '../page';
 import { describe, jaeger, lookbacks, type Query, type Trace } from './jaeger';
 import { duration, summarize, when } from './model';
 

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useLoad } from '../hooks';
+import { useLoad } from '../page';
 import { describe, jaeger, JaegerError, type KeyValue, type Trace } from './jaeger';
 import { duration, rows, summarize, when, type Row, type Summary } from './model';
 

@@ -1,5 +1,5 @@
-// Hooks every page uses (the shop, the admin console, the trace viewer),
-// free of any API client.
+// What every page has (the shop, the admin console, the trace viewer),
+// free of any API client: its route, the focus on its heading, loading.
 import { useEffect, useState } from 'preact/hooks';
 
 /**
@@ -34,4 +34,16 @@ export function useLoad<T>(load: () => Promise<T>, onValue: (v: T) => void, onEr
       current = false;
     };
   }, deps);
+}
+
+/** focusHeading moves the focus to the view's heading, for screen readers: the page does not reload. */
+export const focusHeading = () => document.querySelector<HTMLElement>('main h1')?.focus();
+
+/** SkipLink lets a keyboard skip the header, to the view's heading. */
+export function SkipLink() {
+  return (
+    <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), focusHeading())}>
+      Skip to content
+    </a>
+  );
 }
