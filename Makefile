@@ -63,7 +63,7 @@ help:
 run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
 	@echo "Shop:    http://127.0.0.1:3000/  (make seed fills the catalog)"
-	@echo "Traces:  http://127.0.0.1:16686  (Jaeger's API: /api/traces?service=gateway)"
+	@echo "Traces:  http://127.0.0.1:16686  (the trace viewer, #/trace/<id> opens one; Jaeger's API under /api)"
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@echo "PayPal:  http://127.0.0.1:12181  (the local emulator; buyers approve at its /checkoutnow page)"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
@@ -111,16 +111,19 @@ config-docs:
 # OpenAPI document its types come from changed. No browser is downloaded:
 # the journeys run in Debian's Chromium (chromium).
 WEB := web
-WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/admin $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f ! -name schema.d.ts 2>/dev/null) \
+# One build writes both web/dist (the shop and the console, which the
+# gateway serves) and web/dist-traces (the trace viewer Jaeger serves).
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/admin $(WEB)/traces $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f ! -name schema.d.ts 2>/dev/null) \
                services/gateway/internal/openapi/openapi.yaml
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-$(WEB)/dist/index.html: $(WEB_SOURCES) $(WEB)/node_modules/.package-lock.json
+$(WEB)/dist/index.html $(WEB)/dist-traces/index.html &: $(WEB_SOURCES) $(WEB)/node_modules/.package-lock.json
 	cd $(WEB) && npm run --silent build
 
-## web: build the shop the gateway serves at / into web/dist (npm, once
-## per change of its sources)
-web: $(WEB)/dist/index.html
+## web: build the shop the gateway serves at / into web/dist and the trace
+## viewer Jaeger serves into web/dist-traces (npm, once per change of
+## their sources)
+web: $(WEB)/dist/index.html $(WEB)/dist-traces/index.html
 
 ## chromium: install Debian's Chromium, which the shop's browser tests
 ## drive, when it is missing
@@ -139,9 +142,10 @@ $(BIN)/mailpit:
 
 ## jaeger: build Jaeger v2 (tools/jaeger pins it, outside go.work like the
 ## sidecar: its dependency graph is the OpenTelemetry Collector's) once,
-## again when its pin changes. Its Go module ships no UI assets: the page
-## at :16686 is a placeholder, the HTTP API (/api/traces) is whole.
-jaeger: $(BIN)/jaeger
+## again when its pin changes, and the trace viewer it serves at :16686
+## (web/dist-traces: its Go module ships no UI assets, and Jaeger does not
+## start without the directory its config names)
+jaeger: $(BIN)/jaeger $(WEB)/dist-traces/index.html
 $(BIN)/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
 	@mkdir -p $(BIN)
 	cd tools/jaeger && GOWORK=off go build -trimpath -ldflags "-s -w" -o $(CURDIR)/$(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger

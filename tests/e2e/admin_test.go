@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,23 +39,9 @@ func TestAdminConsole(t *testing.T) {
 	})
 
 	t.Run("an admin creates a product, restocks it, ships an order of it, refunds it and sees the chart change", func(t *testing.T) {
-		browser := chromium()
-		_, err := os.Stat(browser)
-		require.NoError(t, err, "the console's journey needs Chromium (make e2e installs Debian's package)")
-		playwright := filepath.Join(sys.root, "web", "node_modules", ".bin", "playwright")
-		_, err = os.Stat(playwright)
-		require.NoError(t, err, "the web packages are not installed: run make build")
-
 		// The browser's logins come from 127.0.0.1, as TestShop's do.
 		require.NoError(t, resetRateLimits())
-		run, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(run, playwright, "test", "--output", "test-results-admin", "e2e/admin.spec.ts")
-		cmd.Dir = filepath.Join(sys.root, "web")
-		cmd.Env = append(os.Environ(), "SHOP_URL="+gatewayURL, "CHROMIUM="+browser,
+		playwright(t, "e2e/admin.spec.ts", "test-results-admin", "SHOP_URL="+gatewayURL,
 			"ADMIN_EMAIL="+sys.secrets["admin-email"], "ADMIN_PASSWORD="+sys.secrets["admin-password"])
-		out, err := cmd.CombinedOutput()
-		t.Logf("playwright:\n%s", out)
-		require.NoError(t, err, "the console's journey failed; screenshots and traces are in web/test-results-admin")
 	})
 }

@@ -60,13 +60,26 @@ var devServers = []devServer{
 	{name: "prometheus", addrs: []string{prometheusAddr}, bin: "prometheus", prepare: preparePrometheus,
 		args: []string{"--config.file=" + prometheusConfig, "--storage.tsdb.path=" + prometheusData,
 			"--web.listen-address=" + prometheusAddr}},
-	// As `make run` starts it: traces in memory, so each run starts empty.
-	{name: "jaeger", addrs: []string{jaegerOTLPAddr, jaegerAddr}, args: []string{"--config", "tools/jaeger/config.yaml"}},
+	// As `make run` starts it: traces in memory, so each run starts empty;
+	// the trace viewer from web/dist-traces.
+	{name: "jaeger", addrs: []string{jaegerOTLPAddr, jaegerAddr}, prepare: prepareJaeger,
+		args: []string{"--config", "tools/jaeger/config.yaml"}},
+}
+
+// prepareJaeger makes sure the trace viewer is built: without the
+// directory its config names, Jaeger exits at start and would only be
+// found not listening.
+func prepareJaeger(root string) error {
+	if _, err := os.Stat(filepath.Join(root, "web", "dist-traces", "index.html")); err != nil {
+		return fmt.Errorf("the trace viewer Jaeger serves is not built (run `make jaeger`): %w", err)
+	}
+	return nil
 }
 
 const (
 	// jaegerOTLPAddr receives every app's and sidecar's spans (OTLP/gRPC);
-	// jaegerAddr serves Jaeger's HTTP API. `make run` uses both too.
+	// jaegerAddr serves Jaeger's HTTP API and the trace viewer. `make run`
+	// uses both too.
 	jaegerOTLPAddr = "127.0.0.1:4317"
 	jaegerAddr     = "127.0.0.1:16686"
 	stripeAddr     = "127.0.0.1:12180"

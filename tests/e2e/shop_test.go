@@ -69,13 +69,6 @@ func TestShop(t *testing.T) {
 	})
 
 	t.Run("a customer browses and finds products, pays, downloads the invoice; a declined card cancels the order", func(t *testing.T) {
-		browser := chromium()
-		_, err := os.Stat(browser)
-		require.NoError(t, err, "the shop's journeys need Chromium (make e2e installs Debian's package)")
-		playwright := filepath.Join(sys.root, "web", "node_modules", ".bin", "playwright")
-		_, err = os.Stat(playwright)
-		require.NoError(t, err, "the shop's packages are not installed: run make build")
-
 		// Two products whose names share a word no other test uses, so that
 		// the misspelt search finds exactly them: the teapot in a category,
 		// the mug in a sub-category of it.
@@ -108,14 +101,30 @@ func TestShop(t *testing.T) {
 		// registrations and logins must not find the auth routes' per-address
 		// budget spent by the tests before it.
 		require.NoError(t, resetRateLimits())
-		run, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(run, playwright, "test", "e2e/journey.spec.ts")
-		cmd.Dir = filepath.Join(sys.root, "web")
-		cmd.Env = append(os.Environ(), "SHOP_URL="+gatewayURL, "CHROMIUM="+browser,
+		playwright(t, "e2e/journey.spec.ts", "test-results", "SHOP_URL="+gatewayURL,
 			"SHOP_PRODUCTS="+strings.Join(products, "|"), "SHOP_CATEGORIES="+strings.Join(categories, "|"), "SHOP_TYPO=quokaberry")
-		out, err := cmd.CombinedOutput()
-		t.Logf("playwright:\n%s", out)
-		require.NoError(t, err, "the shop's journey failed; screenshots and traces are in web/test-results")
 	})
+}
+
+// playwright runs spec (web/e2e) with Playwright in Chromium, at desktop
+// and at phone width (web/playwright.config.ts), with env added to its
+// environment; its screenshots and traces land in web/<output> (apart
+// for each spec: Playwright empties that directory at each run). It fails
+// t, with Playwright's report in the log, when the spec fails.
+func playwright(t *testing.T, spec, output string, env ...string) {
+	t.Helper()
+	browser := chromium()
+	_, err := os.Stat(browser)
+	require.NoError(t, err, "the browser tests need Chromium (make e2e installs Debian's package)")
+	bin := filepath.Join(sys.root, "web", "node_modules", ".bin", "playwright")
+	_, err = os.Stat(bin)
+	require.NoError(t, err, "the web packages are not installed: run make build")
+	run, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(run, bin, "test", "--output", output, spec)
+	cmd.Dir = filepath.Join(sys.root, "web")
+	cmd.Env = append(append(os.Environ(), "CHROMIUM="+browser), env...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("playwright:\n%s", out)
+	require.NoError(t, err, "%s failed; screenshots and traces are in web/%s", spec, output)
 }

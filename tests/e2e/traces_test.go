@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +19,7 @@ import (
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
 
-// jaegerURL serves Jaeger's HTTP API (see devServers).
+// jaegerURL serves Jaeger's HTTP API and the trace viewer (see devServers).
 const jaegerURL = "http://" + jaegerAddr
 
 // jaegerTrace is a trace as Jaeger's HTTP API returns it.
@@ -119,22 +120,24 @@ func services(spans []span) []string {
 	return out
 }
 
-// TestTraces follows one checkout with a saved card through Jaeger. The
-// test is the client: like a storefront tracing a customer's visit, it
-// sends one traceparent on every request of the visit (sign-up, log-in,
-// saving a card, filling the cart, checking out), so the trace holds auth
-// too, which the checkout itself never calls. Everything the checkout
-// causes must then hang under the checkout's own request: the
-// reservation, order.created, the payment and its Stripe call, and, once
-// Stripe's webhook has settled the payment (in the trace of the checkout,
-// not the webhook's), payment.succeeded and order.paid in every consumer.
-func TestTraces(t *testing.T) {
+// traceServices are the services the trace of a traced visit holds:
+// auth through its sign-up and log-in, the rest through its checkout.
+var traceServices = []string{"auth", "gateway", "notifications", "orders", "payments", "products", "workers"}
+
+// checkOutTraced is a customer's visit as a storefront tracing it would
+// send it: one traceparent on every request (sign-up, log-in, saving a
+// card, filling the cart, checking out), so that the trace holds auth
+// too, which the checkout itself never calls. It returns once the order
+// is paid, with the trace's ID and the ID of the gateway's span of the
+// checkout.
+func checkOutTraced(t *testing.T) (traceID, checkoutSpan string) {
+	t.Helper()
 	s := shop{admin: "Bearer " + token(t, uuid.New(), authn.RoleAdmin)}
 	productID := s.newProduct(t, 1990, 3)
 
 	var ids [24]byte
 	_, _ = rand.Read(ids[:])
-	traceID := hex.EncodeToString(ids[:16])
+	traceID = hex.EncodeToString(ids[:16])
 	visit := "00-" + traceID + "-" + hex.EncodeToString(ids[16:]) + "-01"
 	send := func(method, path, auth, body string) response {
 		t.Helper()
@@ -163,14 +166,20 @@ func TestTraces(t *testing.T) {
 	// The gateway answers with its own span of the visit's trace.
 	checkoutTP := resp.Header.Get("traceparent")
 	require.True(t, strings.HasPrefix(checkoutTP, "00-"+traceID+"-"), "checkout's traceparent %q continues the visit", checkoutTP)
-	checkoutSpan := strings.Split(checkoutTP, "-")[2]
 	var o orderJSON
 	resp.JSON(t, &o)
 	s.waitStatus(t, customer, o.ID, "paid")
+	return traceID, strings.Split(checkoutTP, "-")[2]
+}
 
-	// Spans reach Jaeger in batches, from 14 processes each on its own
-	// schedule: the trace is read until it is whole.
-	want := []string{"auth", "gateway", "notifications", "orders", "payments", "products", "workers"}
+// awaitTrace reads the trace of a visit checkOutTraced made until it is
+// whole: every service of traceServices, and under the checkout's span
+// the payment with its Stripe call, its settling and order.paid in every
+// consumer. Spans reach Jaeger in batches, from 14 processes each on its
+// own schedule. It returns the trace and the spans under the checkout,
+// or fails t (with what the trace held) and returns false.
+func awaitTrace(t *testing.T, traceID, checkoutSpan string) (jaegerTrace, []span, bool) {
+	t.Helper()
 	var tr jaegerTrace
 	var under []span
 	whole := func() bool {
@@ -179,7 +188,7 @@ func TestTraces(t *testing.T) {
 			return false
 		}
 		under = descendants(tr.spans(), checkoutSpan)
-		return slices.Equal(services(tr.spans()), want) &&
+		return slices.Equal(services(tr.spans()), traceServices) &&
 			hasSpan(under, "payments", "stripe POST /v1/payment_intents") &&
 			hasSpan(under, "payments", "settle payment") &&
 			hasSpan(under, "notifications", "order.paid process") &&
@@ -192,6 +201,21 @@ func TestTraces(t *testing.T) {
 		for _, sp := range under {
 			t.Logf("  %s: %s", sp.service, sp.name)
 		}
+		return tr, under, false
+	}
+	return tr, under, true
+}
+
+// TestTraces follows one checkout with a saved card through Jaeger's API
+// (see checkOutTraced). Everything the checkout causes must hang under
+// the checkout's own request: the reservation, order.created, the payment
+// and its Stripe call, and, once Stripe's webhook has settled the payment
+// (in the trace of the checkout, not the webhook's), payment.succeeded and
+// order.paid in every consumer.
+func TestTraces(t *testing.T) {
+	traceID, checkoutSpan := checkOutTraced(t)
+	tr, under, ok := awaitTrace(t, traceID, checkoutSpan)
+	if !ok {
 		return
 	}
 	assert.Equal(t, []string{"gateway", "notifications", "orders", "payments", "products", "workers"}, services(under),
@@ -200,7 +224,43 @@ func TestTraces(t *testing.T) {
 	assert.Equal(t, checkoutSpan, checkout.id, "the gateway's span is named by its route, not its catch-all")
 	stripe := find(under, "payments", "stripe POST /v1/payment_intents")
 	assert.Equal(t, "200", stripe.tags["http.response.status_code"], "the Stripe call succeeded")
-	t.Logf("trace %s: %d spans, %d under the checkout:\n%s", traceID, len(tr.Spans), len(under), tree(under, checkoutSpan))
+	t.Logf("trace %s (%s/#/trace/%s): %d spans, %d under the checkout:\n%s",
+		traceID, jaegerURL, traceID, len(tr.Spans), len(under), tree(under, checkoutSpan))
+}
+
+// TestTraceViewer drives the trace viewer Jaeger serves at its own port
+// (web/src/traces, built into web/dist-traces; Jaeger's Go module has no
+// UI of its own) in a real browser: web/e2e/traces.spec.ts, run by
+// Playwright in headless Chromium at desktop and at phone width, finds
+// the trace of a checkout with a saved card among the gateway's, opens it
+// and reads the spans of every service and the Stripe call. Screenshots
+// are left in web/test-results-traces.
+func TestTraceViewer(t *testing.T) {
+	t.Run("Jaeger serves the viewer's page and files", func(t *testing.T) {
+		resp := call(t, http.MethodGet, jaegerURL+"/", nil)
+		require.Equal(t, http.StatusOK, resp.Status)
+		assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+		require.Contains(t, string(resp.Body), "<title>daprshop traces</title>", "the viewer, not Jaeger's placeholder")
+		assets := regexp.MustCompile(`(?:src|href)="(/static/[^"]+)"`).FindAllStringSubmatch(string(resp.Body), -1)
+		require.NotEmpty(t, assets, "the page loads its script from Jaeger: %s", resp.Body)
+		for _, a := range assets {
+			assert.Equal(t, http.StatusOK, call(t, http.MethodGet, jaegerURL+a[1], nil).Status, a[1])
+		}
+		// A link of Jaeger's own UI to a trace gets the same page, which
+		// opens the trace.
+		resp = call(t, http.MethodGet, jaegerURL+"/trace/0af7651916cd43dd8448eb211c80319c", nil)
+		assert.Contains(t, string(resp.Body), "<title>daprshop traces</title>")
+	})
+
+	t.Run("a checkout's trace, found among the gateway's, shows every service's spans and the Stripe call", func(t *testing.T) {
+		traceID, checkoutSpan := checkOutTraced(t)
+		// The browser reads the trace once Jaeger holds all of it.
+		if _, _, ok := awaitTrace(t, traceID, checkoutSpan); !ok {
+			return
+		}
+		playwright(t, "e2e/traces.spec.ts", "test-results-traces", "TRACES_URL="+jaegerURL,
+			"TRACE_ID="+traceID, "TRACE_SERVICES="+strings.Join(traceServices, ","))
+	})
 }
 
 // tree renders the spans under root, one a line, indented by depth,

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, money, type Category, type Product, type ProductPage, type ProductQuery } from './api';
-import { ErrorLine, Field, useLoad } from './ui';
+import { useLoad } from './page';
+import { ErrorLine, Field } from './ui';
 import './shop.css';
 
 function Availability({ p }: { p: Product }) {

@@ -1,25 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { focusHeading, SkipLink, useRoute } from './page';
 import { api, session } from './api';
 import { CartView, CheckoutView } from './cart';
 import { CardsView, LoginView, PreferencesView, RegisterView } from './account';
 import { Home, ProductView } from './catalog';
 import { OrdersView, OrderView } from './orders';
 import './style.css';
-
-/**
- * Routes live in the fragment (#/product/<id>): the gateway serves only
- * real files, so no path of the shop needs a fallback to index.html.
- */
-function useRoute(): string {
-  const [hash, setHash] = useState(location.hash);
-  useEffect(() => {
-    const on = () => setHash(location.hash);
-    addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
-  }, []);
-  return hash.replace(/^#/, '') || '/';
-}
 
 function useSignedIn(): boolean {
   const [signedIn, setSignedIn] = useState(session.signedIn());
@@ -69,13 +56,11 @@ function App() {
   // Each view sets the focus on its heading when the route changes, for
   // screen readers: the page does not reload.
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    focusHeading();
   }, [route]);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
-        Skip to content
-      </a>
+      <SkipLink />
       <header>
         <a class="brand" href="#/">
           daprshop

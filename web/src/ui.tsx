@@ -1,7 +1,7 @@
 // Small pieces every view uses: form fields that show the API's message
 // next to them, and the one line an error becomes otherwise.
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ApiError } from './api';
 
 let fieldSeq = 0;
@@ -109,23 +109,4 @@ export function useAction() {
     }
   };
   return { busy, error, setError, run };
-}
-
-/**
- * useLoad runs load whenever deps change and hands its answer to onValue,
- * a failure to onError, unless deps changed again before it came: an
- * earlier, slower answer must not overwrite the one the view now shows
- * (picking a template, then another, showed the first one's text).
- */
-export function useLoad<T>(load: () => Promise<T>, onValue: (v: T) => void, onError: (e: unknown) => void, deps: unknown[]) {
-  useEffect(() => {
-    let current = true;
-    load().then(
-      (v) => current && onValue(v),
-      (e) => current && onError(e),
-    );
-    return () => {
-      current = false;
-    };
-  }, deps);
 }

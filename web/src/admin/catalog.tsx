@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { money, type Product, type ProductPage } from '../api';
-import { ErrorLine, Field, fieldError, useLoad } from '../ui';
+import { ErrorLine, Field, fieldError } from '../ui';
+import { useLoad } from '../page';
 import { admin, type Category, type Inventory } from './api';
 import { Done } from './parts';
 

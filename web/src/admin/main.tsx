@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { focusHeading, SkipLink, useRoute } from '../page';
 import { api, session, type User } from '../api';
 import { ErrorLine, Field, fieldError } from '../ui';
 import { isAdmin } from './api';
@@ -11,18 +12,6 @@ import { TemplatesView } from './templates';
 import { UsersView } from './users';
 import '../style.css';
 import './admin.css';
-
-// The console's routes live in the fragment (/admin#/orders/<id>), as the
-// shop's do: the gateway serves one page at /admin and no fallback.
-function useRoute(): string {
-  const [hash, setHash] = useState(location.hash);
-  useEffect(() => {
-    const on = () => setHash(location.hash);
-    addEventListener('hashchange', on);
-    return () => removeEventListener('hashchange', on);
-  }, []);
-  return hash.replace(/^#/, '') || '/';
-}
 
 /** useMe is the signed-in user (null while unknown or signed out). */
 function useMe(): [User | null, boolean, unknown] {
@@ -115,7 +104,7 @@ function App() {
   const route = useRoute();
   const [me, signedIn, error] = useMe();
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    focusHeading();
   }, [route, me]);
   const section = '#/' + (route.split(/[/?]/)[1] ?? '');
   let body;
@@ -143,9 +132,7 @@ function App() {
   else body = page(route);
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}>
-        Skip to content
-      </a>
+      <SkipLink />
       <header>
         <a class="brand" href="#/">
           daprshop admin

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, money, type Order, type OrderPage } from '../api';
-import { ErrorLine, Field, fieldError, useLoad } from '../ui';
+import { ErrorLine, Field, fieldError } from '../ui';
+import { useLoad } from '../page';
 import { admin, type OrderStatus, type Payment } from './api';
 import { fromCents, Pager, toCents } from './catalog';
 import { Done, newKey } from './parts';

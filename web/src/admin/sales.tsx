@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { money } from '../api';
-import { ErrorLine, Field, fieldError, useLoad } from '../ui';
+import { ErrorLine, Field, fieldError } from '../ui';
+import { useLoad } from '../page';
 import { admin, type DaySales } from './api';
 
 const dayMillis = 86_400_000;

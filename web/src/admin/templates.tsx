@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { ErrorLine, fieldError, useLoad } from '../ui';
+import { ErrorLine, fieldError } from '../ui';
+import { useLoad } from '../page';
 import { admin, type Template } from './api';
 import { Done } from './parts';
 import { render, samples } from './preview';

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { User } from '../api';
-import { ErrorLine, useLoad } from '../ui';
+import { ErrorLine } from '../ui';
+import { useLoad } from '../page';
 import { admin, type Role, type UserPage } from './api';
 import { Pager } from './catalog';
 import { Done } from './parts';
