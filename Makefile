@@ -117,7 +117,12 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/admin $(WEB)/tra
                services/gateway/internal/openapi/openapi.yaml
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-$(WEB)/dist/index.html $(WEB)/dist-traces/index.html &: $(WEB_SOURCES) $(WEB)/node_modules/.package-lock.json
+$(WEB)/dist/index.html: $(WEB_SOURCES) $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm run --silent build
+# The build writes dist-traces after dist, so one build satisfies both;
+# dist-traces alone missing or older builds again. (Not a grouped target,
+# `&:`: that needs GNU make 4.3, and the make macOS ships is older.)
+$(WEB)/dist-traces/index.html: $(WEB)/dist/index.html
 	cd $(WEB) && npm run --silent build
 
 ## web: build the shop the gateway serves at / into web/dist and the trace

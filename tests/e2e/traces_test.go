@@ -1,14 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,20 +74,35 @@ func (tr jaegerTrace) spans() []span {
 }
 
 // fetchTrace returns the trace of id as Jaeger holds it so far, or false
-// while Jaeger knows none of its spans.
-func fetchTrace(t *testing.T, id string) (jaegerTrace, bool) {
-	t.Helper()
-	resp := call(t, http.MethodGet, jaegerURL+"/api/traces/"+id, nil)
-	if resp.Status == http.StatusNotFound {
-		return jaegerTrace{}, false
+// while Jaeger knows none of its spans. It fails no test: it is asked
+// again and again, from the goroutine of assert.Eventually.
+func fetchTrace(c context.Context, id string) (jaegerTrace, bool, error) {
+	req, err := http.NewRequestWithContext(c, http.MethodGet, jaegerURL+"/api/traces/"+id, nil)
+	if err != nil {
+		return jaegerTrace{}, false, err
 	}
-	require.Equal(t, http.StatusOK, resp.Status, "jaeger: %s", resp.Body)
+	resp, err := client.Do(req)
+	if err != nil {
+		return jaegerTrace{}, false, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	switch {
+	case err != nil:
+		return jaegerTrace{}, false, err
+	case resp.StatusCode == http.StatusNotFound:
+		return jaegerTrace{}, false, nil
+	case resp.StatusCode != http.StatusOK:
+		return jaegerTrace{}, false, fmt.Errorf("jaeger answered %d: %s", resp.StatusCode, body)
+	}
 	var got struct{ Data []jaegerTrace }
-	resp.JSON(t, &got)
-	if len(got.Data) != 1 {
-		return jaegerTrace{}, false
+	if err := json.Unmarshal(body, &got); err != nil {
+		return jaegerTrace{}, false, fmt.Errorf("jaeger's answer: %w: %s", err, body)
 	}
-	return got.Data[0], true
+	if len(got.Data) != 1 {
+		return jaegerTrace{}, false, nil
+	}
+	return got.Data[0], true, nil
 }
 
 // descendants are the spans under root, root included.
@@ -180,14 +199,23 @@ func checkOutTraced(t *testing.T) (traceID, checkoutSpan string) {
 // or fails t (with what the trace held) and returns false.
 func awaitTrace(t *testing.T, traceID, checkoutSpan string) (jaegerTrace, []span, bool) {
 	t.Helper()
-	var tr jaegerTrace
-	var under []span
+	c := ctx(t)
+	// What the last look found, for the failure's log: the condition runs
+	// in a goroutine of its own, and may still run when Eventually gives up.
+	var (
+		mu    sync.Mutex
+		tr    jaegerTrace
+		under []span
+		last  error
+	)
 	whole := func() bool {
-		var ok bool
-		if tr, ok = fetchTrace(t, traceID); !ok {
+		got, ok, err := fetchTrace(c, traceID)
+		mu.Lock()
+		defer mu.Unlock()
+		if last = err; !ok {
 			return false
 		}
-		under = descendants(tr.spans(), checkoutSpan)
+		tr, under = got, descendants(got.spans(), checkoutSpan)
 		return slices.Equal(services(tr.spans()), traceServices) &&
 			hasSpan(under, "payments", "stripe POST /v1/payment_intents") &&
 			hasSpan(under, "payments", "settle payment") &&
@@ -196,14 +224,16 @@ func awaitTrace(t *testing.T, traceID, checkoutSpan string) (jaegerTrace, []span
 			hasSpan(under, "workers", "order.paid process") &&
 			hasSpan(under, "products", "order.paid process")
 	}
-	if !assert.Eventually(t, whole, 60*time.Second, 250*time.Millisecond, "one trace of the visit, the checkout's consequences under its span") {
-		t.Logf("services in the trace: %v; under the checkout: %v", services(tr.spans()), services(under))
+	ok := assert.Eventually(t, whole, 60*time.Second, 250*time.Millisecond, "one trace of the visit, the checkout's consequences under its span")
+	mu.Lock()
+	defer mu.Unlock()
+	if !ok {
+		t.Logf("last error: %v; services in the trace: %v; under the checkout: %v", last, services(tr.spans()), services(under))
 		for _, sp := range under {
 			t.Logf("  %s: %s", sp.service, sp.name)
 		}
-		return tr, under, false
 	}
-	return tr, under, true
+	return tr, under, ok
 }
 
 // TestTraces follows one checkout with a saved card through Jaeger's API
@@ -246,6 +276,13 @@ func TestTraceViewer(t *testing.T) {
 		for _, a := range assets {
 			assert.Equal(t, http.StatusOK, call(t, http.MethodGet, jaegerURL+a[1], nil).Status, a[1])
 		}
+		// Its API answers JSON, and a path of no API the page, 200: the
+		// viewer tells the two apart by the content type.
+		resp = call(t, http.MethodGet, jaegerURL+"/api/services", nil)
+		assert.Equal(t, http.StatusOK, resp.Status)
+		assert.Contains(t, resp.Header.Get("Content-Type"), "application/json")
+		resp = call(t, http.MethodGet, jaegerURL+"/api/no-such-api", nil)
+		assert.NotContains(t, resp.Header.Get("Content-Type"), "json")
 		// A link of Jaeger's own UI to a trace gets the same page, which
 		// opens the trace.
 		resp = call(t, http.MethodGet, jaegerURL+"/trace/0af7651916cd43dd8448eb211c80319c", nil)

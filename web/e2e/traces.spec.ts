@@ -50,8 +50,14 @@ test("find a checkout's trace among the gateway's and read it span by span", asy
   for (const s of services) await expect(page.getByRole('button', { name: new RegExp(`^${escape(s)} `) }).first()).toBeVisible();
   const checkout = page.getByRole('button', { name: /^gateway POST \/api\/v1\/checkout / }).first();
   const stripe = page.getByRole('button', { name: /^payments stripe POST \/v1\/payment_intents / }).first();
-  // Indented under the checkout, its bar within the trace's.
-  expect(await stripe.locator('.indent').count()).toBeGreaterThan(await checkout.locator('.indent').count());
+  // Indented under the checkout, its bar within the trace's time.
+  const x = async (b: typeof stripe) => (await b.locator('.label').boundingBox())!.x;
+  expect(await x(stripe)).toBeGreaterThan(await x(checkout));
+  const time = (await stripe.locator('svg').boundingBox())!;
+  const bar = (await stripe.locator('rect').boundingBox())!;
+  expect(bar.x).toBeGreaterThanOrEqual(time.x - 0.5);
+  expect(bar.x + bar.width).toBeLessThanOrEqual(time.x + time.width + 0.5);
+  expect(bar.width).toBeGreaterThan(0);
   await stripe.click();
   await expect(stripe).toHaveAttribute('aria-expanded', 'true');
   const detail = page.locator(`#${await stripe.getAttribute('aria-controls')}`);
@@ -63,6 +69,28 @@ test("find a checkout's trace among the gateway's and read it span by span", asy
   await page.getByRole('link', { name: '← Search' }).click();
   await expect(link).toBeVisible();
   await expect(page.getByLabel('Operation')).toHaveValue('POST /api/v1/checkout');
+  // The same search again keeps the focus on its button.
+  const find = page.getByRole('button', { name: 'Find traces' });
+  await find.focus();
+  await page.keyboard.press('Enter');
+  await expect(link).toBeVisible();
+  await expect(find).toBeFocused();
+  // Another search from the keyboard keeps it in the form too.
+  await page.getByLabel('Limit').fill('49');
+  await page.getByLabel('Limit').press('Enter');
+  await expect(page).toHaveURL(/limit=49/);
+  await expect(link).toBeVisible();
+  await expect(page.getByLabel('Limit')).toBeFocused();
+  // A new search (#/) starts from the gateway again.
+  await page.getByRole('link', { name: 'daprshop traces' }).click();
+  await expect(page.getByLabel('Service')).toHaveValue('gateway');
+  await expect(page.getByLabel('Operation')).toHaveValue('');
+  await expect(find).toBeEnabled();
+  // A trace ID pasted with the spaces around it opens the trace.
+  await page.getByLabel('Trace ID').fill(`  ${id.toUpperCase()} `);
+  await page.getByRole('button', { name: 'Open trace' }).click();
+  await expect(page).toHaveURL(new RegExp(`#/trace/${id}$`));
+  await expect(page.getByRole('heading', { name: 'gateway: POST /api/v1/auth/register', level: 1 })).toBeVisible();
 
   // A printed link opens the trace; one Jaeger does not hold, and a search
   // that finds nothing, say so.
@@ -71,6 +99,8 @@ test("find a checkout's trace among the gateway's and read it span by span", asy
   await page.goto(`/#/trace/${'0'.repeat(31)}1`);
   await expect(page.getByRole('heading', { name: 'Trace not found', level: 1 })).toBeVisible();
   await expect(page.getByRole('alert')).toContainText('Jaeger holds no trace');
+  await page.goto('/#/trace/%E0%A4%A');
+  await expect(page.getByRole('heading', { name: 'Not a trace ID', level: 1 })).toBeVisible();
   await page.goto('/#/?service=no-such-service');
   await expect(page.getByRole('status')).toHaveText('No traces of no-such-service in the last hour.');
   await shot(page, info, '3-nothing-found');

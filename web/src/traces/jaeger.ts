@@ -66,7 +66,11 @@ async function get<T>(path: string): Promise<T> {
     const msg = body?.errors?.map((e: { msg: string }) => e.msg).join('; ');
     throw new JaegerError(resp.status, msg || `${resp.status} ${resp.statusText}`);
   }
-  return body?.data as T;
+  // Jaeger answers a path of an API it lacks with this page, 200: that is
+  // no empty answer.
+  if (!resp.headers.get('Content-Type')?.includes('json') || body === null)
+    throw new JaegerError(resp.status, `not its API's answer (${resp.headers.get('Content-Type') || 'no content type'}) at ${path}`);
+  return body.data as T;
 }
 
 const e = encodeURIComponent;
@@ -87,7 +91,8 @@ export const jaeger = {
     });
     if (q.operation) params.set('operation', q.operation);
     const traces = (await get<Trace[] | null>(`/api/traces?${params}`)) ?? [];
-    return traces.sort((a, b) => start(b) - start(a));
+    const starts = new Map(traces.map((t) => [t, start(t)]));
+    return traces.sort((a, b) => starts.get(b)! - starts.get(a)!);
   },
   trace: async (id: string) => {
     const [t] = (await get<Trace[] | null>(`/api/traces/${e(id)}`)) ?? [];
@@ -97,7 +102,12 @@ export const jaeger = {
 };
 
 /** start is when the first span of t started. */
-export const start = (t: Trace) => Math.min(...t.spans.map((s) => s.startTime));
+export function start(t: Trace): number {
+  // A loop: spreading a trace's spans as arguments overflows the stack.
+  let min = Infinity;
+  for (const s of t.spans) min = Math.min(min, s.startTime);
+  return min;
+}
 
 /** describe is the sentence a person should read for err. */
 export function describe(err: unknown): string {

@@ -38,7 +38,9 @@ export function rows(t: Trace): Row[] {
   for (const s of t.spans) {
     const parent = (s.references ?? []).find((r) => r.traceID === t.traceID && ids.has(r.spanID))?.spanID;
     parents.set(s.spanID, parent);
-    children.set(parent, [...(children.get(parent) ?? []), s]);
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(s);
+    else children.set(parent, [s]);
   }
   for (const c of children.values()) c.sort((a, b) => a.startTime - b.startTime);
   const out: Row[] = [];
@@ -60,13 +62,15 @@ export function summarize(t: Trace, tree = rows(t)): Summary {
   const services = new Map<string, number>();
   for (const r of tree) services.set(r.service, (services.get(r.service) ?? 0) + 1);
   const t0 = start(t);
+  let end = -Infinity;
+  for (const s of t.spans) end = Math.max(end, s.startTime + s.duration);
   return {
     root: tree[0],
     services: [...services].map(([name, spans]) => ({ name, spans })).sort((a, b) => a.name.localeCompare(b.name)),
     spans: tree.length,
     errors: tree.filter((r) => r.error).length,
     start: t0,
-    duration: Math.max(...t.spans.map((s) => s.startTime + s.duration)) - t0,
+    duration: end - t0,
   };
 }
 

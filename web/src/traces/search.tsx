@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLoad } from '../page';
 import { describe, jaeger, lookbacks, type Query, type Trace } from './jaeger';
 import { duration, summarize, when } from './model';
@@ -19,6 +19,9 @@ export function parseQuery(query: string): Query {
   };
 }
 
+// Every request enters through the gateway: its traces are the whole ones.
+const standard = (services: string[] | null) => (services?.includes('gateway') ? 'gateway' : (services?.[0] ?? ''));
+
 /**
  * SearchView finds traces by service, operation and time; the search is
  * in the fragment (#/?service=gateway&lookback=1h), so it can be linked
@@ -28,28 +31,47 @@ export function SearchView({ query }: { query: string }) {
   const q = parseQuery(query);
   const [services, setServices] = useState<string[] | null>(null);
   const [operations, setOperations] = useState<string[]>([]);
-  // The form's choice, before it is searched for.
+  // The form's choices, before they are searched for: the route sets
+  // them, so that the form (and the focus in it) stays across searches.
   const [service, setService] = useState(q.service);
   const [operation, setOperation] = useState(q.operation);
-  const [lookupError, setLookupError] = useState<unknown>(null);
+  const [limit, setLimit] = useState(String(q.limit));
+  const [lookback, setLookback] = useState(q.lookback);
+  const [servicesError, setServicesError] = useState<unknown>(null);
+  const [operationsError, setOperationsError] = useState<unknown>(null);
+  // Asking again for services and operations after a failure.
+  const [retries, setRetries] = useState(0);
   const [traces, setTraces] = useState<Trace[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    setService(q.service);
+    // #/ alone is a new search: the default service again.
+    setService(q.service || standard(services));
     setOperation(q.operation);
-  }, [q.service, q.operation]);
+    setLimit(String(q.limit));
+    setLookback(q.lookback);
+  }, [query]);
   useLoad(
-    jaeger.services,
+    () => {
+      setServicesError(null);
+      return jaeger.services();
+    },
     (s) => {
       setServices(s);
-      // Every request enters through the gateway: its traces are the whole ones.
-      if (!service && s.length > 0) setService(s.includes('gateway') ? 'gateway' : s[0]);
+      setService((current) => current || standard(s));
     },
-    setLookupError,
-    [],
+    setServicesError,
+    [retries],
   );
-  useLoad(() => (service ? jaeger.operations(service) : Promise.resolve([])), setOperations, setLookupError, [service]);
+  useLoad(
+    () => {
+      setOperationsError(null);
+      return service ? jaeger.operations(service) : Promise.resolve([]);
+    },
+    setOperations,
+    setOperationsError,
+    [service, retries],
+  );
   useLoad(
     () => {
       setTraces(null);
@@ -60,11 +82,12 @@ export function SearchView({ query }: { query: string }) {
     setError,
     [query, tick],
   );
+  const lookupError = servicesError ?? operationsError;
 
   const find = (e: Event) => {
     e.preventDefault();
-    const f = new FormData(e.currentTarget as HTMLFormElement);
-    const next = new URLSearchParams({ service, operation, limit: String(f.get('limit')), lookback: String(f.get('lookback')) });
+    if (lookupError) setRetries(retries + 1);
+    const next = new URLSearchParams({ service, operation, limit, lookback });
     if (!operation) next.delete('operation');
     // The same search again asks again: new traces may have come.
     if (next.toString() === query) setTick(tick + 1);
@@ -81,7 +104,7 @@ export function SearchView({ query }: { query: string }) {
   return (
     <main class="wide">
       <h1 tabIndex={-1}>Traces</h1>
-      <form class="row" onSubmit={find} aria-label="Search traces" key={query}>
+      <form class="row" onSubmit={find} aria-label="Search traces">
         <div class="field">
           <label for="service">Service</label>
           <select
@@ -114,13 +137,21 @@ export function SearchView({ query }: { query: string }) {
         </div>
         <div class="field short">
           <label for="limit">Limit</label>
-          <input id="limit" name="limit" type="number" min={1} max={maxLimit} required defaultValue={String(q.limit)} />
+          <input
+            id="limit"
+            type="number"
+            min={1}
+            max={maxLimit}
+            required
+            value={limit}
+            onInput={(e) => setLimit(e.currentTarget.value)}
+          />
         </div>
         <div class="field">
           <label for="lookback">Lookback</label>
-          <select id="lookback" name="lookback">
+          <select id="lookback" value={lookback} onChange={(e) => setLookback(e.currentTarget.value)}>
             {Object.entries(lookbacks).map(([k, v]) => (
-              <option key={k} value={k} selected={k === q.lookback}>
+              <option key={k} value={k}>
                 {v.label}
               </option>
             ))}
@@ -133,13 +164,16 @@ export function SearchView({ query }: { query: string }) {
       <form class="row by-id" onSubmit={open} aria-label="Open a trace by its ID">
         <div class="field">
           <label for="trace-id">Trace ID</label>
-          <input id="trace-id" name="trace-id" pattern="[0-9a-fA-F]{1,32}" autoComplete="off" spellcheck={false} />
+          <input id="trace-id" name="trace-id" pattern="\s*[0-9a-fA-F]{1,32}\s*" autoComplete="off" spellcheck={false} />
         </div>
         <button type="submit">Open trace</button>
       </form>
       {lookupError && (
         <p class="error" role="alert">
-          {describe(lookupError)}
+          {describe(lookupError)}{' '}
+          <button type="button" onClick={() => setRetries(retries + 1)}>
+            Try again
+          </button>
         </p>
       )}
       {services?.length === 0 && <p role="status">Jaeger holds no traces yet: use the shop or the API, then search again.</p>}
@@ -174,7 +208,7 @@ function Results({ q, traces, error }: { q: Query; traces: Trace[] | null; error
 }
 
 function TraceItem({ t }: { t: Trace }) {
-  const s = summarize(t);
+  const s = useMemo(() => summarize(t), [t]);
   return (
     <li class={`panel${s.errors > 0 ? ' failed' : ''}`}>
       <p class="title">

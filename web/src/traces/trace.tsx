@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { useLoad } from '../page';
 import { describe, jaeger, JaegerError, type KeyValue, type Trace } from './jaeger';
 import { duration, rows, summarize, when, type Row, type Summary } from './model';
@@ -25,8 +25,9 @@ export function TraceView({ id, back }: { id: string; back: string }) {
     [id],
   );
   const notFound = error instanceof JaegerError && error.status === 404;
-  const tree = trace && rows(trace);
-  const s = trace && tree && summarize(trace, tree);
+  // Not again at each span opened or closed.
+  const tree = useMemo(() => trace && rows(trace), [trace]);
+  const s = useMemo(() => trace && tree && summarize(trace, tree), [tree]);
   // One heading throughout, so that the focus the route put on it stays.
   const title = s ? `${s.root.service}: ${s.root.span.operationName}` : notFound ? 'Trace not found' : `Trace ${id}`;
   return (
@@ -134,10 +135,7 @@ function SpanRow({ r, t0, total, colour, open, toggle }: SpanRowProps) {
   return (
     <li class={r.error ? 'failed' : undefined}>
       <button type="button" class="span" aria-expanded={open} aria-controls={open ? detailID : undefined} onClick={() => toggle(span.spanID)}>
-        <span class="name">
-          {Array.from({ length: r.depth }, (_, i) => (
-            <span key={i} class="indent" />
-          ))}
+        <span class="name" style={`--depth: ${r.depth}`}>
           <span class="label">
             <span class={`svc ${colour}`}>{r.service}</span> {span.operationName}
             {r.error && (
