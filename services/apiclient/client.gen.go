@@ -1912,7 +1912,7 @@ type ClientInterface interface {
 
 	// CheckoutWithBody Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1921,7 +1921,7 @@ type ClientInterface interface {
 
 	// Checkout Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2887,7 +2887,7 @@ func (c *Client) UpdateCategory(ctx context.Context, id ID, body UpdateCategoryJ
 
 // CheckoutWithBody Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2906,7 +2906,7 @@ func (c *Client) CheckoutWithBody(ctx context.Context, params *CheckoutParams, c
 
 // Checkout Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6542,7 +6542,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithBodyWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6551,7 +6551,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12695,7 +12695,7 @@ func (c *ClientWithResponses) UpdateCategoryWithResponse(ctx context.Context, id
 
 // CheckoutWithBodyWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12710,7 +12710,7 @@ func (c *ClientWithResponses) CheckoutWithBodyWithResponse(ctx context.Context, 
 
 // CheckoutWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -128,12 +128,13 @@ type CheckoutClaim struct {
 }
 
 // CheckoutOutcome is the recorded answer to a checkout request: the placed
-// order, the products short of stock, or the total the payment provider
-// cannot take.
+// order, the products short of stock, the total the payment provider
+// cannot take, or a reservation of two currencies.
 type CheckoutOutcome struct {
 	Order           *Detail     `json:"order,omitempty"`
 	ShortProductIDs []uuid.UUID `json:"short_product_ids,omitempty"`
 	NotPayable      *Unpayable  `json:"not_payable,omitempty"`
+	MixedCurrencies bool        `json:"mixed_currencies,omitempty"`
 	// Events go out with a placed order; Replayed marks an outcome read
 	// back from an earlier request. Neither is recorded.
 	Events   []Event `json:"-"`
@@ -158,6 +159,8 @@ func (o CheckoutOutcome) Err() error {
 		return nil
 	case o.NotPayable != nil:
 		return notPayable(*o.NotPayable)
+	case o.MixedCurrencies:
+		return ErrMixedCurrencies
 	}
 	return &apperr.Error{
 		Kind: apperr.Conflict, Code: CodeInsufficientStock, Message: "not enough stock for some products",
@@ -211,8 +214,9 @@ func (s *Service) Get(ctx context.Context, v Viewer, id uuid.UUID) (Detail, erro
 // ErrKeyReused for a key used with another body, ErrEmptyCart,
 // ErrMixedCurrencies, ErrNotPayable when the chosen provider cannot
 // charge the total in its currency, and the insufficient_stock conflict
-// when products cannot reserve every line. The last two are recorded,
-// and nothing stays reserved behind either.
+// when products cannot reserve every line. A refusal made after reserving
+// is recorded, as is one on the prices, and nothing stays reserved behind
+// any.
 func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOutcome, error) {
 	claim, err := s.store.ClaimCheckout(ctx, CheckoutClaim{
 		UserID: cmd.UserID, Key: cmd.Key, RequestHash: cmd.RequestHash, OrderID: OrderIDFor(cmd.UserID, cmd.Key),
@@ -294,7 +298,7 @@ func (s *Service) place(ctx context.Context, claim CheckoutClaim, cmd CheckoutCo
 	}
 	for i, l := range res.Lines {
 		if l.Currency != d.Currency {
-			return CheckoutOutcome{}, s.release(ctx, orderID, ErrMixedCurrencies)
+			return CheckoutOutcome{MixedCurrencies: true}, s.release(ctx, orderID)
 		}
 		d.Items[i] = Item{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPriceCents: l.UnitPriceCents}
 		d.TotalCents += int64(l.Quantity) * l.UnitPriceCents
@@ -304,7 +308,7 @@ func (s *Service) place(ctx context.Context, claim CheckoutClaim, cmd CheckoutCo
 		// reserved for the first time at new prices. The refusal is
 		// recorded, so every retry under the key answers it.
 		return CheckoutOutcome{NotPayable: &Unpayable{Provider: provider, Currency: d.Currency, TotalCents: d.TotalCents}},
-			s.release(ctx, orderID, nil)
+			s.release(ctx, orderID)
 	}
 	created := contracts.OrderCreatedV1{
 		OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, TotalCents: d.TotalCents, Currency: d.Currency, Items: eventItems(d.Items),
@@ -315,13 +319,13 @@ func (s *Service) place(ctx context.Context, claim CheckoutClaim, cmd CheckoutCo
 	return CheckoutOutcome{Order: &d, Events: []Event{{contracts.TopicOrderCreated, created}}}, nil
 }
 
-// release gives back the stock held for orderID and returns refusal, or
-// the failure to release.
-func (s *Service) release(ctx context.Context, orderID uuid.UUID, refusal error) error {
+// release gives back the stock held for orderID, whose checkout is
+// refused.
+func (s *Service) release(ctx context.Context, orderID uuid.UUID) error {
 	if err := s.products.Release(ctx, orderID); err != nil {
 		return fmt.Errorf("release stock of order %s: %w", orderID, err)
 	}
-	return refusal
+	return nil
 }
 
 // priceLookups bounds the catalog reads one checkout makes at a time.

@@ -533,7 +533,7 @@ func TestCheckoutRefusedOnPriceReplaysAfterThePriceIsRestored(t *testing.T) {
 
 // TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack: a product
 // repriced into another currency between the check and the reservation
-// leaves nothing reserved.
+// leaves nothing reserved, and a retry answers the same.
 func TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack(t *testing.T) {
 	ctx := context.Background()
 	catalog := orderstest.NewCatalog()
@@ -546,9 +546,13 @@ func TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack(t *testing.T) {
 	f.fill(t, user, a, 1)
 	f.fill(t, user, b, 1)
 
-	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
-	require.ErrorIs(t, err, orders.ErrMixedCurrencies)
-	assert.Equal(t, 10, catalog.Stock(a.ID))
-	assert.Equal(t, 10, catalog.Stock(b.ID))
-	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	for _, attempt := range []string{"first", "retry"} {
+		t.Run(attempt, func(t *testing.T) {
+			_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+			require.ErrorIs(t, err, orders.ErrMixedCurrencies, "the same answer")
+			assert.Equal(t, 10, catalog.Stock(a.ID))
+			assert.Equal(t, 10, catalog.Stock(b.ID))
+			assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+		})
+	}
 }
