@@ -35,6 +35,8 @@ func (c *meetingCatalog) Product(ctx context.Context, id uuid.UUID) (Product, er
 		return Product{ID: id, Name: "Paprika", PriceCents: 150000, Currency: "HUF", Active: true}, nil
 	case <-time.After(10 * time.Second):
 		return Product{}, errors.New("price lookups made one after another")
+	case <-ctx.Done():
+		return Product{}, ctx.Err()
 	}
 }
 
