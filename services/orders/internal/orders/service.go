@@ -228,6 +228,7 @@ func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOu
 		return CheckoutOutcome{}, ErrKeyReused
 	}
 	var cartETag string
+	placed := false // this request built an order on a reservation
 	out, err := s.store.RunCheckout(ctx, claim, func(ctx context.Context) (CheckoutOutcome, error) {
 		var cart Cart
 		var err error
@@ -235,10 +236,20 @@ func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOu
 		if err != nil {
 			return CheckoutOutcome{}, err
 		}
-		return s.place(ctx, claim, cmd, cart)
+		built, err := s.place(ctx, claim, cmd, cart)
+		placed = built.Order != nil
+		return built, err
 	})
 	if err != nil {
 		return CheckoutOutcome{}, err
+	}
+	if placed && out.Order == nil {
+		// A duplicate under the key recorded a refusal first (its cart or
+		// the prices differed): the stock this request reserved belongs to
+		// no order, and the claim, complete, is no longer swept.
+		if err := s.release(ctx, claim.OrderID); err != nil {
+			return CheckoutOutcome{}, err
+		}
 	}
 	if out.Order != nil && !out.Replayed {
 		// After commit: a crash before this leaves the cart full, which

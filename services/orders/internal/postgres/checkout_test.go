@@ -556,3 +556,67 @@ func TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack(t *testing.T) {
 		})
 	}
 }
+
+// racingDuplicate lets a duplicate's reservation happen while the first
+// request under the key is still reading the catalog's prices: the first
+// request's lookup waits until the duplicate has reserved (at a price
+// PayPal takes), sees the price changed to one it refuses, and records
+// the refusal before the duplicate records.
+type racingDuplicate struct {
+	*orderstest.Catalog
+	product                 uuid.UUID
+	looking                 chan struct{} // closed when the first request reads a price
+	reserved                chan struct{} // closed when the duplicate has reserved
+	firstRefused            chan struct{} // closed when the first request has answered
+	lookupOnce, reserveOnce sync.Once
+}
+
+func (r *racingDuplicate) Product(ctx context.Context, id uuid.UUID) (orders.Product, error) {
+	r.lookupOnce.Do(func() { close(r.looking) })
+	<-r.reserved
+	return r.Catalog.Product(ctx, id)
+}
+
+func (r *racingDuplicate) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
+	res, err := r.Catalog.Reserve(ctx, id, lines)
+	r.reserveOnce.Do(func() {
+		r.Catalog.Reprice(r.product, 150050, "HUF")
+		close(r.reserved)
+		<-r.firstRefused
+	})
+	return res, err
+}
+
+// TestADuplicateOutrunByARefusalGivesItsStockBack: two requests under one
+// key, the first refused on the catalog's prices before reserving, the
+// duplicate (which skips that check) reserving at the earlier price. The
+// refusal is recorded first, so the duplicate's order is never placed:
+// its reservation, which no sweep would release once the claim is
+// complete, is given back.
+func TestADuplicateOutrunByARefusalGivesItsStockBack(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	p := catalog.Add("Paprika", 0, 10)
+	catalog.Reprice(p.ID, 150000, "HUF")
+	race := &racingDuplicate{Catalog: catalog, product: p.ID,
+		looking: make(chan struct{}), reserved: make(chan struct{}), firstRefused: make(chan struct{})}
+	f := newCheckoutFixture(t, race)
+	f.catalog = catalog
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+		close(race.firstRefused)
+		firstErr <- err
+	}()
+	<-race.looking
+	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+
+	require.ErrorIs(t, <-firstErr, orders.ErrNotPayable)
+	require.ErrorIs(t, err, orders.ErrNotPayable, "the duplicate answers the recorded refusal")
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, catalog.Reserves)
+	assert.Equal(t, 10, catalog.Stock(p.ID), "the duplicate's reservation is given back")
+}
