@@ -835,7 +835,7 @@ type Problem struct {
 	// Code A machine-readable reason, e.g. insufficient_stock, duplicate_sku, invalid_transition.
 	Code *string `json:"code,omitempty"`
 
-	// Currency With code not_payable, the order's currency (ISO 4217).
+	// Currency With code not_payable at checkout, the order's currency (ISO 4217).
 	Currency *string `json:"currency,omitempty"`
 	Detail   *string `json:"detail,omitempty"`
 
@@ -851,7 +851,7 @@ type Problem struct {
 	Status     int                   `json:"status"`
 	Title      string                `json:"title"`
 
-	// TotalCents With code not_payable, the order's total, in minor units, that the payment provider cannot take.
+	// TotalCents With code not_payable at checkout, the order's total, in minor units, that the payment provider cannot take.
 	TotalCents *int64 `json:"total_cents,omitempty"`
 
 	// Type A URI naming the kind of problem.
@@ -1912,7 +1912,7 @@ type ClientInterface interface {
 
 	// CheckoutWithBody Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1921,7 +1921,7 @@ type ClientInterface interface {
 
 	// Checkout Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2107,7 +2107,7 @@ type ClientInterface interface {
 
 	// RefundPaymentWithBody Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2116,7 +2116,7 @@ type ClientInterface interface {
 
 	// RefundPayment Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2887,7 +2887,7 @@ func (c *Client) UpdateCategory(ctx context.Context, id ID, body UpdateCategoryJ
 
 // CheckoutWithBody Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2906,7 +2906,7 @@ func (c *Client) CheckoutWithBody(ctx context.Context, params *CheckoutParams, c
 
 // Checkout Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3332,7 +3332,7 @@ func (c *Client) ReceiveStripeWebhook(ctx context.Context, params *ReceiveStripe
 
 // RefundPaymentWithBody Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3351,7 +3351,7 @@ func (c *Client) RefundPaymentWithBody(ctx context.Context, id ID, params *Refun
 
 // RefundPayment Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6542,7 +6542,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithBodyWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6551,7 +6551,7 @@ type ClientWithResponsesInterface interface {
 
 	// CheckoutWithResponse Place an order from the cart
 	//
-	// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+	// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6767,7 +6767,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundPaymentWithBodyWithResponse Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6776,7 +6776,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundPaymentWithResponse Refund a payment
 	//
-	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+	// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12695,7 +12695,7 @@ func (c *ClientWithResponses) UpdateCategoryWithResponse(ctx context.Context, id
 
 // CheckoutWithBodyWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12710,7 +12710,7 @@ func (c *ClientWithResponses) CheckoutWithBodyWithResponse(ctx context.Context, 
 
 // CheckoutWithResponse Place an order from the cart
 //
-// Who: A signed-in user. The same Idempotency-Key replays the same 201; 400 without the key; 409 `insufficient_stock` with the product ids; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies), with nothing reserved.
+// Who: A signed-in user. The same Idempotency-Key replays the same 201, 409 `insufficient_stock` or `mixed_currencies`, or 422 `not_payable`; a retry of a checkout interrupted after reserving places the order it reserved, at the reserved prices. 400 without the key; 409 `insufficient_stock` with the product ids, `mixed_currencies` for a cart of two currencies, `checkout_abandoned` for a retry of a checkout interrupted and released since; 422 on an empty cart, a key reused for another request, or `not_payable` when the chosen payment provider cannot take the total in its currency (PayPal: HUF and TWD in whole units only, and only its currencies). Nothing stays reserved behind a refusal.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13070,7 +13070,7 @@ func (c *ClientWithResponses) ReceiveStripeWebhookWithResponse(ctx context.Conte
 
 // RefundPaymentWithBodyWithResponse Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13085,7 +13085,7 @@ func (c *ClientWithResponses) RefundPaymentWithBodyWithResponse(ctx context.Cont
 
 // RefundPaymentWithResponse Refund a payment
 //
-// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
+// Who: ADMIN or SUPER_ADMIN. The amount defaults to what is left; the same Idempotency-Key replays the same answer; 409 on an over-refund; 422 `not_payable` for an amount the payment's provider does not refund (PayPal: HUF and TWD in whole units only).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -430,8 +431,9 @@ func TestPayPal(t *testing.T) {
 		assert.Equal(t, "PAYER_ACTION_REQUIRED", status, "nothing was captured")
 	})
 
-	// Last: it leaves the paypal circuit breaker half-open for a while.
-	t.Run("PayPal down: its breaker opens, cards still pay, PayPal orders are paid once after", func(t *testing.T) {
+	// The paypal breaker this opens is closed again before it ends: the
+	// PayPal orders are paid through it.
+	t.Run("PayPal down: its breaker opens, nothing is captured, card orders pay, PayPal orders are paid once after", func(t *testing.T) {
 		productID := s.newProduct(t, 2100, 10)
 		// Approved at PayPal during the outage: its capture meets it.
 		approvedCustomer, approvedOrder, approvedPayment := s.checkoutPayPal(t, productID, 1)
@@ -452,11 +454,20 @@ func TestPayPal(t *testing.T) {
 		resp.JSON(t, &late)
 
 		waitBreakerOpen(t, "paypal", "/v2/checkout/orders/probe")
-		// A card payment meanwhile: the open paypal breaker is not Stripe's.
 		byCard := s.placeOrderAs(t, cardCustomer, productID, 1)
-		s.waitStatus(t, cardCustomer, byCard.ID, "paid")
-		assert.Equal(t, "pending_payment", s.order(t, approvedCustomer, approvedOrder.ID).Status)
-		assert.Equal(t, "pending_payment", s.order(t, lateCustomer, late.ID).Status)
+		if parallelDelivery() {
+			// The open paypal breaker is not Stripe's, and the broker
+			// hands payments the card order's order.created beside the
+			// PayPal one it delivers again.
+			s.waitStatus(t, cardCustomer, byCard.ID, "paid")
+		}
+		// PayPal's state, which no API call could reach meanwhile: the
+		// approval, no capture.
+		var types []string
+		for _, evt := range pp.eventsOf(approvedPayment.PaymentIntentID) {
+			types = append(types, evt.EventType)
+		}
+		assert.Equal(t, []string{approved}, types, "nothing captured during the outage")
 
 		lift()
 		start := time.Now()
@@ -482,9 +493,26 @@ func TestPayPal(t *testing.T) {
 			assert.Equal(t, []string{"COMPLETED"}, captures, "captured once")
 			assert.Equal(t, 1, outboxCount(t, contracts.TopicPaymentSucceeded, o.id), "paid once")
 		}
+		// On a broker delivering one event at a time the card order's
+		// waited behind the PayPal one: it is paid now.
+		require.Eventually(t, func() bool {
+			return s.order(t, cardCustomer, byCard.ID).Status == "paid"
+		}, 120*time.Second, 200*time.Millisecond, "the card order is paid")
 		assert.Equal(t, []string{"pending_payment", "paid"}, statuses(s.order(t, cardCustomer, byCard.ID)))
 		s.waitInventory(t, productID, inventory{OnHand: 7, Reserved: 0, Available: 7})
 	})
+}
+
+// parallelDelivery tells whether the broker under test hands a subscriber
+// several events at once: Redis Streams and RabbitMQ do. Dapr's JetStream
+// component takes one at a time (see settleLimit), and Kafka one at a
+// time per partition, of which each topic has one.
+func parallelDelivery() bool {
+	switch os.Getenv("PUBSUB") {
+	case "jetstream", "kafka":
+		return false
+	}
+	return true
 }
 
 // captured lists the amounts captured of PayPal order id, as PayPal

@@ -81,7 +81,7 @@ func (reserver) Product(_ context.Context, id uuid.UUID) (Product, error) {
 func TestPlacedOrderMatchesTheContractSample(t *testing.T) {
 	s := NewService(nil, nil, reserver{}, time.Now, time.Hour)
 	cart := Cart{Lines: []CartLine{{ProductID: uuid.New(), Quantity: 2}}}
-	out, err := s.place(context.Background(), uuid.New(), CheckoutCommand{UserID: uuid.New(), Email: "ada@example.com"}, cart)
+	out, err := s.place(context.Background(), CheckoutClaim{OrderID: uuid.New(), New: true}, CheckoutCommand{UserID: uuid.New(), Email: "ada@example.com"}, cart)
 	require.NoError(t, err)
 	require.Len(t, out.Events, 1)
 	require.Equal(t, contracts.TopicOrderCreated, out.Events[0].Topic)

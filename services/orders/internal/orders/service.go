@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daprshop/daprshop/services/platform/apperr"
 	"github.com/daprshop/daprshop/services/platform/contracts"
@@ -121,13 +122,19 @@ type CheckoutClaim struct {
 	Key         string
 	RequestHash string
 	OrderID     uuid.UUID
+	// New reports that this request made the claim: no earlier attempt
+	// under the key can have reserved stock.
+	New bool
 }
 
 // CheckoutOutcome is the recorded answer to a checkout request: the placed
-// order, or the products short of stock.
+// order, the products short of stock, the total the payment provider
+// cannot take, or a reservation of two currencies.
 type CheckoutOutcome struct {
 	Order           *Detail     `json:"order,omitempty"`
 	ShortProductIDs []uuid.UUID `json:"short_product_ids,omitempty"`
+	NotPayable      *Unpayable  `json:"not_payable,omitempty"`
+	MixedCurrencies bool        `json:"mixed_currencies,omitempty"`
 	// Events go out with a placed order; Replayed marks an outcome read
 	// back from an earlier request. Neither is recorded.
 	Events   []Event `json:"-"`
@@ -138,10 +145,22 @@ type CheckoutOutcome struct {
 // of stock.
 const CodeInsufficientStock = "insufficient_stock"
 
+// Unpayable is a total a payment provider cannot take.
+type Unpayable struct {
+	Provider   string `json:"provider"`
+	Currency   string `json:"currency"`
+	TotalCents int64  `json:"total_cents"`
+}
+
 // Err is the error a refused checkout answers with, nil for a placed order.
 func (o CheckoutOutcome) Err() error {
-	if o.Order != nil {
+	switch {
+	case o.Order != nil:
 		return nil
+	case o.NotPayable != nil:
+		return notPayable(*o.NotPayable)
+	case o.MixedCurrencies:
+		return ErrMixedCurrencies
 	}
 	return &apperr.Error{
 		Kind: apperr.Conflict, Code: CodeInsufficientStock, Message: "not enough stock for some products",
@@ -193,10 +212,11 @@ func (s *Service) Get(ctx context.Context, v Viewer, id uuid.UUID) (Detail, erro
 // Checkout places the order of the caller's cart, once per idempotency
 // key: a repeated request answers the recorded outcome. It returns
 // ErrKeyReused for a key used with another body, ErrEmptyCart,
-// ErrNotPayable when the chosen provider cannot charge the total in its
-// currency (nothing reserved, no order), and the
-// insufficient_stock conflict when products cannot reserve every line
-// (that outcome is recorded too).
+// ErrMixedCurrencies, ErrNotPayable when the chosen provider cannot
+// charge the total in its currency, and the insufficient_stock conflict
+// when products cannot reserve every line. A refusal made after reserving
+// is recorded, as is one on the prices, and nothing stays reserved behind
+// any.
 func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOutcome, error) {
 	claim, err := s.store.ClaimCheckout(ctx, CheckoutClaim{
 		UserID: cmd.UserID, Key: cmd.Key, RequestHash: cmd.RequestHash, OrderID: OrderIDFor(cmd.UserID, cmd.Key),
@@ -208,6 +228,7 @@ func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOu
 		return CheckoutOutcome{}, ErrKeyReused
 	}
 	var cartETag string
+	placed := false // this request built an order on a reservation
 	out, err := s.store.RunCheckout(ctx, claim, func(ctx context.Context) (CheckoutOutcome, error) {
 		var cart Cart
 		var err error
@@ -215,10 +236,20 @@ func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOu
 		if err != nil {
 			return CheckoutOutcome{}, err
 		}
-		return s.place(ctx, claim.OrderID, cmd, cart)
+		built, err := s.place(ctx, claim, cmd, cart)
+		placed = built.Order != nil
+		return built, err
 	})
 	if err != nil {
 		return CheckoutOutcome{}, err
+	}
+	if placed && out.Order == nil {
+		// A duplicate under the key recorded a refusal first (its cart or
+		// the prices differed): the stock this request reserved belongs to
+		// no order, and the claim, complete, is no longer swept.
+		if err := s.release(ctx, claim.OrderID); err != nil {
+			return CheckoutOutcome{}, err
+		}
 	}
 	if out.Order != nil && !out.Replayed {
 		// After commit: a crash before this leaves the cart full, which
@@ -230,17 +261,23 @@ func (s *Service) Checkout(ctx context.Context, cmd CheckoutCommand) (CheckoutOu
 	return out, out.Err()
 }
 
-// place reserves the cart's stock under orderID and prices the order from
-// the reservation. Reserving is idempotent per order id, so a retried
-// checkout places the order it reserved for the first time, whatever the
-// cart holds now.
-func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutCommand, cart Cart) (CheckoutOutcome, error) {
+// place reserves the cart's stock under the claim's order id and prices
+// the order from the reservation. Reserving is idempotent per order id,
+// so a retried checkout places the order it reserved for the first time,
+// at the prices it reserved at, whatever the cart and catalog hold now:
+// only a new claim, which cannot have reserved, is refused on the
+// catalog's prices before reserving.
+func (s *Service) place(ctx context.Context, claim CheckoutClaim, cmd CheckoutCommand, cart Cart) (CheckoutOutcome, error) {
 	if len(cart.Lines) == 0 {
 		return CheckoutOutcome{}, ErrEmptyCart
 	}
+	orderID := claim.OrderID
 	provider := cmp.Or(cmd.PaymentProvider, contracts.PaymentProviderStripe)
-	if err := s.payable(ctx, provider, cart); err != nil {
-		return CheckoutOutcome{}, err
+	if claim.New {
+		refused, err := s.unpayable(ctx, provider, cart)
+		if err != nil || refused != nil {
+			return CheckoutOutcome{NotPayable: refused}, err
+		}
 	}
 	lines := make([]Line, len(cart.Lines))
 	for i, l := range cart.Lines {
@@ -272,20 +309,17 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	}
 	for i, l := range res.Lines {
 		if l.Currency != d.Currency {
-			return CheckoutOutcome{}, ErrMixedCurrencies
+			return CheckoutOutcome{MixedCurrencies: true}, s.release(ctx, orderID)
 		}
 		d.Items[i] = Item{ProductID: l.ProductID, Name: l.Name, Quantity: l.Quantity, UnitPriceCents: l.UnitPriceCents}
 		d.TotalCents += int64(l.Quantity) * l.UnitPriceCents
 	}
 	if !contracts.Payable(provider, d.Currency, d.TotalCents) {
-		// The prices changed since payable read them. The order id's
-		// reservation is released: a retry under this key is priced
-		// afresh, and refused again or, reserving being over for the
-		// order id, as abandoned.
-		if err := s.products.Release(ctx, orderID); err != nil {
-			return CheckoutOutcome{}, fmt.Errorf("release stock of order %s: %w", orderID, err)
-		}
-		return CheckoutOutcome{}, notPayable(provider, d.Currency, d.TotalCents)
+		// The prices changed since the catalog was read, or a retry
+		// reserved for the first time at new prices. The refusal is
+		// recorded, so every retry under the key answers it.
+		return CheckoutOutcome{NotPayable: &Unpayable{Provider: provider, Currency: d.Currency, TotalCents: d.TotalCents}},
+			s.release(ctx, orderID)
 	}
 	created := contracts.OrderCreatedV1{
 		OrderID: orderID, UserID: cmd.UserID, Email: cmd.Email, TotalCents: d.TotalCents, Currency: d.Currency, Items: eventItems(d.Items),
@@ -296,48 +330,87 @@ func (s *Service) place(ctx context.Context, orderID uuid.UUID, cmd CheckoutComm
 	return CheckoutOutcome{Order: &d, Events: []Event{{contracts.TopicOrderCreated, created}}}, nil
 }
 
-// payable returns ErrNotPayable when provider cannot charge the cart at
-// the catalog's prices, ErrMixedCurrencies for a cart of two currencies.
-// A provider that takes any amount needs no prices. A product no longer
-// for sale is left to the reservation, which refuses it whatever the
-// provider.
-func (s *Service) payable(ctx context.Context, provider string, cart Cart) error {
-	if !contracts.Restricts(provider) {
-		return nil
-	}
-	var currency string
-	var total int64
-	for _, l := range cart.Lines {
-		p, err := s.products.Product(ctx, l.ProductID)
-		switch {
-		case errors.Is(err, ErrUnknownProduct) || (err == nil && !p.Active):
-			continue
-		case err != nil:
-			return fmt.Errorf("price product %s: %w", l.ProductID, err)
-		case currency != "" && p.Currency != currency:
-			return ErrMixedCurrencies
-		}
-		currency = p.Currency
-		total += int64(l.Quantity) * p.PriceCents
-	}
-	if currency != "" && !contracts.Payable(provider, currency, total) {
-		return notPayable(provider, currency, total)
+// release gives back the stock held for orderID, whose checkout is
+// refused.
+func (s *Service) release(ctx context.Context, orderID uuid.UUID) error {
+	if err := s.products.Release(ctx, orderID); err != nil {
+		return fmt.Errorf("release stock of order %s: %w", orderID, err)
 	}
 	return nil
 }
 
-// notPayable is ErrNotPayable for total cents of currency, saying by the
-// payment_provider field what the provider refuses. Only PayPal refuses
-// any (contracts.Restricts).
-func notPayable(provider, currency string, total int64) error {
-	msg := fmt.Sprintf("PayPal does not take %s; choose another payment", currency)
-	if contracts.Payable(provider, currency, 0) {
-		msg = fmt.Sprintf("PayPal takes %s in whole units only; choose another payment", currency)
+// priceLookups bounds the catalog reads one checkout makes at a time.
+const priceLookups = 8
+
+// unpayable returns what provider could not charge for the cart at the
+// catalog's prices, nil when it can; ErrMixedCurrencies for a cart of two
+// currencies. A provider that takes any amount needs no prices. A product
+// no longer for sale is left to the reservation, which refuses it
+// whatever the provider.
+func (s *Service) unpayable(ctx context.Context, provider string, cart Cart) (*Unpayable, error) {
+	if !contracts.Restricts(provider) {
+		return nil, nil
+	}
+	products := make([]*Product, len(cart.Lines))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(priceLookups)
+	for i, l := range cart.Lines {
+		g.Go(func() error {
+			p, err := s.products.Product(gctx, l.ProductID)
+			switch {
+			case errors.Is(err, ErrUnknownProduct) || (err == nil && !p.Active):
+				return nil
+			case err != nil:
+				return fmt.Errorf("price product %s: %w", l.ProductID, err)
+			}
+			products[i] = &p
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var currency string
+	var total int64
+	for i, p := range products {
+		switch {
+		case p == nil:
+			continue
+		case currency != "" && p.Currency != currency:
+			return nil, ErrMixedCurrencies
+		}
+		currency = p.Currency
+		total += int64(cart.Lines[i].Quantity) * p.PriceCents
+	}
+	if currency == "" || contracts.Payable(provider, currency, total) {
+		return nil, nil
+	}
+	return &Unpayable{Provider: provider, Currency: currency, TotalCents: total}, nil
+}
+
+// notPayable is ErrNotPayable for u, saying by the payment_provider field
+// what the provider refuses.
+func notPayable(u Unpayable) error {
+	name := providerName(u.Provider)
+	msg := fmt.Sprintf("%s does not take %s; choose another payment", name, u.Currency)
+	if contracts.Payable(u.Provider, u.Currency, 0) {
+		msg = fmt.Sprintf("%s takes %s in whole units only; choose another payment", name, u.Currency)
 	}
 	e := *ErrNotPayable
 	e.Fields = []apperr.FieldError{{Field: "payment_provider", Message: msg}}
-	e.Extra = map[string]any{"currency": currency, "total_cents": total}
+	e.Extra = map[string]any{"currency": u.Currency, "total_cents": u.TotalCents}
 	return &e
+}
+
+// providerName is how customers know provider.
+func providerName(provider string) string {
+	switch provider {
+	case contracts.PaymentProviderPayPal:
+		return "PayPal"
+	case contracts.PaymentProviderStripe:
+		return "Stripe"
+	}
+	return provider
 }
 
 // Cancel cancels order id for v (its owner or an admin). A paid order's

@@ -412,11 +412,13 @@ func TestCheckoutRefusesWhatPayPalCannotCharge(t *testing.T) {
 // reservation would.
 type repricingReserver struct {
 	*orderstest.Catalog
-	product uuid.UUID
+	product    uuid.UUID
+	priceCents int64
+	currency   string
 }
 
 func (r repricingReserver) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
-	r.Reprice(r.product, 150050, "HUF")
+	r.Reprice(r.product, r.priceCents, r.currency)
 	return r.Catalog.Reserve(ctx, id, lines)
 }
 
@@ -425,7 +427,7 @@ func TestCheckoutRepricedBeforeItsReservationIsRefused(t *testing.T) {
 	catalog := orderstest.NewCatalog()
 	p := catalog.Add("Paprika", 0, 10)
 	catalog.Reprice(p.ID, 150000, "HUF")
-	f := newCheckoutFixture(t, repricingReserver{Catalog: catalog, product: p.ID})
+	f := newCheckoutFixture(t, repricingReserver{Catalog: catalog, product: p.ID, priceCents: 150050, currency: "HUF"})
 	f.catalog = catalog
 	user := uuid.New()
 	f.fill(t, user, p, 1)
@@ -435,6 +437,186 @@ func TestCheckoutRepricedBeforeItsReservationIsRefused(t *testing.T) {
 	assert.Equal(t, 10, catalog.Stock(p.ID), "the stock is given back")
 	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
 	_, err = f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
-	assert.ErrorIs(t, err, orders.ErrNotPayable, "a retry reads the new price")
+	assert.ErrorIs(t, err, orders.ErrNotPayable, "a retry answers the same")
 	assert.Equal(t, 1, catalog.Reserves)
+	assert.Equal(t, 10, catalog.Stock(p.ID))
+}
+
+// TestPayPalCheckoutCrashedHalfWayIsFinishedAtItsReservedPrice: a
+// checkout that reserved at a price PayPal takes, then crashed, is
+// finished by its retry from its reservation, though the catalog's price
+// is now one PayPal refuses.
+func TestPayPalCheckoutCrashedHalfWayIsFinishedAtItsReservedPrice(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	reserver := &crashingReserver{Products: catalog, crash: true}
+	f := newCheckoutFixture(t, reserver)
+	f.catalog = catalog
+	p := catalog.Add("Paprika", 0, 10)
+	catalog.Reprice(p.ID, 150000, "HUF")
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+
+	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+	require.ErrorIs(t, err, errCrash)
+	require.Equal(t, 9, catalog.Stock(p.ID))
+	catalog.Reprice(p.ID, 150050, "HUF")
+	reserver.crash = false
+
+	for _, attempt := range []string{"retry", "replay"} {
+		t.Run(attempt, func(t *testing.T) {
+			out, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+			require.NoError(t, err)
+			assert.Equal(t, orders.OrderIDFor(user, "k"), out.Order.ID)
+			assert.Equal(t, int64(150000), out.Order.TotalCents, "the reserved price")
+			assert.Equal(t, 1, catalog.Reserves, "reserved once")
+			assert.Equal(t, 9, catalog.Stock(p.ID))
+		})
+	}
+}
+
+// TestPayPalCheckoutCrashedBeforeReservingAndRepricedIsRefusedForGood: a
+// retry that reserves for the first time, at a price PayPal refuses,
+// gives the stock back, and every later retry answers the same.
+func TestPayPalCheckoutCrashedBeforeReservingAndRepricedIsRefusedForGood(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Paprika", 0, 10)
+	f.catalog.Reprice(p.ID, 150000, "HUF")
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+	// The first attempt claimed the key and died before reserving.
+	_, err := postgres.NewStore(f.pool).ClaimCheckout(ctx, orders.CheckoutClaim{UserID: user, Key: "k", RequestHash: "h", OrderID: orders.OrderIDFor(user, "k")})
+	require.NoError(t, err)
+	f.catalog.Reprice(p.ID, 150050, "HUF")
+
+	for _, attempt := range []string{"retry", "later retry", "after the price is restored"} {
+		t.Run(attempt, func(t *testing.T) {
+			if attempt == "after the price is restored" {
+				f.catalog.Reprice(p.ID, 150000, "HUF")
+			}
+			_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+			require.ErrorIs(t, err, orders.ErrNotPayable)
+			var ae *apperr.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, map[string]any{"currency": "HUF", "total_cents": int64(150050)}, ae.Extra)
+			assert.Equal(t, 10, f.catalog.Stock(p.ID), "nothing held")
+			assert.Equal(t, 1, f.catalog.Reserves)
+		})
+	}
+	out, err := f.svc.Checkout(ctx, paypalCmd(user, "k2", "h"))
+	require.NoError(t, err, "a new key reads the restored price")
+	assert.Equal(t, int64(150000), out.Order.TotalCents)
+}
+
+// TestCheckoutRefusedOnPriceReplaysAfterThePriceIsRestored: a refusal
+// is recorded, so restoring the price changes no answer under the key.
+func TestCheckoutRefusedOnPriceReplaysAfterThePriceIsRestored(t *testing.T) {
+	ctx := context.Background()
+	f := newCheckoutFixture(t, nil)
+	p := f.catalog.Add("Paprika", 0, 10)
+	f.catalog.Reprice(p.ID, 150050, "HUF")
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+	require.ErrorIs(t, err, orders.ErrNotPayable)
+
+	f.catalog.Reprice(p.ID, 150000, "HUF")
+	_, err = f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+	require.ErrorIs(t, err, orders.ErrNotPayable, "the same key, the same answer")
+	assert.Equal(t, 0, f.catalog.Reserves)
+	assert.Equal(t, 10, f.catalog.Stock(p.ID))
+	out, err := f.svc.Checkout(ctx, paypalCmd(user, "k2", "h"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(150000), out.Order.TotalCents)
+}
+
+// TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack: a product
+// repriced into another currency between the check and the reservation
+// leaves nothing reserved, and a retry answers the same.
+func TestCheckoutOfTwoCurrenciesAtReservationGivesTheStockBack(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	a, b := catalog.Add("Paprika", 0, 10), catalog.Add("Salami", 0, 10)
+	catalog.Reprice(a.ID, 150000, "HUF")
+	catalog.Reprice(b.ID, 300000, "HUF")
+	f := newCheckoutFixture(t, repricingReserver{Catalog: catalog, product: b.ID, priceCents: 450, currency: "EUR"})
+	f.catalog = catalog
+	user := uuid.New()
+	f.fill(t, user, a, 1)
+	f.fill(t, user, b, 1)
+
+	for _, attempt := range []string{"first", "retry"} {
+		t.Run(attempt, func(t *testing.T) {
+			_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+			require.ErrorIs(t, err, orders.ErrMixedCurrencies, "the same answer")
+			assert.Equal(t, 10, catalog.Stock(a.ID))
+			assert.Equal(t, 10, catalog.Stock(b.ID))
+			assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+		})
+	}
+}
+
+// racingDuplicate lets a duplicate's reservation happen while the first
+// request under the key is still reading the catalog's prices: the first
+// request's lookup waits until the duplicate has reserved (at a price
+// PayPal takes), sees the price changed to one it refuses, and records
+// the refusal before the duplicate records.
+type racingDuplicate struct {
+	*orderstest.Catalog
+	product                 uuid.UUID
+	looking                 chan struct{} // closed when the first request reads a price
+	reserved                chan struct{} // closed when the duplicate has reserved
+	firstRefused            chan struct{} // closed when the first request has answered
+	lookupOnce, reserveOnce sync.Once
+}
+
+func (r *racingDuplicate) Product(ctx context.Context, id uuid.UUID) (orders.Product, error) {
+	r.lookupOnce.Do(func() { close(r.looking) })
+	<-r.reserved
+	return r.Catalog.Product(ctx, id)
+}
+
+func (r *racingDuplicate) Reserve(ctx context.Context, id uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
+	res, err := r.Catalog.Reserve(ctx, id, lines)
+	r.reserveOnce.Do(func() {
+		r.Catalog.Reprice(r.product, 150050, "HUF")
+		close(r.reserved)
+		<-r.firstRefused
+	})
+	return res, err
+}
+
+// TestADuplicateOutrunByARefusalGivesItsStockBack: two requests under one
+// key, the first refused on the catalog's prices before reserving, the
+// duplicate (which skips that check) reserving at the earlier price. The
+// refusal is recorded first, so the duplicate's order is never placed:
+// its reservation, which no sweep would release once the claim is
+// complete, is given back.
+func TestADuplicateOutrunByARefusalGivesItsStockBack(t *testing.T) {
+	ctx := context.Background()
+	catalog := orderstest.NewCatalog()
+	p := catalog.Add("Paprika", 0, 10)
+	catalog.Reprice(p.ID, 150000, "HUF")
+	race := &racingDuplicate{Catalog: catalog, product: p.ID,
+		looking: make(chan struct{}), reserved: make(chan struct{}), firstRefused: make(chan struct{})}
+	f := newCheckoutFixture(t, race)
+	f.catalog = catalog
+	user := uuid.New()
+	f.fill(t, user, p, 1)
+
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+		close(race.firstRefused)
+		firstErr <- err
+	}()
+	<-race.looking
+	_, err := f.svc.Checkout(ctx, paypalCmd(user, "k", "h"))
+
+	require.ErrorIs(t, <-firstErr, orders.ErrNotPayable)
+	require.ErrorIs(t, err, orders.ErrNotPayable, "the duplicate answers the recorded refusal")
+	assert.Equal(t, 0, f.count(t, `SELECT count(*) FROM orders`))
+	assert.Equal(t, 1, catalog.Reserves)
+	assert.Equal(t, 10, catalog.Stock(p.ID), "the duplicate's reservation is given back")
 }

@@ -197,23 +197,24 @@ func addEvents(ctx context.Context, tx pgx.Tx, evs []orders.Event) error {
 }
 
 // ClaimCheckout records c unless its (user, key) was claimed before, and
-// returns the claim on record. The insert waits for a concurrent claim of
-// the same key to commit, so the read after it always finds a row.
+// returns the claim on record, New when this call made it. The insert
+// waits for a concurrent claim of the same key to commit, so the read
+// after it always finds a row.
 func (s *Store) ClaimCheckout(ctx context.Context, c orders.CheckoutClaim) (orders.CheckoutClaim, error) {
 	// One round trip; the read is a statement of its own, so it sees the
 	// concurrent claim the insert waited for.
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO checkout_requests (user_id, idempotency_key, request_hash, order_id)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING`,
+		VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING true`,
 		c.UserID, c.Key, c.RequestHash, c.OrderID)
 	b.Queue(`SELECT request_hash, order_id FROM checkout_requests
 		WHERE user_id = $1 AND idempotency_key = $2`, c.UserID, c.Key)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
+	got := orders.CheckoutClaim{UserID: c.UserID, Key: c.Key}
+	if err := br.QueryRow().Scan(&got.New); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return orders.CheckoutClaim{}, fmt.Errorf("claim checkout: %w", err)
 	}
-	got := orders.CheckoutClaim{UserID: c.UserID, Key: c.Key}
 	if err := br.QueryRow().Scan(&got.RequestHash, &got.OrderID); err != nil {
 		return orders.CheckoutClaim{}, fmt.Errorf("read checkout claim: %w", err)
 	}

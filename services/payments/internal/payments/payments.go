@@ -103,8 +103,9 @@ var (
 	ErrNotRefundable   = &apperr.Error{Kind: apperr.Conflict, Code: "not_refundable", Message: "only a succeeded payment can be refunded"}
 	// ErrRefundUnpayable: the provider takes no such amount in the
 	// payment's currency (PayPal: whole forints and Taiwan dollars only).
-	ErrRefundUnpayable = apperr.Validation(apperr.FieldError{Field: "amount_cents", Message: "the payment provider refunds whole units only in this currency"})
-	ErrKeyReused       = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
+	ErrRefundUnpayable = &apperr.Error{Kind: apperr.Invalid, Code: "not_payable", Message: "the payment provider cannot refund this amount in the payment's currency",
+		Fields: []apperr.FieldError{{Field: "amount_cents", Message: "the payment provider refunds whole units only in this currency"}}}
+	ErrKeyReused = &apperr.Error{Kind: apperr.Invalid, Code: "idempotency_key_reused", Message: "the Idempotency-Key was used with a different request"}
 	// ErrRefundFailed: the provider refused the refund or failed it; its
 	// amount is refundable again, under a new key.
 	ErrRefundFailed = &apperr.Error{Kind: apperr.BadGateway, Code: "refund_failed", Message: "the payment provider refused the refund"}

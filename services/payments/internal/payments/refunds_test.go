@@ -66,6 +66,13 @@ func TestRefundOf(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+	t.Run("an amount the provider cannot refund says so by its code", func(t *testing.T) {
+		_, err := payments.RefundOf(50050)(forints)
+		var ae *apperr.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, apperr.Invalid, ae.Kind)
+		assert.Equal(t, "not_payable", ae.Code)
+	})
 }
 
 func TestOnRefunded(t *testing.T) {

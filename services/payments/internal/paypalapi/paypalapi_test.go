@@ -233,9 +233,9 @@ func TestWholeUnitCurrencies(t *testing.T) {
 			assert.ErrorIs(t, err, payments.ErrProviderRefused, "1500.50 is no amount PayPal takes")
 			_, err = c.Refund(ctx, uuid.New(), created.ID, 150)
 			assert.ErrorIs(t, err, payments.ErrProviderRefused)
-			for _, r := range em.seen()[before:] {
-				assert.Equal(t, http.MethodGet, r.Method, "nothing sent to PayPal but the read of the captured order: %s", r.URL.Path)
-			}
+			sent := em.seen()[before:]
+			require.Len(t, sent, 1, "nothing sent to PayPal but the read of the captured order")
+			assert.Equal(t, http.MethodGet, sent[0].Method, sent[0].URL.Path)
 		})
 	}
 	t.Run("a currency PayPal does not take", func(t *testing.T) {

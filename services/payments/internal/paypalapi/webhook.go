@@ -66,15 +66,17 @@ type WebhookOptions struct {
 }
 
 // newCertEvery is how often at most a certificate not yet known is
-// fetched. Anyone can name one, and each fetch counts with the paypal
-// endpoint's breaker, which ten failures within its 30 s interval open for
-// every PayPal call: forged deliveries naming certificates that do not
-// exist would otherwise stop PayPal payments. A delivery refused meanwhile
-// is a 400, which PayPal delivers again later.
+// fetched, and a cached one due for a fetch is fetched again. Anyone can
+// name an unknown one, and each fetch counts with the paypal endpoint's
+// breaker, which ten failures within its 30 s interval open for every
+// PayPal call: forged deliveries naming certificates that do not exist
+// would otherwise stop PayPal payments. A delivery refused meanwhile is a
+// 400, which PayPal delivers again later. A cached certificate's fetches
+// are timed on their own, so forged deliveries cannot delay them.
 const newCertEvery = 5 * time.Second
 
 // certMaxAge is how long a verified certificate is used before it is
-// fetched again, so that one PayPal replaced or revoked stops being
+// fetched again, so that one PayPal replaced or withdrew stops being
 // trusted within a day even though it has not expired.
 const certMaxAge = 24 * time.Hour
 
@@ -82,6 +84,8 @@ const certMaxAge = 24 * time.Hour
 type cachedCert struct {
 	cert    *x509.Certificate
 	fetched time.Time
+	// tried is when it was last fetched again, or tried to be.
+	tried time.Time
 	// validUntil is the earliest NotAfter of its verified chain.
 	validUntil time.Time
 }
@@ -91,7 +95,7 @@ type Webhooks struct {
 	opts      WebhookOptions
 	mu        sync.Mutex
 	certs     map[string]cachedCert // verified, by cert URL path
-	lastFetch time.Time             // of a certificate not cached or past certMaxAge
+	lastFetch time.Time             // of a certificate not cached
 }
 
 // NewWebhooks returns a verifier.
@@ -141,9 +145,9 @@ func (w *Webhooks) Parse(ctx context.Context, body []byte, t Transmission) (paym
 }
 
 // cert returns the verified certificate at rawURL. It is fetched again
-// once it is certMaxAge old, and never used past its chain's NotAfter;
-// fetches of certificates not cached or due are throttled to one per
-// newCertEvery.
+// once it is certMaxAge old, at most once per newCertEvery, and never used
+// past its chain's NotAfter; fetches of certificates not cached are
+// throttled, all together, to one per newCertEvery.
 func (w *Webhooks) cert(ctx context.Context, rawURL string) (*x509.Certificate, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || !certHosts[strings.ToLower(u.Hostname())] || u.Port() != "" || u.User != nil ||
@@ -157,21 +161,23 @@ func (w *Webhooks) cert(ctx context.Context, rawURL string) (*x509.Certificate, 
 		delete(w.certs, u.Path)
 		found = false
 	}
-	fresh := found && now.Sub(cached.fetched) < certMaxAge
-	fetchedLately := now.Sub(w.lastFetch) < newCertEvery
-	if !fresh && !fetchedLately {
+	switch {
+	case found && (now.Sub(cached.fetched) < certMaxAge || now.Sub(cached.tried) < newCertEvery):
+		// Fresh, or due and being fetched again (or just failed to be,
+		// PayPal being down): it has not expired.
+		w.mu.Unlock()
+		return cached.cert, nil
+	case found:
+		cached.tried = now
+		w.certs[u.Path] = cached
+	case now.Sub(w.lastFetch) < newCertEvery:
+		last := w.lastFetch
+		w.mu.Unlock()
+		return nil, fmt.Errorf("%w: certificate not known or expired, another fetched %s ago", errBadSignature, now.Sub(last).Round(time.Millisecond))
+	default:
 		w.lastFetch = now
 	}
 	w.mu.Unlock()
-	switch {
-	case fresh, found && fetchedLately:
-		// A certificate due for a fetch while fetches are throttled
-		// (perhaps by forged deliveries) serves until the next: it has
-		// not expired.
-		return cached.cert, nil
-	case fetchedLately:
-		return nil, fmt.Errorf("%w: certificate not known or expired, another fetched %s ago", errBadSignature, newCertEvery)
-	}
 	entry, err := w.fetchCert(ctx, u.Path, now)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -179,7 +185,7 @@ func (w *Webhooks) cert(ctx context.Context, rawURL string) (*x509.Certificate, 
 	case err != nil && found && apperr.KindOf(err) == apperr.Unavailable:
 		return cached.cert, nil // PayPal down: no verdict on the certificate
 	case err != nil:
-		delete(w.certs, u.Path) // gone, or no longer verifies
+		delete(w.certs, u.Path) // withdrawn, or no longer verifies
 		return nil, err
 	}
 	for path, c := range w.certs {
@@ -245,8 +251,10 @@ func FetchCertVia(client *http.Client, baseURL, daprAPIToken string) func(ctx co
 			return nil, fmt.Errorf("fetch paypal certificate: %w: %w", errUnavailable, err)
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%w: no certificate at %s", errBadSignature, path)
+		switch resp.StatusCode {
+		case http.StatusNotFound, http.StatusForbidden, http.StatusGone:
+			// PayPal no longer serves it: withdrawn, not PayPal down.
+			return nil, fmt.Errorf("%w: no certificate at %s (status %d)", errBadSignature, path, resp.StatusCode)
 		}
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("fetch paypal certificate: %w: status %d", errUnavailable, resp.StatusCode)

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -216,21 +217,50 @@ func TestWebhookCertificateCache(t *testing.T) {
 		v := newVerifier()
 		require.NoError(t, parse(v, tr))
 		v.now = leaf.NotAfter.Add(-time.Second)
-		forged(v) // keeps fetches throttled: the cached certificate serves
-		require.NoError(t, parse(v, tr), "due for a fetch, throttled, not expired")
-		v.now = leaf.NotAfter.Add(time.Second)
+		forged(v)
+		require.NoError(t, parse(v, tr), "fetched again, not expired")
+		assert.Equal(t, 3, v.fetches, "its own fetch, not throttled by the forged one")
+		v.now = leaf.NotAfter.Add(5 * time.Second) // the forged fetch's interval is over
 		err := parse(v, tr)
-		require.Error(t, err, "the same certificate, fetched again, has expired")
+		require.Error(t, err)
+		assert.Equal(t, 4, v.fetches, "the same certificate, fetched again...")
 		assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
-		assert.Contains(t, err.Error(), "expired")
-		fetches := v.fetches
+		var invalid x509.CertificateInvalidError
+		require.ErrorAs(t, err, &invalid, "...has expired")
+		assert.Equal(t, x509.Expired, invalid.Reason)
 		for range 10 {
-			assert.Error(t, parse(v, tr))
+			err = parse(v, tr)
+			assert.ErrorContains(t, err, "certificate not known or expired, another fetched 0s ago")
 		}
-		assert.Equal(t, fetches, v.fetches, "an expired certificate costs one fetch per interval, like an unknown one")
-		v.now = v.now.Add(5 * time.Second)
-		assert.Error(t, parse(v, tr))
-		assert.Equal(t, fetches+1, v.fetches)
+		assert.Equal(t, 4, v.fetches, "an expired certificate costs one fetch per interval, like an unknown one")
+		v.now = v.now.Add(2 * time.Second)
+		assert.ErrorContains(t, parse(v, tr), "another fetched 2s ago")
+		v.now = v.now.Add(3 * time.Second)
+		require.ErrorAs(t, parse(v, tr), &invalid)
+		assert.Equal(t, 5, v.fetches)
+	})
+	t.Run("fetched again though forged deliveries keep fetches of unknown ones throttled", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now = v.now.Add(25 * time.Hour)
+		forged(v)
+		require.NoError(t, parse(v, tr))
+		assert.Equal(t, 3, v.fetches)
+		for range 5 {
+			forged(v)
+			require.NoError(t, parse(v, tr))
+		}
+		assert.Equal(t, 3, v.fetches, "once per interval: the forged ones wait, the due one is fresh")
+	})
+	t.Run("a withdrawn certificate is dropped though forged deliveries keep fetches throttled", func(t *testing.T) {
+		v := newVerifier()
+		require.NoError(t, parse(v, tr))
+		v.now, v.gone = v.now.Add(25*time.Hour), true
+		forged(v)
+		err := parse(v, tr)
+		require.Error(t, err)
+		assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
+		assert.Equal(t, 3, v.fetches)
 	})
 	t.Run("a due certificate serves while PayPal is down", func(t *testing.T) {
 		v := newVerifier()
@@ -248,7 +278,31 @@ func TestWebhookCertificateCache(t *testing.T) {
 		err := parse(v, tr)
 		require.Error(t, err)
 		assert.Equal(t, apperr.Malformed, apperr.KindOf(err), "%v", err)
-		require.Error(t, parse(v, tr), "not served from the cache while fetches are throttled")
-		assert.Equal(t, 2, v.fetches)
+		require.Error(t, parse(v, tr), "not served from the cache: unknown again")
+		require.Error(t, parse(v, tr))
+		assert.Equal(t, 3, v.fetches, "then fetched like an unknown one, once per interval")
 	})
+}
+
+// TestFetchCertTellsWithdrawnFromDown: a certificate URL PayPal answers
+// 403, 404 or 410 for holds no certificate any more; other failures say
+// nothing about the certificate.
+func TestFetchCertTellsWithdrawnFromDown(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		kind   apperr.Kind
+	}{
+		{http.StatusForbidden, apperr.Malformed},
+		{http.StatusNotFound, apperr.Malformed},
+		{http.StatusGone, apperr.Malformed},
+		{http.StatusServiceUnavailable, apperr.Unavailable},
+		{http.StatusTooManyRequests, apperr.Unavailable},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
+			defer srv.Close()
+			_, err := paypalapi.FetchCertVia(srv.Client(), srv.URL, "")(context.Background(), "/v1/notifications/certs/CERT-1")
+			assert.Equal(t, tc.kind, apperr.KindOf(err), "%v", err)
+		})
+	}
 }
