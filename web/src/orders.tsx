@@ -59,7 +59,7 @@ async function extra(o: Order): Promise<Extra> {
   if (o.status === 'cancelled' && !wasPaid(o)) {
     const failed = (await api.payments(o.id)).find((p) => p.status === 'failed');
     if (!failed) return { invoices: [] };
-    // PayPal's reasons are codes ("capture denied: DECLINED_BY_RISK_FRAUD_FILTERS"), not for people.
+    // PayPal's reasons are codes ("capture declined: DECLINED_BY_RISK_FRAUD_FILTERS"), not for people.
     if (o.payment_provider === 'paypal') return { declined: 'PayPal declined the payment.', invoices: [] };
     // Stripe's decline code leads its message ("generic_decline: Your card was declined."): the sentence is for people.
     return { declined: failed.failure_message?.replace(/^[a-z_]+: /, '') || 'Your card was declined.', invoices: [] };

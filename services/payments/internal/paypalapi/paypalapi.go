@@ -319,10 +319,11 @@ func (o order) intent() payments.Intent {
 		case "COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED":
 			i.Status = payments.IntentSucceeded
 		case "DECLINED", "FAILED":
-			i.Status, i.FailureMessage = payments.IntentAwaitingMethod, "capture "+strings.ToLower(c.Status)
-			if c.Detail != nil && c.Detail.Reason != "" {
-				i.FailureMessage += ": " + c.Detail.Reason
+			reason := ""
+			if c.Detail != nil {
+				reason = c.Detail.Reason
 			}
+			i.Status, i.FailureMessage = payments.IntentAwaitingMethod, captureFailure(c.Status, reason)
 		default: // PENDING, or a capture this answer does not show: PayPal
 			// may hold the money, so nothing is cancelled until it says.
 			i.Status = payments.IntentProcessing
@@ -390,6 +391,17 @@ func (c *Client) Intent(ctx context.Context, id string) (payments.Intent, error)
 		return payments.Intent{}, err
 	}
 	return o.intent(), nil
+}
+
+// captureFailure is why a capture failed, worded the same whether the
+// capture's answer or its webhook tells first: the order keeps the message
+// of whichever settles it.
+func captureFailure(status, reason string) string {
+	msg := "capture " + strings.ToLower(status)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	return msg
 }
 
 func (c *Client) order(ctx context.Context, id string) (order, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -110,9 +111,20 @@ func TestDeclinedFundingFailsTheCapture(t *testing.T) {
 	status, settled := captured.Settled()
 	assert.True(t, settled)
 	assert.Equal(t, payments.StatusFailed, status)
-	assert.Contains(t, captured.FailureMessage, "declined")
+	assert.Equal(t, "capture declined: DECLINED_BY_RISK_FRAUD_FILTERS", captured.FailureMessage)
 	_, err = c.Refund(ctx, uuid.New(), created.ID, 100)
 	assert.ErrorIs(t, err, payments.ErrProviderRefused, "nothing was taken")
+
+	// The webhook may settle the order before the capture's answer does:
+	// the customer reads the same reason either way.
+	denied := em.next(t, "PAYMENT.CAPTURE.DENIED")
+	webhooks := paypalapi.NewWebhooks(paypalapi.WebhookOptions{
+		WebhookID: em.secrets["paypal-webhook-id"], Tolerance: 5 * time.Minute, Roots: paypalapi.RootsFrom(em.caFile),
+		FetchCert: paypalapi.FetchCertVia(http.DefaultClient, em.url, ""),
+	})
+	evt, err := webhooks.Parse(ctx, denied.body, transmission(denied))
+	require.NoError(t, err)
+	assert.Equal(t, &payments.Intent{ID: created.ID, Status: payments.IntentAwaitingMethod, FailureMessage: captured.FailureMessage}, evt.Intent)
 }
 
 func TestAnOrderNotCapturedIsCancelled(t *testing.T) {

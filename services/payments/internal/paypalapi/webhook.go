@@ -297,11 +297,12 @@ func event(body []byte) (payments.WebhookEvent, error) {
 	case "PAYMENT.CAPTURE.COMPLETED":
 		out.Intent = &payments.Intent{ID: r.SupplementaryData.RelatedIDs.OrderID, Status: payments.IntentSucceeded}
 	case "PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.DECLINED":
-		msg := "capture denied"
-		if r.StatusDetails.Reason != "" {
-			msg += ": " + r.StatusDetails.Reason
+		status := r.Status
+		if status == "" {
+			status = "DECLINED"
 		}
-		out.Intent = &payments.Intent{ID: r.SupplementaryData.RelatedIDs.OrderID, Status: payments.IntentAwaitingMethod, FailureMessage: msg}
+		out.Intent = &payments.Intent{ID: r.SupplementaryData.RelatedIDs.OrderID, Status: payments.IntentAwaitingMethod,
+			FailureMessage: captureFailure(status, r.StatusDetails.Reason)}
 	}
 	if out.Intent != nil && out.Intent.ID == "" {
 		return payments.WebhookEvent{}, apperr.Newf(apperr.Malformed, "PayPal event %s names no order", evt.ID)
