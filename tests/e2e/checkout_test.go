@@ -16,6 +16,7 @@ import (
 
 	"github.com/daprshop/daprshop/services/apiclient"
 	"github.com/daprshop/daprshop/services/platform/authn"
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // shop drives the cart, checkout and order routes through the gateway.
@@ -326,6 +327,30 @@ func TestCheckout(t *testing.T) {
 		}
 		assert.Equal(t, map[int]int{http.StatusCreated: 10, http.StatusConflict: 40}, count)
 		s.waitInventory(t, productID, inventory{OnHand: 10, Reserved: 10, Available: 0})
+	})
+
+	// Dapr 1.14 retries every answer of 400 and up under a retry policy, so
+	// a refusal used to be asked of products four times, 2.4 s in all.
+	t.Run("a refusal is asked of products once", func(t *testing.T) {
+		productID := s.newProduct(t, 500, 1)
+		customer := "Bearer " + token(t, uuid.New(), authn.RoleCustomer)
+		require.Equal(t, http.StatusOK, s.addToCart(t, customer, productID, 2).Status)
+		refusals := func() int {
+			return servedCount(t, "products", 3002, http.MethodPost, contracts.ReservationsPath, http.StatusConflict)
+		}
+		before := refusals()
+		resp := s.checkout(t, customer, uuid.NewString(), shipTo)
+		require.Equal(t, http.StatusConflict, resp.Status, "%s", resp.Body)
+		assert.Equal(t, before+1, refusals())
+		s.waitInventory(t, productID, inventory{OnHand: 1, Reserved: 0, Available: 1})
+
+		unknown := func() int {
+			return servedCount(t, "products", 3002, http.MethodGet, "/api/v1/products/:id", http.StatusNotFound)
+		}
+		before = unknown()
+		resp = s.addToCart(t, customer, uuid.NewString(), 1)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.Status, "%s", resp.Body)
+		assert.Equal(t, before+1, unknown())
 	})
 
 	t.Run("an event committed while the orders sidecar is down is delivered once it is back", func(t *testing.T) {

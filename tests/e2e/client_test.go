@@ -120,13 +120,20 @@ func signToken(userID uuid.UUID, roles ...string) (string, error) {
 	return tok.SignedString(ed25519.NewKeyFromSeed(seed))
 }
 
-// requestCount reads how many requests a service has answered on route with
-// status, from its own /metrics.
+// requestCount reads how many GET requests a service has answered on
+// route with status, from its own /metrics.
 func requestCount(t *testing.T, port int, route string, status int) int {
+	t.Helper()
+	return methodCount(t, port, http.MethodGet, route, status)
+}
+
+// methodCount reads how many method requests a service has answered on
+// route with status, from its own /metrics.
+func methodCount(t *testing.T, port int, method, route string, status int) int {
 	t.Helper()
 	resp := call(t, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/metrics", port), nil)
 	require.Equal(t, http.StatusOK, resp.Status)
-	want := fmt.Sprintf(`http_request_duration_seconds_count{method="GET",route=%q,`, route)
+	want := fmt.Sprintf(`http_request_duration_seconds_count{method=%q,route=%q,`, method, route)
 	sc := bufio.NewScanner(strings.NewReader(string(resp.Body)))
 	for sc.Scan() {
 		line := sc.Text()

@@ -53,7 +53,7 @@ func testServicesAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %d", tt.app, tt.route, tt.want), func(t *testing.T) {
-			before := servedCount(t, tt.app, tt.port, tt.route, tt.want)
+			before := servedCount(t, tt.app, tt.port, http.MethodGet, tt.route, tt.want)
 			var headers []string
 			if tt.bearer != "" {
 				headers = []string{"Authorization", "Bearer " + tt.bearer}
@@ -66,7 +66,7 @@ func testServicesAnswer(t *testing.T) {
 				assert.True(t, json.Valid(resp.Body), "body: %s", resp.Body)
 			}
 			// The service itself, reached through both sidecars, answered.
-			assert.Equal(t, before+1, servedCount(t, tt.app, tt.port, tt.route, tt.want))
+			assert.Equal(t, before+1, servedCount(t, tt.app, tt.port, http.MethodGet, tt.route, tt.want))
 		})
 	}
 

@@ -48,13 +48,13 @@ func instancePorts(app string, port int) []int {
 	return ports
 }
 
-// servedCount is requestCount summed over the instances of app, whose
+// servedCount is methodCount summed over the instances of app, whose
 // first instance listens on port.
-func servedCount(t *testing.T, app string, port int, route string, status int) int {
+func servedCount(t *testing.T, app string, port int, method, route string, status int) int {
 	t.Helper()
 	n := 0
 	for _, p := range instancePorts(app, port) {
-		n += requestCount(t, p, route, status)
+		n += methodCount(t, p, method, route, status)
 	}
 	return n
 }
