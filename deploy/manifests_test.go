@@ -34,6 +34,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/daprshop/daprshop/services/platform/contracts"
 )
 
 // Paths are relative to this package, so the test runs from any checkout.
@@ -1439,4 +1441,41 @@ func appMetricsPort(a runApp) int {
 		return 3100
 	}
 	return a.AppPort
+}
+
+// TestOrdersRetryNoProductsAnswer: daprd 1.14 would retry products'
+// refusals (409 out of stock, 404 unknown product or no reservation) under
+// a retry policy, so a refused checkout waited about 2.4 s and products
+// answered it four times. Orders retries its calls of products itself,
+// on 5xx and unreachable only; no Resiliency of its sidecar retries them.
+func TestOrdersRetryNoProductsAnswer(t *testing.T) {
+	check := func(t *testing.T, resiliencies map[string]*resiliency) {
+		t.Helper()
+		targeted := 0
+		for name, r := range resiliencies {
+			if len(r.Scopes) > 0 && !slices.Contains(r.Scopes, contracts.AppOrders) {
+				continue
+			}
+			for policy := range r.Spec.Policies.Retries {
+				assert.NotContains(t, []string{"DefaultAppRetryPolicy", "DefaultRetryPolicy"}, policy,
+					"Resiliency %s retries every app answer from the orders' sidecar", name)
+			}
+			if refs, ok := r.Spec.Targets.Apps[contracts.AppProducts]; ok {
+				targeted++
+				assert.Empty(t, refs.Retry, "Resiliency %s retries products' answers from the orders' sidecar", name)
+				assert.NotEmpty(t, refs.Timeout, "Resiliency %s leaves the orders' calls of products unbounded", name)
+			}
+		}
+		assert.NotZero(t, targeted, "a Resiliency bounds the orders' calls of products")
+	}
+	t.Run("local", func(t *testing.T) {
+		resiliencies := map[string]*resiliency{}
+		for _, d := range loadDir(t, localResiliency) {
+			if r, ok := d.Obj.(*resiliency); ok {
+				resiliencies[r.Metadata.Name] = r
+			}
+		}
+		check(t, resiliencies)
+	})
+	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.resiliencies) })
 }

@@ -38,7 +38,7 @@ type settings struct {
 // wire serves carts, checkout and orders, and applies the payment events
 // to them.
 func wire(ctx context.Context, svc *service.Service, cfg settings) error {
-	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken)
+	catalog := products.New(svc.Config.DaprHTTPPort, svc.Config.DaprAPIToken, svc.Log)
 	carts := cartstate.New(svc.Sidecar, cfg.CartStore)
 	orderService := orders.NewService(postgres.NewStore(svc.DB), carts, catalog, time.Now, cfg.PaymentTimeout)
 	app := svc.Server.App()

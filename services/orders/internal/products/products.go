@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -36,34 +37,37 @@ type Client struct {
 	base     string // http://127.0.0.1:<dapr http port>/v1.0/invoke/products/method
 	apiToken string
 	retries  Retries
+	log      *slog.Logger
 }
 
 // Retries says how a call products did not answer is tried again: up to
-// Tries calls in all, waiting FirstWait, then 1.5 times longer each time
-// (±50 %), at most MaxWait; the waits of the Resiliency policy it replaces.
+// Tries calls in all (at least one), waiting FirstWait, then 1.5 times
+// longer each time (±50 %), at most MaxWait; the waits of the Resiliency
+// policy it replaces.
 type Retries struct {
 	Tries              uint
 	FirstWait, MaxWait time.Duration
 }
 
-// DefaultRetries outlast a products replica or sidecar restarting, or
-// name resolution moving to another replica, about 3.5 s.
+// DefaultRetries wait about 2.4 s in all (3.5 s at most): long enough for
+// name resolution to drop a killed replica, as the Resiliency policy did.
 var DefaultRetries = Retries{Tries: 4, FirstWait: 500 * time.Millisecond, MaxWait: 2 * time.Second}
 
 // New returns a Client on the sidecar at daprHTTPPort, authenticating with
-// apiToken (empty when the sidecar wants none).
-func New(daprHTTPPort int, apiToken string) *Client {
-	return NewWithBase(fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, contracts.AppProducts), apiToken, DefaultRetries)
+// apiToken (empty when the sidecar wants none); log tells of retries.
+func New(daprHTTPPort int, apiToken string, log *slog.Logger) *Client {
+	return NewWithBase(fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method", daprHTTPPort, contracts.AppProducts), apiToken, DefaultRetries, log)
 }
 
 // NewWithBase returns a Client on base, the URL the method paths are
 // appended to (tests serve it themselves).
-func NewWithBase(base, apiToken string, retries Retries) *Client {
+func NewWithBase(base, apiToken string, retries Retries, log *slog.Logger) *Client {
+	retries.Tries = max(retries.Tries, 1) // backoff reads 0 as no limit
 	// A client span per call, whose traceparent the sidecar continues.
 	transport := otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return "invoke products " + r.Method
 	}))
-	return &Client{http: &http.Client{Transport: transport}, base: base, apiToken: apiToken, retries: retries}
+	return &Client{http: &http.Client{Transport: transport}, base: base, apiToken: apiToken, retries: retries, log: log}
 }
 
 // errUnavailable is what callers see when products cannot answer.
@@ -95,9 +99,19 @@ func (c *Client) call(ctx context.Context, method, path string, body any) (int, 
 			return a, unexpected(path, a.status, a.body)
 		}
 		return a, err
-	}, backoff.WithBackOff(wait), backoff.WithMaxTries(c.retries.Tries), backoff.WithMaxElapsedTime(0))
-	if err != nil && a.status == 0 {
-		return 0, nil, err
+	}, backoff.WithBackOff(wait), backoff.WithMaxTries(c.retries.Tries), backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, next time.Duration) {
+			c.log.WarnContext(ctx, "products call retried", "path", path, "err", err, "retry_in", next.String())
+		}))
+	if err != nil {
+		// A caller gone or out of time, during a try or a wait, is told so
+		// whatever products last answered.
+		if cause := context.Cause(ctx); cause != nil {
+			return 0, nil, errors.Join(errUnavailable, fmt.Errorf("invoke products %s: %w", path, cause))
+		}
+		if a.status == 0 {
+			return 0, nil, err
+		}
 	}
 	return a.status, a.body, nil
 }
@@ -197,7 +211,7 @@ type problemJSON struct {
 }
 
 // Reserve holds stock for orderID; idempotent per order id on products'
-// side, so the sidecar's retries are safe. A refusal for lack of stock is
+// side, so retrying it is safe. A refusal for lack of stock is
 // *orders.InsufficientStockError.
 func (c *Client) Reserve(ctx context.Context, orderID uuid.UUID, lines []orders.Line) (orders.Reservation, error) {
 	in := reserveRequest{OrderID: orderID, Lines: make([]lineRequest, len(lines))}

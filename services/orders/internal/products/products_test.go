@@ -3,6 +3,7 @@ package products_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -63,7 +64,7 @@ func TestReserve(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			c := products.NewWithBase(srv.URL, "secret", fast)
+			c := products.NewWithBase(srv.URL, "secret", fast, slog.New(slog.DiscardHandler))
 			r, err := c.Reserve(context.Background(), orderID, []orders.Line{{ProductID: productID, Quantity: 2}})
 			tt.check(t, r, err)
 		})
@@ -80,7 +81,7 @@ func TestProduct(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id": "` + known.String() + `", "name": "Mug", "price_cents": 450, "currency": "USD", "active": true}`))
 	}))
 	defer srv.Close()
-	c := products.NewWithBase(srv.URL, "", fast)
+	c := products.NewWithBase(srv.URL, "", fast, slog.New(slog.DiscardHandler))
 	p, err := c.Product(context.Background(), known)
 	require.NoError(t, err)
 	assert.Equal(t, orders.Product{ID: known, Name: "Mug", PriceCents: 450, Currency: "USD", Active: true}, p)
@@ -104,7 +105,7 @@ func TestRelease(t *testing.T) {
 				_, _ = w.Write([]byte(`{"status": 0}`))
 			}))
 			defer srv.Close()
-			err := products.NewWithBase(srv.URL, "secret", fast).Release(context.Background(), orderID)
+			err := products.NewWithBase(srv.URL, "secret", fast, slog.New(slog.DiscardHandler)).Release(context.Background(), orderID)
 			assert.Equal(t, wantErr, err != nil, "%v", err)
 		})
 	}
@@ -153,7 +154,7 @@ func TestRetries(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			_, err := products.NewWithBase(srv.URL, "secret", fast).Reserve(context.Background(), orderID, []orders.Line{{ProductID: productID, Quantity: 1}})
+			_, err := products.NewWithBase(srv.URL, "secret", fast, slog.New(slog.DiscardHandler)).Reserve(context.Background(), orderID, []orders.Line{{ProductID: productID, Quantity: 1}})
 			tt.wantErr(t, err)
 			assert.EqualValues(t, tt.wantCalls, calls.Load())
 		})
@@ -166,7 +167,7 @@ func TestRetries(t *testing.T) {
 			w.WriteHeader(http.StatusNotFound)
 		}))
 		defer srv.Close()
-		_, err := products.NewWithBase(srv.URL, "", fast).Product(context.Background(), productID)
+		_, err := products.NewWithBase(srv.URL, "", fast, slog.New(slog.DiscardHandler)).Product(context.Background(), productID)
 		assert.ErrorIs(t, err, orders.ErrUnknownProduct)
 		assert.EqualValues(t, 1, calls.Load())
 	})
@@ -184,8 +185,36 @@ func TestRetries(t *testing.T) {
 			_, _ = w.Write([]byte(`{}`))
 		}))
 		defer srv.Close()
-		require.NoError(t, products.NewWithBase(srv.URL, "", fast).Release(context.Background(), orderID))
+		require.NoError(t, products.NewWithBase(srv.URL, "", fast, slog.New(slog.DiscardHandler)).Release(context.Background(), orderID))
 		assert.EqualValues(t, 2, calls.Load())
+	})
+
+	t.Run("a checkout out of time while waiting to ask again stops", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		defer srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		patient := products.Retries{Tries: 4, FirstWait: time.Hour, MaxWait: time.Hour}
+		err := products.NewWithBase(srv.URL, "", patient, slog.New(slog.DiscardHandler)).Release(ctx, orderID)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, apperr.Unavailable, apperr.KindOf(err))
+		assert.EqualValues(t, 1, calls.Load())
+	})
+
+	t.Run("no retries asked is one call", func(t *testing.T) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		defer srv.Close()
+		err := products.NewWithBase(srv.URL, "", products.Retries{}, slog.New(slog.DiscardHandler)).Release(context.Background(), orderID)
+		assert.Equal(t, apperr.Unavailable, apperr.KindOf(err))
+		assert.EqualValues(t, 1, calls.Load())
 	})
 
 	t.Run("a cancelled checkout stops asking", func(t *testing.T) {
@@ -197,8 +226,9 @@ func TestRetries(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}))
 		defer srv.Close()
-		err := products.NewWithBase(srv.URL, "", fast).Release(ctx, orderID)
+		err := products.NewWithBase(srv.URL, "", fast, slog.New(slog.DiscardHandler)).Release(ctx, orderID)
 		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, apperr.Unavailable, apperr.KindOf(err))
 		assert.EqualValues(t, 1, calls.Load())
 	})
 }

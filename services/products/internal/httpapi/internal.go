@@ -18,7 +18,7 @@ import (
 //	     → 200 reservation with unit prices; 409 insufficient_stock {product_ids}
 //	POST /internal/reservations/{order_id}/release → 200; 404; 409 reservation_committed
 //
-// Each is idempotent per order id, so Dapr's retries are safe: reserving
+// Each is idempotent per order id, so orders' retries are safe: reserving
 // again answers the first reservation, releasing again answers the
 // released one. A paid order's reservation is committed by its
 // order.paid event, never by invocation.
