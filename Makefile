@@ -57,8 +57,8 @@ help:
 ## run: build what is missing, then start Dapr Sentry and every service with
 ## its sidecar (mTLS, access control), plus mailpit (the SMTP server), the
 ## SMS/push sink, the Stripe and PayPal emulators, Prometheus (scraping every app and
-## sidecar, with the alert rules) and Jaeger (every app's and sidecar's
-## spans), stopped with it. Always through
+## sidecar, replicas included, with the alert rules) and Jaeger (every
+## app's and sidecar's spans), stopped with it. Always through
 ## tools/runner: the Dapr CLI 1.14 cannot run sidecars with mTLS locally.
 run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypallocal
 	@echo "Gateway: http://127.0.0.1:3000  (dev admin credentials: $(RUN_DIR)/secrets.json)"
@@ -67,6 +67,10 @@ run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypall
 	@echo "Mail UI: http://127.0.0.1:8025  SMS/push sink: http://127.0.0.1:8090/messages"
 	@echo "PayPal:  http://127.0.0.1:12181  (the local emulator; buyers approve at its /checkoutnow page)"
 	@echo "Metrics: http://127.0.0.1:$(PROMETHEUS_PORT)  (Prometheus: targets at /targets, alerts at /alerts)"
+	@# Prometheus scrapes every instance: the runner adds the further ones
+	@# of REPLICAS to a copy of deploy/observability/prometheus.yml.
+	@$(BIN)/runner prometheus -f dapr.yaml $(if $(REPLICAS),-replicas $(REPLICAS)) \
+	  -o $(RUN_DIR)/prometheus.yml deploy/observability/prometheus.yml
 	@# The dev servers run in sessions of their own, so that Ctrl-C reaches
 	@# only the runner: the apps still export their last spans while they
 	@# stop, and the servers are stopped once it has ended.
@@ -77,7 +81,7 @@ run: build daprd sentry prepare infra mailpit jaeger devsink stripelocal paypall
 	setsid $(BIN)/stripelocal -addr 127.0.0.1:12180 -secrets $(RUN_DIR)/secrets.json >$(RUN_DIR)/stripelocal.log 2>&1 & stripelocal=$$!; \
 	setsid $(BIN)/paypallocal -addr 127.0.0.1:12181 -secrets $(RUN_DIR)/secrets.json -ca $(RUN_DIR)/paypal-ca.pem \
 	  >$(RUN_DIR)/paypallocal.log 2>&1 & paypallocal=$$!; \
-	setsid prometheus --config.file=deploy/observability/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
+	setsid prometheus --config.file=$(RUN_DIR)/prometheus.yml --web.listen-address=127.0.0.1:$(PROMETHEUS_PORT) \
 	  --storage.tsdb.path=$(RUN_DIR)/prometheus >$(RUN_DIR)/prometheus.log 2>&1 & prometheus=$$!; \
 	setsid $(BIN)/jaeger --config tools/jaeger/config.yaml >$(RUN_DIR)/jaeger.log 2>&1 & jaeger=$$!; \
 	trap 'kill $$mailpit $$devsink $$stripelocal $$paypallocal $$prometheus $$jaeger 2>/dev/null || true' EXIT; \

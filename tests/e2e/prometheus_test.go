@@ -1,14 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/daprshop/daprshop/services/platform/authn"
 )
@@ -34,65 +32,20 @@ const (
 )
 
 // preparePrometheus writes the suite's Prometheus config and empties its
-// database. The config is deploy/observability/prometheus.yml, the one
-// `make run` uses, with its rule files found from .run and, for each app
-// the suite runs several times (replicas), the further instances' app and
-// sidecar as targets of their own, labelled like the first.
+// database. The config is the one `make run` writes, with the runner's
+// prometheus command: deploy/observability/prometheus.yml with each further
+// instance of the apps the suite replicates as a target of its own.
 func preparePrometheus(root string) error {
 	if err := os.RemoveAll(filepath.Join(root, prometheusData)); err != nil {
 		return err
 	}
-	dir := filepath.Join(root, "deploy", "observability")
-	data, err := os.ReadFile(filepath.Join(dir, "prometheus.yml"))
-	if err != nil {
-		return err
+	cmd := exec.Command(filepath.Join(root, ".bin", "runner"), "prometheus", "-f", "dapr.yaml",
+		"-replicas", replicaFlag(), "-o", prometheusConfig, filepath.Join("deploy", "observability", "prometheus.yml"))
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("write the Prometheus config (run `make build`): %w\n%s", err, out)
 	}
-	var cfg struct {
-		Global        map[string]any `yaml:"global"`
-		RuleFiles     []string       `yaml:"rule_files"`
-		ScrapeConfigs []struct {
-			JobName       string `yaml:"job_name"`
-			MetricsPath   string `yaml:"metrics_path"`
-			StaticConfigs []struct {
-				Targets []string          `yaml:"targets"`
-				Labels  map[string]string `yaml:"labels"`
-			} `yaml:"static_configs"`
-		} `yaml:"scrape_configs"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // a setting this copy would drop fails instead
-	if err := dec.Decode(&cfg); err != nil {
-		return fmt.Errorf("prometheus.yml: %w", err)
-	}
-	for i, f := range cfg.RuleFiles {
-		cfg.RuleFiles[i] = filepath.Join(dir, f)
-	}
-	for i := range cfg.ScrapeConfigs {
-		sc := &cfg.ScrapeConfigs[i]
-		for _, st := range sc.StaticConfigs {
-			for _, target := range st.Targets {
-				host, p, err := net.SplitHostPort(target)
-				if err != nil {
-					return err
-				}
-				port, err := strconv.Atoi(p)
-				if err != nil {
-					return err
-				}
-				for _, further := range instancePorts(st.Labels["app"], port)[1:] {
-					sc.StaticConfigs = append(sc.StaticConfigs, struct {
-						Targets []string          `yaml:"targets"`
-						Labels  map[string]string `yaml:"labels"`
-					}{[]string{net.JoinHostPort(host, strconv.Itoa(further))}, st.Labels})
-				}
-			}
-		}
-	}
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(root, prometheusConfig), out, 0o644)
+	return nil
 }
 
 // promResult is one series of a Prometheus instant query.

@@ -8,10 +8,15 @@
 //	       [-sentry path -sentry-config file -sentry-credentials dir [-access-config dir]]
 //	       [-replicas APP=N[,APP=N...]]
 //	runner status [-f dapr.yaml] [-replicas APP=N[,APP=N...]] [-pubsub redis] [addresses...]
+//	runner prometheus [-f dapr.yaml] [-replicas APP=N[,APP=N...]] -o OUT IN
 //
 // status probes the system a runner started (make status): each
 // instance's /readyz and its sidecar's /v1.0/healthz, the dependencies and
 // the dev servers, and prints the UIs' URLs; it exits 1 if any is down.
+//
+// prometheus writes the Prometheus config IN to OUT for the instances the
+// runner starts (make run): each target labelled app=X is followed by X's
+// further instances, labelled like it, and rule files are found from OUT.
 //
 // -replicas starts N instances of an app, all under its app id, so that
 // name resolution spreads its calls over them: the n-th listens on every

@@ -16,8 +16,13 @@ import (
 // until ctx ends. getenv serves the runner's own settings; children inherit
 // the process environment, as they would under the Dapr CLI.
 func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
-	if len(args) > 0 && args[0] == "status" {
-		return runStatus(ctx, args[1:], stdout)
+	if len(args) > 0 {
+		switch args[0] {
+		case "status":
+			return runStatus(ctx, args[1:], stdout)
+		case "prometheus":
+			return runPrometheus(args[1:], stdout)
+		}
 	}
 	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
 	fs.SetOutput(stdout)
