@@ -58,13 +58,7 @@ func TestRedisHoldsADeliveryThroughItsRetries(t *testing.T) {
 				pubsub = c
 			}
 		}
-		resiliencies := map[string]*resiliency{}
-		for _, d := range loadDir(t, localResiliency) {
-			if r, ok := d.Obj.(*resiliency); ok {
-				resiliencies[r.Metadata.Name] = r
-			}
-		}
-		check(t, pubsub, resiliencies)
+		check(t, pubsub, localResiliencies(t))
 	})
 	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.components["pubsub"], m.resiliencies) })
 }
@@ -139,14 +133,18 @@ func TestWorkersRetryNoAppAnswer(t *testing.T) {
 		}
 		assert.NotZero(t, scoped, "a Resiliency applies to the workers' sidecar")
 	}
-	t.Run("local", func(t *testing.T) {
-		resiliencies := map[string]*resiliency{}
-		for _, d := range loadDir(t, localResiliency) {
-			if r, ok := d.Obj.(*resiliency); ok {
-				resiliencies[r.Metadata.Name] = r
-			}
-		}
-		check(t, resiliencies)
-	})
+	t.Run("local", func(t *testing.T) { check(t, localResiliencies(t)) })
 	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.resiliencies) })
+}
+
+// localResiliencies reads the local Resiliency files by name.
+func localResiliencies(t *testing.T) map[string]*resiliency {
+	t.Helper()
+	resiliencies := map[string]*resiliency{}
+	for _, d := range loadDir(t, localResiliency) {
+		if r, ok := d.Obj.(*resiliency); ok {
+			resiliencies[r.Metadata.Name] = r
+		}
+	}
+	return resiliencies
 }

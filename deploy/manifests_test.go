@@ -1468,14 +1468,6 @@ func TestOrdersRetryNoProductsAnswer(t *testing.T) {
 		}
 		assert.NotZero(t, targeted, "a Resiliency bounds the orders' calls of products")
 	}
-	t.Run("local", func(t *testing.T) {
-		resiliencies := map[string]*resiliency{}
-		for _, d := range loadDir(t, localResiliency) {
-			if r, ok := d.Obj.(*resiliency); ok {
-				resiliencies[r.Metadata.Name] = r
-			}
-		}
-		check(t, resiliencies)
-	})
+	t.Run("local", func(t *testing.T) { check(t, localResiliencies(t)) })
 	forEachManifestSet(t, func(t *testing.T, m manifests) { check(t, m.resiliencies) })
 }
