@@ -120,9 +120,8 @@ func wire(_ context.Context, svc *service.Service, cfg settings) error {
 			BodyLimit:       bodyLimit,
 			Logger:          svc.Log,
 		}),
-		BodyLimit:      bodyLimit,
-		TrustedProxies: svc.Config.TrustedProxyNets,
-		Logger:         svc.Log,
+		BodyLimit: bodyLimit,
+		Logger:    svc.Log,
 	}).Handle)
 	return nil
 }

@@ -100,7 +100,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		log.Log(c.UserContext(), level, "request",
 			"method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
 			"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes_out", bodySize(c),
-			"remote_ip", c.IP())
+			"remote_ip", ClientAddr(c))
 		return nil
 	}
 }

@@ -74,22 +74,22 @@ func New(opts Options) *Server {
 	}
 	s := &Server{cfg: opts.Config, log: opts.Logger, checks: opts.Checks, metrics: NewMetrics(opts.Config.Service)}
 	s.app = fiber.New(fiber.Config{
-		AppName:                 opts.Config.Service,
-		DisableStartupMessage:   true,
-		ErrorHandler:            errorHandler(opts.Logger),
-		BodyLimit:               opts.BodyLimit,
-		StreamRequestBody:       opts.StreamRequestBody,
-		EnableTrustedProxyCheck: len(opts.Config.TrustedProxies) > 0,
+		AppName:               opts.Config.Service,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(opts.Logger),
+		BodyLimit:             opts.BodyLimit,
+		StreamRequestBody:     opts.StreamRequestBody,
+		// Forwarding headers (X-Forwarded-Proto, X-Forwarded-Host) count
+		// only from a trusted proxy; with none configured, from nobody.
+		EnableTrustedProxyCheck: true,
 		TrustedProxies:          opts.Config.TrustedProxies,
-		ProxyHeader:             proxyHeader(opts.Config.TrustedProxies),
-		EnableIPValidation:      true, // c.IP() is one valid address, not a raw header
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,
 	})
 	// Outermost first: the access log and metrics must see the status of
 	// errors and recovered panics alike.
-	s.app.Use(requestContext, s.metrics.middleware, accessLog(opts.Logger), recoverPanics(opts.Logger))
+	s.app.Use(requestContext, clientAddress(opts.Config.TrustedProxyNets), s.metrics.middleware, accessLog(opts.Logger), recoverPanics(opts.Logger))
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.readyz)
 	if opts.Public {
@@ -103,15 +103,6 @@ func New(opts Options) *Server {
 		s.app.Use(requireAppToken(opts.Config.AppAPIToken))
 	}
 	return s
-}
-
-// proxyHeader makes c.IP() read X-Forwarded-For, but only when trusted
-// proxies are configured; otherwise any client could pick its own IP.
-func proxyHeader(trusted []string) string {
-	if len(trusted) == 0 {
-		return ""
-	}
-	return fiber.HeaderXForwardedFor
 }
 
 // App is the Fiber app to register routes on.

@@ -178,6 +178,7 @@ func TestClientAddress(t *testing.T) {
 			require.Equal(t, 200, resp.StatusCode())
 			assert.Equal(t, tt.want, f.fwd.client, "address passed on")
 			assert.Equal(t, "ip:"+tt.want, f.limiter.bucket, "rate-limit bucket")
+			assert.Contains(t, f.log.String(), " remote_ip="+tt.want+"\n", "the access log's address")
 			assert.Empty(t, f.fwd.headers.Values("X-Forwarded-For"), "the client's header is stripped")
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -54,10 +53,7 @@ type Options struct {
 	// Cache answers anonymous reads of routes marked cache; nil: none.
 	Cache     *microcache.Cache
 	BodyLimit int
-	// TrustedProxies may name the client in X-Forwarded-For; with none,
-	// the peer of the connection is the client.
-	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Gate admits requests.
@@ -95,8 +91,7 @@ func (g *Gate) Handle(c *fiber.Ctx) error {
 		return errNoRoute
 	}
 	server.NameRoute(c, route.Pattern(target.Path))
-	// Read before the forwarding headers it may come from are stripped.
-	client := clientAddr(c, g.opts.TrustedProxies)
+	client := server.ClientAddr(c)
 	stripInternalHeaders(c)
 	claims, err := g.authenticate(c, route)
 	if err != nil {

@@ -1,9 +1,9 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +66,7 @@ func (unavailableVerifier) Verify(context.Context, string) (*authn.Claims, error
 
 type fixture struct {
 	app     *fiber.App
+	log     *bytes.Buffer // what the server and the edge logged
 	table   *routes.Table
 	fwd     *forwarder
 	limiter *limiter
@@ -86,13 +87,19 @@ func newFixture(t testing.TB, verifier edge.Verifier, trusted ...netip.Prefix) *
 	if verifier == nil {
 		verifier = f.issuer.Verifier()
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := server.New(server.Options{Config: config.Base{Service: "gateway"}, Logger: log, Public: true})
+	f.log = &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(f.log, nil))
+	proxies := make([]string, len(trusted))
+	for i, p := range trusted {
+		proxies[i] = p.String()
+	}
+	cfg := config.Base{Service: "gateway", TrustedProxies: proxies, TrustedProxyNets: trusted}
+	srv := server.New(server.Options{Config: cfg, Logger: log, Public: true})
 	f.app = srv.App()
 	f.app.Use(edge.SecurityHeaders)
 	f.app.All("/*", edge.New(edge.Options{
 		Table: table, Limits: limits, Verifier: verifier, Limiter: f.limiter, Forwarder: f.fwd, BodyLimit: 64,
-		TrustedProxies: trusted, Logger: log,
+		Logger: log,
 	}).Handle)
 	return f
 }

@@ -1,4 +1,4 @@
-package edge
+package server
 
 import (
 	"net/netip"
@@ -6,6 +6,29 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 )
+
+type clientKey struct{}
+
+// ClientAddr is the request's client address, as the server's trusted
+// proxies vouch for it: what the access log records, what rate limits
+// count and what the gateway passes on. Fiber's c.IP() is only the peer:
+// behind a proxy it would take the leftmost X-Forwarded-For entry, which
+// the client writes.
+func ClientAddr(c *fiber.Ctx) string {
+	if addr, ok := c.Locals(clientKey{}).(string); ok {
+		return addr
+	}
+	return c.IP()
+}
+
+// clientAddress reads the client's address before any handler can strip
+// the forwarding headers it may come from.
+func clientAddress(trusted []netip.Prefix) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Locals(clientKey{}, clientAddr(c, trusted))
+		return c.Next()
+	}
+}
 
 // clientAddr returns the client's address. Without trusted proxies, or
 // when the peer is not one, the peer is the client. Behind trusted
