@@ -11,9 +11,9 @@ type clientKey struct{}
 
 // ClientAddr is the request's client address, as the server's trusted
 // proxies vouch for it: what the access log records, what rate limits
-// count and what the gateway passes on. Fiber's c.IP() is only the peer:
-// behind a proxy it would take the leftmost X-Forwarded-For entry, which
-// the client writes.
+// count and what the gateway passes on. The server does not let Fiber
+// read X-Forwarded-For, so c.IP() is the peer: Fiber would take the
+// leftmost entry, which the client writes.
 func ClientAddr(c *fiber.Ctx) string {
 	if addr, ok := c.Locals(clientKey{}).(string); ok {
 		return addr

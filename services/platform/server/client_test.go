@@ -29,7 +29,7 @@ func TestClientAddressIsWhatTrustedProxiesVouchFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := config.Base{Service: "test", TrustedProxies: tt.trusted}
+			cfg := config.Base{Service: "test"}
 			for _, p := range tt.trusted {
 				cfg.TrustedProxyNets = append(cfg.TrustedProxyNets, netip.MustParsePrefix(p))
 			}

@@ -73,6 +73,11 @@ func New(opts Options) *Server {
 		opts.BodyLimit = 1 << 20
 	}
 	s := &Server{cfg: opts.Config, log: opts.Logger, checks: opts.Checks, metrics: NewMetrics(opts.Config.Service)}
+	// Fiber trusts the very prefixes ClientAddr walks past.
+	trusted := make([]string, len(opts.Config.TrustedProxyNets))
+	for i, p := range opts.Config.TrustedProxyNets {
+		trusted[i] = p.String()
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               opts.Config.Service,
 		DisableStartupMessage: true,
@@ -82,7 +87,7 @@ func New(opts Options) *Server {
 		// Forwarding headers (X-Forwarded-Proto, X-Forwarded-Host) count
 		// only from a trusted proxy; with none configured, from nobody.
 		EnableTrustedProxyCheck: true,
-		TrustedProxies:          opts.Config.TrustedProxies,
+		TrustedProxies:          trusted,
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,

@@ -89,11 +89,7 @@ func newFixture(t testing.TB, verifier edge.Verifier, trusted ...netip.Prefix) *
 	}
 	f.log = &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(f.log, nil))
-	proxies := make([]string, len(trusted))
-	for i, p := range trusted {
-		proxies[i] = p.String()
-	}
-	cfg := config.Base{Service: "gateway", TrustedProxies: proxies, TrustedProxyNets: trusted}
+	cfg := config.Base{Service: "gateway", TrustedProxyNets: trusted}
 	srv := server.New(server.Options{Config: cfg, Logger: log, Public: true})
 	f.app = srv.App()
 	f.app.Use(edge.SecurityHeaders)
