@@ -86,6 +86,10 @@ func daprdArgs(a app, sec *mtls) []string {
 	if a.APILogging {
 		args = append(args, "--enable-api-logging")
 	}
+	if a.ProfilePort != 0 {
+		// Served on the API listen addresses: loopback, as above.
+		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(a.ProfilePort))
+	}
 	return args
 }
 

@@ -32,7 +32,7 @@ func TestDaprdArgs(t *testing.T) {
 				AppProtocol: "http", AppChannelAddress: "127.0.0.1",
 				ResourcesPaths: []string{"/r/components", "/r/resiliency"}, ConfigFile: "/r/config.yaml",
 				LogLevel: "warn", HealthCheck: true, HealthCheckPath: "/healthz", ProbeInterval: 2, ProbeTimeout: 1000,
-				APILogging: true,
+				APILogging: true, ProfilePort: 3901,
 			},
 			want: []string{
 				"--app-id", "orders", "--app-port", "8081", "--app-protocol", "http", "--app-channel-address", "127.0.0.1",
@@ -43,7 +43,7 @@ func TestDaprdArgs(t *testing.T) {
 				"--config", "/r/config.yaml", "--log-level", "warn", "--log-as-json",
 				"--enable-app-health-check", "--app-health-check-path", "/healthz",
 				"--app-health-probe-interval", "2", "--app-health-probe-timeout", "1000",
-				"--enable-api-logging",
+				"--enable-api-logging", "--enable-profiling", "--profile-port", "3901",
 			},
 		},
 		{

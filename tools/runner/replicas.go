@@ -18,6 +18,9 @@ const (
 	// instance listens on every port of its run file entry plus
 	// (n-1)*replicaPortStep, so products' 3002 and 3502 become 3012 and 3512.
 	replicaPortStep = 10
+	// sidecarProfilePortOffset puts a sidecar's profiler (-profile-sidecars)
+	// clear of every other port: 3500-3506 profile on 3900-3906.
+	sidecarProfilePortOffset = 400
 )
 
 // replicaCounts is the repeatable -replicas flag: how many instances of
@@ -89,6 +92,7 @@ func expandReplicas(apps []app, replicas replicaCounts, reserved map[int]string)
 			}
 			inst.AppPort, inst.HTTPPort, inst.GRPCPort = shift(a.AppPort), shift(a.HTTPPort), shift(a.GRPCPort)
 			inst.InternalGRPCPort, inst.MetricsPort = shift(a.InternalGRPCPort), shift(a.MetricsPort)
+			inst.ProfilePort = shift(a.ProfilePort)
 			out = append(out, inst)
 		}
 	}
@@ -138,6 +142,7 @@ func (a app) ports() []namedPort {
 	return []namedPort{
 		{"app", a.AppPort}, {"sidecar HTTP", a.HTTPPort}, {"sidecar gRPC", a.GRPCPort},
 		{"sidecar internal gRPC", a.InternalGRPCPort}, {"sidecar metrics", a.MetricsPort},
+		{"sidecar profiling", a.ProfilePort},
 	}
 }
 

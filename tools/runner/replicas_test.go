@@ -81,11 +81,21 @@ func TestExpandReplicas(t *testing.T) {
 		assert.False(t, got[0].Replicated)
 		assert.False(t, got[4].Replicated)
 	})
-	t.Run("the most replicas of every app of the blueprint fit", func(t *testing.T) {
+	t.Run("a sidecar's profiler moves with its instance", func(t *testing.T) {
+		profiled := products
+		profiled.ProfilePort = profiled.HTTPPort + sidecarProfilePortOffset
+		got, err := expandReplicas([]app{profiled}, replicaCounts{"products": 2}, sentry)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, "products-2 (app id products): app 3012, sidecar HTTP 3512, sidecar gRPC 3612, sidecar internal gRPC 3712, sidecar metrics 9102, sidecar profiling 3912", got[1].describe())
+	})
+	t.Run("the most replicas of every app of the blueprint fit, profiled too", func(t *testing.T) {
 		var apps []app
 		counts := replicaCounts{}
 		for i, id := range []string{"gateway", "auth", "products", "orders", "payments", "notifications", "workers"} {
-			apps = append(apps, blueprintApp(id, i))
+			a := blueprintApp(id, i)
+			a.ProfilePort = a.HTTPPort + sidecarProfilePortOffset
+			apps = append(apps, a)
 			counts[id] = maxReplicas
 		}
 		got, err := expandReplicas(apps, counts, sentry)

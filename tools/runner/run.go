@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	fs.IntVar(&sentry.Port, "sentry-port", 3800, "Sentry's gRPC `port` on 127.0.0.1")
 	fs.IntVar(&sentry.HealthzPort, "sentry-healthz-port", 3801, "Sentry's health `port` on 127.0.0.1")
 	fs.StringVar(&sentry.AccessConfigDir, "access-config", "", "`directory` with each app's access-control Configuration (<app-id>.yaml), added after its own; needs -sentry")
+	profileSidecars := fs.Bool("profile-sidecars", false, fmt.Sprintf("serve daprd's Go profiler (/debug/pprof/) on every sidecar, on 127.0.0.1 at its HTTP port plus %d", sidecarProfilePortOffset))
 	replicas := replicaCounts{}
 	fs.Var(replicas, "replicas", "start several instances of these apps, `APP=N[,APP=N...]` (repeatable), each further one on the app's ports plus 10, 20...")
 	if err := fs.Parse(args); err != nil {
@@ -74,6 +75,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 			if _, err := os.Stat(accessConfig(sentry.AccessConfigDir, a.ID)); err != nil {
 				return fmt.Errorf("app %q has no access-control Configuration: %w", a.ID, err)
 			}
+		}
+	}
+	if *profileSidecars {
+		for i := range apps {
+			apps[i].ProfilePort = apps[i].HTTPPort + sidecarProfilePortOffset
 		}
 	}
 	instances, err := expandReplicas(apps, replicas, sentry.ports())

@@ -79,6 +79,7 @@ type app struct {
 	GRPCPort          int
 	InternalGRPCPort  int
 	MetricsPort       int
+	ProfilePort       int // daprd's Go profiler; 0: not served
 	ResourcesPaths    []string
 	ConfigFile        string
 	AppProtocol       string
