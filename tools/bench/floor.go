@@ -25,11 +25,23 @@ const (
 	floorAppPort    = 3080
 	floorHTTPPort   = 3580 // the floor app's sidecar
 	floorClientPort = 3581 // the calling sidecar, which has no app
+	// profilePortOffset is where a sidecar's profiler listens, past its
+	// HTTP port, as with the runner's -profile-sidecars.
+	profilePortOffset = 400
 )
 
 func floorPorts() []int {
-	return []int{floorAppPort, floorHTTPPort, floorHTTPPort + 100, floorHTTPPort + 200,
-		floorClientPort, floorClientPort + 100, floorClientPort + 200}
+	return []int{floorAppPort, floorHTTPPort, floorHTTPPort + 100, floorHTTPPort + 200, floorHTTPPort + profilePortOffset,
+		floorClientPort, floorClientPort + 100, floorClientPort + 200, floorClientPort + profilePortOffset}
+}
+
+// floorProfileAddrs are where the floor's sidecars serve daprd's profiler
+// when started profiled.
+func floorProfileAddrs() map[string]string {
+	return map[string]string{
+		"floor sidecar":        fmt.Sprintf("127.0.0.1:%d", floorHTTPPort+profilePortOffset),
+		"floor client sidecar": fmt.Sprintf("127.0.0.1:%d", floorClientPort+profilePortOffset),
+	}
 }
 
 // floorURL is what the load calls: the client sidecar invokes the floor
@@ -63,8 +75,9 @@ type floor struct {
 }
 
 // startFloor starts the floor app (this binary again), its sidecar and the
-// client sidecar, and returns once a call through both answers.
-func startFloor(s *system, daprd string) (*floor, error) {
+// client sidecar, and returns once a call through both answers. Profiled,
+// the sidecars serve daprd's profiler at floorProfileAddrs.
+func startFloor(s *system, daprd string, profiled bool) (*floor, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -104,6 +117,9 @@ func startFloor(s *system, daprd string) (*floor, error) {
 			"--enable-mtls", "--sentry-address", "127.0.0.1:3800",
 			"--config", filepath.Join(s.root, "tools", "bench", "floor", access),
 			"--log-level", "warn", "--log-as-json"}
+		if profiled {
+			args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(httpPort+profilePortOffset))
+		}
 		if withApp {
 			args = append(args, "--app-port", strconv.Itoa(floorAppPort), "--app-protocol", "http",
 				"--app-channel-address", "127.0.0.1", "--enable-app-health-check",

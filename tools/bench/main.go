@@ -37,6 +37,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -85,7 +86,7 @@ func parse(args []string, stdout io.Writer, getenv func(string) string) (setting
 	fs.DurationVar(&s.checkoutDuration, "checkout-duration", 10*time.Second, "longest checkout load")
 	fs.IntVar(&s.carts, "carts", 1500, "carts prepared for the checkout load (its upper bound)")
 	fs.Float64Var(&s.checkoutBaseline, "checkout-baseline", 0, "paid orders per second of a baseline run, for the 3× goal (0: compare with 80/s)")
-	fs.StringVar(&s.profileDir, "profile", "", "write CPU profiles of every app during each load into `directory` (the apps serve pprof: PPROF_ADDR)")
+	fs.StringVar(&s.profileDir, "profile", "", "write CPU profiles of every app and sidecar during each load into `directory` (the apps serve pprof: PPROF_ADDR; the sidecars daprd's profiler: runner -profile-sidecars)")
 	floorApp := fs.String("floor-app", "", "serve the floor's app on `address` (the bench starts it itself)")
 	if err := fs.Parse(args); err != nil {
 		return s, "", err
@@ -112,6 +113,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	fmt.Fprintln(stdout, "booting the shop and the floor…")
 	if s.profileDir != "" {
 		s.boot.env = append(s.boot.env, "PPROF_ADDR=127.0.0.1:0")
+		s.boot.profileSidecars = true
 	}
 	sys, err := boot(root, s.boot)
 	if err != nil {
@@ -122,7 +124,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 			fmt.Fprintln(os.Stderr, "bench: stopping the shop:", err)
 		}
 	}()
-	fl, err := startFloor(sys, s.boot.daprd)
+	fl, err := startFloor(sys, s.boot.daprd, s.profileDir != "")
 	if err != nil {
 		return err
 	}
@@ -145,12 +147,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		if err := os.MkdirAll(s.profileDir, 0o755); err != nil {
 			return err
 		}
-		addrs, err := pprofAddrs(filepath.Join(root, ".run", "bench.log"))
+		addrs, err := profileAddrs(filepath.Join(root, ".run", "bench.log"))
 		if err != nil {
 			return err
 		}
+		maps.Copy(addrs, floorProfileAddrs())
+		fmt.Fprintf(stdout, "profiling %d apps and sidecars, the floor's included, into %s\n", len(addrs), s.profileDir)
 		prof = &profiler{dir: s.profileDir, addrs: addrs}
-		fmt.Fprintf(stdout, "profiling %d apps into %s\n", len(addrs), s.profileDir)
 	}
 	rep := measure(ctx, s, sys, fl, sh, fx, prof, stdout)
 	rep.print(stdout, s)

@@ -7,20 +7,35 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// pprofAddrs finds, in the runner's log, where each app serves its
-// profiler (PPROF_ADDR=127.0.0.1:0: every app logs the port it got).
-func pprofAddrs(logPath string) (map[string]string, error) {
+// profileAddrs finds, in the runner's log, where each process serves its
+// profiler: each app logs the port it got (PPROF_ADDR=127.0.0.1:0), keyed
+// by its service name; each sidecar's is in the runner's listing of the
+// instances it starts (runner -profile-sidecars), keyed "<instance> sidecar".
+func profileAddrs(logPath string) (map[string]string, error) {
 	b, err := os.ReadFile(logPath)
 	if err != nil {
 		return nil, err
 	}
 	addrs := map[string]string{}
 	for line := range strings.SplitSeq(string(b), "\n") {
+		if listing, ok := strings.CutPrefix(line, "[runner] "); ok {
+			name, ports, _ := strings.Cut(listing, ": ")
+			for port := range strings.SplitSeq(ports, ", ") {
+				if n, ok := strings.CutPrefix(port, "sidecar profiling "); ok {
+					if _, err := strconv.Atoi(n); err == nil {
+						name, _, _ = strings.Cut(name, " (app id ")
+						addrs[name+" sidecar"] = "127.0.0.1:" + n
+					}
+				}
+			}
+			continue
+		}
 		_, js, ok := strings.Cut(line, "] ")
 		if !ok || !strings.Contains(js, `"serving pprof"`) {
 			continue
@@ -33,13 +48,13 @@ func pprofAddrs(logPath string) (map[string]string, error) {
 	return addrs, nil
 }
 
-// profiler takes CPU profiles of every app during a load.
+// profiler takes CPU profiles of every app and sidecar during a load.
 type profiler struct {
 	dir   string
 	addrs map[string]string
 }
 
-// during profiles every app for d, starting now, into dir/<load>-<app>.pprof;
+// during profiles every process for d, starting now, into dir/<load>-<name>.pprof;
 // the returned wait blocks until all are written.
 func (p *profiler) during(load string, d time.Duration) (wait func() error) {
 	if p == nil {
@@ -47,9 +62,9 @@ func (p *profiler) during(load string, d time.Duration) (wait func() error) {
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(p.addrs))
-	for app, addr := range p.addrs {
+	for name, addr := range p.addrs {
 		wg.Go(func() {
-			errs <- p.take(filepath.Join(p.dir, fileName(load)+"-"+app+".pprof"), addr, d)
+			errs <- p.take(filepath.Join(p.dir, fileName(load+"-"+name)+".pprof"), addr, d)
 		})
 	}
 	return func() error {

@@ -38,6 +38,7 @@ type system struct {
 type bootOptions struct {
 	daprd, sentry, pubsub, state string
 	env                          []string // added to the apps' and sidecars' environment
+	profileSidecars              bool     // every sidecar serves daprd's profiler
 }
 
 // boot starts the system as `make run` and the e2e suite do (Sentry, mTLS,
@@ -57,7 +58,13 @@ func boot(root string, o bootOptions) (*system, error) {
 	if err := json.Unmarshal(b, &s.secrets); err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	for _, port := range append([]int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506, 3800, 3801}, floorPorts()...) {
+	ports := append([]int{3000, 3001, 3002, 3003, 3004, 3005, 3006, 3500, 3501, 3502, 3503, 3504, 3505, 3506, 3800, 3801}, floorPorts()...)
+	if o.profileSidecars {
+		for sidecar := 3500; sidecar <= 3506; sidecar++ {
+			ports = append(ports, sidecar+profilePortOffset)
+		}
+	}
+	for _, port := range ports {
 		if listening(fmt.Sprintf("127.0.0.1:%d", port)) {
 			return nil, fmt.Errorf("port %d is in use: stop the running system (make run) first", port)
 		}
@@ -76,6 +83,9 @@ func boot(root string, o bootOptions) (*system, error) {
 		"-access-config", filepath.Join(root, "config", "access"),
 		"-swap-resources", "./components/pubsub/redis=./components/pubsub/" + o.pubsub,
 		"-swap-resources", "./components/state/redis=./components/state/" + o.state,
+	}
+	if o.profileSidecars {
+		args = append(args, "-profile-sidecars")
 	}
 	s.runner = exec.Command(filepath.Join(root, ".bin", "runner"), args...)
 	s.runner.Dir = root
